@@ -1,0 +1,38 @@
+//! Dispatch of the command line to the library.
+
+use crate::config::{Cli, Command};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(cli.settings.listen).await?;
+            crate::serve(cli.settings, listener, shutdown_signal()).await
+        }
+        Command::Migrate => {
+            let db = crate::db::connect(&cli.settings.database).await?;
+            crate::db::migrate(&db).await?;
+            println!("migrations applied to {}", cli.settings.database);
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM so the server drains and exits cleanly.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,78 @@
+//! The settings of CONTRACT.md §1: every one a flag with a `SWITCHYARD_*` twin (flag wins).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "switchyard",
+    version,
+    about = "Google Cloud load balancers in front of Cloud Run, from a web panel"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the panel: web UI, JSON API and job runner (the default).
+    Serve,
+    /// Apply the SQLite migrations and exit.
+    Migrate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GcpMode {
+    /// The built-in simulated Google Cloud.
+    Sandbox,
+    /// The real Google Cloud APIs.
+    Google,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address the panel listens on.
+    #[arg(
+        long,
+        env = "SWITCHYARD_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+    /// SQLite database URL; the file is created when missing.
+    #[arg(
+        long,
+        env = "SWITCHYARD_DATABASE",
+        default_value = "sqlite://switchyard.db",
+        global = true
+    )]
+    pub database: String,
+    /// Which cloud the panel acts on.
+    #[arg(
+        long,
+        env = "SWITCHYARD_GCP",
+        value_enum,
+        default_value = "sandbox",
+        global = true
+    )]
+    pub gcp: GcpMode,
+    /// Base URL of the Compute Engine v1 API.
+    #[arg(
+        long,
+        env = "SWITCHYARD_COMPUTE_ENDPOINT",
+        default_value = "https://compute.googleapis.com/compute/v1/",
+        global = true
+    )]
+    pub compute_endpoint: String,
+    /// Base URL of the Cloud Run Admin API.
+    #[arg(
+        long,
+        env = "SWITCHYARD_RUN_ENDPOINT",
+        default_value = "https://run.googleapis.com/",
+        global = true
+    )]
+    pub run_endpoint: String,
+}
