@@ -1,0 +1,94 @@
+//! Names of the Google Cloud resources a deployment owns, all derived from its name.
+//!
+//! Names are stable functions of the spec so that planning twice finds the same resources. Where
+//! a resource must be replaced rather than edited (a managed certificate whose domains change,
+//! an internet NEG whose endpoint changes) the name carries a short hash of what makes it, so the
+//! replacement can exist beside the old one during a make-before-break swap.
+
+use sha2::{Digest, Sha256};
+
+/// Longest name Compute Engine accepts (RFC 1035 label).
+pub const MAX_NAME: usize = 63;
+
+/// Marker written into every owned resource's `description`: `switchyard:deployment=NAME`.
+pub fn owner_marker(deployment: &str) -> String {
+    format!("switchyard:deployment={deployment}")
+}
+
+fn short_hash(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    h.finalize()
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub fn serverless_neg(deployment: &str, backend: &str, region: &str) -> String {
+    format!("{deployment}-{backend}-{region}")
+}
+
+pub fn internet_neg(deployment: &str, fqdn: &str, port: u16) -> String {
+    format!(
+        "{deployment}-ineg-{}",
+        short_hash(&[fqdn, &port.to_string()])
+    )
+}
+
+pub fn backend_service(deployment: &str, backend: &str) -> String {
+    format!("{deployment}-bs-{backend}")
+}
+
+pub fn url_map(deployment: &str) -> String {
+    format!("{deployment}-urlmap")
+}
+
+pub fn redirect_url_map(deployment: &str) -> String {
+    format!("{deployment}-redirect")
+}
+
+/// The certificate's name depends on its domains: new domains mean a new certificate.
+pub fn certificate(deployment: &str, domains: &[String]) -> String {
+    let mut sorted: Vec<&str> = domains.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    format!("{deployment}-cert-{}", short_hash(&sorted))
+}
+
+pub fn https_proxy(deployment: &str) -> String {
+    format!("{deployment}-https-proxy")
+}
+
+pub fn http_proxy(deployment: &str) -> String {
+    format!("{deployment}-http-proxy")
+}
+
+pub fn address(deployment: &str) -> String {
+    format!("{deployment}-ip")
+}
+
+pub fn https_forwarding_rule(deployment: &str) -> String {
+    format!("{deployment}-https-fr")
+}
+
+pub fn http_forwarding_rule(deployment: &str) -> String {
+    format!("{deployment}-http-fr")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_name_follows_domains_not_their_order() {
+        let a = certificate("shop", &["a.example.com".into(), "b.example.com".into()]);
+        let b = certificate("shop", &["b.example.com".into(), "a.example.com".into()]);
+        let c = certificate("shop", &["a.example.com".into()]);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(a.starts_with("shop-cert-") && a.len() == "shop-cert-".len() + 8);
+    }
+}
