@@ -1,0 +1,4 @@
+//! HTTP-level tests: the panel, its JSON API and the cloud client against the sandbox, each over a
+//! real socket with a real SQLite file. One module per area.
+
+mod healthz;
