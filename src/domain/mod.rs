@@ -3,3 +3,4 @@
 
 pub mod names;
 pub mod spec;
+pub mod urlmap;
