@@ -4,3 +4,4 @@
 pub mod names;
 pub mod spec;
 pub mod urlmap;
+pub mod validate;
