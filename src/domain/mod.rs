@@ -8,3 +8,6 @@ pub mod preview;
 pub mod spec;
 pub mod urlmap;
 pub mod validate;
+
+#[cfg(test)]
+mod tests;
