@@ -164,15 +164,44 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
         for (i, b) in bs.iter().enumerate() {
             let Some(b) = b.as_object() else { continue };
             let base = format!("backends[{i}].");
-            let kind_keys: &[&str] = match b.get("type").and_then(Value::as_str) {
-                Some("serverless") => &["service", "regions"],
-                Some("internet") => &["fqdn", "port", "host_header"],
-                // Missing or unknown type: serde names it; unknown keys cannot be judged yet.
-                _ => continue,
+            // Backend fields sit behind `flatten`, where serde loses the field name of a type
+            // error (`backends[1]` instead of `backends[1].port`): check their types here.
+            let kind_keys: &[(&str, Kind)] = match b.get("type").and_then(Value::as_str) {
+                Some("serverless") => &[("service", Kind::Str), ("regions", Kind::StrList)],
+                Some("internet") => &[
+                    ("fqdn", Kind::Str),
+                    ("port", Kind::Port),
+                    ("host_header", Kind::OptStr),
+                ],
+                Some(other) => {
+                    return Err(shape_err(
+                        format!("{base}type"),
+                        format!("unknown backend type `{other}`, expected serverless or internet"),
+                    ));
+                }
+                None => {
+                    return Err(shape_err(
+                        format!("{base}type"),
+                        "missing or not a string: give \"serverless\" or \"internet\"",
+                    ));
+                }
             };
-            let mut allowed = vec!["name", "type", "cdn", "outlier_detection"];
-            allowed.extend_from_slice(kind_keys);
+            let common = [
+                ("name", Kind::Str),
+                ("type", Kind::Str),
+                ("cdn", Kind::Bool),
+                ("outlier_detection", Kind::Bool),
+            ];
+            let all: Vec<(&str, Kind)> = common.iter().chain(kind_keys).copied().collect();
+            let allowed: Vec<&str> = all.iter().map(|(k, _)| *k).collect();
             keys(b, &base, &allowed)?;
+            for (k, kind) in all {
+                if let Some(v) = b.get(k)
+                    && let Some(expected) = kind.mismatch(v)
+                {
+                    return Err(shape_err(format!("{base}{k}"), expected));
+                }
+            }
         }
     }
     if let Some(r) = top.get("routing").and_then(Value::as_object) {
@@ -204,6 +233,34 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
         }
     }
     Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    OptStr,
+    StrList,
+    Bool,
+    Port,
+}
+
+impl Kind {
+    /// What was expected, when `v` is not of this kind.
+    fn mismatch(self, v: &Value) -> Option<&'static str> {
+        let ok = match self {
+            Kind::Str => v.is_string(),
+            Kind::OptStr => v.is_string() || v.is_null(),
+            Kind::StrList => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+            Kind::Bool => v.is_boolean(),
+            Kind::Port => v.as_u64().is_some_and(|p| p <= u64::from(u16::MAX)),
+        };
+        (!ok).then_some(match self {
+            Kind::Str | Kind::OptStr => "must be a string",
+            Kind::StrList => "must be a list of strings",
+            Kind::Bool => "must be true or false",
+            Kind::Port => "must be a port number from 1 to 65535",
+        })
+    }
 }
 
 fn keys(
@@ -801,7 +858,7 @@ mod tests {
         );
         assert_eq!(
             parse_field(|v| v["backends"][0]["regions"] = json!("us-central1")).as_deref(),
-            Some("backends[0]")
+            Some("backends[0].regions")
         );
         assert_eq!(
             parse_field(|v| {
@@ -825,7 +882,11 @@ mod tests {
     #[test]
     fn parse_accepts_unknown_type_gracefully() {
         let e = parse_field(|v| v["backends"][0]["type"] = json!("vm"));
-        assert_eq!(e.as_deref(), Some("backends[0]"));
+        assert_eq!(e.as_deref(), Some("backends[0].type"));
+        let e = parse_field(|v| {
+            v["backends"][0].as_object_mut().unwrap().remove("type");
+        });
+        assert_eq!(e.as_deref(), Some("backends[0].type"));
     }
 
     #[test]
@@ -957,7 +1018,7 @@ mod tests {
         );
         assert_eq!(
             parse_field(|v| v["backends"][1]["port"] = json!(70000)).as_deref(),
-            Some("backends[1]")
+            Some("backends[1].port")
         );
         assert_eq!(
             fields(|v| v["backends"][1]["host_header"] = json!("a b")),
