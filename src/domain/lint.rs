@@ -198,7 +198,11 @@ fn backends(out: &mut Out, spec: &Spec) {
                         format!("{base}.outlier_detection"),
                         format!("Backend `{}` has no failover signal.", b.name),
                         format!("{SERVERLESS_LIMITS} Without outlier detection the load balancer keeps sending a region's share of requests to it even when its service returns only errors."),
-                        "Set outlier_detection: true: the load balancer then ejects a region's NEG after consecutive 5xx errors and sends its clients to the next closest region.",
+                        if regions.len() > 1 {
+                            "Set outlier_detection: true: the load balancer then ejects a region's NEG after consecutive 5xx errors and sends its clients to the next closest region.".to_string()
+                        } else {
+                            "Add a second region and set outlier_detection: true: the load balancer then ejects a failing region's NEG after consecutive 5xx errors and sends its clients to the other region.".to_string()
+                        },
                     );
                 } else if regions.len() > 1 {
                     out.push(
@@ -265,7 +269,7 @@ fn backends(out: &mut Out, spec: &Spec) {
                         Level::Warning,
                         format!("{base}.host_header"),
                         format!("Backend `{}` has a Host override and a rule also rewrites the host.", b.name),
-                        "The backend service's Host header is set after the URL map's host rewrite, so the rewrite has no visible effect for this backend.",
+                        "Both set the Host header the backend receives, so one of them is ignored; the backend service's header is applied after URL map routing (the preview assumes it wins), but Google does not document the order.",
                         "Keep one: the backend's host_header, or the rule's host_rewrite.",
                     );
                 }

@@ -133,6 +133,18 @@ fn seed_002_routes_hello2_and_its_sub_paths_to_the_second_service_at_the_root() 
     let s = validate::parse(v.to_string()).unwrap();
     validate::validate(&s).unwrap();
     assert!(codes(&s).contains(&"run-app-no-host-header"));
+    // The walkthrough's path rule was `/hello2` alone: sub-paths fall to the default service.
+    let mut v: Value =
+        serde_json::from_str(include_str!("../../tests/data/seeds/seed-002.json")).unwrap();
+    v["routing"]["rules"][0]["paths"] = json!(["/hello2"]);
+    let s = validate::parse(v.to_string()).unwrap();
+    validate::validate(&s).unwrap();
+    let w = lint::lint(&s)
+        .into_iter()
+        .find(|w| w.code == "path-missing-subtree")
+        .unwrap();
+    assert_eq!(w.field, "routing.rules[0].paths[0]");
+    assert!(w.fix.contains("/hello2/*"));
     assert!(codes(&seed("seed-002-http")).contains(&"http-unencrypted"));
 }
 
