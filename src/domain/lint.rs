@@ -340,6 +340,20 @@ fn routing(out: &mut Out, spec: &Spec) {
     let map = urlmap::from_spec(spec, &|b| b.to_string());
     for (i, rule) in spec.routing.rules.iter().enumerate() {
         let base = format!("routing.rules[{i}]");
+        if spec.frontend.protocol == Protocol::Https && !spec.frontend.domains.is_empty() {
+            for (j, h) in rule.hosts.iter().enumerate() {
+                if h != "*" && !covered_by_certificate(h, &spec.frontend.domains) {
+                    out.push(
+                        "host-not-in-certificate",
+                        Level::Warning,
+                        format!("{base}.hosts[{j}]"),
+                        format!("No certificate domain matches host `{h}`."),
+                        "The managed certificate only covers frontend.domains; browsers reaching this host over https get a certificate error before the rule is ever used.",
+                        format!("Add the host name(s) served by `{h}` to frontend.domains."),
+                    );
+                }
+            }
+        }
         let paths = &by_set[&set_of(&rule.hosts)];
         for (j, p) in rule.paths.iter().enumerate() {
             if p == "/" || p == "/*" {
@@ -369,6 +383,25 @@ fn routing(out: &mut Out, spec: &Spec) {
             rewrite_examples(out, spec, &map, &base, rule, rewrite);
         }
     }
+}
+
+/// Whether some certificate domain is a host this pattern matches (port ignored).
+fn covered_by_certificate(pattern: &str, domains: &[String]) -> bool {
+    let p = pattern.to_ascii_lowercase();
+    let p = p.rsplit_once(':').map_or(p.as_str(), |(h, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            p.as_str()
+        }
+    });
+    domains.iter().any(|d| {
+        let d = d.trim_end_matches('.').to_ascii_lowercase();
+        match p.strip_prefix('*') {
+            Some(suffix) => d.len() > suffix.len() && d.ends_with(suffix),
+            None => d == p,
+        }
+    })
 }
 
 /// Shows what the prefix rewrite does to sample requests, evaluated through the URL map, and
@@ -612,6 +645,23 @@ mod tests {
         let w = lint(&spec(base()));
         let dns = w.iter().find(|w| w.code == "managed-cert-dns").unwrap();
         assert!(dns.message.contains("shop.example.com") && dns.message.contains("A record"));
+    }
+
+    #[test]
+    fn rule_hosts_outside_the_certificate() {
+        has(
+            |v| v["routing"]["rules"][0]["hosts"] = json!(["api.example.com"]),
+            "host-not-in-certificate",
+            "routing.rules[0].hosts[0]",
+        );
+        let got = codes(|v| {
+            v["frontend"]["domains"] = json!(["shop.example.com", "api.example.com"]);
+            v["routing"]["rules"][0]["hosts"] = json!(["API.example.com:443", "*.example.com"]);
+        });
+        assert!(
+            !got.iter().any(|(c, _)| *c == "host-not-in-certificate"),
+            "{got:?}"
+        );
     }
 
     #[test]
