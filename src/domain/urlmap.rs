@@ -455,14 +455,15 @@ fn check_defaults(
             "Exactly one of defaultService, defaultRouteAction.weightedBackendServices or defaultUrlRedirect must be set.",
         );
     } else if set > 1 {
-        let (field, value) = if redirect.is_some() {
-            ("defaultUrlRedirect", String::new())
+        // Name the later of the conflicting fields, as the one to remove.
+        let field = if redirect.is_some() {
+            "defaultUrlRedirect"
         } else {
-            ("defaultRouteAction.weightedBackendServices", String::new())
+            "defaultRouteAction.weightedBackendServices"
         };
         c.err(
             format!("{prefix}{field}"),
-            value,
+            "",
             "Only one of defaultService, defaultRouteAction.weightedBackendServices or defaultUrlRedirect may be set.",
         );
     }
