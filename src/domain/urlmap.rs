@@ -455,14 +455,15 @@ fn check_defaults(
             "Exactly one of defaultService, defaultRouteAction.weightedBackendServices or defaultUrlRedirect must be set.",
         );
     } else if set > 1 {
-        let (field, value) = if redirect.is_some() {
-            ("defaultUrlRedirect", String::new())
+        // Name the later of the conflicting fields, as the one to remove.
+        let field = if redirect.is_some() {
+            "defaultUrlRedirect"
         } else {
-            ("defaultRouteAction.weightedBackendServices", String::new())
+            "defaultRouteAction.weightedBackendServices"
         };
         c.err(
             format!("{prefix}{field}"),
-            value,
+            "",
             "Only one of defaultService, defaultRouteAction.weightedBackendServices or defaultUrlRedirect may be set.",
         );
     }
@@ -909,7 +910,7 @@ pub fn evaluate(map: &UrlMap, host: &str, path: &str) -> Outcome {
             map.default_service.as_deref(),
             map.default_route_action.as_ref(),
             map.default_url_redirect.as_ref(),
-            Matched::Prefix(1),
+            default_match(req.path),
             default_label(
                 "",
                 map.default_url_redirect.is_some(),
@@ -954,13 +955,18 @@ pub fn evaluate(map: &UrlMap, host: &str, path: &str) -> Outcome {
         pm.default_service.as_deref(),
         pm.default_route_action.as_ref(),
         pm.default_url_redirect.as_ref(),
-        Matched::Prefix(1),
+        default_match(req.path),
         default_label(
             &format!("{base}."),
             pm.default_url_redirect.is_some(),
             pm.default_service.is_some(),
         ),
     )
+}
+
+/// A default behaves like a `/*` path rule: its matched portion is the leading slash.
+fn default_match(path: &str) -> Matched {
+    Matched::Prefix(usize::from(path.starts_with('/')))
 }
 
 fn default_label(prefix: &str, redirect: bool, service: bool) -> String {
@@ -1062,7 +1068,11 @@ fn match_rule(m: &HttpRouteRuleMatch, path: &str) -> Option<Matched> {
 fn replace_matched(path: &str, matched: Matched, replacement: &str) -> String {
     match matched {
         Matched::Whole => replacement.to_string(),
-        Matched::Prefix(n) => format!("{replacement}{}", &path[n.min(path.len())..]),
+        Matched::Prefix(n) => {
+            // Out of range or inside a character only for malformed paths; match nothing then.
+            let n = if path.get(..n).is_some() { n } else { 0 };
+            format!("{replacement}{}", &path[n..])
+        }
     }
 }
 
