@@ -1,5 +1,71 @@
 //! The domain: routing spec, validation, lint, URL-map evaluation and planning.
 //! Pure Rust: nothing here knows about HTTP servers, SQL or the REST client.
+//!
+//! How the pieces fit:
+//!
+//! ```text
+//! bytes ──validate::parse──▶ Spec ──validate::validate──▶ ok / Vec<FieldError>   (400 / 422)
+//!                             │
+//!                             ├─ lint::lint ───────────▶ Vec<Warning> (what, why, fix)
+//!                             ├─ urlmap::from_spec ────▶ UrlMap ──urlmap::evaluate──▶ Outcome
+//!                             │                                    (the one evaluator; the
+//!                             │                                     sandbox and preview share it)
+//!                             ├─ preview::preview ─────▶ Vec<PreviewRow>
+//!                             └─ gcloud::commands ─────▶ GcloudScript (equivalent gcloud)
+//! ```
+//!
+//! Exported API:
+//!
+//! - [`spec`]: `Spec`, `Frontend`, `Protocol`, `IpKind`, `Backend`, `BackendKind`, `Routing`,
+//!   `Target`, `WeightedBackend`, `Rule` (serde, CONTRACT.md §2).
+//! - [`names`]: derived Google Cloud resource names and the owner marker.
+//! - [`validate`]:
+//!   - `parse(input: impl AsRef<[u8]>) -> Result<Spec, ParseError>`; `ParseError { field:
+//!     Option<String>, message }` (field is `None` only when the input is not a JSON object).
+//!     Unknown fields are errors.
+//!   - `validate(&Spec) -> Result<(), Vec<FieldError>>`; `FieldError { field, message }` with
+//!     fields like `backends[1].fqdn`, `routing.rules[0].paths[1]`.
+//!   - helpers: `is_resource_name`, `is_project_id`, `is_cloud_run_service_id`,
+//!     `dns_name_problem`, `CLOUD_RUN_REGIONS`, `MAX_DOMAINS`.
+//!   - decisions: `http` with `domains` is valid (lint warns they are unused); `http_redirect`
+//!     requires `https`; a host may belong to one host set only (Compute forbids a host in two
+//!     host rules).
+//! - [`urlmap`] (Compute v1 JSON, unknown fields kept in `extra`):
+//!   - types `UrlMap`, `HostRule`, `PathMatcher`, `PathRule`, `HttpRouteRule`,
+//!     `HttpRouteRuleMatch`, `HttpRouteAction`, `WeightedBackendService`, `UrlRewrite`,
+//!     `HttpRedirectAction`, `UrlMapTest`;
+//!   - `check(&UrlMap) -> Result<(), UrlMapError>` (first violation) and
+//!     `check_all(&UrlMap) -> Vec<UrlMapError>`; `UrlMapError { field, value, message }`
+//!     displays as Compute's "Invalid value for field 'resource.X': 'V'. ...";
+//!   - `evaluate(&UrlMap, host: &str, path: &str) -> Outcome` with
+//!     `Outcome::{Route { services: Vec<(String, u32)>, path, host, matched }, Redirect { code,
+//!     url, matched }, NoRoute}`;
+//!   - `run_tests(&UrlMap) -> Vec<TestFailure>` (serialises like Compute's `testFailures[]`);
+//!   - `from_spec(&Spec, &dyn Fn(&str) -> String) -> UrlMap`, `redirect_map(deployment: &str)
+//!     -> UrlMap`, `path_matcher_name(usize) -> String`;
+//!   - `same_resource(a, b) -> bool` (compares references by path after `/compute/v1/`),
+//!     `referenced_services(&UrlMap) -> Vec<String>`, `advanced_features(&UrlMap) ->
+//!     Vec<String>` (fields that need `EXTERNAL_MANAGED`), `path_pattern_problem`,
+//!     `host_pattern_problem`.
+//! - [`lint`]: `lint(&Spec) -> Vec<Warning>`; `Warning { code, level, field, message, why,
+//!   fix }`, `Level::{Warning, Info}`.
+//! - [`preview`]: `preview(&Spec) -> Vec<PreviewRow>`, `preview_request(&Spec, host, path) ->
+//!   PreviewRow`; `PreviewRow { scheme, host, path, rule, targets: Vec<PreviewTarget>, redirect }`,
+//!   `PreviewTarget { backend, weight, percent, path, host }`; `sample_host`, `sample_paths`.
+//! - [`gcloud`]: `commands(&Spec) -> GcloudScript`; `GcloudScript { steps }` with
+//!   `to_shell() -> String`; `GcloudStep { comment, file: Option<GcloudFile>, args }` with
+//!   `command() -> String`; `outlier_detection() -> serde_json::Value` (the settings Switchyard
+//!   applies when a backend asks for outlier detection); `to_yaml(&Value) -> String`.
+//!
+//! Spec fixtures for the seed walkthroughs live in `tests/data/seeds/` (see its README).
 
+pub mod gcloud;
+pub mod lint;
 pub mod names;
+pub mod preview;
 pub mod spec;
+pub mod urlmap;
+pub mod validate;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,282 @@
+//! Deployments, their saved versions and the edits refused by optimistic locking.
+
+use super::Db;
+use sqlx::FromRow;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct DeploymentRow {
+    pub id: i64,
+    pub name: String,
+    pub spec: String,
+    pub version: i64,
+    pub created_by: String,
+    pub updated_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub applied_spec: Option<String>,
+    pub applied_version: Option<i64>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct VersionRow {
+    pub version: i64,
+    pub spec: String,
+    pub author: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ConflictRow {
+    pub id: i64,
+    pub based_on: i64,
+    pub spec: String,
+    pub author: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("deployment not found")]
+    NotFound,
+    #[error("a deployment named {0:?} already exists")]
+    NameTaken(String),
+    /// Another save came first; the refused edit was kept as conflict `conflict_id`.
+    #[error("version {expected} is no longer current: {current_by} saved version {current} first")]
+    Stale {
+        expected: i64,
+        current: i64,
+        current_by: String,
+        conflict_id: i64,
+    },
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+const COLUMNS: &str = "id, name, spec, version, created_by, updated_by, created_at, updated_at, \
+                       applied_spec, applied_version";
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+pub async fn create(
+    db: &Db,
+    name: &str,
+    spec: &str,
+    author: &str,
+) -> Result<DeploymentRow, SaveError> {
+    let mut tx = db.begin().await?;
+    let row: DeploymentRow = sqlx::query_as(&format!(
+        "INSERT INTO deployments (name, spec, created_by, updated_by) VALUES (?, ?, ?, ?) RETURNING {COLUMNS}"
+    ))
+    .bind(name)
+    .bind(spec)
+    .bind(author)
+    .bind(author)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            SaveError::NameTaken(name.to_string())
+        } else {
+            SaveError::Db(e)
+        }
+    })?;
+    sqlx::query("INSERT INTO deployment_versions (deployment_id, version, spec, author) VALUES (?, 1, ?, ?)")
+        .bind(row.id)
+        .bind(spec)
+        .bind(author)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Option<DeploymentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM deployments WHERE id = ? AND deleted_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn list(db: &Db) -> Result<Vec<DeploymentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM deployments WHERE deleted_at IS NULL ORDER BY updated_at DESC, id DESC"
+    ))
+    .fetch_all(db)
+    .await
+}
+
+/// Saves `spec` as the next version if `expected_version` is still current. Otherwise nothing
+/// is overwritten: the refused edit is stored as a conflict so its author can recover it.
+pub async fn update(
+    db: &Db,
+    id: i64,
+    expected_version: i64,
+    name: &str,
+    spec: &str,
+    author: &str,
+) -> Result<DeploymentRow, SaveError> {
+    let mut tx = db.begin().await?;
+    let updated: Option<DeploymentRow> = sqlx::query_as(&format!(
+        "UPDATE deployments SET name = ?, spec = ?, version = version + 1, updated_by = ?, \
+         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \
+         WHERE id = ? AND version = ? AND deleted_at IS NULL RETURNING {COLUMNS}"
+    ))
+    .bind(name)
+    .bind(spec)
+    .bind(author)
+    .bind(id)
+    .bind(expected_version)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            SaveError::NameTaken(name.to_string())
+        } else {
+            SaveError::Db(e)
+        }
+    })?;
+    match updated {
+        Some(row) => {
+            sqlx::query(
+                "INSERT INTO deployment_versions (deployment_id, version, spec, author) VALUES (?, ?, ?, ?)",
+            )
+            .bind(row.id)
+            .bind(row.version)
+            .bind(spec)
+            .bind(author)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(row)
+        }
+        None => {
+            let current: Option<(i64, String)> = sqlx::query_as(
+                "SELECT version, updated_by FROM deployments WHERE id = ? AND deleted_at IS NULL",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((current, current_by)) = current else {
+                return Err(SaveError::NotFound);
+            };
+            let (conflict_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO deployment_conflicts (deployment_id, based_on, spec, author) \
+                 VALUES (?, ?, ?, ?) RETURNING id",
+            )
+            .bind(id)
+            .bind(expected_version)
+            .bind(spec)
+            .bind(author)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Err(SaveError::Stale {
+                expected: expected_version,
+                current,
+                current_by,
+                conflict_id,
+            })
+        }
+    }
+}
+
+/// Marks the deployment deleted; its versions stay for the history.
+pub async fn delete(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE deployments SET deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \
+         WHERE id = ? AND deleted_at IS NULL",
+    )
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn versions(db: &Db, id: i64) -> Result<Vec<VersionRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT version, spec, author, created_at FROM deployment_versions \
+         WHERE deployment_id = ? ORDER BY version DESC",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn conflicts(db: &Db, id: i64) -> Result<Vec<ConflictRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, based_on, spec, author, created_at FROM deployment_conflicts \
+         WHERE deployment_id = ? ORDER BY id DESC",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await
+}
+
+/// Records the spec that a successful apply put in the cloud.
+pub async fn mark_applied(db: &Db, id: i64, version: i64, spec: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE deployments SET applied_spec = ?, applied_version = ? WHERE id = ?")
+        .bind(spec)
+        .bind(version)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn a_stale_save_is_refused_and_kept() {
+        let (_dir, db) = db().await;
+        let d = create(&db, "shop", "{\"v\":1}", "ann").await.unwrap();
+        assert_eq!(d.version, 1);
+        let second = update(&db, d.id, 1, "shop", "{\"v\":2}", "bob")
+            .await
+            .unwrap();
+        assert_eq!(second.version, 2);
+        match update(&db, d.id, 1, "shop", "{\"v\":\"ann\"}", "ann").await {
+            Err(SaveError::Stale {
+                current: 2,
+                current_by,
+                conflict_id,
+                ..
+            }) => {
+                assert_eq!(current_by, "bob");
+                let kept = conflicts(&db, d.id).await.unwrap();
+                assert_eq!(kept[0].id, conflict_id);
+                assert_eq!(kept[0].spec, "{\"v\":\"ann\"}");
+            }
+            other => panic!("expected a stale save, got {other:?}"),
+        }
+        let current = get(&db, d.id).await.unwrap().unwrap();
+        assert_eq!(current.spec, "{\"v\":2}");
+        assert_eq!(versions(&db, d.id).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn names_are_unique_among_live_deployments() {
+        let (_dir, db) = db().await;
+        let d = create(&db, "shop", "{}", "ann").await.unwrap();
+        assert!(matches!(
+            create(&db, "shop", "{}", "bob").await,
+            Err(SaveError::NameTaken(_))
+        ));
+        assert!(delete(&db, d.id).await.unwrap());
+        create(&db, "shop", "{}", "bob").await.unwrap();
+    }
+}

@@ -1,0 +1,702 @@
+//! Lint: specs that are valid (Google would accept them) but probably not what the author wants.
+//! Each warning says what is wrong, why it matters and how to fix it, so the wizard can show it
+//! next to the field. Several come straight from the mistakes in the walkthroughs we learnt from:
+//! health checks and `--max-rate` weighting on serverless NEGs (seed 001), the 404 from a
+//! `*.run.app` internet backend without a Host override (seed 002), DNS for managed certificates
+//! (seed 000).
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use super::preview::{sample_host, sample_paths};
+use super::spec::{BackendKind, IpKind, Protocol, Spec, Target};
+use super::urlmap::{self, Outcome};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Probably a mistake: traffic will not behave as the spec suggests.
+    Warning,
+    /// Worth knowing; nothing is wrong.
+    Info,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// Stable identifier (`single-region`), for documentation links and tests.
+    pub code: &'static str,
+    pub level: Level,
+    /// Spec field the warning is about (`backends[0].regions`).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+    /// Why it matters.
+    pub why: String,
+    /// What to do about it.
+    pub fix: String,
+}
+
+struct Out(Vec<Warning>);
+
+impl Out {
+    fn push(
+        &mut self,
+        code: &'static str,
+        level: Level,
+        field: impl Into<String>,
+        message: impl Into<String>,
+        why: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.0.push(Warning {
+            code,
+            level,
+            field: field.into(),
+            message: message.into(),
+            why: why.into(),
+            fix: fix.into(),
+        });
+    }
+}
+
+/// Rejected by the API for serverless NEGs, quoted so that a reader coming from a walkthrough
+/// that uses them recognises the error (API-NOTES §4).
+const SERVERLESS_LIMITS: &str = "Serverless NEG backends take no health checks: the API rejects one on the backend service (\"A backend service cannot have a healthcheck with Serverless network endpoint group backends\"), and it rejects balancing mode RATE, --max-rate and max utilization for serverless NEGs, so regions cannot be weighted that way either. The load balancer sends each client to the closest region; traffic splitting is done with weighted backend services in the URL map (a `split` target here).";
+
+/// All warnings for a spec, in document order. Meant for specs that validate; on an invalid spec
+/// it still runs but may say less.
+pub fn lint(spec: &Spec) -> Vec<Warning> {
+    let mut out = Out(Vec::new());
+    frontend(&mut out, spec);
+    backends(&mut out, spec);
+    routing(&mut out, spec);
+    out.0
+}
+
+fn frontend(out: &mut Out, spec: &Spec) {
+    let f = &spec.frontend;
+    match f.protocol {
+        Protocol::Http => {
+            out.push(
+                "http-unencrypted",
+                Level::Warning,
+                "frontend.protocol",
+                "The load balancer answers plain HTTP only.",
+                "Requests and responses, cookies and credentials included, cross the internet unencrypted and can be read or changed on the way.",
+                "Use protocol https with your domains (a Google-managed certificate is free) and http_redirect to send port-80 visitors to https.",
+            );
+            if !f.domains.is_empty() {
+                out.push(
+                    "http-domains-unused",
+                    Level::Warning,
+                    "frontend.domains",
+                    "Domains are listed but the frontend is plain HTTP.",
+                    "Domains only feed the managed certificate of an https frontend; with http they are ignored and no certificate is made.",
+                    "Switch protocol to https, or remove the domains (route by host with rules[].hosts).",
+                );
+            }
+        }
+        Protocol::Https => {
+            if !f.domains.is_empty() {
+                out.push(
+                    "managed-cert-dns",
+                    Level::Info,
+                    "frontend.domains",
+                    format!(
+                        "Point the DNS A record of {} at the load balancer's IP address.",
+                        f.domains.join(", ")
+                    ),
+                    "Google only issues the managed certificate once each domain resolves to the load balancer; until then the domain shows FAILED_NOT_VISIBLE and browsers get TLS errors. Provisioning can take from minutes to about an hour after DNS is right.",
+                    "After apply, create an A record per domain with the reserved address, and keep any CAA record allowing pki.goog.",
+                );
+            }
+            if f.ip == IpKind::Ephemeral {
+                out.push(
+                    "ephemeral-ip-dns",
+                    Level::Warning,
+                    "frontend.ip",
+                    "The load balancer's address is ephemeral but domains point at it.",
+                    "An ephemeral address is released when the forwarding rule is replaced or deleted; the domains' DNS records then point at nothing (or someone else), and the certificate cannot renew.",
+                    "Use ip: static to reserve a global address that survives changes.",
+                );
+                if f.http_redirect {
+                    out.push(
+                        "redirect-ephemeral-ip",
+                        Level::Warning,
+                        "frontend.http_redirect",
+                        "The port-80 redirect and the https listener get different ephemeral addresses.",
+                        "Each forwarding rule without a reserved address gets its own IP, so a domain's A record can point at only one of them: either https or the redirect will not be reached.",
+                        "Use ip: static so both forwarding rules share one address.",
+                    );
+                }
+            }
+            if !f.http_redirect {
+                out.push(
+                    "no-http-redirect",
+                    Level::Info,
+                    "frontend.http_redirect",
+                    "Nothing answers on port 80.",
+                    "Visitors who type the domain without https:// get a connection error instead of the site.",
+                    "Set http_redirect: true to answer port 80 with a 301 to https.",
+                );
+            }
+        }
+    }
+}
+
+/// How each backend is reached: (spec rule index or None for the default, has host_rewrite,
+/// is part of a split with more than one entry).
+type Uses<'a> = HashMap<&'a str, Vec<(Option<usize>, bool, bool)>>;
+
+fn uses<'a>(spec: &'a Spec) -> Uses<'a> {
+    let mut m: Uses<'a> = HashMap::new();
+    let mut add = |t: &'a Target, rule: Option<usize>, host_rewrite: bool| {
+        let split = matches!(t, Target::Split { split } if split.len() > 1);
+        for (b, _) in t.weighted() {
+            m.entry(b).or_default().push((rule, host_rewrite, split));
+        }
+    };
+    add(&spec.routing.default, None, false);
+    for (i, r) in spec.routing.rules.iter().enumerate() {
+        add(&r.target, Some(i), r.host_rewrite.is_some());
+    }
+    m
+}
+
+fn backends(out: &mut Out, spec: &Spec) {
+    let uses = uses(spec);
+    for (i, b) in spec.backends.iter().enumerate() {
+        let base = format!("backends[{i}]");
+        let used = uses.get(b.name.as_str()).cloned().unwrap_or_default();
+        if used.is_empty() {
+            out.push(
+                "unused-backend",
+                Level::Warning,
+                format!("{base}.name"),
+                format!("Backend `{}` receives no traffic: neither the default nor any rule names it.", b.name),
+                "It is still created (NEGs and a backend service) and costs a place in quotas, but no request reaches it.",
+                "Route to it from routing.default or a rule, or remove it.",
+            );
+        }
+        if b.cdn && used.iter().any(|(_, _, split)| *split) {
+            out.push(
+                "cdn-with-split",
+                Level::Warning,
+                format!("{base}.cdn"),
+                format!("Backend `{}` has Cloud CDN on and is part of a weighted split.", b.name),
+                "Cached responses are served from the edge without consulting the split: only cache misses follow the weights, so the actual share of each backend differs from the configured one (a canary may see almost nothing, or serve cached pages to everyone).",
+                "Turn CDN off on backends in a split while the split is in use, or send cacheable paths to one backend with a rule.",
+            );
+        }
+        match &b.kind {
+            BackendKind::Serverless { service, regions } => {
+                if !b.outlier_detection {
+                    out.push(
+                        "serverless-no-outlier-detection",
+                        Level::Warning,
+                        format!("{base}.outlier_detection"),
+                        format!("Backend `{}` has no failover signal.", b.name),
+                        format!("{SERVERLESS_LIMITS} Without outlier detection the load balancer keeps sending a region's share of requests to it even when its service returns only errors."),
+                        if regions.len() > 1 {
+                            "Set outlier_detection: true: the load balancer then ejects a region's NEG after consecutive 5xx errors and sends its clients to the next closest region.".to_string()
+                        } else {
+                            "Add a second region and set outlier_detection: true: the load balancer then ejects a failing region's NEG after consecutive 5xx errors and sends its clients to the other region.".to_string()
+                        },
+                    );
+                } else if regions.len() > 1 {
+                    out.push(
+                        "serverless-regions-by-proximity",
+                        Level::Info,
+                        format!("{base}.regions"),
+                        format!("Requests to `{}` go to the closest of its {} regions, not by weight.", b.name, regions.len()),
+                        SERVERLESS_LIMITS,
+                        "To send fixed shares to regions, make one backend per region and route with a split; to fail over, keep outlier_detection on (it is).",
+                    );
+                }
+                if regions.len() == 1 {
+                    out.push(
+                        "single-region",
+                        Level::Warning,
+                        format!("{base}.regions"),
+                        format!("Backend `{}` runs in one region only ({}).", b.name, regions[0]),
+                        "If that region or the service there fails, there is no other region to fail over to: the load balancer's global reach does not add availability by itself.",
+                        format!("Deploy Cloud Run service `{service}` to a second region and add it to regions (with outlier_detection on)."),
+                    );
+                }
+            }
+            BackendKind::Internet {
+                fqdn,
+                port,
+                host_header,
+            } => {
+                let run_app = fqdn.trim_end_matches('.').ends_with(".run.app");
+                match host_header {
+                    None if run_app && used.iter().any(|(_, host_rewrite, _)| !host_rewrite) => out.push(
+                        "run-app-no-host-header",
+                        Level::Warning,
+                        format!("{base}.host_header"),
+                        format!("Requests to `{}` will get 404 from Cloud Run.", b.name),
+                        "Cloud Run picks the service by the Host header. Without an override the load balancer forwards the client's Host (your domain or the load balancer's IP), which no Cloud Run service answers to.",
+                        format!("Set host_header to \"{fqdn}\"."),
+                    ),
+                    Some(h) if run_app && h.trim_end_matches('.') != fqdn.trim_end_matches('.') => {
+                        let (message, why) = if h.ends_with(".run.app") {
+                            (
+                                format!("Backend `{}` connects to {fqdn} but asks for {h}.", b.name),
+                                "All *.run.app names share Google's front end, which routes by Host: requests reach the service named in the Host header, not the one in fqdn. It works, but the spec says one service and traffic goes to another.".to_string(),
+                            )
+                        } else {
+                            (
+                                format!("The Host override of `{}` is not its Cloud Run address.", b.name),
+                                format!("Cloud Run routes by Host; {h} only works if it is a domain mapped to that service, otherwise every request gets 404."),
+                            )
+                        };
+                        out.push(
+                            "host-header-mismatch",
+                            Level::Warning,
+                            format!("{base}.host_header"),
+                            message,
+                            why,
+                            format!("Set host_header to \"{fqdn}\" (the service's own host)."),
+                        );
+                    }
+                    _ => {}
+                }
+                if host_header.is_some() && used.iter().any(|(_, host_rewrite, _)| *host_rewrite) {
+                    out.push(
+                        "host-rewrite-and-host-header",
+                        Level::Warning,
+                        format!("{base}.host_header"),
+                        format!("Backend `{}` has a Host override and a rule also rewrites the host.", b.name),
+                        "Both set the Host header the backend receives, so one of them is ignored; the backend service's header is applied after URL map routing (the preview assumes it wins), but Google does not document the order.",
+                        "Keep one: the backend's host_header, or the rule's host_rewrite.",
+                    );
+                }
+                if *port == 80 {
+                    out.push(
+                        "internet-port-80",
+                        Level::Warning,
+                        format!("{base}.port"),
+                        format!("Backend `{}` is reached on port 80, which usually serves plain HTTP.", b.name),
+                        "The load balancer speaks HTTPS to internet backends, so a plain-HTTP port fails the TLS handshake (502s); and a backend reached over plain HTTP would carry traffic across the public internet unencrypted.",
+                        "Use port 443 (or the port where the origin serves HTTPS).",
+                    );
+                } else if *port != 443 {
+                    out.push(
+                        "internet-port-not-443",
+                        Level::Info,
+                        format!("{base}.port"),
+                        format!("Backend `{}` is reached on port {port}.", b.name),
+                        "The load balancer connects with HTTPS; the origin must serve TLS on that port, or every request fails.",
+                        "Check that the origin answers HTTPS on this port; use 443 otherwise.",
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn routing(out: &mut Out, spec: &Spec) {
+    let splits = std::iter::once(("routing.default".to_string(), &spec.routing.default)).chain(
+        spec.routing
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (format!("routing.rules[{i}]"), &r.target)),
+    );
+    for (base, target) in splits {
+        if let Target::Split { split } = target {
+            for (i, w) in split.iter().enumerate() {
+                if w.weight == 0 {
+                    out.push(
+                        "zero-weight",
+                        Level::Info,
+                        format!("{base}.split[{i}].weight"),
+                        format!("Backend `{}` has weight 0 in this split.", w.backend),
+                        "It receives no requests from this route.",
+                        "Raise the weight when it should take traffic, or remove the entry.",
+                    );
+                }
+            }
+        }
+    }
+
+    // Paths per host set, as from_spec groups them.
+    let mut by_set: HashMap<Vec<String>, HashSet<&str>> = HashMap::new();
+    let set_of = |hosts: &[String]| {
+        let mut h: Vec<String> = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+        h.sort();
+        h.dedup();
+        h
+    };
+    for r in &spec.routing.rules {
+        by_set
+            .entry(set_of(&r.hosts))
+            .or_default()
+            .extend(r.paths.iter().map(String::as_str));
+    }
+
+    let map = urlmap::from_spec(spec, &|b| b.to_string());
+    for (i, rule) in spec.routing.rules.iter().enumerate() {
+        let base = format!("routing.rules[{i}]");
+        if spec.frontend.protocol == Protocol::Https && !spec.frontend.domains.is_empty() {
+            for (j, h) in rule.hosts.iter().enumerate() {
+                if h != "*" && !covered_by_certificate(h, &spec.frontend.domains) {
+                    out.push(
+                        "host-not-in-certificate",
+                        Level::Warning,
+                        format!("{base}.hosts[{j}]"),
+                        format!("No certificate domain matches host `{h}`."),
+                        "The managed certificate only covers frontend.domains; browsers reaching this host over https get a certificate error before the rule is ever used.",
+                        format!("Add the host name(s) served by `{h}` to frontend.domains."),
+                    );
+                }
+            }
+        }
+        let paths = &by_set[&set_of(&rule.hosts)];
+        for (j, p) in rule.paths.iter().enumerate() {
+            if p == "/" || p == "/*" {
+                continue;
+            }
+            match p.strip_suffix("/*") {
+                Some(bare) if !paths.contains(bare) => out.push(
+                    "path-missing-bare",
+                    Level::Warning,
+                    format!("{base}.paths[{j}]"),
+                    format!("`{p}` does not match `{bare}` itself."),
+                    format!("A `/*` pattern matches what is below the slash; a request for exactly {bare} goes to the default target instead."),
+                    format!("Add \"{bare}\" to paths if it should reach the same backend."),
+                ),
+                None if !p.ends_with('/') && !paths.contains(format!("{p}/*").as_str()) => out.push(
+                    "path-missing-subtree",
+                    Level::Warning,
+                    format!("{base}.paths[{j}]"),
+                    format!("`{p}` matches only {p} exactly, not {p}/..."),
+                    format!("Path rules without `*` are exact: {p}/anything goes to the default target."),
+                    format!("Add \"{p}/*\" to paths if sub-paths should reach the same backend."),
+                ),
+                _ => {}
+            }
+        }
+        if let Some(rewrite) = &rule.prefix_rewrite {
+            rewrite_examples(out, spec, &map, &base, rule, rewrite);
+        }
+    }
+}
+
+/// Whether some certificate domain is a host this pattern matches (port ignored).
+fn covered_by_certificate(pattern: &str, domains: &[String]) -> bool {
+    let p = pattern.to_ascii_lowercase();
+    let p = p.rsplit_once(':').map_or(p.as_str(), |(h, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            p.as_str()
+        }
+    });
+    domains.iter().any(|d| {
+        let d = d.trim_end_matches('.').to_ascii_lowercase();
+        match p.strip_prefix('*') {
+            Some(suffix) => d.len() > suffix.len() && d.ends_with(suffix),
+            None => d == p,
+        }
+    })
+}
+
+/// Shows what the prefix rewrite does to sample requests, evaluated through the URL map, and
+/// warns when it glues path segments together (`/x/*` rewritten to `/v2` turns `/x/a` into
+/// `/v2a`).
+fn rewrite_examples(
+    out: &mut Out,
+    spec: &Spec,
+    map: &urlmap::UrlMap,
+    base: &str,
+    rule: &super::spec::Rule,
+    rewrite: &str,
+) {
+    let host = sample_host(rule.hosts.first().map_or("*", String::as_str), spec);
+    let mut examples = Vec::new();
+    let mut glued = None;
+    for p in &rule.paths {
+        for sample in sample_paths(p) {
+            if let Outcome::Route { path, .. } = urlmap::evaluate(map, &host, &sample) {
+                let line = format!("{sample} → {path}");
+                if !examples.contains(&line) {
+                    examples.push(line);
+                }
+                if p.ends_with("/*") && !rewrite.ends_with('/') && sample.len() > p.len() - 1 {
+                    glued.get_or_insert((p.clone(), sample, path));
+                }
+            }
+        }
+    }
+    out.push(
+        "prefix-rewrite-example",
+        Level::Info,
+        format!("{base}.prefix_rewrite"),
+        format!("With prefix_rewrite \"{rewrite}\": {}.", examples.join(", ")),
+        "The matched part of the path is replaced: all of it for an exact path, everything up to and including the slash for a `/*` path.",
+        "Check that the backend serves the rewritten paths.",
+    );
+    if let Some((pattern, sample, path)) = glued {
+        out.push(
+            "prefix-rewrite-glues",
+            Level::Warning,
+            format!("{base}.prefix_rewrite"),
+            format!("prefix_rewrite \"{rewrite}\" turns {sample} into {path}."),
+            format!("For `{pattern}` the matched part includes the trailing slash, so a rewrite without one joins the next segment to it."),
+            format!("End the rewrite with a slash (\"{rewrite}/\")."),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn spec(v: Value) -> Spec {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn base() -> Value {
+        json!({
+            "name": "shop", "project": "acme-edge",
+            "frontend": {"protocol": "https", "domains": ["shop.example.com"], "http_redirect": true},
+            "backends": [
+                {"name": "web", "type": "serverless", "service": "my-app", "regions": ["us-central1", "europe-west1"], "outlier_detection": true},
+                {"name": "hello2", "type": "internet", "fqdn": "hello2-3qx7k2dz6a-uc.a.run.app", "host_header": "hello2-3qx7k2dz6a-uc.a.run.app"}
+            ],
+            "routing": {
+                "default": {"backend": "web"},
+                "rules": [{"hosts": ["*"], "paths": ["/hello2", "/hello2/*"], "backend": "hello2", "prefix_rewrite": "/"}]
+            }
+        })
+    }
+
+    fn codes(f: impl FnOnce(&mut Value)) -> Vec<(&'static str, String)> {
+        let mut v = base();
+        f(&mut v);
+        lint(&spec(v))
+            .into_iter()
+            .filter(|w| {
+                // These two fire on the base spec by design; tests look at the rest.
+                !matches!(
+                    w.code,
+                    "managed-cert-dns"
+                        | "prefix-rewrite-example"
+                        | "serverless-regions-by-proximity"
+                )
+            })
+            .map(|w| (w.code, w.field))
+            .collect()
+    }
+
+    fn has(f: impl FnOnce(&mut Value), code: &str, field: &str) {
+        let got = codes(f);
+        assert!(
+            got.iter().any(|(c, fl)| *c == code && fl == field),
+            "expected {code} on {field}, got {got:?}"
+        );
+    }
+
+    #[test]
+    fn base_spec_is_quiet() {
+        assert_eq!(codes(|_| {}), vec![]);
+    }
+
+    #[test]
+    fn serverless_without_outlier_detection_explains_health_checks_and_max_rate() {
+        let mut v = base();
+        v["backends"][0]["outlier_detection"] = json!(false);
+        let w = lint(&spec(v))
+            .into_iter()
+            .find(|w| w.code == "serverless-no-outlier-detection")
+            .unwrap();
+        assert_eq!(w.field, "backends[0].outlier_detection");
+        assert!(w.why.contains("healthcheck") && w.why.contains("--max-rate"));
+        assert!(w.why.contains("weighted backend services"));
+        assert!(w.fix.contains("outlier_detection: true"));
+    }
+
+    #[test]
+    fn multi_region_serverless_explains_proximity() {
+        let w = lint(&spec(base()))
+            .into_iter()
+            .find(|w| w.code == "serverless-regions-by-proximity")
+            .unwrap();
+        assert!(w.why.contains("balancing mode RATE"));
+    }
+
+    #[test]
+    fn single_region() {
+        has(
+            |v| v["backends"][0]["regions"] = json!(["us-central1"]),
+            "single-region",
+            "backends[0].regions",
+        );
+    }
+
+    #[test]
+    fn run_app_without_host_header_is_seed_002s_404() {
+        has(
+            |v| {
+                v["backends"][1]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("host_header");
+            },
+            "run-app-no-host-header",
+            "backends[1].host_header",
+        );
+        // A host rewrite on every rule that reaches it also fixes the Host.
+        let got = codes(|v| {
+            v["backends"][1]
+                .as_object_mut()
+                .unwrap()
+                .remove("host_header");
+            v["routing"]["rules"][0]["host_rewrite"] = json!("hello2-3qx7k2dz6a-uc.a.run.app");
+        });
+        assert!(
+            !got.iter().any(|(c, _)| *c == "run-app-no-host-header"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn host_header_mismatch() {
+        has(
+            |v| v["backends"][1]["host_header"] = json!("other-3qx7k2dz6a-uc.a.run.app"),
+            "host-header-mismatch",
+            "backends[1].host_header",
+        );
+        has(
+            |v| v["backends"][1]["host_header"] = json!("www.example.com"),
+            "host-header-mismatch",
+            "backends[1].host_header",
+        );
+    }
+
+    #[test]
+    fn missing_bare_or_subtree_paths() {
+        has(
+            |v| v["routing"]["rules"][0]["paths"] = json!(["/hello2"]),
+            "path-missing-subtree",
+            "routing.rules[0].paths[0]",
+        );
+        has(
+            |v| v["routing"]["rules"][0]["paths"] = json!(["/hello2/*"]),
+            "path-missing-bare",
+            "routing.rules[0].paths[0]",
+        );
+        // The pair may be split across two rules for the same hosts.
+        let got = codes(|v| {
+            v["routing"]["rules"] = json!([
+                {"hosts": ["*"], "paths": ["/a"], "backend": "hello2"},
+                {"hosts": ["*"], "paths": ["/a/*"], "backend": "hello2"}
+            ]);
+        });
+        assert_eq!(got, vec![]);
+    }
+
+    #[test]
+    fn prefix_rewrite_examples_come_from_the_evaluator() {
+        let w = lint(&spec(base()))
+            .into_iter()
+            .find(|w| w.code == "prefix-rewrite-example")
+            .unwrap();
+        assert_eq!(w.field, "routing.rules[0].prefix_rewrite");
+        assert!(w.message.contains("/hello2 → /"), "{}", w.message);
+        assert!(
+            w.message.contains("/hello2/example → /example"),
+            "{}",
+            w.message
+        );
+        has(
+            |v| v["routing"]["rules"][0]["prefix_rewrite"] = json!("/v2"),
+            "prefix-rewrite-glues",
+            "routing.rules[0].prefix_rewrite",
+        );
+    }
+
+    #[test]
+    fn frontend_warnings() {
+        has(
+            |v| v["frontend"] = json!({"protocol": "http"}),
+            "http-unencrypted",
+            "frontend.protocol",
+        );
+        has(
+            |v| v["frontend"] = json!({"protocol": "http", "domains": ["a.example.com"]}),
+            "http-domains-unused",
+            "frontend.domains",
+        );
+        has(
+            |v| v["frontend"]["ip"] = json!("ephemeral"),
+            "redirect-ephemeral-ip",
+            "frontend.http_redirect",
+        );
+        has(
+            |v| v["frontend"]["http_redirect"] = json!(false),
+            "no-http-redirect",
+            "frontend.http_redirect",
+        );
+        let w = lint(&spec(base()));
+        let dns = w.iter().find(|w| w.code == "managed-cert-dns").unwrap();
+        assert!(dns.message.contains("shop.example.com") && dns.message.contains("A record"));
+    }
+
+    #[test]
+    fn rule_hosts_outside_the_certificate() {
+        has(
+            |v| v["routing"]["rules"][0]["hosts"] = json!(["api.example.com"]),
+            "host-not-in-certificate",
+            "routing.rules[0].hosts[0]",
+        );
+        let got = codes(|v| {
+            v["frontend"]["domains"] = json!(["shop.example.com", "api.example.com"]);
+            v["routing"]["rules"][0]["hosts"] = json!(["API.example.com:443", "*.example.com"]);
+        });
+        assert!(
+            !got.iter().any(|(c, _)| *c == "host-not-in-certificate"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn internet_ports() {
+        has(
+            |v| v["backends"][1]["port"] = json!(80),
+            "internet-port-80",
+            "backends[1].port",
+        );
+        has(
+            |v| v["backends"][1]["port"] = json!(8443),
+            "internet-port-not-443",
+            "backends[1].port",
+        );
+    }
+
+    #[test]
+    fn cdn_split_zero_weight_unused() {
+        has(
+            |v| {
+                v["backends"][0]["cdn"] = json!(true);
+                v["routing"]["default"] = json!({"split": [{"backend": "web", "weight": 9}, {"backend": "hello2", "weight": 0}]});
+            },
+            "cdn-with-split",
+            "backends[0].cdn",
+        );
+        has(
+            |v| v["routing"]["default"] = json!({"split": [{"backend": "web", "weight": 9}, {"backend": "hello2", "weight": 0}]}),
+            "zero-weight",
+            "routing.default.split[1].weight",
+        );
+        has(
+            |v| v["routing"]["rules"] = json!([]),
+            "unused-backend",
+            "backends[1].name",
+        );
+    }
+}

@@ -1,0 +1,1121 @@
+//! Parsing and validation of a routing spec: everything Google would reject, caught before a
+//! single API call, each error naming the spec field to fix (`backends[1].fqdn`).
+//!
+//! `parse` turns bytes into a `Spec` (shape errors); `validate` checks a parsed spec (semantic
+//! errors). The API answers 400 for the first and 422 for the second.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::names::{self, MAX_NAME};
+use super::spec::{BackendKind, Protocol, Spec, Target};
+use super::urlmap::{self, MAX_HOST_REWRITE, MAX_PATH_PREFIX_REWRITE, MAX_WEIGHT};
+
+/// One problem with one spec field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// Path in the spec document: `name`, `frontend.domains[0]`, `routing.rules[2].paths[1]`.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// The document is not a spec at all: bad JSON, wrong type, unknown or missing field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParseError {
+    /// The spec field at fault when known (`frontend.protocol`); `None` for JSON syntax errors.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "{field}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Most domains one managed certificate may carry (API-NOTES §6: "commonly 100").
+pub const MAX_DOMAINS: usize = 100;
+
+/// Regions where Cloud Run (fully managed) runs services, 2026-11.
+pub const CLOUD_RUN_REGIONS: &[&str] = &[
+    "africa-south1",
+    "asia-east1",
+    "asia-east2",
+    "asia-northeast1",
+    "asia-northeast2",
+    "asia-northeast3",
+    "asia-south1",
+    "asia-south2",
+    "asia-southeast1",
+    "asia-southeast2",
+    "australia-southeast1",
+    "australia-southeast2",
+    "europe-central2",
+    "europe-north1",
+    "europe-north2",
+    "europe-southwest1",
+    "europe-west1",
+    "europe-west2",
+    "europe-west3",
+    "europe-west4",
+    "europe-west6",
+    "europe-west8",
+    "europe-west9",
+    "europe-west10",
+    "europe-west12",
+    "me-central1",
+    "me-central2",
+    "me-west1",
+    "northamerica-northeast1",
+    "northamerica-northeast2",
+    "northamerica-south1",
+    "southamerica-east1",
+    "southamerica-west1",
+    "us-central1",
+    "us-east1",
+    "us-east4",
+    "us-east5",
+    "us-south1",
+    "us-west1",
+    "us-west2",
+    "us-west3",
+    "us-west4",
+];
+
+// ------------------------------------------------------------------------------------------
+// parse
+
+/// Parses a spec document. Unknown fields are errors (a typo in a script must not be a silently
+/// ignored setting); serde cannot deny them next to `flatten`, so the raw JSON is walked first.
+pub fn parse(input: impl AsRef<[u8]>) -> Result<Spec, ParseError> {
+    let value: Value = serde_json::from_slice(input.as_ref()).map_err(|e| ParseError {
+        field: None,
+        message: format!("not valid JSON: {e}"),
+    })?;
+    check_shape(&value)?;
+    serde_path_to_error::deserialize(&value).map_err(|e| {
+        let path = e.path().to_string();
+        // Paths through `flatten` carry `?` segments; keep the part that locates the field.
+        let path = path
+            .split(".?")
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('?')
+            .trim_end_matches('.')
+            .to_string();
+        let message = e.into_inner().to_string();
+        let path = (path != "." && !path.is_empty()).then_some(path);
+        // serde reports a missing field at its parent; name the field itself.
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let field = match (path, missing) {
+            (Some(p), Some(m)) => Some(format!("{p}.{m}")),
+            (None, Some(m)) => Some(m.to_string()),
+            (p, None) => p,
+        };
+        ParseError { field, message }
+    })
+}
+
+fn shape_err(field: impl Into<String>, message: impl Into<String>) -> ParseError {
+    ParseError {
+        field: Some(field.into()),
+        message: message.into(),
+    }
+}
+
+/// Rejects keys the spec does not know, and targets that are neither/both `backend` and `split`
+/// (which serde's untagged enum would report without a field, or silently accept).
+fn check_shape(v: &Value) -> Result<(), ParseError> {
+    let Some(top) = v.as_object() else {
+        return Err(ParseError {
+            field: None,
+            message: "a spec is a JSON object".into(),
+        });
+    };
+    keys(
+        top,
+        "",
+        &["name", "project", "frontend", "backends", "routing"],
+    )?;
+    if let Some(f) = top.get("frontend").and_then(Value::as_object) {
+        keys(
+            f,
+            "frontend.",
+            &["protocol", "domains", "ip", "http_redirect"],
+        )?;
+    }
+    if let Some(bs) = top.get("backends").and_then(Value::as_array) {
+        for (i, b) in bs.iter().enumerate() {
+            let Some(b) = b.as_object() else { continue };
+            let base = format!("backends[{i}].");
+            // Backend fields sit behind `flatten`, where serde loses the field name of a type
+            // error (`backends[1]` instead of `backends[1].port`): check their types here.
+            let kind_keys: &[(&str, Kind)] = match b.get("type").and_then(Value::as_str) {
+                Some("serverless") => &[("service", Kind::Str), ("regions", Kind::StrList)],
+                Some("internet") => &[
+                    ("fqdn", Kind::Str),
+                    ("port", Kind::Port),
+                    ("host_header", Kind::OptStr),
+                ],
+                Some(other) => {
+                    return Err(shape_err(
+                        format!("{base}type"),
+                        format!("unknown backend type `{other}`, expected serverless or internet"),
+                    ));
+                }
+                None => {
+                    return Err(shape_err(
+                        format!("{base}type"),
+                        "missing or not a string: give \"serverless\" or \"internet\"",
+                    ));
+                }
+            };
+            let common = [
+                ("name", Kind::Str),
+                ("type", Kind::Str),
+                ("cdn", Kind::Bool),
+                ("outlier_detection", Kind::Bool),
+            ];
+            let all: Vec<(&str, Kind)> = common.iter().chain(kind_keys).copied().collect();
+            let allowed: Vec<&str> = all.iter().map(|(k, _)| *k).collect();
+            keys(b, &base, &allowed)?;
+            for (k, kind) in all {
+                if let Some(v) = b.get(k)
+                    && let Some(expected) = kind.mismatch(v)
+                {
+                    return Err(shape_err(format!("{base}{k}"), expected));
+                }
+            }
+        }
+    }
+    if let Some(r) = top.get("routing").and_then(Value::as_object) {
+        keys(r, "routing.", &["default", "rules"])?;
+        if let Some(d) = r.get("default").and_then(Value::as_object) {
+            keys(d, "routing.default.", &["backend", "split"])?;
+            target_shape(d, "routing.default")?;
+        }
+        if let Some(rules) = r.get("rules").and_then(Value::as_array) {
+            for (i, rule) in rules.iter().enumerate() {
+                let Some(rule) = rule.as_object() else {
+                    continue;
+                };
+                let base = format!("routing.rules[{i}]");
+                keys(
+                    rule,
+                    &format!("{base}."),
+                    &[
+                        "hosts",
+                        "paths",
+                        "backend",
+                        "split",
+                        "prefix_rewrite",
+                        "host_rewrite",
+                    ],
+                )?;
+                target_shape(rule, &base)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    OptStr,
+    StrList,
+    Bool,
+    Port,
+}
+
+impl Kind {
+    /// What was expected, when `v` is not of this kind.
+    fn mismatch(self, v: &Value) -> Option<&'static str> {
+        let ok = match self {
+            Kind::Str => v.is_string(),
+            Kind::OptStr => v.is_string() || v.is_null(),
+            Kind::StrList => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+            Kind::Bool => v.is_boolean(),
+            Kind::Port => v.as_u64().is_some_and(|p| p <= u64::from(u16::MAX)),
+        };
+        (!ok).then_some(match self {
+            Kind::Str | Kind::OptStr => "must be a string",
+            Kind::StrList => "must be a list of strings",
+            Kind::Bool => "must be true or false",
+            Kind::Port => "must be a port number from 1 to 65535",
+        })
+    }
+}
+
+fn keys(
+    obj: &serde_json::Map<String, Value>,
+    prefix: &str,
+    allowed: &[&str],
+) -> Result<(), ParseError> {
+    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(shape_err(
+            format!("{prefix}{k}"),
+            format!(
+                "unknown field `{k}`, expected one of: {}",
+                allowed.join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn target_shape(obj: &serde_json::Map<String, Value>, base: &str) -> Result<(), ParseError> {
+    let backend = obj.get("backend");
+    let split = obj.get("split");
+    match (backend, split) {
+        (Some(_), Some(_)) => Err(shape_err(
+            format!("{base}.split"),
+            "give either `backend` or `split`, not both",
+        )),
+        (None, None) => Err(shape_err(
+            format!("{base}.backend"),
+            "missing target: give `backend` (one backend) or `split` (weighted backends)",
+        )),
+        (Some(b), None) if !b.is_string() => Err(shape_err(
+            format!("{base}.backend"),
+            "must be a backend name (a string)",
+        )),
+        (None, Some(s)) => {
+            let Some(items) = s.as_array() else {
+                return Err(shape_err(
+                    format!("{base}.split"),
+                    "must be a list of { \"backend\": NAME, \"weight\": N }",
+                ));
+            };
+            for (i, item) in items.iter().enumerate() {
+                let f = format!("{base}.split[{i}]");
+                let Some(o) = item.as_object() else {
+                    return Err(shape_err(f, "must be { \"backend\": NAME, \"weight\": N }"));
+                };
+                keys(o, &format!("{f}."), &["backend", "weight"])?;
+                if !o.get("backend").is_some_and(Value::is_string) {
+                    return Err(shape_err(
+                        format!("{f}.backend"),
+                        "must be a backend name (a string)",
+                    ));
+                }
+                let weight = o.get("weight").and_then(Value::as_u64);
+                if weight.is_none_or(|w| w > u64::from(u32::MAX)) {
+                    return Err(shape_err(
+                        format!("{f}.weight"),
+                        format!("must be a whole number from 0 to {MAX_WEIGHT}"),
+                    ));
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// validate
+
+#[derive(Default)]
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// All semantic problems of a spec, in document order.
+pub fn validate(spec: &Spec) -> Result<(), Vec<FieldError>> {
+    let mut e = Errors::default();
+    // Backend-derived names are only judged once the deployment's own part is sound, so one
+    // mistake gives one message.
+    let name_ok = check_resource_name(&mut e, "name", &spec.name)
+        && check_derived_deployment_names(&mut e, spec);
+    check_project(&mut e, &spec.project);
+    check_frontend(&mut e, spec);
+    check_backends(&mut e, spec, name_ok);
+    check_routing(&mut e, spec);
+
+    // Belt and braces: the URL map these rules let through must pass the API's own checks.
+    // A failure here is a gap in the rules above, reported rather than sent to Google.
+    if e.0.is_empty() {
+        let map = urlmap::from_spec(spec, &|b| b.to_string());
+        if let Err(err) = urlmap::check(&map) {
+            e.add("routing", format!("the URL map would be rejected: {err}"));
+        }
+    }
+    if e.0.is_empty() { Ok(()) } else { Err(e.0) }
+}
+
+/// RFC 1035 label, 1 to 63 characters: `[a-z]([-a-z0-9]*[a-z0-9])?`.
+pub fn is_resource_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= MAX_NAME
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && !s.ends_with('-')
+}
+
+fn check_resource_name(e: &mut Errors, field: &str, s: &str) -> bool {
+    let ok = is_resource_name(s);
+    if !ok {
+        let why = if s.is_empty() {
+            "must not be empty".to_string()
+        } else if s.len() > MAX_NAME {
+            format!("is {} characters long, at most {MAX_NAME} allowed", s.len())
+        } else {
+            "must start with a lowercase letter and contain only lowercase letters, digits and hyphens, not ending with a hyphen".to_string()
+        };
+        e.add(
+            field,
+            format!("`{s}` {why} (Google Cloud resource name rule, RFC 1035)"),
+        );
+    }
+    ok
+}
+
+fn too_long(e: &mut Errors, field: &str, derived: &str, what: &str) -> bool {
+    if derived.len() > MAX_NAME {
+        e.add(
+            field,
+            format!(
+                "too long: the {what} name `{derived}` derived from it would be {} characters, at most {MAX_NAME} allowed; choose a shorter name",
+                derived.len()
+            ),
+        );
+        true
+    } else {
+        false
+    }
+}
+
+/// Names that depend on the deployment name alone; the longest is the certificate's
+/// (`-cert-` and an 8-character hash).
+fn check_derived_deployment_names(e: &mut Errors, spec: &Spec) -> bool {
+    let d = &spec.name;
+    let derived = [
+        (names::certificate(d, &spec.frontend.domains), "certificate"),
+        (names::internet_neg(d, "x", 443), "internet NEG"),
+        (names::https_proxy(d), "HTTPS proxy"),
+        (names::redirect_url_map(d), "redirect URL map"),
+        (names::https_forwarding_rule(d), "forwarding rule"),
+        (names::url_map(d), "URL map"),
+    ];
+    !derived
+        .iter()
+        .any(|(name, what)| too_long(e, "name", name, what))
+}
+
+/// Project ids: 6 to 30 characters, lowercase letter first, letters digits hyphens, no trailing
+/// hyphen.
+pub fn is_project_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    (6..=30).contains(&b.len())
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && !s.ends_with('-')
+}
+
+fn check_project(e: &mut Errors, p: &str) {
+    if !is_project_id(p) {
+        e.add(
+            "project",
+            format!("`{p}` is not a project id: 6 to 30 characters, a lowercase letter first, then lowercase letters, digits or hyphens, not ending with a hyphen"),
+        );
+    }
+}
+
+/// Cloud Run service ids (API-NOTES §1): letter first, fewer than 50 characters, lowercase
+/// letters, digits and hyphens, no trailing hyphen.
+pub fn is_cloud_run_service_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() < 50
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && !s.ends_with('-')
+}
+
+/// Why `s` is not a fully qualified DNS name (letters, digits, hyphens; at least two labels;
+/// labels 1..=63 without leading or trailing hyphen; at most 253 characters; optional trailing
+/// dot; a top-level label that is not all digits, so an IP address is refused). `None` if fine.
+pub fn dns_name_problem(s: &str) -> Option<String> {
+    if s.contains("://") {
+        return Some("give the name only, without a scheme such as https://".into());
+    }
+    if s.contains('/') {
+        return Some("give the name only, without a path".into());
+    }
+    if s.contains(':') {
+        return Some("give the name only, without a port".into());
+    }
+    if s.contains('*') {
+        return Some("wildcards are not allowed here".into());
+    }
+    let name = s.strip_suffix('.').unwrap_or(s);
+    if name.is_empty() || name.len() > 253 {
+        return Some("must be 1 to 253 characters long".into());
+    }
+    if name.bytes().any(|c| c.is_ascii_uppercase()) {
+        return Some("must be lowercase".into());
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    if labels.len() < 2 {
+        return Some("must be a fully qualified name such as app.example.com".into());
+    }
+    for l in &labels {
+        if l.is_empty() || l.len() > 63 {
+            return Some("each dot-separated label must be 1 to 63 characters long".into());
+        }
+        if !l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-') {
+            return Some("may only contain letters, digits, hyphens and dots".into());
+        }
+        if l.starts_with('-') || l.ends_with('-') {
+            return Some("a label must not start or end with a hyphen".into());
+        }
+    }
+    if labels
+        .last()
+        .is_some_and(|tld| tld.bytes().all(|c| c.is_ascii_digit()))
+    {
+        return Some("must be a DNS name, not an IP address".into());
+    }
+    None
+}
+
+fn check_frontend(e: &mut Errors, spec: &Spec) {
+    let f = &spec.frontend;
+    if f.protocol == Protocol::Https && f.domains.is_empty() {
+        e.add(
+            "frontend.domains",
+            "https needs at least one domain for the Google-managed certificate",
+        );
+    }
+    if f.http_redirect && f.protocol != Protocol::Https {
+        e.add(
+            "frontend.http_redirect",
+            "the HTTP-to-HTTPS redirect only makes sense with protocol https",
+        );
+    }
+    if f.domains.len() > MAX_DOMAINS {
+        e.add(
+            "frontend.domains",
+            format!(
+                "{} domains; a managed certificate takes at most {MAX_DOMAINS}",
+                f.domains.len()
+            ),
+        );
+    }
+    let mut seen = HashSet::new();
+    for (i, d) in f.domains.iter().enumerate() {
+        let field = format!("frontend.domains[{i}]");
+        if d.contains('*') {
+            e.add(
+                field,
+                format!("`{d}`: Google-managed certificates do not cover wildcard domains; list each name"),
+            );
+        } else if let Some(p) = dns_name_problem(d) {
+            e.add(field, format!("`{d}`: {p}"));
+        } else if !seen.insert(d.trim_end_matches('.')) {
+            e.add(field, format!("`{d}` is listed twice"));
+        }
+    }
+}
+
+fn check_backends(e: &mut Errors, spec: &Spec, deployment_ok: bool) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, b) in spec.backends.iter().enumerate() {
+        let base = format!("backends[{i}]");
+        let name_field = format!("{base}.name");
+        let mut name_ok = check_resource_name(e, &name_field, &b.name);
+        if name_ok && let Some(prev) = seen.insert(b.name.as_str(), i) {
+            e.add(
+                &name_field,
+                format!("`{}` is already the name of backends[{prev}]", b.name),
+            );
+            name_ok = false;
+        }
+        if name_ok && deployment_ok {
+            too_long(
+                e,
+                &name_field,
+                &names::backend_service(&spec.name, &b.name),
+                "backend service",
+            );
+        }
+        match &b.kind {
+            BackendKind::Serverless { service, regions } => {
+                if !is_cloud_run_service_id(service) {
+                    e.add(
+                        format!("{base}.service"),
+                        format!("`{service}` is not a Cloud Run service id: a lowercase letter first, fewer than 50 characters, lowercase letters, digits and hyphens, not ending with a hyphen"),
+                    );
+                }
+                if regions.is_empty() {
+                    e.add(
+                        format!("{base}.regions"),
+                        "a serverless backend needs at least one region",
+                    );
+                }
+                let mut seen_regions = HashSet::new();
+                for (j, r) in regions.iter().enumerate() {
+                    let field = format!("{base}.regions[{j}]");
+                    if !CLOUD_RUN_REGIONS.contains(&r.as_str()) {
+                        e.add(field, format!("`{r}` is not a Cloud Run region"));
+                    } else if !seen_regions.insert(r.as_str()) {
+                        e.add(field, format!("`{r}` is listed twice"));
+                    } else if name_ok && deployment_ok {
+                        let neg = names::serverless_neg(&spec.name, &b.name, r);
+                        if too_long(
+                            e,
+                            &name_field,
+                            &neg,
+                            &format!("serverless NEG (region {r})"),
+                        ) {
+                            // One message per backend is enough: the fix is the same.
+                            name_ok = false;
+                        }
+                    }
+                }
+            }
+            BackendKind::Internet {
+                fqdn,
+                port,
+                host_header,
+            } => {
+                if let Some(p) = dns_name_problem(fqdn) {
+                    e.add(format!("{base}.fqdn"), format!("`{fqdn}`: {p}"));
+                }
+                if *port == 0 {
+                    e.add(format!("{base}.port"), "the port must be from 1 to 65535");
+                }
+                if let Some(h) = host_header
+                    && let Some(p) = host_header_problem(h)
+                {
+                    e.add(format!("{base}.host_header"), format!("`{h}`: {p}"));
+                }
+            }
+        }
+    }
+}
+
+/// A Host header value: a DNS name with an optional `:port`.
+fn host_header_problem(h: &str) -> Option<String> {
+    if h.len() > 255 {
+        return Some("must be at most 255 characters long".into());
+    }
+    let (name, port) = match h.rsplit_once(':') {
+        Some((n, p)) => (n, Some(p)),
+        None => (h, None),
+    };
+    if let Some(p) = port
+        && !(p.bytes().all(|c| c.is_ascii_digit()) && p.parse::<u16>().is_ok_and(|n| n > 0))
+    {
+        return Some("the port must be a number from 1 to 65535".into());
+    }
+    dns_name_problem(name)
+}
+
+fn check_target(e: &mut Errors, spec: &Spec, base: &str, target: &Target) {
+    match target {
+        Target::Backend { backend } => check_ref(e, spec, &format!("{base}.backend"), backend),
+        Target::Split { split } => {
+            if split.is_empty() {
+                e.add(
+                    format!("{base}.split"),
+                    "a split needs at least one backend",
+                );
+                return;
+            }
+            let mut seen = HashSet::new();
+            for (i, w) in split.iter().enumerate() {
+                let f = format!("{base}.split[{i}]");
+                check_ref(e, spec, &format!("{f}.backend"), &w.backend);
+                if !seen.insert(w.backend.as_str()) {
+                    e.add(
+                        format!("{f}.backend"),
+                        format!(
+                            "`{}` appears twice in this split; give it one weight",
+                            w.backend
+                        ),
+                    );
+                }
+                if i64::from(w.weight) > MAX_WEIGHT {
+                    e.add(
+                        format!("{f}.weight"),
+                        format!("{} is above the maximum weight {MAX_WEIGHT}", w.weight),
+                    );
+                }
+            }
+            if split.iter().all(|w| w.weight == 0) {
+                e.add(
+                    format!("{base}.split"),
+                    "at least one weight must be above 0",
+                );
+            }
+        }
+    }
+}
+
+fn check_ref(e: &mut Errors, spec: &Spec, field: &str, name: &str) {
+    if spec.backend(name).is_none() {
+        let known: Vec<&str> = spec.backends.iter().map(|b| b.name.as_str()).collect();
+        let hint = if known.is_empty() {
+            "no backends are defined".to_string()
+        } else {
+            format!("defined backends: {}", known.join(", "))
+        };
+        e.add(field, format!("no backend named `{name}` ({hint})"));
+    }
+}
+
+fn check_routing(e: &mut Errors, spec: &Spec) {
+    check_target(e, spec, "routing.default", &spec.routing.default);
+
+    // Host sets as `from_spec` groups them: hosts lowercased, sorted, deduplicated.
+    let host_set = |hosts: &[String]| {
+        let mut h: Vec<String> = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+        h.sort();
+        h.dedup();
+        h
+    };
+    // host → (rule index, its host set); path → rule index, per host set.
+    let mut host_owner: HashMap<String, (usize, Vec<String>)> = HashMap::new();
+    let mut paths_by_set: HashMap<Vec<String>, HashMap<&str, usize>> = HashMap::new();
+
+    for (i, rule) in spec.routing.rules.iter().enumerate() {
+        let base = format!("routing.rules[{i}]");
+        let set = host_set(&rule.hosts);
+        if rule.hosts.is_empty() {
+            e.add(
+                format!("{base}.hosts"),
+                "needs at least one host pattern (use \"*\" for any host)",
+            );
+        }
+        let mut in_rule = HashSet::new();
+        for (j, h) in rule.hosts.iter().enumerate() {
+            let field = format!("{base}.hosts[{j}]");
+            if let Some(p) = urlmap::host_pattern_problem(h) {
+                e.add(field, format!("`{h}`: {p}"));
+                continue;
+            }
+            let key = h.to_ascii_lowercase();
+            if !in_rule.insert(key.clone()) {
+                e.add(field, format!("`{h}` is listed twice"));
+                continue;
+            }
+            match host_owner.get(&key) {
+                Some((k, other)) if *other != set => e.add(
+                    field,
+                    format!("`{h}` is also in routing.rules[{k}] with a different host list; rules for the same host must list exactly the same hosts (each host belongs to one host rule in the URL map)"),
+                ),
+                Some(_) => {}
+                None => {
+                    host_owner.insert(key, (i, set.clone()));
+                }
+            }
+        }
+
+        if rule.paths.is_empty() {
+            e.add(format!("{base}.paths"), "needs at least one path");
+        }
+        let seen_paths = paths_by_set.entry(set).or_default();
+        for (j, p) in rule.paths.iter().enumerate() {
+            let field = format!("{base}.paths[{j}]");
+            if let Some(problem) = urlmap::path_pattern_problem(p) {
+                e.add(field, format!("`{p}`: {problem}"));
+            } else if let Some(k) = seen_paths.insert(p.as_str(), i) {
+                let where_ = if k == i {
+                    "earlier in this rule".to_string()
+                } else {
+                    format!("in routing.rules[{k}] for the same hosts")
+                };
+                e.add(field, format!("`{p}` is already routed {where_}"));
+            }
+        }
+
+        check_target(e, spec, &base, &rule.target);
+        if let Some(p) = &rule.prefix_rewrite
+            && (p.is_empty() || p.len() > MAX_PATH_PREFIX_REWRITE)
+        {
+            e.add(
+                format!("{base}.prefix_rewrite"),
+                format!("must be 1 to {MAX_PATH_PREFIX_REWRITE} characters long"),
+            );
+        }
+        if let Some(h) = &rule.host_rewrite {
+            if h.is_empty() || h.len() > MAX_HOST_REWRITE {
+                e.add(
+                    format!("{base}.host_rewrite"),
+                    format!("must be 1 to {MAX_HOST_REWRITE} characters long"),
+                );
+            } else if let Some(p) = host_header_problem(h) {
+                e.add(format!("{base}.host_rewrite"), format!("`{h}`: {p}"));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn base() -> Value {
+        json!({
+            "name": "shop", "project": "acme-edge",
+            "frontend": { "protocol": "https", "domains": ["shop.example.com"], "ip": "static", "http_redirect": true },
+            "backends": [
+                { "name": "web", "type": "serverless", "service": "my-app",
+                  "regions": ["us-central1", "europe-west1", "asia-east1"], "cdn": false, "outlier_detection": true },
+                { "name": "hello2", "type": "internet", "fqdn": "hello2-3qx7k2dz6a-uc.a.run.app",
+                  "port": 443, "host_header": "hello2-3qx7k2dz6a-uc.a.run.app" }
+            ],
+            "routing": {
+                "default": { "backend": "web" },
+                "rules": [ { "hosts": ["*"], "paths": ["/hello2", "/hello2/*"], "backend": "hello2", "prefix_rewrite": "/" } ]
+            }
+        })
+    }
+
+    /// Applies `f` to the base spec and returns the fields of the validation errors.
+    fn fields(f: impl FnOnce(&mut Value)) -> Vec<String> {
+        let mut v = base();
+        f(&mut v);
+        let spec = parse(v.to_string()).expect("parses");
+        match validate(&spec) {
+            Ok(()) => vec![],
+            Err(errs) => errs.into_iter().map(|e| e.field).collect(),
+        }
+    }
+
+    fn parse_field(f: impl FnOnce(&mut Value)) -> Option<String> {
+        let mut v = base();
+        f(&mut v);
+        parse(v.to_string()).unwrap_err().field
+    }
+
+    #[test]
+    fn contract_example_is_valid() {
+        assert_eq!(fields(|_| {}), Vec::<String>::new());
+    }
+
+    #[test]
+    fn parse_names_the_field() {
+        assert_eq!(
+            parse_field(|v| v["frontend"]["protocol"] = json!("ftp")).as_deref(),
+            Some("frontend.protocol")
+        );
+        assert_eq!(
+            parse_field(|v| v["backends"][1]["colour"] = json!("red")).as_deref(),
+            Some("backends[1].colour")
+        );
+        assert_eq!(
+            parse_field(|v| v["frontend"]["cert"] = json!(1)).as_deref(),
+            Some("frontend.cert")
+        );
+        assert_eq!(
+            parse_field(|v| v["routing"]["rules"][0]["split"] = json!([])).as_deref(),
+            Some("routing.rules[0].split")
+        );
+        assert_eq!(
+            parse_field(|v| {
+                v["routing"]["default"] = json!({});
+            })
+            .as_deref(),
+            Some("routing.default.backend")
+        );
+        assert_eq!(
+            parse_field(
+                |v| v["routing"]["default"] = json!({"split": [{"backend": "web", "weight": -1}]})
+            )
+            .as_deref(),
+            Some("routing.default.split[0].weight")
+        );
+        assert_eq!(
+            parse_field(|v| v["backends"][0]["regions"] = json!("us-central1")).as_deref(),
+            Some("backends[0].regions")
+        );
+        assert_eq!(
+            parse_field(|v| {
+                v.as_object_mut().unwrap().remove("project");
+            })
+            .as_deref(),
+            Some("project")
+        );
+        assert_eq!(
+            parse_field(|v| {
+                v["backends"][1].as_object_mut().unwrap().remove("fqdn");
+            })
+            .as_deref(),
+            Some("backends[1].fqdn")
+        );
+        let e = parse("{not json").unwrap_err();
+        assert!(e.field.is_none() && e.message.starts_with("not valid JSON"));
+        assert!(parse("[]").is_err());
+    }
+
+    #[test]
+    fn parse_accepts_unknown_type_gracefully() {
+        let e = parse_field(|v| v["backends"][0]["type"] = json!("vm"));
+        assert_eq!(e.as_deref(), Some("backends[0].type"));
+        let e = parse_field(|v| {
+            v["backends"][0].as_object_mut().unwrap().remove("type");
+        });
+        assert_eq!(e.as_deref(), Some("backends[0].type"));
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(fields(|v| v["name"] = json!("Shop")), ["name"]);
+        assert_eq!(fields(|v| v["name"] = json!("shop-")), ["name"]);
+        assert_eq!(fields(|v| v["name"] = json!("1shop")), ["name"]);
+        // 50 characters: fits 63 alone, but `-cert-` + 8 hash characters does not.
+        assert_eq!(fields(|v| v["name"] = json!("a".repeat(50))), ["name"]);
+        // 49 fits every deployment-level name, but `<name>-web-europe-west1` (the serverless
+        // NEG) is 66 characters: the backend whose NEG overflows is named.
+        assert_eq!(
+            fields(|v| v["name"] = json!("a".repeat(49))),
+            ["backends[0].name"]
+        );
+        assert_eq!(
+            fields(|v| v["name"] = json!("a".repeat(45))),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            fields(|v| v["backends"][1]["name"] = json!("web")),
+            ["backends[1].name", "routing.rules[0].backend"]
+        );
+        // The serverless NEG name shop-<backend>-northamerica-northeast1 is what gets too long.
+        let long = "b".repeat(40);
+        let errs = fields(|v| {
+            v["backends"][0]["name"] = json!(long);
+            v["backends"][0]["regions"] = json!(["northamerica-northeast1", "us-east1"]);
+            v["routing"]["default"]["backend"] = json!(long);
+        });
+        assert_eq!(errs, ["backends[0].name"]);
+    }
+
+    #[test]
+    fn project_ids() {
+        for ok in ["acme-edge", "abcdef", "a23456789012345678901234567890"] {
+            assert!(is_project_id(ok), "{ok}");
+        }
+        for bad in [
+            "abcde",
+            "Acme-edge",
+            "1acme-edge",
+            "acme-edge-",
+            "a234567890123456789012345678901",
+            "acme_edge",
+        ] {
+            assert!(!is_project_id(bad), "{bad}");
+        }
+        assert_eq!(fields(|v| v["project"] = json!("acme")), ["project"]);
+    }
+
+    #[test]
+    fn frontend_rules() {
+        assert_eq!(
+            fields(|v| v["frontend"]["domains"] = json!([])),
+            ["frontend.domains"]
+        );
+        assert_eq!(
+            fields(|v| v["frontend"] = json!({"protocol": "http", "http_redirect": true})),
+            ["frontend.http_redirect"]
+        );
+        // http with domains is allowed (lint tells they are unused).
+        assert!(
+            fields(|v| v["frontend"] = json!({"protocol": "http", "domains": ["a.example.com"]}))
+                .is_empty()
+        );
+        assert_eq!(
+            fields(|v| v["frontend"]["domains"] = json!(["*.example.com"])),
+            ["frontend.domains[0]"]
+        );
+        assert_eq!(
+            fields(|v| v["frontend"]["domains"] = json!(["https://example.com"])),
+            ["frontend.domains[0]"]
+        );
+        assert_eq!(
+            fields(|v| v["frontend"]["domains"] = json!(["example"])),
+            ["frontend.domains[0]"]
+        );
+        assert_eq!(
+            fields(|v| v["frontend"]["domains"] =
+                json!(["a.example.com", "b.example.com", "a.example.com"])),
+            ["frontend.domains[2]"]
+        );
+        let many: Vec<String> = (0..101).map(|i| format!("d{i}.example.com")).collect();
+        assert_eq!(
+            fields(|v| v["frontend"]["domains"] = json!(many)),
+            ["frontend.domains"]
+        );
+    }
+
+    #[test]
+    fn serverless_backend_rules() {
+        assert_eq!(
+            fields(|v| v["backends"][0]["service"] = json!("My_app")),
+            ["backends[0].service"]
+        );
+        assert_eq!(
+            fields(|v| v["backends"][0]["service"] = json!("a".repeat(50))),
+            ["backends[0].service"]
+        );
+        assert!(fields(|v| v["backends"][0]["service"] = json!("a".repeat(49))).is_empty());
+        assert_eq!(
+            fields(|v| v["backends"][0]["regions"] = json!([])),
+            ["backends[0].regions"]
+        );
+        assert_eq!(
+            fields(|v| v["backends"][0]["regions"] = json!(["us-central1", "mars-north1"])),
+            ["backends[0].regions[1]"]
+        );
+        assert_eq!(
+            fields(|v| v["backends"][0]["regions"] = json!(["us-central1", "us-central1"])),
+            ["backends[0].regions[1]"]
+        );
+    }
+
+    #[test]
+    fn internet_backend_rules() {
+        assert_eq!(
+            fields(|v| v["backends"][1]["fqdn"] = json!("https://x.a.run.app")),
+            ["backends[1].fqdn"]
+        );
+        assert_eq!(
+            fields(|v| v["backends"][1]["fqdn"] = json!("10.0.0.1")),
+            ["backends[1].fqdn"]
+        );
+        assert_eq!(
+            fields(|v| v["backends"][1]["port"] = json!(0)),
+            ["backends[1].port"]
+        );
+        assert_eq!(
+            parse_field(|v| v["backends"][1]["port"] = json!(70000)).as_deref(),
+            Some("backends[1].port")
+        );
+        assert_eq!(
+            fields(|v| v["backends"][1]["host_header"] = json!("a b")),
+            ["backends[1].host_header"]
+        );
+        assert!(
+            fields(|v| v["backends"][1]["host_header"] = json!("x.example.com:8443")).is_empty()
+        );
+    }
+
+    #[test]
+    fn routing_rules() {
+        assert_eq!(
+            fields(|v| v["routing"]["default"]["backend"] = json!("nope")),
+            ["routing.default.backend"]
+        );
+        assert_eq!(
+            fields(
+                |v| v["routing"]["default"] = json!({"split": [{"backend": "web", "weight": 0}, {"backend": "hello2", "weight": 0}]})
+            ),
+            ["routing.default.split"]
+        );
+        assert_eq!(
+            fields(|v| v["routing"]["default"] =
+                json!({"split": [{"backend": "web", "weight": 1001}]})),
+            ["routing.default.split[0].weight"]
+        );
+        assert_eq!(
+            fields(
+                |v| v["routing"]["default"] = json!({"split": [{"backend": "web", "weight": 1}, {"backend": "web", "weight": 2}]})
+            ),
+            ["routing.default.split[1].backend"]
+        );
+        assert_eq!(
+            fields(|v| v["routing"]["rules"][0]["paths"] = json!(["hello2"])),
+            ["routing.rules[0].paths[0]"]
+        );
+        assert_eq!(
+            fields(|v| v["routing"]["rules"][0]["paths"] = json!(["/hello2*"])),
+            ["routing.rules[0].paths[0]"]
+        );
+        assert_eq!(
+            fields(|v| v["routing"]["rules"][0]["paths"] = json!([])),
+            ["routing.rules[0].paths"]
+        );
+        assert_eq!(
+            fields(|v| v["routing"]["rules"][0]["hosts"] = json!(["*x.com"])),
+            ["routing.rules[0].hosts[0]"]
+        );
+        assert_eq!(
+            fields(|v| v["routing"]["rules"][0]["hosts"] = json!([])),
+            ["routing.rules[0].hosts"]
+        );
+        assert_eq!(
+            fields(|v| v["routing"]["rules"][0]["prefix_rewrite"] = json!("")),
+            ["routing.rules[0].prefix_rewrite"]
+        );
+        assert_eq!(
+            fields(|v| v["routing"]["rules"][0]["prefix_rewrite"] = json!("/".repeat(1025))),
+            ["routing.rules[0].prefix_rewrite"]
+        );
+        assert_eq!(
+            fields(|v| v["routing"]["rules"][0]["host_rewrite"] = json!("h".repeat(256))),
+            ["routing.rules[0].host_rewrite"]
+        );
+        // Same host set (in another order): duplicate path; different sets sharing a host: error.
+        assert_eq!(
+            fields(|v| v["routing"]["rules"] = json!([
+                {"hosts": ["a.com", "b.com"], "paths": ["/x"], "backend": "web"},
+                {"hosts": ["b.com", "a.com"], "paths": ["/x"], "backend": "hello2"}
+            ])),
+            ["routing.rules[1].paths[0]"]
+        );
+        assert_eq!(
+            fields(|v| v["routing"]["rules"] = json!([
+                {"hosts": ["a.com", "b.com"], "paths": ["/x"], "backend": "web"},
+                {"hosts": ["b.com"], "paths": ["/y"], "backend": "hello2"}
+            ])),
+            ["routing.rules[1].hosts[0]"]
+        );
+        // Same path under different host sets is fine.
+        assert!(
+            fields(|v| v["routing"]["rules"] = json!([
+                {"hosts": ["a.com"], "paths": ["/x"], "backend": "web"},
+                {"hosts": ["b.com"], "paths": ["/x"], "backend": "hello2"}
+            ]))
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn every_error_names_a_field_and_errors_accumulate() {
+        let errs = fields(|v| {
+            v["name"] = json!("BAD");
+            v["project"] = json!("x");
+            v["backends"][0]["regions"] = json!(["nowhere"]);
+        });
+        assert_eq!(errs, ["name", "project", "backends[0].regions[0]"]);
+    }
+}
