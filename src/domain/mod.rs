@@ -57,13 +57,22 @@
 //!   `command() -> String`; `outlier_detection() -> serde_json::Value` (the settings Switchyard
 //!   applies when a backend asks for outlier detection); `to_yaml(&Value) -> String`.
 //!
+//! - [`topology`]: `from_spec(&Spec, ip: Option<&str>) -> Topology` (columns of `Node`s by
+//!   `Layer`, `Edge`s with split percentages) and `to_svg(&Topology) -> String` (every text
+//!   escaped, no inline style or script); `escape`.
+//! - [`certificates`]: `certificate_status(Option<&str>)`, `domain_status(domain, Option<&str>,
+//!   ip)` → `Explanation { status, health, summary, cause, fix }`; `dns_records(domains, ip) ->
+//!   Vec<DnsRecord>`.
+//!
 //! Spec fixtures for the seed walkthroughs live in `tests/data/seeds/` (see its README).
 
+pub mod certificates;
 pub mod gcloud;
 pub mod lint;
 pub mod names;
 pub mod preview;
 pub mod spec;
+pub mod topology;
 pub mod urlmap;
 pub mod validate;
 
