@@ -4,6 +4,7 @@
 //! exposes `pub fn routes(r: Routes) -> Routes` and [`routes`] below chains them.
 
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod pages;
 pub mod routes;
@@ -36,6 +37,7 @@ pub fn routes() -> Routes {
     );
     let r = auth::routes(r);
     let r = pages::routes(r);
+    let r = audit::routes(r);
     users::routes(r)
 }
 
