@@ -1,6 +1,7 @@
 //! Every SQL statement lives under this module, one file per table family.
 
 pub mod audit;
+pub mod dash;
 pub mod deployments;
 pub mod sessions;
 pub mod tokens;

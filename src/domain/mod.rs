@@ -60,6 +60,7 @@
 //! - [`topology`]: `from_spec(&Spec, ip: Option<&str>) -> Topology` (columns of `Node`s by
 //!   `Layer`, `Edge`s with split percentages) and `to_svg(&Topology) -> String` (every text
 //!   escaped, no inline style or script); `escape`.
+//! - [`describe`]: `describe(&Spec) -> Vec<String>`, the spec as plain sentences.
 //! - [`certificates`]: `certificate_status(Option<&str>)`, `domain_status(domain, Option<&str>,
 //!   ip)` → `Explanation { status, health, summary, cause, fix }`; `dns_records(domains, ip) ->
 //!   Vec<DnsRecord>`.
@@ -67,6 +68,7 @@
 //! Spec fixtures for the seed walkthroughs live in `tests/data/seeds/` (see its README).
 
 pub mod certificates;
+pub mod describe;
 pub mod gcloud;
 pub mod lint;
 pub mod names;

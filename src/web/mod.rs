@@ -6,6 +6,7 @@
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod dash;
 pub mod pages;
 pub mod routes;
 pub mod shell;
@@ -38,6 +39,7 @@ pub fn routes() -> Routes {
     let r = auth::routes(r);
     let r = pages::routes(r);
     let r = audit::routes(r);
+    let r = dash::routes(r);
     users::routes(r)
 }
 

@@ -5,4 +5,5 @@
 pub mod common;
 
 mod dash_audit;
+mod dash_overview;
 mod healthz;

@@ -1,0 +1,323 @@
+//! The deployment overview (`/deployments/{id}/overview`): the spec in words, the topology
+//! diagram, the route tester, DNS records and certificate status. The deployment page includes
+//! it with htmx; a direct visit gets it as a page of its own.
+//!
+//! It shows the last applied spec when there is one (that is what serves traffic), else the
+//! draft; `?view=draft` shows the draft.
+
+use super::{Routes, Shell, render};
+use crate::AppState;
+use crate::auth::{Access, Viewer};
+use crate::db::dash::LiveRow;
+use crate::db::deployments::DeploymentRow;
+use crate::domain::certificates::{self, DnsRecord, Explanation};
+use crate::domain::preview::{self, PreviewRow};
+use crate::domain::spec::{Protocol, Spec};
+use crate::domain::{describe, topology, validate};
+use crate::error::{AppError, AppResult, Path, Query};
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum_htmx::HxRequest;
+use serde::Deserialize;
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/deployments/{id}/overview", Access::Viewer, overview)
+        .get("/deployments/{id}/route-test", Access::Viewer, route_test)
+}
+
+/// Which spec the overview shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum View {
+    /// The applied spec when there is one, else the draft.
+    #[default]
+    Current,
+    Draft,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct OverviewQuery {
+    #[serde(default)]
+    view: View,
+    host: Option<String>,
+    path: Option<String>,
+}
+
+/// One domain's certificate line.
+pub struct DomainCert {
+    pub domain: String,
+    pub explanation: Explanation,
+}
+
+/// The answer of the route tester.
+pub struct RouteAnswer {
+    pub host: String,
+    pub path: String,
+    pub error: Option<String>,
+    pub row: Option<PreviewRow>,
+}
+
+/// Everything the overview partial shows.
+pub struct Overview {
+    pub id: i64,
+    pub name: String,
+    /// What is shown: `applied version N` or `draft version N`.
+    pub showing: String,
+    /// Link to the other view, with its label, when both exist and differ.
+    pub other_view: Option<(String, &'static str)>,
+    /// Why nothing can be drawn (the draft is incomplete), if so.
+    pub incomplete: Option<String>,
+    pub words: Vec<String>,
+    pub svg: String,
+    pub https: bool,
+    pub ip: Option<String>,
+    pub live_checked_at: Option<String>,
+    pub dns: Vec<DnsRecord>,
+    pub certificate: Option<String>,
+    pub cert: Option<Explanation>,
+    pub domains: Vec<DomainCert>,
+    pub sample_host: String,
+    pub tester: Option<RouteAnswer>,
+    /// `?view=draft` was asked for (kept by the route tester's form).
+    pub view_draft: bool,
+}
+
+#[derive(Template)]
+#[template(path = "deployment_overview.html")]
+struct OverviewPage {
+    shell: Shell,
+    o: Overview,
+}
+
+#[derive(Template)]
+#[template(path = "deployment_overview_partial.html")]
+struct OverviewPartial {
+    o: Overview,
+}
+
+#[derive(Template)]
+#[template(path = "route_test_partial.html")]
+struct RouteTestPartial {
+    answer: RouteAnswer,
+}
+
+/// The spec to show and its label; `Err` says why the draft cannot be shown.
+fn chosen_spec(d: &DeploymentRow, view: View) -> (Result<Spec, String>, String) {
+    let applied = d
+        .applied_spec
+        .as_deref()
+        .and_then(|s| validate::parse(s).ok());
+    match (view, applied) {
+        (View::Current, Some(spec)) => (
+            Ok(spec),
+            format!("applied version {}", d.applied_version.unwrap_or(d.version)),
+        ),
+        _ => (
+            validate::parse(&d.spec).map_err(|e| {
+                format!(
+                    "The draft is not a complete spec yet ({}{}), so there is nothing to draw.",
+                    e.field
+                        .as_deref()
+                        .map(|f| format!("{f}: "))
+                        .unwrap_or_default(),
+                    e.message
+                )
+            }),
+            format!("draft version {}", d.version),
+        ),
+    }
+}
+
+/// Checks and runs one route-tester request against `spec`.
+pub fn test_route(spec: &Spec, host: &str, path: &str) -> RouteAnswer {
+    let host = host.trim().to_string();
+    let path = path.trim().to_string();
+    let error = if host.is_empty() {
+        Some("Enter a host, e.g. the deployment's domain.".to_string())
+    } else if host.len() > 253 || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("A host is at most 253 characters, without spaces.".to_string())
+    } else if !path.starts_with('/') {
+        Some("A path starts with /.".to_string())
+    } else if path.len() > 2048 || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("A path is at most 2048 characters, without spaces.".to_string())
+    } else {
+        None
+    };
+    let row = error
+        .is_none()
+        .then(|| preview::preview_request(spec, &host, &path));
+    RouteAnswer {
+        host,
+        path,
+        error,
+        row,
+    }
+}
+
+pub async fn load(
+    state: &AppState,
+    id: i64,
+    view: View,
+    test: Option<(&str, &str)>,
+) -> AppResult<Overview> {
+    let d = crate::db::deployments::get(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let live: Option<LiveRow> = crate::db::dash::live(&state.db, id).await?;
+    let ip = live.as_ref().and_then(|l| l.ip.clone());
+    let (spec, showing) = chosen_spec(&d, view);
+    let differs = d.applied_spec.is_some() && d.applied_spec.as_deref() != Some(d.spec.as_str());
+    let other_view = match view {
+        View::Current if differs => Some((
+            format!("/deployments/{id}/overview?view=draft"),
+            "Show the draft instead",
+        )),
+        View::Draft if d.applied_spec.is_some() => Some((
+            format!("/deployments/{id}/overview"),
+            "Show the applied spec",
+        )),
+        _ => None,
+    };
+    let mut o = Overview {
+        id,
+        name: d.name.clone(),
+        showing,
+        other_view,
+        incomplete: None,
+        words: Vec::new(),
+        svg: String::new(),
+        https: false,
+        ip: ip.clone(),
+        live_checked_at: live.as_ref().map(|l| l.checked_at.clone()),
+        dns: Vec::new(),
+        certificate: live.as_ref().and_then(|l| l.certificate.clone()),
+        cert: None,
+        domains: Vec::new(),
+        sample_host: preview::SAMPLE_IP.to_string(),
+        tester: None,
+        view_draft: view == View::Draft,
+    };
+    let spec = match spec {
+        Ok(spec) => spec,
+        Err(why) => {
+            o.incomplete = Some(why);
+            return Ok(o);
+        }
+    };
+    o.words = describe::describe(&spec);
+    // The SVG escapes every text it draws (topology::escape), so the template may embed it.
+    o.svg = topology::to_svg(&topology::from_spec(&spec, ip.as_deref()));
+    o.https = spec.frontend.protocol == Protocol::Https;
+    o.dns = certificates::dns_records(&spec.frontend.domains, ip.as_deref());
+    if o.https {
+        // Before the first apply there is no certificate to report on.
+        if let Some(l) = live.as_ref().filter(|l| l.certificate.is_some()) {
+            o.cert = Some(certificates::certificate_status(l.cert_status.as_deref()));
+            o.domains = spec
+                .frontend
+                .domains
+                .iter()
+                .map(|dom| DomainCert {
+                    explanation: certificates::domain_status(
+                        dom,
+                        l.domain(dom).as_deref(),
+                        ip.as_deref(),
+                    ),
+                    domain: dom.clone(),
+                })
+                .collect();
+        }
+    }
+    o.sample_host = ip
+        .clone()
+        .filter(|_| spec.frontend.domains.is_empty())
+        .unwrap_or_else(|| preview::sample_host("*", &spec));
+    if let Some((host, path)) = test {
+        o.tester = Some(test_route(&spec, host, path));
+    }
+    Ok(o)
+}
+
+async fn overview(
+    State(state): State<AppState>,
+    Viewer(_): Viewer,
+    HxRequest(htmx): HxRequest,
+    shell: Shell,
+    Path(id): Path<i64>,
+    Query(q): Query<OverviewQuery>,
+) -> AppResult<Response> {
+    let test = match (&q.host, &q.path) {
+        (Some(h), Some(p)) => Some((h.as_str(), p.as_str())),
+        _ => None,
+    };
+    let o = load(&state, id, q.view, test).await?;
+    if htmx {
+        render(StatusCode::OK, &OverviewPartial { o })
+    } else {
+        render(StatusCode::OK, &OverviewPage { shell, o })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RouteTestQuery {
+    #[serde(default)]
+    view: View,
+    #[serde(default)]
+    host: String,
+    #[serde(default)]
+    path: String,
+}
+
+/// The route tester's answer as a fragment. Invalid input is answered in the fragment (with a
+/// 200, so htmx swaps it in) rather than as an error page.
+async fn route_test(
+    State(state): State<AppState>,
+    Viewer(_): Viewer,
+    Path(id): Path<i64>,
+    Query(q): Query<RouteTestQuery>,
+) -> AppResult<Response> {
+    let d = crate::db::deployments::get(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let answer = match chosen_spec(&d, q.view).0 {
+        Ok(spec) => test_route(&spec, &q.host, &q.path),
+        Err(why) => RouteAnswer {
+            host: q.host,
+            path: q.path,
+            error: Some(why),
+            row: None,
+        },
+    };
+    render(StatusCode::OK, &RouteTestPartial { answer })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed2() -> Spec {
+        validate::parse(include_str!("../../tests/data/seeds/seed-002.json")).unwrap()
+    }
+
+    #[test]
+    fn the_tester_uses_the_one_evaluator() {
+        let a = test_route(&seed2(), " hello.example.com ", "/hello2/x");
+        assert!(a.error.is_none());
+        let row = a.row.unwrap();
+        assert_eq!(row.rule, Some(0));
+        assert_eq!(row.targets[0].backend, "hello2");
+        assert_eq!(row.targets[0].path, "/x");
+    }
+
+    #[test]
+    fn bad_tester_input_is_explained() {
+        for (h, p) in [("", "/"), ("a b", "/"), ("a.com", "x"), ("a.com", "/a b")] {
+            let a = test_route(&seed2(), h, p);
+            assert!(a.error.is_some() && a.row.is_none(), "{h} {p}");
+        }
+        let long = "a".repeat(300);
+        assert!(test_route(&seed2(), &long, "/").error.is_some());
+    }
+}
