@@ -10,6 +10,7 @@ pub mod dash;
 pub mod pages;
 pub mod routes;
 pub mod shell;
+pub mod state;
 pub mod users;
 
 pub use routes::{RouteInfo, RouteTable, Routes};
