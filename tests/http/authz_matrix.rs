@@ -116,7 +116,7 @@ fn allowed(access: Access, who: Who) -> bool {
 async fn authorization_matrix() {
     let app = spawn_app().await;
     // The admin exists first, so the setup link is spent and POST /setup stays harmless.
-    let mut clients = vec![
+    let mut clients = [
         (Who::Anonymous, app.anonymous()),
         (Who::Viewer, app.user_client("viewer", Role::Viewer).await),
         (Who::Editor, app.user_client("editor", Role::Editor).await),
