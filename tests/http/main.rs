@@ -6,5 +6,6 @@ pub mod common;
 
 mod auth;
 mod authz_matrix;
+mod cli;
 mod errors;
 mod healthz;
