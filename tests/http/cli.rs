@@ -71,3 +71,54 @@ async fn user_add_and_token_create_work_against_the_server() {
     tx.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn serve_prints_the_setup_link_and_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("s.db").display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    // No subcommand: `serve` is the default.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .env("SWITCHYARD_LISTEN", &listen)
+        .env("SWITCHYARD_DATABASE", &db)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let link = lines
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find(|l| l.contains("/setup?token="))
+        .expect("the setup link on stdout");
+    assert!(
+        link.trim()
+            .starts_with(&format!("http://{listen}/setup?token=")),
+        "{link}"
+    );
+    let mut ok = false;
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(format!("http://{listen}/healthz")).await
+            && r.status() == 200
+        {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(ok, "healthz");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "clean exit on SIGTERM: {exit:?}");
+}
