@@ -1,6 +1,7 @@
 //! Dispatch of the command line to the library.
 
-use crate::config::{Cli, Command};
+use crate::config::{Cli, Command, TokenCommand, UserCommand};
+use anyhow::{Context, bail};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
@@ -12,6 +13,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = crate::db::connect(&cli.settings.database).await?;
             crate::db::migrate(&db).await?;
             println!("migrations applied to {}", cli.settings.database);
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            name,
+            role,
+            password_stdin: _,
+        }) => {
+            crate::auth::validate_user_name(&name)?;
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']).to_string();
+            crate::auth::validate_password(&password)?;
+            let db = crate::db::connect(&cli.settings.database).await?;
+            crate::db::migrate(&db).await?;
+            let hash = crate::auth::hash_password(password).await?;
+            let user = crate::db::users::upsert(&db, &name, role, &hash).await?;
+            println!("user {} saved with role {}", user.name, user.role);
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { name, label }) => {
+            let db = crate::db::connect(&cli.settings.database).await?;
+            crate::db::migrate(&db).await?;
+            let Some(user) = crate::db::users::by_name(&db, &name).await? else {
+                bail!("no user named {name:?}; create it with `switchyard user add`");
+            };
+            if user.disabled {
+                bail!("user {name:?} is disabled");
+            }
+            let secret = crate::auth::random_secret(crate::auth::TOKEN_PREFIX);
+            crate::db::tokens::create(&db, user.id, &label, &crate::auth::token_hash(&secret))
+                .await?;
+            println!("{secret}");
             Ok(())
         }
     }

@@ -22,6 +22,39 @@ pub enum Command {
     Serve,
     /// Apply the SQLite migrations and exit.
     Migrate,
+    /// Manage team accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user, or update its role and password (and enable it) when it exists.
+    Add {
+        /// The user name (letters, digits, '.', '_', '-', '@').
+        name: String,
+        /// viewer < editor < admin.
+        #[arg(long)]
+        role: crate::auth::Role,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a new API token for that user (shown once, stored hashed).
+    Create {
+        /// The user the token acts as.
+        name: String,
+        /// A label to recognise the token by on the Users page.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,13 +1,17 @@
 //! Switchyard: a web panel that puts Google Cloud's global load balancer in front of Cloud Run.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod error;
 pub mod telemetry;
 pub mod web;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 
 /// Everything a running panel shares between requests and background work.
@@ -15,21 +19,90 @@ use tokio::net::TcpListener;
 pub struct AppState {
     pub db: db::Db,
     pub settings: config::Settings,
+    /// Setup link and sign-in throttle.
+    pub auth: Arc<auth::AuthState>,
+    /// Every route with its access rule (the shell builds its navigation from it).
+    pub routes: Arc<web::RouteTable>,
+}
+
+/// A panel ready to serve: database migrated, router built, listener bound.
+pub struct App {
+    pub state: AppState,
+    /// `http://ADDR/setup?token=...` when the database has no users yet (printed by [`serve`]).
+    pub setup_url: Option<String>,
+    pub addr: SocketAddr,
+    listener: TcpListener,
+    router: axum::Router,
+}
+
+impl App {
+    /// Opens (creating and migrating) the database and builds the app on `listener`.
+    pub async fn build(settings: config::Settings, listener: TcpListener) -> anyhow::Result<App> {
+        let db = db::connect(&settings.database).await?;
+        db::migrate(&db).await?;
+        let (router, table) = web::routes().into_parts();
+        let state = AppState {
+            db,
+            settings,
+            auth: Arc::new(auth::AuthState::default()),
+            routes: Arc::new(table),
+        };
+        let addr = listener.local_addr()?;
+        let setup_url = if db::users::count(&state.db).await? == 0 {
+            let token = state.auth.arm_setup_token();
+            Some(format!("http://{addr}/setup?token={token}"))
+        } else {
+            None
+        };
+        let router = web::app(state.clone(), router);
+        Ok(App {
+            state,
+            setup_url,
+            addr,
+            listener,
+            router,
+        })
+    }
+
+    /// Serves until `shutdown` resolves, then drains open requests.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.addr, gcp = ?self.state.settings.gcp, "switchyard listening");
+        let cleanup = tokio::spawn(delete_expired_sessions(self.state.db.clone()));
+        let res = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        cleanup.abort();
+        self.state.db.close().await;
+        tracing::info!("switchyard stopped");
+        Ok(res?)
+    }
+}
+
+async fn delete_expired_sessions(db: db::Db) {
+    use tower_sessions::session_store::ExpiredDeletion;
+    let store = db::sessions::store(&db);
+    let _ = store
+        .continuously_delete_expired(std::time::Duration::from_secs(3600))
+        .await;
 }
 
 /// Serves the panel on a listener the caller bound (tests bind port 0) until `shutdown` resolves.
+/// With no users yet, prints the one-time setup link first.
 pub async fn serve(
     settings: config::Settings,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let db = db::connect(&settings.database).await?;
-    db::migrate(&db).await?;
-    let state = AppState { db, settings };
-    let app = web::router(state);
-    tracing::info!(addr = %listener.local_addr()?, "switchyard listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+    let app = App::build(settings, listener).await?;
+    if let Some(url) = &app.setup_url {
+        println!("No users yet. Open this one-time link to create the first admin:\n  {url}");
+    }
+    app.run(shutdown).await
 }

@@ -1,6 +1,9 @@
 //! Every SQL statement lives under this module, one file per table family.
 
 pub mod deployments;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
