@@ -5,3 +5,4 @@ pub mod common;
 mod support;
 
 mod dashboard;
+mod shell;

@@ -4,6 +4,10 @@
 #[path = "../common/mod.rs"]
 pub mod common;
 
+mod auth;
+mod authz_matrix;
+mod cli;
 mod dash_audit;
 mod dash_overview;
+mod errors;
 mod healthz;
