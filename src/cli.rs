@@ -32,6 +32,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let hash = crate::auth::hash_password(password).await?;
             let user = crate::db::users::upsert(&db, &name, role, &hash).await?;
             println!("user {} saved with role {}", user.name, user.role);
+            crate::audit::record(
+                &db,
+                "(command line)",
+                crate::audit::Action::UserAdd,
+                &crate::audit::user(&user.name),
+                serde_json::json!({"role": user.role, "via": "switchyard user add"}),
+            )
+            .await;
             Ok(())
         }
         Command::Token(TokenCommand::Create { name, label }) => {
@@ -47,6 +55,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::db::tokens::create(&db, user.id, &label, &crate::auth::token_hash(&secret))
                 .await?;
             println!("{secret}");
+            crate::audit::record(
+                &db,
+                "(command line)",
+                crate::audit::Action::TokenCreate,
+                &crate::audit::user(&user.name),
+                serde_json::json!({"label": label, "via": "switchyard token create"}),
+            )
+            .await;
             Ok(())
         }
     }

@@ -50,6 +50,14 @@ async fn create_user(
         .await?
         .ok_or_else(|| AppError::Conflict(format!("a user named {name:?} already exists")))?;
     tracing::info!(admin = %admin.name, user = %user.name, role = %user.role, "user added through the API");
+    crate::audit::record(
+        &state.db,
+        &admin.name,
+        crate::audit::Action::UserAdd,
+        &crate::audit::user(&user.name),
+        serde_json::json!({"role": user.role, "via": "API"}),
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(UserJson {

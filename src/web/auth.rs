@@ -122,10 +122,26 @@ async fn signin(
             state.auth.throttle.succeed(&user_key);
             super::sign_in_session(&session, &u).await?;
             tracing::info!(user = %u.name, "signed in");
+            crate::audit::record(
+                &state.db,
+                &u.name,
+                crate::audit::Action::SignIn,
+                &crate::audit::user(&u.name),
+                serde_json::json!({"from": client_addr(&ext)}),
+            )
+            .await;
             Ok(Redirect::to(&next).into_response())
         }
         Some(u) if ok => {
             tracing::info!(user = %u.name, "sign-in refused: account disabled");
+            crate::audit::record(
+                &state.db,
+                crate::audit::ANONYMOUS,
+                crate::audit::Action::SignInFailed,
+                &crate::audit::user(&u.name),
+                serde_json::json!({"reason": "account disabled", "from": client_addr(&ext)}),
+            )
+            .await;
             again(StatusCode::FORBIDDEN, "This account is disabled.".into())
         }
         _ => {
@@ -134,6 +150,16 @@ async fn signin(
                 (client_key, throttle::FREE_FAILURES_PER_CLIENT),
             ]);
             tracing::info!(user = %name, "failed sign-in");
+            // The name as typed (cut short): it may be mistyped, but it is never the password.
+            let tried: String = name.chars().take(64).collect();
+            crate::audit::record(
+                &state.db,
+                crate::audit::ANONYMOUS,
+                crate::audit::Action::SignInFailed,
+                &crate::audit::user(&tried),
+                serde_json::json!({"reason": "wrong name or password", "from": client_addr(&ext)}),
+            )
+            .await;
             again(
                 StatusCode::UNAUTHORIZED,
                 "Wrong user name or password.".into(),
@@ -153,7 +179,21 @@ async fn dummy_hash() -> String {
     .clone()
 }
 
-async fn signout(session: Session) -> AppResult<Redirect> {
+async fn signout(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    session: Session,
+) -> AppResult<Redirect> {
+    if let Some(u) = &user {
+        crate::audit::record(
+            &state.db,
+            &u.name,
+            crate::audit::Action::SignOut,
+            &crate::audit::user(&u.name),
+            serde_json::Value::Null,
+        )
+        .await;
+    }
     session
         .flush()
         .await
@@ -252,6 +292,14 @@ async fn setup(
         return Err(AppError::Conflict("the setup link was already used".into()));
     }
     tracing::info!(user = %user.name, "first admin created through the setup link");
+    crate::audit::record(
+        &state.db,
+        &user.name,
+        crate::audit::Action::UserAdd,
+        &crate::audit::user(&user.name),
+        serde_json::json!({"role": "admin", "via": "setup link"}),
+    )
+    .await;
     super::sign_in_session(&session, &user).await?;
     Ok(Redirect::to("/").into_response())
 }

@@ -28,12 +28,13 @@ pub struct Shell {
 }
 
 /// The navigation, in order. An entry shows only when its page is a registered route (and, for
-/// Users, only to admins).
-const NAV: [(&str, &str); 4] = [
+/// Users and Audit, only to admins).
+const NAV: [(&str, &str); 5] = [
     ("Dashboard", "/"),
     ("Deployments", "/deployments"),
     ("Jobs", "/jobs"),
     ("Users", "/users"),
+    ("Audit", "/audit"),
 ];
 
 impl Shell {
@@ -44,7 +45,7 @@ impl Shell {
             Some(u) => NAV
                 .iter()
                 .filter(|(_, href)| state.routes.has_get(href))
-                .filter(|(_, href)| *href != "/users" || u.is_admin())
+                .filter(|(_, href)| !matches!(*href, "/users" | "/audit") || u.is_admin())
                 .map(|(label, href)| NavItem {
                     label,
                     href,

@@ -188,6 +188,14 @@ async fn add(
         match crate::db::users::create(&state.db, &name, form.role, &hash).await? {
             Some(u) => {
                 tracing::info!(admin = %me.name, user = %u.name, role = %u.role, "user added");
+                crate::audit::record(
+                    &state.db,
+                    &me.name,
+                    crate::audit::Action::UserAdd,
+                    &crate::audit::user(&u.name),
+                    serde_json::json!({"role": u.role}),
+                )
+                .await;
                 Ok(done("added"))
             }
             None => Err(AppError::invalid(
@@ -239,6 +247,14 @@ async fn change_role(
         }
         crate::db::users::set_role(&state.db, id, form.role).await?;
         tracing::info!(admin = %me.name, user = %user.name, role = %form.role, "role changed");
+        crate::audit::record(
+            &state.db,
+            &me.name,
+            crate::audit::Action::UserRole,
+            &crate::audit::user(&user.name),
+            serde_json::json!({"from": user.role, "to": form.role}),
+        )
+        .await;
         Ok(done("role"))
     }
     .await;
@@ -259,6 +275,14 @@ async fn disable(
         keep_an_admin(&state, &user).await?;
         crate::db::users::set_disabled(&state.db, id, true).await?;
         tracing::info!(admin = %me.name, user = %user.name, "user disabled");
+        crate::audit::record(
+            &state.db,
+            &me.name,
+            crate::audit::Action::UserDisable,
+            &crate::audit::user(&user.name),
+            serde_json::Value::Null,
+        )
+        .await;
         Ok(done("disabled"))
     }
     .await;
@@ -273,6 +297,14 @@ async fn enable(
     let user = target(&state, id).await?;
     crate::db::users::set_disabled(&state.db, id, false).await?;
     tracing::info!(admin = %me.name, user = %user.name, "user enabled");
+    crate::audit::record(
+        &state.db,
+        &me.name,
+        crate::audit::Action::UserEnable,
+        &crate::audit::user(&user.name),
+        serde_json::Value::Null,
+    )
+    .await;
     Ok(done("enabled"))
 }
 
@@ -294,6 +326,14 @@ async fn reset_password(
         let hash = auth::hash_password(form.password).await?;
         crate::db::users::set_password(&state.db, id, &hash).await?;
         tracing::info!(admin = %me.name, user = %user.name, "password reset");
+        crate::audit::record(
+            &state.db,
+            &me.name,
+            crate::audit::Action::UserPasswordReset,
+            &crate::audit::user(&user.name),
+            serde_json::Value::Null,
+        )
+        .await;
         Ok(done("password"))
     }
     .await;
@@ -335,6 +375,14 @@ async fn create_token(
         }
     };
     tracing::info!(admin = %me.name, user = %user.name, label = %form.label, "API token created");
+    crate::audit::record(
+        &state.db,
+        &me.name,
+        crate::audit::Action::TokenCreate,
+        &crate::audit::user(&user.name),
+        serde_json::json!({"label": form.label.trim()}),
+    )
+    .await;
     render(
         StatusCode::CREATED,
         &TokenCreated {
@@ -355,5 +403,17 @@ async fn revoke_token(
         return Err(AppError::NotFound);
     }
     tracing::info!(admin = %me.name, user_id = id, token_id, "API token revoked");
+    let name = crate::db::users::by_id(&state.db, id)
+        .await?
+        .map(|u| u.name)
+        .unwrap_or_default();
+    crate::audit::record(
+        &state.db,
+        &me.name,
+        crate::audit::Action::TokenRevoke,
+        &crate::audit::user(&name),
+        serde_json::json!({"token_id": token_id}),
+    )
+    .await;
     Ok(done("revoked"))
 }
