@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod drift;
 pub mod error;
 pub mod telemetry;
 pub mod web;

@@ -2,7 +2,8 @@
 //! checks.
 
 use super::Db;
-use sqlx::FromRow;
+use super::audit::Cursor;
+use sqlx::{FromRow, QueryBuilder, Sqlite};
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct LiveRow {
@@ -111,6 +112,132 @@ pub async fn latest_drift(db: &Db, deployment_id: i64) -> Result<Option<DriftRow
     .bind(deployment_id)
     .fetch_optional(db)
     .await
+}
+
+/// A job as lists show it (without its spec and plan, which can be large).
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct JobSummary {
+    pub id: i64,
+    pub deployment: String,
+    pub kind: String,
+    pub status: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub error: Option<String>,
+}
+
+const JOB_SUMMARY: &str =
+    "id, deployment, kind, status, created_by, created_at, started_at, finished_at, error";
+
+/// Equality filters of the jobs page; `None` matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    /// The deployment's name (jobs name their deployment; see migration 0004).
+    pub deployment: Option<String>,
+    pub user: Option<String>,
+    pub status: Option<String>,
+}
+
+/// Up to `limit` jobs matching `filter`, newest first, strictly older than `before`. Each filter
+/// has an index that starts with it and continues with `(created_at DESC, id DESC)`, so a page
+/// is one index range scan however many jobs there are.
+pub async fn jobs_page(
+    db: &Db,
+    filter: &JobFilter,
+    before: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<JobSummary>, sqlx::Error> {
+    let mut q: QueryBuilder<Sqlite> =
+        QueryBuilder::new(format!("SELECT {JOB_SUMMARY} FROM jobs WHERE 1 = 1"));
+    if let Some(d) = &filter.deployment {
+        q.push(" AND deployment = ").push_bind(d.clone());
+    }
+    if let Some(u) = &filter.user {
+        q.push(" AND created_by = ").push_bind(u.clone());
+    }
+    if let Some(s) = &filter.status {
+        q.push(" AND status = ").push_bind(s.clone());
+    }
+    if let Some(c) = before {
+        q.push(" AND (created_at, id) < (")
+            .push_bind(c.at.clone())
+            .push(", ")
+            .push_bind(c.id)
+            .push(")");
+    }
+    q.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+        .push_bind(limit);
+    q.build_query_as().fetch_all(db).await
+}
+
+/// One deployment with everything its dashboard row shows.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct DashboardRow {
+    pub id: i64,
+    pub name: String,
+    pub spec: String,
+    pub version: i64,
+    pub applied_spec: Option<String>,
+    pub applied_version: Option<i64>,
+    pub ip: Option<String>,
+    pub cert_status: Option<String>,
+    pub domain_status: Option<String>,
+    pub job_id: Option<i64>,
+    pub job_kind: Option<String>,
+    pub job_status: Option<String>,
+    pub job_by: Option<String>,
+    pub job_at: Option<String>,
+    pub job_finished_at: Option<String>,
+    pub drift: Option<String>,
+    pub drift_at: Option<String>,
+}
+
+/// The newest job and the newest drift check of each deployment come from correlated subqueries
+/// that each read one index entry (jobs_by_deployment, drift_checks_deployment).
+const DASHBOARD_SELECT: &str = "SELECT d.id, d.name, d.spec, d.version, d.applied_spec, \
+     d.applied_version, l.ip, l.cert_status, l.domain_status, \
+     j.id AS job_id, j.kind AS job_kind, j.status AS job_status, j.created_by AS job_by, \
+     j.created_at AS job_at, j.finished_at AS job_finished_at, \
+     dc.result AS drift, dc.at AS drift_at \
+     FROM deployments d \
+     LEFT JOIN deployment_live l ON l.deployment_id = d.id \
+     LEFT JOIN jobs j ON j.id = (SELECT j2.id FROM jobs j2 WHERE j2.deployment = d.name \
+         ORDER BY j2.created_at DESC, j2.id DESC LIMIT 1) \
+     LEFT JOIN drift_checks dc ON dc.id = (SELECT c.id FROM drift_checks c \
+         WHERE c.deployment_id = d.id ORDER BY c.id DESC LIMIT 1) \
+     WHERE d.deleted_at IS NULL";
+
+/// Up to `limit` deployments by name, after `after` (keyset on the unique live name).
+pub async fn dashboard_page(
+    db: &Db,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<DashboardRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{DASHBOARD_SELECT} AND d.name > ? ORDER BY d.name LIMIT ?"
+    ))
+    .bind(after.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn dashboard_row(db: &Db, id: i64) -> Result<Option<DashboardRow>, sqlx::Error> {
+    sqlx::query_as(&format!("{DASHBOARD_SELECT} AND d.id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// How many jobs are queued or running (the dashboard's "in progress" count).
+pub async fn active_jobs(db: &Db) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')")
+            .fetch_one(db)
+            .await?;
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -1,0 +1,354 @@
+//! Benchmark (prints, does not assert): the dashboard and the jobs page under load.
+//!
+//! ```sh
+//! cargo run --release --example dash_bench
+//! ```
+//!
+//! 1. With 1,000 deployments and 100,000 jobs: median and p99 latency and requests per second of
+//!    `/` (the dashboard), `/jobs` (first page, a page half-way down, filtered by status and by
+//!    deployment) and the trivial route `/healthz` of the same server, at 64 concurrent
+//!    connections, each also as a ratio to `/healthz` measured in the same run. Targets: at
+//!    least 0.5 of `/healthz`'s throughput, p99 under 25 ms.
+//! 2. The jobs page at 1,000 and at 1,000,000 jobs (fresh databases): the same pages, and the
+//!    ratio of their medians. Target: within 30 %.
+//!
+//! Settings (environment): `BENCH_SECONDS` per route (default 5), `BENCH_CONCURRENCY` (64),
+//! `BENCH_DEPLOYMENTS` (1000), `BENCH_JOBS` (100000), `BENCH_SCALE_JOBS` (1000000; 0 skips
+//! part 2). Seeding a million jobs takes about a minute on two cores.
+//!
+//! The server runs in this process on its own Tokio runtime and the load generator on another,
+//! over loopback with keep-alive connections; every request carries an API token, so the
+//! trivial route pays for the same authentication as the pages.
+
+use clap::Parser;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use switchyard::auth::Role;
+use switchyard::db::Db;
+
+const SEED_002: &str = include_str!("../tests/data/seeds/seed-002.json");
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Fills the database: `deployments` applied deployments (seed 002 under other names) with live
+/// facts, and `jobs` jobs spread over them and ten users, one second apart; the newest few are
+/// running (one per deployment at most, as the runner guarantees).
+async fn seed(db: &Db, deployments: u64, jobs: u64) -> anyhow::Result<()> {
+    let spec: serde_json::Value = serde_json::from_str(SEED_002)?;
+    let mut tx = db.begin().await?;
+    for n in 0..deployments {
+        let name = format!("bench-{n:05}");
+        let mut s = spec.clone();
+        s["name"] = name.clone().into();
+        let s = s.to_string();
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO deployments (name, spec, created_by, updated_by, applied_spec, applied_version) \
+             VALUES (?, ?, 'bench', 'bench', ?, 1) RETURNING id",
+        )
+        .bind(&name)
+        .bind(&s)
+        .bind(&s)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO deployment_live (deployment_id, ip, certificate, cert_status, domain_status) \
+             VALUES (?, ?, 'cert', 'ACTIVE', '{\"hello.example.com\": \"ACTIVE\"}')",
+        )
+        .bind(id)
+        .bind(format!("203.0.{}.{}", n / 250, n % 250))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    let running = 20.min(deployments);
+    // One statement: a recursive counter generates the rows inside SQLite.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1) \
+         INSERT INTO jobs (deployment, kind, status, spec, plan, created_by, created_at, started_at, finished_at, error) \
+         SELECT printf('bench-%05d', i % ?2), \
+                CASE WHEN i % 10 = 9 THEN 'destroy' ELSE 'apply' END, \
+                CASE WHEN i >= ?1 - ?3 THEN 'running' WHEN i % 7 = 3 THEN 'failed' \
+                     WHEN i % 13 = 5 THEN 'cancelled' ELSE 'succeeded' END, \
+                '{}', '{\"entries\": []}', printf('user-%d', i % 10), \
+                strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'), \
+                strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'), \
+                CASE WHEN i >= ?1 - ?3 THEN NULL \
+                     ELSE strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || (i + 30) || ' seconds') END, \
+                CASE WHEN i % 7 = 3 THEN 'step 3 failed: quota exceeded' END \
+         FROM n",
+    )
+    .bind(jobs as i64)
+    .bind(deployments.max(1) as i64)
+    .bind(running as i64)
+    .execute(db)
+    .await?;
+    sqlx::query("ANALYZE").execute(db).await?;
+    Ok(())
+}
+
+struct Server {
+    base: String,
+    token: String,
+    db: Db,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+/// Seeds a fresh database and starts the panel on it, on a runtime of its own.
+fn start(deployments: u64, jobs: u64) -> anyhow::Result<Server> {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let settings = switchyard::config::Cli::parse_from([
+        "switchyard",
+        "--database",
+        &url,
+        "--listen",
+        "127.0.0.1:0",
+    ])
+    .settings;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let t0 = Instant::now();
+    let (app, token) = rt.block_on(async {
+        let db = switchyard::db::connect(&url).await?;
+        switchyard::db::migrate(&db).await?;
+        seed(&db, deployments, jobs).await?;
+        let hash = switchyard::auth::hash_password("bench password".into()).await?;
+        let user = switchyard::db::users::create(&db, "bench", Role::Admin, &hash)
+            .await?
+            .expect("fresh database");
+        let token = switchyard::auth::random_secret(switchyard::auth::TOKEN_PREFIX);
+        switchyard::db::tokens::create(
+            &db,
+            user.id,
+            "bench",
+            &switchyard::auth::token_hash(&token),
+        )
+        .await?;
+        db.close().await;
+        let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+        let app = switchyard::App::build(settings, listener).await?;
+        anyhow::Ok((app, token))
+    })?;
+    eprintln!(
+        "seeded {deployments} deployments and {jobs} jobs in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    let base = format!("http://{}", app.addr);
+    let db = app.state.db.clone();
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        rt.block_on(async {
+            let _ = app
+                .run(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+    });
+    Ok(Server {
+        base,
+        token,
+        db,
+        stop,
+        thread,
+        _dir: dir,
+    })
+}
+
+impl Server {
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Stats {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+/// `concurrency` connections each sending requests back to back for `seconds`, after a short
+/// warm-up.
+async fn load(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    concurrency: u64,
+    seconds: u64,
+) -> Stats {
+    let run = |secs: f64| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut tasks = Vec::new();
+        for _ in 0..concurrency {
+            let (client, url, token, stop) = (
+                client.clone(),
+                url.to_string(),
+                token.to_string(),
+                stop.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut errors = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    match client.get(&url).bearer_auth(&token).send().await {
+                        Ok(r) if r.status().is_success() => {
+                            let _ = r.bytes().await;
+                            lat.push(t.elapsed());
+                        }
+                        _ => errors += 1,
+                    }
+                }
+                (lat, errors)
+            }));
+        }
+        async move {
+            let t0 = Instant::now();
+            tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+            stop.store(true, Ordering::Relaxed);
+            let mut all = Vec::new();
+            let mut errors = 0;
+            for t in tasks {
+                let (l, e) = t.await.expect("load task");
+                all.extend(l);
+                errors += e;
+            }
+            (all, errors, t0.elapsed())
+        }
+    };
+    let _ = run(0.5).await;
+    let (mut lat, errors, took) = run(seconds as f64).await;
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+    };
+    Stats {
+        rps: lat.len() as f64 / took.as_secs_f64(),
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        errors,
+    }
+}
+
+/// The `before` cursor of the job half-way down the history.
+async fn middle_cursor(db: &Db, jobs: u64) -> String {
+    let (at, id): (String, i64) = sqlx::query_as(
+        "SELECT created_at, id FROM jobs ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET ?",
+    )
+    .bind((jobs / 2) as i64)
+    .fetch_one(db)
+    .await
+    .expect("a job half-way");
+    url::form_urlencoded::byte_serialize(format!("{at},{id}").as_bytes()).collect()
+}
+
+fn routes(mid: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("trivial /healthz", "/healthz".to_string()),
+        ("dashboard /", "/".to_string()),
+        ("jobs, first page", "/jobs".to_string()),
+        ("jobs, half-way down", format!("/jobs?before={mid}")),
+        ("jobs, status=failed", "/jobs?status=failed".to_string()),
+        (
+            "jobs, one deployment",
+            "/jobs?deployment=bench-00007".to_string(),
+        ),
+    ]
+}
+
+fn main() -> anyhow::Result<()> {
+    let seconds = env("BENCH_SECONDS", 5);
+    let concurrency = env("BENCH_CONCURRENCY", 64);
+    let deployments = env("BENCH_DEPLOYMENTS", 1000);
+    let jobs = env("BENCH_JOBS", 100_000);
+    let scale_jobs = env("BENCH_SCALE_JOBS", 1_000_000);
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency as usize)
+        .build()?;
+
+    println!(
+        "== {deployments} deployments, {jobs} jobs, {concurrency} connections, {seconds} s per route"
+    );
+    let server = start(deployments, jobs)?;
+    let mid = client_rt.block_on(middle_cursor(&server.db, jobs));
+    let mut trivial = None;
+    println!(
+        "{:<24} {:>10} {:>10} {:>10} {:>14} {:>7}",
+        "route", "req/s", "p50 ms", "p99 ms", "vs /healthz", "errors"
+    );
+    for (label, path) in routes(&mid) {
+        let s = client_rt.block_on(load(
+            &client,
+            &format!("{}{path}", server.base),
+            &server.token,
+            concurrency,
+            seconds,
+        ));
+        let base: Stats = *trivial.get_or_insert(s);
+        println!(
+            "{label:<24} {:>10.0} {:>10.2} {:>10.2} {:>13.2}x {:>7}",
+            s.rps,
+            s.p50_ms,
+            s.p99_ms,
+            s.rps / base.rps,
+            s.errors
+        );
+    }
+    server.stop();
+
+    if scale_jobs > 0 {
+        println!("\n== jobs page at 1,000 and at {scale_jobs} jobs ({deployments} deployments)");
+        let mut medians: Vec<Vec<(String, Stats)>> = Vec::new();
+        for n in [1000, scale_jobs] {
+            let server = start(deployments, n)?;
+            let mid = client_rt.block_on(middle_cursor(&server.db, n));
+            let mut row = Vec::new();
+            for (label, path) in routes(&mid)
+                .into_iter()
+                .filter(|(_, p)| p.starts_with("/jobs"))
+            {
+                let s = client_rt.block_on(load(
+                    &client,
+                    &format!("{}{path}", server.base),
+                    &server.token,
+                    concurrency,
+                    seconds,
+                ));
+                row.push((label.to_string(), s));
+            }
+            server.stop();
+            medians.push(row);
+        }
+        println!(
+            "{:<24} {:>12} {:>12} {:>12} {:>12} {:>8}",
+            "route", "1k p50 ms", "big p50 ms", "1k req/s", "big req/s", "big/1k"
+        );
+        for ((label, small), (_, big)) in medians[0].iter().zip(&medians[1]) {
+            println!(
+                "{label:<24} {:>12.2} {:>12.2} {:>12.0} {:>12.0} {:>7.2}x",
+                small.p50_ms,
+                big.p50_ms,
+                small.rps,
+                big.rps,
+                big.p50_ms / small.p50_ms
+            );
+        }
+    }
+    Ok(())
+}
