@@ -8,6 +8,7 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod dash;
+pub mod jobs;
 pub mod pages;
 pub mod routes;
 pub mod shell;
@@ -43,6 +44,7 @@ pub fn routes() -> Routes {
     let r = users::routes(r);
     let r = audit::routes(r);
     let r = dash::routes(r);
+    let r = jobs::routes(r);
     account_api::routes(r)
 }
 

@@ -1,17 +1,124 @@
-//! The dashboard (`/`). The deployments list joins it when deployments land; until then it
+//! The dashboard (`/`): every deployment with its state, IP, domains with their certificate
+//! status, last job and drift, paged by name. Rows of deployments with a job in progress poll
+//! `/dashboard/rows/{id}` every second and stop once the job is over. With no deployments yet it
 //! welcomes the user and shows how to get started.
 
-use super::{Routes, Shell, render};
+use super::state::{DeploymentState, deployment_state};
+use super::{Routes, Shell, render, urlencode};
 use crate::AppState;
 use crate::auth::{Access, Viewer};
-use crate::error::AppResult;
+use crate::db::dash::DashboardRow;
+use crate::domain::certificates::{self, Explanation};
+use crate::error::{AppError, AppResult, Path, Query};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/", Access::Viewer, dashboard)
+        .get("/dashboard/rows/{id}", Access::Viewer, dashboard_row)
+}
+
+/// Deployments per page.
+const PAGE: i64 = 50;
+
+/// One domain of a row, with its certificate status when the deployment is live.
+pub struct DomainCell {
+    pub domain: String,
+    pub cert: Option<Explanation>,
+}
+
+pub struct JobCell {
+    pub id: i64,
+    pub kind: String,
+    pub status: String,
+    pub by: String,
+    pub at: String,
+}
+
+/// A dashboard row, ready to render.
+pub struct Row {
+    pub id: i64,
+    pub name: String,
+    pub state: DeploymentState,
+    pub version: i64,
+    pub applied_version: Option<i64>,
+    pub ip: Option<String>,
+    pub https: bool,
+    pub domains: Vec<DomainCell>,
+    pub job: Option<JobCell>,
+    /// The newest drift check found differences.
+    pub drifted: bool,
+    pub drift_at: Option<String>,
+}
+
+/// The domains and protocol of a draft, read leniently: drafts may be incomplete specs.
+fn frontend_of(spec: &str) -> (bool, Vec<String>) {
+    let v: serde_json::Value = serde_json::from_str(spec).unwrap_or_default();
+    let https = v["frontend"]["protocol"].as_str() == Some("https");
+    let domains = v["frontend"]["domains"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    (https, domains)
+}
+
+pub fn row(r: DashboardRow) -> Row {
+    let last_job = r.job_kind.as_deref().zip(r.job_status.as_deref());
+    let state = deployment_state(&r.spec, r.applied_spec.as_deref(), last_job);
+    // What is live is the applied spec; before any apply, the draft says what is planned.
+    let (https, domains) = frontend_of(r.applied_spec.as_deref().unwrap_or(&r.spec));
+    let live_domains: serde_json::Map<String, serde_json::Value> = r
+        .domain_status
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    let has_cert = https && (r.cert_status.is_some() || !live_domains.is_empty());
+    let domains = domains
+        .into_iter()
+        .map(|d| {
+            let status = live_domains
+                .iter()
+                .find(|(k, _)| {
+                    k.trim_end_matches('.')
+                        .eq_ignore_ascii_case(d.trim_end_matches('.'))
+                })
+                .and_then(|(_, v)| v.as_str());
+            DomainCell {
+                cert: has_cert.then(|| certificates::domain_status(&d, status, r.ip.as_deref())),
+                domain: d,
+            }
+        })
+        .collect();
+    let job = match (r.job_id, r.job_kind, r.job_status, r.job_by, r.job_at) {
+        (Some(id), Some(kind), Some(status), Some(by), Some(at)) => Some(JobCell {
+            id,
+            kind,
+            status,
+            by,
+            at: r.job_finished_at.unwrap_or(at),
+        }),
+        _ => None,
+    };
+    Row {
+        id: r.id,
+        name: r.name,
+        state,
+        version: r.version,
+        applied_version: r.applied_version,
+        ip: r.ip,
+        https,
+        domains,
+        job,
+        drifted: r.drift.as_deref() == Some("drifted"),
+        drift_at: r.drift_at,
+    }
 }
 
 #[derive(Template)]
@@ -25,14 +132,44 @@ struct Dashboard {
     users: i64,
     compute_endpoint: String,
     run_endpoint: String,
+    rows: Vec<Row>,
+    active_jobs: i64,
+    /// The page starts after this name (not the first page).
+    paged: bool,
+    next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard_row_partial.html")]
+struct RowPartial {
+    r: Row,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DashboardQuery {
+    after: Option<String>,
 }
 
 async fn dashboard(
     State(state): State<AppState>,
     Viewer(user): Viewer,
     shell: Shell,
+    Query(q): Query<DashboardQuery>,
 ) -> AppResult<Response> {
+    let after = q.after.filter(|a| !a.is_empty());
+    if after.as_ref().is_some_and(|a| a.len() > 200) {
+        return Err(AppError::invalid("after", "not a deployment name"));
+    }
+    let mut rows = crate::db::dash::dashboard_page(&state.db, after.as_deref(), PAGE + 1).await?;
+    let next = if rows.len() as i64 > PAGE {
+        rows.truncate(PAGE as usize);
+        rows.last()
+            .map(|r| format!("/?after={}", urlencode(&r.name)))
+    } else {
+        None
+    };
     let users = crate::db::users::count(&state.db).await?;
+    let active_jobs = crate::db::dash::active_jobs(&state.db).await?;
     render(
         StatusCode::OK,
         &Dashboard {
@@ -44,6 +181,22 @@ async fn dashboard(
             users,
             compute_endpoint: state.settings.compute_endpoint.clone(),
             run_endpoint: state.settings.run_endpoint.clone(),
+            rows: rows.into_iter().map(row).collect(),
+            active_jobs,
+            paged: after.is_some(),
+            next,
         },
     )
+}
+
+/// One row, for the live update of a deployment with a job in progress.
+async fn dashboard_row(
+    State(state): State<AppState>,
+    Viewer(_): Viewer,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let r = crate::db::dash::dashboard_row(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    render(StatusCode::OK, &RowPartial { r: row(r) })
 }

@@ -62,6 +62,13 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
     ("GET", "/api/v1/me", Access::Viewer, "/api/v1/me"),
     ("POST", "/api/v1/users", Access::Admin, "/api/v1/users"),
     ("GET", "/audit", Access::Admin, "/audit"),
+    ("GET", "/jobs", Access::Viewer, "/jobs"),
+    (
+        "GET",
+        "/dashboard/rows/{id}",
+        Access::Viewer,
+        "/dashboard/rows/999999",
+    ),
     (
         "GET",
         "/deployments/{id}/overview",

@@ -8,6 +8,8 @@ mod auth;
 mod authz_matrix;
 mod cli;
 mod dash_audit;
+mod dash_dashboard;
+mod dash_jobs;
 mod dash_overview;
 mod errors;
 mod healthz;
