@@ -240,6 +240,76 @@ pub async fn active_jobs(db: &Db) -> Result<i64, sqlx::Error> {
     Ok(n)
 }
 
+pub async fn job(db: &Db, id: i64) -> Result<Option<JobSummary>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {JOB_SUMMARY} FROM jobs WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// A step as the job page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct StepSummary {
+    pub idx: i64,
+    pub step_id: String,
+    pub action: String,
+    pub resource: String,
+    pub status: String,
+    pub operation: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub error: Option<String>,
+}
+
+pub async fn job_steps(db: &Db, job_id: i64) -> Result<Vec<StepSummary>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT idx, step_id, action, resource, status, operation, started_at, finished_at, error \
+         FROM job_steps WHERE job_id = ? ORDER BY idx",
+    )
+    .bind(job_id)
+    .fetch_all(db)
+    .await
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct LogEntry {
+    pub seq: i64,
+    pub at: String,
+    pub step: Option<String>,
+    pub level: String,
+    pub message: String,
+}
+
+/// The last `limit` log lines, oldest first, and whether earlier ones were left out.
+pub async fn job_log_tail(
+    db: &Db,
+    job_id: i64,
+    limit: i64,
+) -> Result<(Vec<LogEntry>, bool), sqlx::Error> {
+    let mut rows: Vec<LogEntry> = sqlx::query_as(
+        "SELECT seq, at, step, level, message FROM job_log WHERE job_id = ? \
+         ORDER BY seq DESC LIMIT ?",
+    )
+    .bind(job_id)
+    .bind(limit + 1)
+    .fetch_all(db)
+    .await?;
+    let cut = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    rows.reverse();
+    Ok((rows, cut))
+}
+
+/// The live deployment with this name (jobs name their deployment), if any.
+pub async fn deployment_id_by_name(db: &Db, name: &str) -> Result<Option<i64>, sqlx::Error> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM deployments WHERE name = ? AND deleted_at IS NULL")
+            .bind(name)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.map(|r| r.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,9 @@ pub fn routes(r: Routes) -> Routes {
         .get("/deployments/{id}/route-test", Access::Viewer, route_test)
 }
 
+/// Jobs listed in the overview's history (the jobs page has the rest).
+const JOB_HISTORY: i64 = 10;
+
 /// Which spec the overview shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -82,6 +85,9 @@ pub struct Overview {
     pub tester: Option<RouteAnswer>,
     /// `?view=draft` was asked for (kept by the route tester's form).
     pub view_draft: bool,
+    /// The newest jobs of this deployment.
+    pub jobs: Vec<crate::db::dash::JobSummary>,
+    pub more_jobs: bool,
 }
 
 #[derive(Template)]
@@ -198,7 +204,16 @@ pub async fn load(
         sample_host: preview::SAMPLE_IP.to_string(),
         tester: None,
         view_draft: view == View::Draft,
+        jobs: Vec::new(),
+        more_jobs: false,
     };
+    let filter = crate::db::dash::JobFilter {
+        deployment: Some(d.name.clone()),
+        ..Default::default()
+    };
+    o.jobs = crate::db::dash::jobs_page(&state.db, &filter, None, JOB_HISTORY + 1).await?;
+    o.more_jobs = o.jobs.len() as i64 > JOB_HISTORY;
+    o.jobs.truncate(JOB_HISTORY as usize);
     let spec = match spec {
         Ok(spec) => spec,
         Err(why) => {

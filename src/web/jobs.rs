@@ -7,8 +7,8 @@ use super::{Routes, Shell, render, urlencode};
 use crate::AppState;
 use crate::auth::{Access, Viewer};
 use crate::db::audit::Cursor;
-use crate::db::dash::{JobFilter, JobSummary};
-use crate::error::{AppError, AppResult, Query};
+use crate::db::dash::{JobFilter, JobSummary, LogEntry, StepSummary};
+use crate::error::{AppError, AppResult, Path, Query};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,6 +17,8 @@ use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/jobs", Access::Viewer, jobs_page)
+        .get("/jobs/{id}", Access::Viewer, job_page)
+        .get("/jobs/{id}/progress", Access::Viewer, job_progress)
 }
 
 /// Jobs per page.
@@ -118,4 +120,154 @@ async fn jobs_page(
             first,
         },
     )
+}
+
+/// Log lines shown on the job page (the newest ones).
+const LOG_LINES: i64 = 1000;
+
+/// HTTP 286: htmx 2 stops polling when it gets this (and still swaps the content in).
+const STOP_POLLING: u16 = 286;
+
+pub struct StepView {
+    pub step: StepSummary,
+    /// `1.2 s`, or empty before the step finished.
+    pub duration: String,
+}
+
+/// Everything the job page's live part shows.
+pub struct Progress {
+    pub job: JobSummary,
+    pub deployment_id: Option<i64>,
+    pub steps: Vec<StepView>,
+    pub counts: String,
+    pub log: Vec<LogEntry>,
+    pub log_cut: bool,
+    pub duration: String,
+}
+
+impl Progress {
+    pub fn is_over(&self) -> bool {
+        matches!(
+            self.job.status.as_str(),
+            "succeeded" | "failed" | "cancelled"
+        )
+    }
+}
+
+fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// `0.4 s`, `12 s`, `3 min 5 s` between two stored timestamps; empty when one is missing.
+pub fn duration(start: Option<&str>, end: Option<&str>) -> String {
+    let (Some(a), Some(b)) = (start.and_then(parse_time), end.and_then(parse_time)) else {
+        return String::new();
+    };
+    let secs = (b - a).as_seconds_f64().max(0.0);
+    if secs < 10.0 {
+        format!("{secs:.1} s")
+    } else if secs < 60.0 {
+        format!("{secs:.0} s")
+    } else {
+        let s = secs.round() as u64;
+        format!("{} min {} s", s / 60, s % 60)
+    }
+}
+
+async fn progress(state: &AppState, id: i64) -> AppResult<Progress> {
+    let job = crate::db::dash::job(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let steps = crate::db::dash::job_steps(&state.db, id).await?;
+    let (log, log_cut) = crate::db::dash::job_log_tail(&state.db, id, LOG_LINES).await?;
+    let deployment_id = crate::db::dash::deployment_id_by_name(&state.db, &job.deployment).await?;
+    let done = steps.iter().filter(|s| s.status == "succeeded").count();
+    let failed = steps.iter().filter(|s| s.status == "failed").count();
+    let counts = format!(
+        "{done} of {} steps done{}",
+        steps.len(),
+        if failed > 0 {
+            format!(", {failed} failed")
+        } else {
+            String::new()
+        }
+    );
+    Ok(Progress {
+        duration: duration(
+            job.started_at.as_deref().or(Some(job.created_at.as_str())),
+            job.finished_at.as_deref(),
+        ),
+        steps: steps
+            .into_iter()
+            .map(|s| StepView {
+                duration: duration(s.started_at.as_deref(), s.finished_at.as_deref()),
+                step: s,
+            })
+            .collect(),
+        job,
+        deployment_id,
+        counts,
+        log,
+        log_cut,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "job.html")]
+struct JobPage {
+    shell: Shell,
+    p: Progress,
+}
+
+#[derive(Template)]
+#[template(path = "job_progress_partial.html")]
+struct JobProgressPartial {
+    p: Progress,
+}
+
+async fn job_page(
+    State(state): State<AppState>,
+    Viewer(_): Viewer,
+    shell: Shell,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let p = progress(&state, id).await?;
+    render(StatusCode::OK, &JobPage { shell, p })
+}
+
+/// The live part of the job page, polled every second while the job runs; answers 286 once the
+/// job is over so the browser stops asking.
+async fn job_progress(
+    State(state): State<AppState>,
+    Viewer(_): Viewer,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let p = progress(&state, id).await?;
+    let status = if p.is_over() {
+        StatusCode::from_u16(STOP_POLLING).unwrap_or(StatusCode::OK)
+    } else {
+        StatusCode::OK
+    };
+    render(status, &JobProgressPartial { p })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        let d = |a: &str, b: &str| duration(Some(a), Some(b));
+        assert_eq!(
+            d("2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.400Z"),
+            "0.4 s"
+        );
+        assert_eq!(d("2026-01-01T00:00:00Z", "2026-01-01T00:00:12Z"), "12 s");
+        assert_eq!(
+            d("2026-01-01T00:00:00Z", "2026-01-01T00:03:05Z"),
+            "3 min 5 s"
+        );
+        assert_eq!(duration(Some("2026-01-01T00:00:00Z"), None), "");
+        assert_eq!(duration(Some("garbage"), Some("2026-01-01T00:00:00Z")), "");
+    }
 }

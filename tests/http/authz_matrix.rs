@@ -63,6 +63,13 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
     ("POST", "/api/v1/users", Access::Admin, "/api/v1/users"),
     ("GET", "/audit", Access::Admin, "/audit"),
     ("GET", "/jobs", Access::Viewer, "/jobs"),
+    ("GET", "/jobs/{id}", Access::Viewer, "/jobs/999999"),
+    (
+        "GET",
+        "/jobs/{id}/progress",
+        Access::Viewer,
+        "/jobs/999999/progress",
+    ),
     (
         "GET",
         "/dashboard/rows/{id}",

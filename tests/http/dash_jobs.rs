@@ -129,3 +129,72 @@ async fn bad_jobs_queries_are_4xx() {
     let r = app.anonymous().get("/jobs").await;
     assert!(Client::is_signin_redirect(&r));
 }
+
+#[tokio::test]
+async fn the_job_page_shows_steps_and_log_and_polls_until_the_job_is_over() {
+    let app = spawn_app().await;
+    let mut viewer = app.user_client("vic", Role::Viewer).await;
+    let dep = switchyard::db::deployments::create(&app.state.db, "shop", "{}", "ann")
+        .await
+        .unwrap();
+    let id = insert_job(&app, "shop", "apply", "running", "ann", 0).await;
+    let db = &app.state.db;
+    for (idx, status, op, err) in [
+        (0, "succeeded", Some("operation-1"), None),
+        (
+            1,
+            "failed",
+            None,
+            Some("QUOTA_EXCEEDED: <too many> backend services"),
+        ),
+        (2, "pending", None, None),
+    ] {
+        sqlx::query(
+            "INSERT INTO job_steps (job_id, idx, step_id, action, resource, depends_on, request, request_id, status, operation, started_at, finished_at, error) \
+             VALUES (?, ?, ?, 'create', ?, '[]', '{}', 'r', ?, ?, '2026-01-01T00:00:00.000Z', \
+             CASE WHEN ? = 'pending' THEN NULL ELSE '2026-01-01T00:00:02.500Z' END, ?)",
+        )
+        .bind(id)
+        .bind(idx)
+        .bind(format!("s{idx}"))
+        .bind(format!("projects/p/global/backendServices/shop-bs-{idx}"))
+        .bind(status)
+        .bind(op)
+        .bind(status)
+        .bind(err)
+        .execute(db)
+        .await
+        .unwrap();
+    }
+    sqlx::query("INSERT INTO job_log (job_id, seq, step, level, message) VALUES (?, 1, 's1', 'error', 'step s1 failed: <quota>')")
+        .bind(id)
+        .execute(db)
+        .await
+        .unwrap();
+
+    let r = viewer.get(&format!("/jobs/{id}")).await;
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(body.contains(&format!("href=\"/deployments/{}\"", dep.id)));
+    assert!(body.contains("1 of 3 steps done, 1 failed"));
+    assert!(body.contains("operation-1") && body.contains("2.5 s"));
+    assert!(body.contains("QUOTA_EXCEEDED") && !body.contains("<too many>"));
+    assert!(body.contains("step s1 failed") && !body.contains("<quota>"));
+    assert!(body.contains(&format!("hx-get=\"/jobs/{id}/progress\"")) && body.contains("every 1s"));
+
+    let r = viewer.get(&format!("/jobs/{id}/progress")).await;
+    assert_eq!(r.status(), 200, "still running: keep polling");
+    sqlx::query("UPDATE jobs SET status = 'failed', error = 'step s1 failed', finished_at = '2026-01-01T00:00:03.000Z' WHERE id = ?")
+        .bind(id)
+        .execute(db)
+        .await
+        .unwrap();
+    let r = viewer.get(&format!("/jobs/{id}/progress")).await;
+    assert_eq!(r.status(), 286, "over: htmx stops polling");
+    let frag = r.text().await.unwrap();
+    assert!(frag.contains("data-status=\"failed\"") && !frag.contains("hx-trigger"));
+
+    for path in ["/jobs/999999", "/jobs/abc", "/jobs/999999/progress"] {
+        assert_eq!(viewer.get(path).await.status(), 404, "{path}");
+    }
+}

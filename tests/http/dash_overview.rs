@@ -44,7 +44,9 @@ async fn overview_shows_words_topology_dns_and_tests_routes() {
     let frag = r.text().await.unwrap();
     assert!(!frag.contains("<html") && frag.contains("id=\"deployment-overview\""));
 
-    // After an apply: the applied spec is shown, with the IP and the certificate's status.
+    // After an apply: the applied spec is shown, with the IP, the certificate's status and the
+    // job in the history.
+    let job = crate::dash_jobs::insert_job(&app, "hello-lb", "apply", "succeeded", "ann", 5).await;
     switchyard::db::deployments::mark_applied(&app.state.db, id, 1, SEED_002)
         .await
         .unwrap();
@@ -69,6 +71,7 @@ async fn overview_shows_words_topology_dns_and_tests_routes() {
     assert!(page.contains("<code>203.0.113.7</code>"));
     assert!(page.contains("FAILED_NOT_VISIBLE"));
     assert!(page.contains("the A record hello.example.com → 203.0.113.7"));
+    assert!(page.contains(&format!("id=\"history-job-{job}\"")));
 
     // The route tester: fragment and no-JS fallback agree.
     let r = viewer
