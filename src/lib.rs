@@ -1,6 +1,7 @@
 //! Switchyard: a web panel that puts Google Cloud's global load balancer in front of Cloud Run.
 
 pub mod cli;
+pub mod cloud;
 pub mod config;
 pub mod db;
 pub mod domain;
