@@ -14,6 +14,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied to {}", cli.settings.database);
             Ok(())
         }
+        Command::Sandbox { listen, sandbox } => {
+            let db = crate::db::connect(&cli.settings.database).await?;
+            crate::db::migrate(&db).await?;
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            let handle = crate::cloud::sandbox::spawn(db, sandbox.to_config(), listener).await?;
+            println!("sandbox cloud on {}", handle.base_url());
+            println!("  --compute-endpoint {}", handle.compute_endpoint());
+            println!("  --run-endpoint {}", handle.run_endpoint());
+            println!("  token endpoint {}", handle.token_uri());
+            shutdown_signal().await;
+            handle.stop().await;
+            Ok(())
+        }
     }
 }
 

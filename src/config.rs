@@ -22,6 +22,18 @@ pub enum Command {
     Serve,
     /// Apply the SQLite migrations and exit.
     Migrate,
+    /// Run only the sandbox cloud (simulated Compute Engine and Cloud Run REST APIs).
+    Sandbox {
+        /// Address the sandbox listens on.
+        #[arg(
+            long,
+            env = "SWITCHYARD_SANDBOX_LISTEN",
+            default_value = "127.0.0.1:8085"
+        )]
+        listen: SocketAddr,
+        #[command(flatten)]
+        sandbox: crate::cloud::sandbox::SandboxArgs,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

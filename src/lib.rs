@@ -16,6 +16,8 @@ use tokio::net::TcpListener;
 pub struct AppState {
     pub db: db::Db,
     pub settings: config::Settings,
+    /// The Google Cloud client (talking to the built-in sandbox with `--gcp sandbox`).
+    pub cloud: std::sync::Arc<cloud::Client>,
 }
 
 /// Serves the panel on a listener the caller bound (tests bind port 0) until `shutdown` resolves.
@@ -26,7 +28,13 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let db = db::connect(&settings.database).await?;
     db::migrate(&db).await?;
-    let state = AppState { db, settings };
+    // The sandbox (if any) lives as long as the panel: `_sandbox` is dropped when serve returns.
+    let (cloud, _sandbox) = cloud::connect(&settings, &db).await?;
+    let state = AppState {
+        db,
+        settings,
+        cloud,
+    };
     let app = web::router(state);
     tracing::info!(addr = %listener.local_addr()?, "switchyard listening");
     axum::serve(listener, app)

@@ -290,7 +290,7 @@ pub fn rpc_code_name(code: i32) -> &'static str {
 /// A finished operation: Compute or Cloud Run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CompletedOperation {
-    Compute(Operation),
+    Compute(Box<Operation>),
     Run(RunOperation),
 }
 
@@ -509,7 +509,7 @@ impl Client {
                 let url = self.compute_url(&op.path());
                 let o: Operation =
                     decode(self.call(Method::GET, &url, &[], None, &op.path()).await?)?;
-                Ok(OperationState::Compute(o))
+                Ok(OperationState::Compute(Box::new(o)))
             }
             OperationRef::Run { name } => {
                 let url = self.run_url(name);
@@ -523,9 +523,10 @@ impl Client {
     /// return early). An operation that finished with an error is `Err(OperationFailed)`.
     pub async fn wait(&self, op: &OperationRef) -> Result<CompletedOperation> {
         match op {
-            OperationRef::Compute { .. } => {
-                self.wait_compute(op).await.map(CompletedOperation::Compute)
-            }
+            OperationRef::Compute { .. } => self
+                .wait_compute(op)
+                .await
+                .map(|o| CompletedOperation::Compute(Box::new(o))),
             OperationRef::Run { .. } => self.wait_run(op).await.map(CompletedOperation::Run),
         }
     }
@@ -937,7 +938,7 @@ fn project_scoped(project: &str, collection: &str, name: &str) -> ResourceRef {
 /// One GET of an operation (done or not).
 #[derive(Debug, Clone, PartialEq)]
 pub enum OperationState {
-    Compute(Operation),
+    Compute(Box<Operation>),
     Run(RunOperation),
 }
 

@@ -2,6 +2,8 @@
 
 pub mod deployments;
 
+pub mod sandbox;
+
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use std::str::FromStr;
