@@ -742,8 +742,9 @@ impl Client {
         self.collection(CollectionRef::global(project, "backendServices"))
     }
 
-    /// URL maps as JSON in the Compute shape (the domain layer owns the typed model).
-    pub fn url_maps(&self, project: &str) -> Collection<'_, serde_json::Value> {
+    /// URL maps, typed with the domain's model (`domain::urlmap::UrlMap`, which keeps unmodelled
+    /// fields in `extra`).
+    pub fn url_maps(&self, project: &str) -> Collection<'_, crate::domain::urlmap::UrlMap> {
         self.collection(CollectionRef::global(project, "urlMaps"))
     }
 
@@ -837,12 +838,12 @@ impl Client {
         &self,
         project: &str,
         name: &str,
-        url_map: &serde_json::Value,
+        url_map: &crate::domain::urlmap::UrlMap,
         load_balancing_schemes: &[&str],
     ) -> Result<UrlMapValidationResult> {
         let r = ResourceRef::global(project, "urlMaps", name);
         let body = UrlMapsValidateRequest {
-            resource: url_map.clone(),
+            resource: to_json(url_map)?,
             load_balancing_schemes: load_balancing_schemes
                 .iter()
                 .map(|s| s.to_string())

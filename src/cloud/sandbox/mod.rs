@@ -285,6 +285,8 @@ pub struct Sandbox {
     write: tokio::sync::Mutex<()>,
     account: keys::ServiceAccount,
     base_url: String,
+    /// Compute and Cloud Run requests received (token and admin calls excluded).
+    requests: std::sync::atomic::AtomicU64,
 }
 
 impl Sandbox {
@@ -308,6 +310,22 @@ impl Sandbox {
 
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// How many Compute and Cloud Run requests arrived so far (to observe retries in tests).
+    pub fn request_count(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Scripted faults not yet consumed.
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.runtime
+            .lock()
+            .expect("sandbox lock")
+            .queue
+            .iter()
+            .copied()
+            .collect()
     }
 
     pub fn token_uri(&self) -> String {
@@ -364,6 +382,8 @@ impl Sandbox {
 
     /// Authentication, then request-level faults: what every API call goes through first.
     async fn gate(&self, api: Api, headers: &HeaderMap) -> ApiResult<()> {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let unauth = |msg: &str| match api {
             Api::Compute => ApiError::compute(401, "authError", msg),
             Api::Run => ApiError::run(401, "UNAUTHENTICATED", msg),
@@ -482,6 +502,7 @@ pub async fn spawn(
         write: tokio::sync::Mutex::new(()),
         account,
         base_url: format!("http://{addr}"),
+        requests: std::sync::atomic::AtomicU64::new(0),
     });
     let app = router(sandbox.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
