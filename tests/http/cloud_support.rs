@@ -9,8 +9,8 @@ use switchyard::cloud::{Client, RetryPolicy};
 pub struct TestCloud {
     pub handle: SandboxHandle,
     pub client: Client,
-    pub db: switchyard::db::Db,
     pub dir: tempfile::TempDir,
+    token: tokio::sync::OnceCell<String>,
 }
 
 /// Short latencies so tests still see RUNNING → DONE but finish quickly.
@@ -39,8 +39,8 @@ pub async fn start_in(dir: tempfile::TempDir, config: SandboxConfig) -> TestClou
     TestCloud {
         handle,
         client,
-        db,
         dir,
+        token: tokio::sync::OnceCell::new(),
     }
 }
 
@@ -59,18 +59,25 @@ pub async fn raw(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let key = cloud.handle.sandbox.service_account_key_json();
-    let account = gcp_auth::CustomServiceAccount::from_json(&key).unwrap();
-    let token = gcp_auth::TokenProvider::token(
-        &account,
-        &["https://www.googleapis.com/auth/cloud-platform"],
-    )
-    .await
-    .unwrap();
+    let token = cloud
+        .token
+        .get_or_init(|| async {
+            let key = cloud.handle.sandbox.service_account_key_json();
+            let account = gcp_auth::CustomServiceAccount::from_json(&key).unwrap();
+            gcp_auth::TokenProvider::token(
+                &account,
+                &["https://www.googleapis.com/auth/cloud-platform"],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .to_string()
+        })
+        .await;
     let url = format!("{}{path}", cloud.handle.base_url());
     let mut req = reqwest::Client::new()
         .request(method, url)
-        .bearer_auth(token.as_str());
+        .bearer_auth(token);
     if let Some(b) = body {
         req = req.json(&b);
     }
