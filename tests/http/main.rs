@@ -3,6 +3,7 @@
 
 mod cloud_auth;
 mod cloud_client;
+mod cloud_contract;
 mod cloud_run;
 mod cloud_sandbox;
 mod cloud_support;

@@ -180,7 +180,7 @@ fn render(r: &StoredResource, at_ms: i64) -> Value {
     } else if let Some(reason) = fail {
         s["reconciling"] = json!(false);
         s["terminalCondition"] = json!({
-            "type": "Ready", "state": "CONDITION_FAILED", "reason": "CONTAINER_MISSING",
+            "type": "Ready", "state": "CONDITION_FAILED", "reason": "REVISION_FAILED",
             "revisionReason": "HEALTH_CHECK_CONTAINER_ERROR", "severity": "ERROR",
             "message": reason, "lastTransitionTime": rfc3339(r.ready_at_ms),
         });
