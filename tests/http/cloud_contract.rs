@@ -54,13 +54,10 @@ fn load(file: &str, prefix: &str, use_flat_path: bool) -> Doc {
                 let template = if flat { m["flatPath"].as_str() } else { None }
                     .or(m["path"].as_str())
                     .unwrap();
-                let var = regex::Regex::new(r"\{\+?[^}]+\}").unwrap();
+                let var = &*TEMPLATE_VAR;
                 let literal_len = var.replace_all(template, "").len();
                 let escaped = regex::escape(&format!("{prefix}{template}"));
-                let pattern = regex::Regex::new(r"\\\{(\\\+)?[^}]+\\\}")
-                    .unwrap()
-                    .replace_all(&escaped, "[^/:]+")
-                    .to_string();
+                let pattern = ESCAPED_VAR.replace_all(&escaped, "[^/:]+").to_string();
                 out.push(ApiMethod {
                     id: m["id"].as_str().unwrap().to_string(),
                     verb: m["httpMethod"].as_str().unwrap().to_string(),
@@ -218,6 +215,12 @@ fn check_request(doc: &Doc, r: &Recorded) -> Result<String, String> {
         _ => Ok(m.id.clone()),
     }
 }
+
+/// `{param}` / `{+param}` in a path template, and the same after `regex::escape`.
+static TEMPLATE_VAR: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"\{\+?[^}]+\}").unwrap());
+static ESCAPED_VAR: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"\\\{(\\\+)?[^}]+\\\}").unwrap());
 
 type Log = Arc<Mutex<Vec<Recorded>>>;
 
