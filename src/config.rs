@@ -31,6 +31,10 @@ pub enum Command {
             default_value = "127.0.0.1:8085"
         )]
         listen: SocketAddr,
+        /// Write the sandbox's service-account key (JSON, with its token_uri) to this file, so
+        /// other tools can authenticate with it. Created with mode 0600.
+        #[arg(long, env = "SWITCHYARD_SANDBOX_KEY_FILE")]
+        key_file: Option<std::path::PathBuf>,
         #[command(flatten)]
         sandbox: crate::cloud::sandbox::SandboxArgs,
     },
