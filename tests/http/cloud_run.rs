@@ -2,12 +2,22 @@
 //! operations, IAM with etags, the failing-image fault.
 
 use crate::cloud_support::{P, R, fast_config, start};
+use std::time::Duration;
+use switchyard::cloud::sandbox::SandboxConfig;
+
+/// Long enough that a read right after a change still sees the revision reconciling.
+fn observable() -> SandboxConfig {
+    SandboxConfig {
+        run_latency: Duration::from_millis(1500),
+        ..fast_config()
+    }
+}
 use switchyard::cloud::types::*;
 use switchyard::cloud::{CloudError, CompletedOperation};
 
 #[tokio::test]
 async fn a_created_service_reconciles_then_is_ready_with_urls() {
-    let cloud = start(fast_config()).await;
+    let cloud = start(observable()).await;
     let services = cloud.client.run_services(P, R);
     let op = services
         .create(
@@ -59,7 +69,7 @@ async fn a_created_service_reconciles_then_is_ready_with_urls() {
 
 #[tokio::test]
 async fn patch_with_allow_missing_upserts_and_creates_a_new_revision_on_change() {
-    let cloud = start(fast_config()).await;
+    let cloud = start(observable()).await;
     let services = cloud.client.run_services(P, R);
     let err = services
         .patch("api", &RunService::with_image("img:1"), false, None)

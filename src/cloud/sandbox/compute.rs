@@ -540,7 +540,9 @@ async fn commit(
         name,
         body: op,
         error,
-        done_at_ms: done_at,
+        // The reply to a mutation always shows the operation just started, as Google's does,
+        // however long the commit took; only a zero latency answers DONE at once.
+        done_at_ms: if latency.is_zero() { done_at } else { i64::MAX },
     };
     Ok(axum::Json(render_operation(ctx, &stored)).into_response())
 }

@@ -508,7 +508,9 @@ async fn mutate(ctx: &Ctx<'_>, id: &str, kind: Mutation, q: &RunQuery, body: &By
     if fault == Some(Fault::LostReply) {
         return Err(ApiError::for_fault(Fault::LostReply, Api::Run));
     }
-    Ok(axum::Json(render_op(&op, error.as_ref(), done_at)).into_response())
+    // The reply shows the operation just started (no `done`), whatever the commit took.
+    let reply_done_at = if latency == 0 { done_at } else { i64::MAX };
+    Ok(axum::Json(render_op(&op, error.as_ref(), reply_done_at)).into_response())
 }
 
 fn with_type(service: &Value) -> Value {

@@ -102,3 +102,38 @@ impl SandboxArgs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        args: SandboxArgs,
+    }
+
+    #[test]
+    fn flags_become_a_sandbox_config() {
+        let cmd = Cmd::try_parse_from([
+            "x",
+            "--sandbox-latency-ms",
+            "5",
+            "--sandbox-certificate-secs",
+            "0",
+            "--sandbox-lost-reply-rate",
+            "0.25",
+            "--sandbox-failing-images",
+            "broken,crash",
+            "--sandbox-accept-any-token",
+        ])
+        .unwrap();
+        let c = cmd.args.to_config();
+        assert_eq!(c.operation_latency, Duration::from_millis(5));
+        assert_eq!(c.run_latency, Duration::from_millis(2000));
+        assert_eq!(c.certificate_provision_after, None);
+        assert_eq!(c.faults.lost_reply_rate, 0.25);
+        assert_eq!(c.faults.failing_images, vec!["broken", "crash"]);
+        assert!(!c.require_issued_tokens);
+    }
+}
