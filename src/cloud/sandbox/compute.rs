@@ -375,7 +375,7 @@ async fn handle_inner(
     if let Some(rid) = &request_id
         && let Some(op) = sql::operation_by_request_id(&mut conn, API, project, rid).await?
     {
-        return Ok(axum::Json(render_operation(&ctx, &op)).into_response());
+        return Ok(axum::Json(render_operation(&op)).into_response());
     }
     let fault = sb.mutation_fault();
     let change = match action {
@@ -544,11 +544,11 @@ async fn commit(
         // however long the commit took; only a zero latency answers DONE at once.
         done_at_ms: if latency.is_zero() { done_at } else { i64::MAX },
     };
-    Ok(axum::Json(render_operation(ctx, &stored)).into_response())
+    Ok(axum::Json(render_operation(&stored)).into_response())
 }
 
 /// An operation as of now: RUNNING until its time has come, then DONE (with its error, if any).
-fn render_operation(_ctx: &Ctx<'_>, op: &StoredOperation) -> Value {
+fn render_operation(op: &StoredOperation) -> Value {
     let mut body = op.body.clone();
     if now_ms() >= op.done_at_ms {
         body["status"] = json!("DONE");
@@ -576,7 +576,7 @@ async fn get_operation(ctx: &Ctx<'_>, name: &str) -> ApiResult {
                 ctx.scope_path(ctx.location)
             ))
         })?;
-    Ok(axum::Json(render_operation(ctx, &op)).into_response())
+    Ok(axum::Json(render_operation(&op)).into_response())
 }
 
 /// Blocks until the operation is DONE or the wait cap passes, as Compute's `wait` does.
@@ -597,7 +597,7 @@ async fn wait_operation(ctx: &Ctx<'_>, name: &str) -> ApiResult {
         let cap = ctx.sb.config().wait_cap;
         tokio::time::sleep(Duration::from_millis(remaining as u64).min(cap)).await;
     }
-    Ok(axum::Json(render_operation(ctx, &op)).into_response())
+    Ok(axum::Json(render_operation(&op)).into_response())
 }
 
 async fn list(ctx: &Ctx<'_>, c: &str, q: &ListQuery) -> ApiResult {
@@ -1404,7 +1404,7 @@ async fn prepare(
         .unwrap_or_else(|| json!({}));
     match spec.name {
         "networkEndpointGroups" => prepare_neg(ctx, &mut body, &mut internal)?,
-        "backendServices" => prepare_backend_service(conn, ctx.project, &mut body).await?,
+        "backendServices" => prepare_backend_service(conn, &mut body).await?,
         "urlMaps" => body = prepare_url_map(conn, ctx.project, body).await?,
         "sslCertificates" => prepare_certificate(&mut body)?,
         "targetHttpsProxies" => prepare_https_proxy(&mut body)?,
@@ -1575,11 +1575,7 @@ fn prepare_neg(ctx: &Ctx<'_>, body: &mut Value, internal: &mut Value) -> ApiResu
 }
 
 /// NEG types behind a backend service's backends.
-async fn backend_neg_types(
-    conn: &mut SqliteConnection,
-    project: &str,
-    body: &Value,
-) -> ApiResult<Vec<String>> {
+async fn backend_neg_types(conn: &mut SqliteConnection, body: &Value) -> ApiResult<Vec<String>> {
     let mut types = Vec::new();
     for (i, b) in body["backends"]
         .as_array()
@@ -1624,7 +1620,6 @@ async fn backend_neg_types(
         let neg = sql::get_resource(conn, key)
             .await?
             .ok_or_else(|| ApiError::not_found(&path))?;
-        let _ = project;
         types.push(
             str_field(&neg.body, "networkEndpointType")
                 .unwrap_or_default()
@@ -1634,11 +1629,7 @@ async fn backend_neg_types(
     Ok(types)
 }
 
-async fn prepare_backend_service(
-    conn: &mut SqliteConnection,
-    project: &str,
-    body: &mut Value,
-) -> ApiResult<()> {
+async fn prepare_backend_service(conn: &mut SqliteConnection, body: &mut Value) -> ApiResult<()> {
     let scheme = one_of(
         "resource.loadBalancingScheme",
         str_field(body, "loadBalancingScheme"),
@@ -1663,7 +1654,7 @@ async fn prepare_backend_service(
         "HTTP",
     )?;
     body["protocol"] = json!(protocol);
-    let types = backend_neg_types(conn, project, body).await?;
+    let types = backend_neg_types(conn, body).await?;
     let mut groups: Vec<&str> = Vec::new();
     let backends = body["backends"].as_array().cloned().unwrap_or_default();
     for (i, b) in backends.iter().enumerate() {
