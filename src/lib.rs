@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod cloud;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub auth: Arc<auth::AuthState>,
     /// Every route with its access rule (the shell builds its navigation from it).
     pub routes: Arc<web::RouteTable>,
+    /// The Google Cloud client (talking to the built-in sandbox with `--gcp sandbox`).
+    pub cloud: Arc<cloud::Client>,
 }
 
 /// A panel ready to serve: database migrated, router built, listener bound.
@@ -33,6 +36,8 @@ pub struct App {
     pub addr: SocketAddr,
     listener: TcpListener,
     router: axum::Router,
+    /// The built-in sandbox cloud, kept alive as long as the panel serves.
+    sandbox: Option<cloud::sandbox::SandboxHandle>,
 }
 
 impl App {
@@ -40,12 +45,14 @@ impl App {
     pub async fn build(settings: config::Settings, listener: TcpListener) -> anyhow::Result<App> {
         let db = db::connect(&settings.database).await?;
         db::migrate(&db).await?;
+        let (cloud, sandbox) = cloud::connect(&settings, &db).await?;
         let (router, table) = web::routes().into_parts();
         let state = AppState {
             db,
             settings,
             auth: Arc::new(auth::AuthState::default()),
             routes: Arc::new(table),
+            cloud,
         };
         let addr = listener.local_addr()?;
         let setup_url = if db::users::count(&state.db).await? == 0 {
@@ -61,6 +68,7 @@ impl App {
             addr,
             listener,
             router,
+            sandbox,
         })
     }
 
@@ -79,6 +87,9 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await;
         cleanup.abort();
+        if let Some(sandbox) = self.sandbox {
+            sandbox.stop().await;
+        }
         self.state.db.close().await;
         tracing::info!("switchyard stopped");
         Ok(res?)

@@ -5,6 +5,8 @@ pub mod sessions;
 pub mod tokens;
 pub mod users;
 
+pub mod sandbox;
+
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use std::str::FromStr;
