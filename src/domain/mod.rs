@@ -2,4 +2,5 @@
 //! Pure Rust: nothing here knows about HTTP servers, SQL or the REST client.
 
 pub mod names;
+pub mod plan;
 pub mod spec;
