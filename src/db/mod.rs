@@ -1,5 +1,7 @@
 //! Every SQL statement lives under this module, one file per table family.
 
+pub mod jobs;
+
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use std::str::FromStr;
