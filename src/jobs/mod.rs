@@ -8,12 +8,14 @@
 
 use crate::db::Db;
 use crate::db::jobs::{self as store, JobRow, JobsDbError, LogLine, NewJob, NewStep, StepRecord};
-use crate::domain::plan::StepSpec;
+use crate::domain::plan::{Call, StepSpec};
 use async_trait::async_trait;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio::task::{AbortHandle, JoinSet};
+
+pub mod live;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -138,6 +140,16 @@ pub fn redact(message: &str) -> String {
 pub trait Executor: Send + Sync + 'static {
     async fn execute(&self, step: &StepRecord, ctx: &StepContext)
     -> Result<StepOutcome, StepError>;
+}
+
+/// The call a stored step makes, as `plan::steps` described it.
+pub fn call_of(step: &StepRecord) -> Result<Call, StepError> {
+    serde_json::from_str(&step.request).map_err(|e| {
+        StepError(format!(
+            "step {} has an unreadable request: {e}",
+            step.step_id
+        ))
+    })
 }
 
 /// A job read back for a page or the API.

@@ -352,6 +352,11 @@ pub fn diff(desired: &DesiredGraph, live: &LiveState) -> Plan {
             continue;
         }
         if !is_owned(value, deployment) {
+            // Another deployment whose name extends ours (`shop-eu` for `shop`) shares the
+            // prefix; its resources are simply not ours. Anything else is worth a mention.
+            if description(value).contains(&names::owner_marker("")) {
+                continue;
+            }
             warnings.push(format!(
                 "{id} is not owned by deployment '{deployment}' ({}); left alone",
                 owner_of(value)

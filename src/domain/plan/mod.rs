@@ -273,6 +273,33 @@ impl Plan {
         !self.conflicts.is_empty()
     }
 
+    /// The plan in the JSON API's shape (CONTRACT §3):
+    /// `{"actions": [{"action", "resource", "diff"}], "conflicts", "warnings"}`.
+    pub fn api_json(&self) -> Value {
+        let actions: Vec<Value> = self
+            .entries
+            .iter()
+            .map(|e| {
+                let diff = match &e.action {
+                    Action::Replace { reason } => {
+                        serde_json::json!({ "reason": reason, "changes": e.changes })
+                    }
+                    _ => serde_json::json!({ "changes": e.changes }),
+                };
+                serde_json::json!({
+                    "action": e.action.name(),
+                    "resource": e.resource,
+                    "diff": diff,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "actions": actions,
+            "conflicts": self.conflicts,
+            "warnings": self.warnings,
+        })
+    }
+
     /// True when applying would change nothing.
     pub fn is_noop(&self) -> bool {
         self.entries.iter().all(|e| e.action == Action::Noop)

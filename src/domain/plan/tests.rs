@@ -792,3 +792,33 @@ fn links_compare_by_path_and_owner_markers_by_token() {
     ));
     assert!(!diff::subset_eq(&json!({"a": [1, 2]}), &json!({"a": [1]})));
 }
+
+#[test]
+fn resources_of_a_deployment_sharing_our_prefix_are_ignored_quietly() {
+    let g = compile(&seed_single_region());
+    let mut live = as_server_returns(&g);
+    live.insert(
+        "projects/my-project/global/urlMaps/global-app-eu-urlmap".into(),
+        Some(json!({ "description": "switchyard:deployment=global-app-eu" })),
+    );
+    let plan = diff(&g, &live);
+    assert!(plan.is_noop());
+    assert!(plan.warnings.is_empty());
+}
+
+#[test]
+fn the_api_shape_lists_actions_with_their_diff() {
+    let live = as_server_returns(&compile(&contract_example()));
+    let mut spec = contract_example();
+    spec.backends[0].cdn = true;
+    let json = diff(&compile(&spec), &live).api_json();
+    let actions = json["actions"].as_array().unwrap();
+    let update = actions.iter().find(|a| a["action"] == "update").unwrap();
+    assert_eq!(
+        update["resource"],
+        "projects/acme-edge/global/backendServices/shop-bs-web"
+    );
+    assert_eq!(update["diff"]["changes"][0]["field"], "enableCDN");
+    assert_eq!(update["diff"]["changes"][0]["desired"], true);
+    assert!(actions.iter().filter(|a| a["action"] == "noop").count() > 10);
+}
