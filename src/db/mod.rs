@@ -5,6 +5,7 @@ pub mod sessions;
 pub mod tokens;
 pub mod users;
 
+pub mod jobs;
 pub mod sandbox;
 
 use sqlx::SqlitePool;

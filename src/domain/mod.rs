@@ -62,6 +62,7 @@
 pub mod gcloud;
 pub mod lint;
 pub mod names;
+pub mod plan;
 pub mod preview;
 pub mod spec;
 pub mod urlmap;
