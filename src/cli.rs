@@ -65,6 +65,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await;
             Ok(())
         }
+        Command::Sandbox {
+            listen,
+            key_file,
+            sandbox,
+        } => {
+            let db = crate::db::connect(&cli.settings.database).await?;
+            crate::db::migrate(&db).await?;
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            let handle = crate::cloud::sandbox::spawn(db, sandbox.to_config(), listener).await?;
+            println!("sandbox cloud on {}", handle.base_url());
+            println!("  --compute-endpoint {}", handle.compute_endpoint());
+            println!("  --run-endpoint {}", handle.run_endpoint());
+            println!("  token endpoint {}", handle.token_uri());
+            if let Some(path) = key_file {
+                write_private_file(&path, &handle.sandbox.service_account_key_json())?;
+                println!("  service-account key written to {}", path.display());
+            }
+            shutdown_signal().await;
+            handle.stop().await;
+            Ok(())
+        }
     }
 }
 
@@ -86,4 +107,15 @@ pub async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutdown requested");
+}
+
+/// Writes a file only its owner can read (it holds a private key).
+fn write_private_file(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())?;
+    Ok(())
 }

@@ -28,6 +28,22 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Run only the sandbox cloud (simulated Compute Engine and Cloud Run REST APIs).
+    Sandbox {
+        /// Address the sandbox listens on.
+        #[arg(
+            long,
+            env = "SWITCHYARD_SANDBOX_LISTEN",
+            default_value = "127.0.0.1:8085"
+        )]
+        listen: SocketAddr,
+        /// Write the sandbox's service-account key (JSON, with its token_uri) to this file, so
+        /// other tools can authenticate with it. Created with mode 0600.
+        #[arg(long, env = "SWITCHYARD_SANDBOX_KEY_FILE")]
+        key_file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        sandbox: crate::cloud::sandbox::SandboxArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

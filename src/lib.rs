@@ -3,11 +3,13 @@
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod cloud;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod drift;
 pub mod error;
+pub mod jobs;
 pub mod telemetry;
 pub mod web;
 
@@ -25,6 +27,8 @@ pub struct AppState {
     pub auth: Arc<auth::AuthState>,
     /// Every route with its access rule (the shell builds its navigation from it).
     pub routes: Arc<web::RouteTable>,
+    /// The Google Cloud client (talking to the built-in sandbox with `--gcp sandbox`).
+    pub cloud: Arc<cloud::Client>,
 }
 
 /// A panel ready to serve: database migrated, router built, listener bound.
@@ -35,6 +39,8 @@ pub struct App {
     pub addr: SocketAddr,
     listener: TcpListener,
     router: axum::Router,
+    /// The built-in sandbox cloud, kept alive as long as the panel serves.
+    sandbox: Option<cloud::sandbox::SandboxHandle>,
 }
 
 impl App {
@@ -42,12 +48,14 @@ impl App {
     pub async fn build(settings: config::Settings, listener: TcpListener) -> anyhow::Result<App> {
         let db = db::connect(&settings.database).await?;
         db::migrate(&db).await?;
+        let (cloud, sandbox) = cloud::connect(&settings, &db).await?;
         let (router, table) = web::routes().into_parts();
         let state = AppState {
             db,
             settings,
             auth: Arc::new(auth::AuthState::default()),
             routes: Arc::new(table),
+            cloud,
         };
         let addr = listener.local_addr()?;
         let setup_url = if db::users::count(&state.db).await? == 0 {
@@ -63,6 +71,7 @@ impl App {
             addr,
             listener,
             router,
+            sandbox,
         })
     }
 
@@ -81,6 +90,9 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await;
         cleanup.abort();
+        if let Some(sandbox) = self.sandbox {
+            sandbox.stop().await;
+        }
         self.state.db.close().await;
         tracing::info!("switchyard stopped");
         Ok(res?)

@@ -7,6 +7,9 @@ pub mod sessions;
 pub mod tokens;
 pub mod users;
 
+pub mod jobs;
+pub mod sandbox;
+
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use std::str::FromStr;

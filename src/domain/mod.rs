@@ -72,6 +72,7 @@ pub mod describe;
 pub mod gcloud;
 pub mod lint;
 pub mod names;
+pub mod plan;
 pub mod preview;
 pub mod spec;
 pub mod topology;

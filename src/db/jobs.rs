@@ -1,0 +1,404 @@
+//! Jobs, their steps and their log (migration 0004).
+
+use super::Db;
+use serde_json::Value;
+use sqlx::FromRow;
+
+const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobsDbError {
+    #[error(
+        "deployment {deployment} already has job {job_id} in progress, started by {created_by}"
+    )]
+    DeploymentBusy {
+        deployment: String,
+        job_id: i64,
+        created_by: String,
+    },
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+    #[error("stored JSON is invalid: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct JobRow {
+    pub id: i64,
+    pub deployment: String,
+    pub kind: String,
+    pub status: String,
+    pub spec: String,
+    pub plan: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub error: Option<String>,
+    pub cancel_requested: bool,
+}
+
+impl JobRow {
+    pub fn is_finished(&self) -> bool {
+        matches!(self.status.as_str(), "succeeded" | "failed" | "cancelled")
+    }
+}
+
+/// One step as stored: what to call, with which requestId, and how far it got.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct StepRecord {
+    pub job_id: i64,
+    pub idx: i64,
+    pub step_id: String,
+    pub action: String,
+    pub resource: String,
+    pub depends_on: String,
+    pub request: String,
+    pub request_id: String,
+    pub status: String,
+    pub operation: Option<String>,
+    pub operation_scope: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub error: Option<String>,
+}
+
+impl StepRecord {
+    pub fn depends_on(&self) -> Vec<String> {
+        serde_json::from_str(&self.depends_on).unwrap_or_default()
+    }
+
+    pub fn request_json(&self) -> Result<Value, serde_json::Error> {
+        serde_json::from_str(&self.request)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct LogLine {
+    pub job_id: i64,
+    pub seq: i64,
+    pub at: String,
+    pub step: Option<String>,
+    pub level: String,
+    pub message: String,
+}
+
+/// A step to store with a new job.
+#[derive(Debug, Clone)]
+pub struct NewStep {
+    pub step_id: String,
+    pub action: String,
+    pub resource: String,
+    pub depends_on: Vec<String>,
+    pub request: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub deployment: String,
+    pub kind: String,
+    pub spec: Value,
+    pub plan: Value,
+    pub created_by: String,
+    pub steps: Vec<NewStep>,
+}
+
+const JOB_COLUMNS: &str = "id, deployment, kind, status, spec, plan, created_by, created_at, \
+     started_at, finished_at, error, cancel_requested";
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+async fn busy_error(db: &Db, deployment: &str) -> JobsDbError {
+    match active_job_for(db, deployment).await {
+        Ok(Some(job)) => JobsDbError::DeploymentBusy {
+            deployment: deployment.to_string(),
+            job_id: job.id,
+            created_by: job.created_by,
+        },
+        Ok(None) => JobsDbError::DeploymentBusy {
+            deployment: deployment.to_string(),
+            job_id: 0,
+            created_by: "unknown".to_string(),
+        },
+        Err(e) => e,
+    }
+}
+
+/// Stores a queued job with its steps, each with a fresh requestId, in one transaction. Fails
+/// with `DeploymentBusy` while the deployment has a queued or running job.
+pub async fn create_job(db: &Db, job: &NewJob) -> Result<i64, JobsDbError> {
+    let mut tx = db.begin().await?;
+    let inserted = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO jobs (deployment, kind, status, spec, plan, created_by) \
+         VALUES (?, ?, 'queued', ?, ?, ?) RETURNING id",
+    )
+    .bind(&job.deployment)
+    .bind(&job.kind)
+    .bind(job.spec.to_string())
+    .bind(job.plan.to_string())
+    .bind(&job.created_by)
+    .fetch_one(&mut *tx)
+    .await;
+    let id = match inserted {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) => {
+            drop(tx);
+            return Err(busy_error(db, &job.deployment).await);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for (idx, step) in job.steps.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO job_steps (job_id, idx, step_id, action, resource, depends_on, request, \
+             request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(idx as i64)
+        .bind(&step.step_id)
+        .bind(&step.action)
+        .bind(&step.resource)
+        .bind(serde_json::to_string(&step.depends_on)?)
+        .bind(step.request.to_string())
+        .bind(uuid::Uuid::new_v4().to_string())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn get_job(db: &Db, id: i64) -> Result<Option<JobRow>, JobsDbError> {
+    Ok(
+        sqlx::query_as::<_, JobRow>(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// The queued or running job of a deployment, if any.
+pub async fn active_job_for(db: &Db, deployment: &str) -> Result<Option<JobRow>, JobsDbError> {
+    Ok(sqlx::query_as::<_, JobRow>(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE deployment = ? AND status IN ('queued', 'running')"
+    ))
+    .bind(deployment)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Jobs left queued or running, e.g. by a process that stopped mid-job.
+pub async fn unfinished_jobs(db: &Db) -> Result<Vec<JobRow>, JobsDbError> {
+    Ok(sqlx::query_as::<_, JobRow>(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE status IN ('queued', 'running') ORDER BY id"
+    ))
+    .fetch_all(db)
+    .await?)
+}
+
+/// A page of jobs, newest first. `before` is the (created_at, id) of the last job of the
+/// previous page (keyset paging, stable while new jobs arrive).
+pub async fn list_jobs(
+    db: &Db,
+    deployment: Option<&str>,
+    before: Option<(&str, i64)>,
+    limit: i64,
+) -> Result<Vec<JobRow>, JobsDbError> {
+    let (before_at, before_id) = before.unwrap_or(("\u{10FFFF}", i64::MAX));
+    Ok(sqlx::query_as::<_, JobRow>(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs \
+         WHERE (?1 IS NULL OR deployment = ?1) AND (created_at, id) < (?2, ?3) \
+         ORDER BY created_at DESC, id DESC LIMIT ?4"
+    ))
+    .bind(deployment)
+    .bind(before_at)
+    .bind(before_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn job_steps(db: &Db, job_id: i64) -> Result<Vec<StepRecord>, JobsDbError> {
+    Ok(sqlx::query_as::<_, StepRecord>(
+        "SELECT job_id, idx, step_id, action, resource, depends_on, request, request_id, status, \
+         operation, operation_scope, started_at, finished_at, error \
+         FROM job_steps WHERE job_id = ? ORDER BY idx",
+    )
+    .bind(job_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Log lines after `after_seq` (0 for all), oldest first.
+pub async fn job_log(db: &Db, job_id: i64, after_seq: i64) -> Result<Vec<LogLine>, JobsDbError> {
+    Ok(sqlx::query_as::<_, LogLine>(
+        "SELECT job_id, seq, at, step, level, message FROM job_log \
+         WHERE job_id = ? AND seq > ? ORDER BY seq",
+    )
+    .bind(job_id)
+    .bind(after_seq)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn append_log(
+    db: &Db,
+    job_id: i64,
+    step: Option<&str>,
+    level: &str,
+    message: &str,
+) -> Result<(), JobsDbError> {
+    // One statement, so concurrent steps of the same job cannot take the same seq.
+    sqlx::query(
+        "INSERT INTO job_log (job_id, seq, step, level, message) \
+         SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3, ?4 FROM job_log WHERE job_id = ?1",
+    )
+    .bind(job_id)
+    .bind(step)
+    .bind(level)
+    .bind(message)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_job_running(db: &Db, job_id: i64) -> Result<(), JobsDbError> {
+    sqlx::query(&format!(
+        "UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, {NOW}) \
+         WHERE id = ?"
+    ))
+    .bind(job_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn finish_job(
+    db: &Db,
+    job_id: i64,
+    status: &str,
+    error: Option<&str>,
+) -> Result<(), JobsDbError> {
+    sqlx::query(&format!(
+        "UPDATE jobs SET status = ?, error = ?, finished_at = {NOW} WHERE id = ?"
+    ))
+    .bind(status)
+    .bind(error)
+    .bind(job_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Asks a queued or running job to stop. Returns false when the job is not in progress.
+pub async fn request_cancel(db: &Db, job_id: i64) -> Result<bool, JobsDbError> {
+    let done = sqlx::query(
+        "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status IN ('queued', 'running')",
+    )
+    .bind(job_id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Puts a failed or cancelled job back in the queue: its failed and skipped steps become
+/// pending again and keep their requestIds. Fails with `DeploymentBusy` when another job of
+/// the deployment started meanwhile; returns false when the job is not resumable.
+pub async fn requeue_for_resume(db: &Db, job_id: i64) -> Result<bool, JobsDbError> {
+    let mut tx = db.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE jobs SET status = 'queued', error = NULL, finished_at = NULL, \
+         cancel_requested = 0 WHERE id = ? AND status IN ('failed', 'cancelled')",
+    )
+    .bind(job_id)
+    .execute(&mut *tx)
+    .await;
+    match updated {
+        Ok(r) if r.rows_affected() == 0 => return Ok(false),
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            drop(tx);
+            let deployment = get_job(db, job_id)
+                .await?
+                .map(|j| j.deployment)
+                .unwrap_or_default();
+            return Err(busy_error(db, &deployment).await);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    sqlx::query(
+        "UPDATE job_steps SET status = 'pending', error = NULL, started_at = NULL, \
+         finished_at = NULL WHERE job_id = ? AND status IN ('failed', 'skipped')",
+    )
+    .bind(job_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub async fn mark_step_running(db: &Db, job_id: i64, idx: i64) -> Result<(), JobsDbError> {
+    sqlx::query(&format!(
+        "UPDATE job_steps SET status = 'running', started_at = COALESCE(started_at, {NOW}), \
+         error = NULL WHERE job_id = ? AND idx = ?"
+    ))
+    .bind(job_id)
+    .bind(idx)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Remembers a step's operation as soon as the API names it, so a restarted runner polls it
+/// instead of sending the call again.
+pub async fn set_step_operation(
+    db: &Db,
+    job_id: i64,
+    idx: i64,
+    operation: &str,
+    scope: &str,
+) -> Result<(), JobsDbError> {
+    sqlx::query(
+        "UPDATE job_steps SET operation = ?, operation_scope = ? WHERE job_id = ? AND idx = ?",
+    )
+    .bind(operation)
+    .bind(scope)
+    .bind(job_id)
+    .bind(idx)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn finish_step(
+    db: &Db,
+    job_id: i64,
+    idx: i64,
+    status: &str,
+    error: Option<&str>,
+) -> Result<(), JobsDbError> {
+    sqlx::query(&format!(
+        "UPDATE job_steps SET status = ?, error = ?, finished_at = {NOW} WHERE job_id = ? AND idx = ?"
+    ))
+    .bind(status)
+    .bind(error)
+    .bind(job_id)
+    .bind(idx)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Marks every step of a stopped job that did not finish as skipped (after a failure or a
+/// cancel). Called once nothing is in flight, so a step still `running` here was cut off (its
+/// executor panicked): a resume runs it again, polling its operation if one was recorded.
+pub async fn skip_unfinished_steps(db: &Db, job_id: i64) -> Result<(), JobsDbError> {
+    sqlx::query(
+        "UPDATE job_steps SET status = 'skipped' WHERE job_id = ? AND status IN ('pending', 'running')",
+    )
+        .bind(job_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! `compile`: the Compute resources a spec needs, with their insert bodies and references.
+
+use super::{
+    DesiredGraph, DesiredResource, NetworkEndpoint, ResourceKind, full_url, resource_path,
+    urlmap_body,
+};
+use crate::domain::names;
+use crate::domain::spec::{BackendKind, IpKind, Protocol, Spec};
+use serde_json::{Value, json};
+
+struct Builder<'a> {
+    spec: &'a Spec,
+    marker: String,
+    resources: Vec<DesiredResource>,
+}
+
+impl Builder<'_> {
+    fn path(&self, kind: &ResourceKind, name: &str) -> String {
+        resource_path(&self.spec.project, kind, name)
+    }
+
+    /// Adds a resource unless one with the same id is already there (shared internet NEGs).
+    /// Returns its id.
+    fn add(
+        &mut self,
+        kind: ResourceKind,
+        name: String,
+        mut body: Value,
+        depends_on: Vec<String>,
+        endpoint: Option<NetworkEndpoint>,
+    ) -> String {
+        let id = self.path(&kind, &name);
+        if self.resources.iter().any(|r| r.id == id) {
+            return id;
+        }
+        body["name"] = json!(name);
+        body["description"] = json!(self.marker);
+        self.resources.push(DesiredResource {
+            scope: kind.scope(),
+            kind,
+            name,
+            id: id.clone(),
+            body,
+            depends_on,
+            endpoint,
+        });
+        id
+    }
+}
+
+/// Outlier detection as the failover signal for serverless backends, which cannot have health
+/// checks (API-NOTES §4). The `enforcing*` percentages are raised from the API's defaults (0 for
+/// plain 5xx) so that a region answering errors is actually ejected; the success-rate fields
+/// are left out because serverless NEGs do not support them.
+fn outlier_detection() -> Value {
+    json!({
+        "consecutiveErrors": 5,
+        "enforcingConsecutiveErrors": 100,
+        "consecutiveGatewayFailure": 3,
+        "enforcingConsecutiveGatewayFailure": 100,
+        "interval": { "seconds": 1 },
+        "baseEjectionTime": { "seconds": 30 },
+        "maxEjectionPercent": 50
+    })
+}
+
+/// The resources `spec` needs, in creation order. The spec is assumed valid (validation runs
+/// first); a route naming an unknown backend still compiles, and the URL map check catches it.
+pub fn compile(spec: &Spec) -> DesiredGraph {
+    let deployment = spec.name.as_str();
+    let project = spec.project.as_str();
+    let mut b = Builder {
+        spec,
+        marker: names::owner_marker(deployment),
+        resources: Vec::new(),
+    };
+
+    // NEGs and backend services, one backend service per spec backend.
+    for backend in &spec.backends {
+        let mut groups = Vec::new();
+        let mut deps = Vec::new();
+        let mut headers = Vec::new();
+        match &backend.kind {
+            BackendKind::Serverless { service, regions } => {
+                for region in regions {
+                    let kind = ResourceKind::ServerlessNeg {
+                        region: region.clone(),
+                    };
+                    let name = names::serverless_neg(deployment, &backend.name, region);
+                    let id = b.add(
+                        kind,
+                        name,
+                        json!({
+                            "networkEndpointType": "SERVERLESS",
+                            "cloudRun": { "service": service }
+                        }),
+                        Vec::new(),
+                        None,
+                    );
+                    groups.push(json!({ "group": full_url(&id) }));
+                    deps.push(id);
+                }
+            }
+            BackendKind::Internet {
+                fqdn,
+                port,
+                host_header,
+            } => {
+                let name = names::internet_neg(deployment, fqdn, *port);
+                let id = b.add(
+                    ResourceKind::InternetNeg,
+                    name,
+                    json!({
+                        "networkEndpointType": "INTERNET_FQDN_PORT",
+                        "defaultPort": port
+                    }),
+                    Vec::new(),
+                    Some(NetworkEndpoint {
+                        fqdn: fqdn.clone(),
+                        port: *port,
+                    }),
+                );
+                groups.push(json!({ "group": full_url(&id) }));
+                deps.push(id);
+                // Cloud Run routes on Host, and an internet NEG's origin is usually a run.app
+                // host that differs from the domain clients asked for.
+                headers.push(format!(
+                    "Host: {}",
+                    host_header.as_deref().unwrap_or(fqdn.as_str())
+                ));
+            }
+        }
+        let mut body = json!({
+            "loadBalancingScheme": "EXTERNAL_MANAGED",
+            "protocol": "HTTPS",
+            "enableCDN": backend.cdn,
+            "backends": groups,
+        });
+        if !headers.is_empty() {
+            body["customRequestHeaders"] = json!(headers);
+        }
+        if backend.outlier_detection {
+            body["outlierDetection"] = outlier_detection();
+        }
+        b.add(
+            ResourceKind::BackendService,
+            names::backend_service(deployment, &backend.name),
+            body,
+            deps,
+            None,
+        );
+    }
+
+    let backend_link = |backend: &str| {
+        resource_path(
+            project,
+            &ResourceKind::BackendService,
+            &names::backend_service(deployment, backend),
+        )
+    };
+    let mut url_map_deps: Vec<String> = spec
+        .backends
+        .iter()
+        .map(|bk| backend_link(&bk.name))
+        .collect();
+    url_map_deps.dedup();
+    let url_map = b.add(
+        ResourceKind::UrlMap,
+        names::url_map(deployment),
+        urlmap_body::url_map_body(spec, &backend_link),
+        url_map_deps,
+        None,
+    );
+
+    let address = match spec.frontend.ip {
+        IpKind::Static => Some(b.add(
+            ResourceKind::GlobalAddress,
+            names::address(deployment),
+            json!({ "ipVersion": "IPV4", "addressType": "EXTERNAL" }),
+            Vec::new(),
+            None,
+        )),
+        IpKind::Ephemeral => None,
+    };
+
+    let forwarding_rule = |target: &str, port: &str| {
+        let mut body = json!({
+            "IPProtocol": "TCP",
+            "portRange": port,
+            "loadBalancingScheme": "EXTERNAL_MANAGED",
+            "target": target,
+            "networkTier": "PREMIUM",
+        });
+        let mut deps = vec![target.to_string()];
+        if let Some(address) = &address {
+            body["IPAddress"] = json!(address);
+            deps.push(address.clone());
+        }
+        (body, deps)
+    };
+
+    match spec.frontend.protocol {
+        Protocol::Https => {
+            let cert = b.add(
+                ResourceKind::SslCertificate,
+                names::certificate(deployment, &spec.frontend.domains),
+                json!({ "type": "MANAGED", "managed": { "domains": spec.frontend.domains } }),
+                Vec::new(),
+                None,
+            );
+            let proxy = b.add(
+                ResourceKind::TargetHttpsProxy,
+                names::https_proxy(deployment),
+                json!({ "urlMap": url_map, "sslCertificates": [cert] }),
+                vec![url_map.clone(), cert.clone()],
+                None,
+            );
+            let (body, deps) = forwarding_rule(&proxy, "443");
+            b.add(
+                ResourceKind::GlobalForwardingRule,
+                names::https_forwarding_rule(deployment),
+                body,
+                deps,
+                None,
+            );
+            if spec.frontend.http_redirect {
+                let redirect = b.add(
+                    ResourceKind::RedirectUrlMap,
+                    names::redirect_url_map(deployment),
+                    urlmap_body::redirect_map_body(deployment),
+                    Vec::new(),
+                    None,
+                );
+                let proxy = b.add(
+                    ResourceKind::TargetHttpProxy,
+                    names::http_proxy(deployment),
+                    json!({ "urlMap": redirect }),
+                    vec![redirect.clone()],
+                    None,
+                );
+                let (body, deps) = forwarding_rule(&proxy, "80");
+                b.add(
+                    ResourceKind::GlobalForwardingRule,
+                    names::http_forwarding_rule(deployment),
+                    body,
+                    deps,
+                    None,
+                );
+            }
+        }
+        Protocol::Http => {
+            let proxy = b.add(
+                ResourceKind::TargetHttpProxy,
+                names::http_proxy(deployment),
+                json!({ "urlMap": url_map }),
+                vec![url_map.clone()],
+                None,
+            );
+            let (body, deps) = forwarding_rule(&proxy, "80");
+            b.add(
+                ResourceKind::GlobalForwardingRule,
+                names::http_forwarding_rule(deployment),
+                body,
+                deps,
+                None,
+            );
+        }
+    }
+
+    DesiredGraph {
+        deployment: deployment.to_string(),
+        project: project.to_string(),
+        resources: b.resources,
+    }
+}

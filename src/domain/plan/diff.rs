@@ -1,0 +1,404 @@
+//! `diff`: what has to change to get from the live resources to the desired ones.
+
+use super::{
+    Action, Conflict, DesiredGraph, DesiredResource, FieldChange, LiveState, Plan, PlanEntry,
+    ResourceKind, link_path,
+};
+use crate::domain::names;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// Fields the API fills in itself; never compared even if a body happened to carry them.
+/// `description` is not compared either: it holds the owner marker, checked separately.
+const OUTPUT_ONLY: &[&str] = &[
+    "id",
+    "selfLink",
+    "creationTimestamp",
+    "fingerprint",
+    "kind",
+    "status",
+    "usedBy",
+    "users",
+    "size",
+    "region",
+    "name",
+    "description",
+];
+
+/// Optional fields we set on some resources: when the spec stops asking for them and the live
+/// resource still has them, that is a change too (comparing only the fields present in the
+/// desired body would miss it).
+fn managed_optional(kind: &ResourceKind) -> &'static [&'static str] {
+    match kind {
+        ResourceKind::BackendService => &["outlierDetection", "customRequestHeaders"],
+        ResourceKind::UrlMap | ResourceKind::RedirectUrlMap => &[
+            "defaultService",
+            "defaultRouteAction",
+            "defaultUrlRedirect",
+            "hostRules",
+            "pathMatchers",
+        ],
+        _ => &[],
+    }
+}
+
+/// A value the API treats the same as an absent field.
+fn is_empty_default(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::Number(_) => false,
+    }
+}
+
+/// Whether `live` agrees with everything `desired` sets. Extra live fields are ignored, links
+/// compare by path, and int64 values (which Compute sends as strings) equal their numbers.
+pub(super) fn subset_eq(desired: &Value, live: &Value) -> bool {
+    match (desired, live) {
+        (Value::Object(d), Value::Object(l)) => d.iter().all(|(k, dv)| match l.get(k) {
+            Some(lv) => subset_eq(dv, lv),
+            None => is_empty_default(dv),
+        }),
+        (Value::Array(d), Value::Array(l)) => {
+            d.len() == l.len() && d.iter().zip(l).all(|(a, b)| subset_eq(a, b))
+        }
+        (Value::String(d), Value::String(l)) => link_path(d) == link_path(l),
+        (Value::Number(d), Value::String(l)) | (Value::String(l), Value::Number(d)) => {
+            d.to_string() == *l
+        }
+        (Value::Number(d), Value::Number(l)) => d.as_f64() == l.as_f64(),
+        (d, Value::Null) => is_empty_default(d),
+        (d, l) => d == l,
+    }
+}
+
+/// True when any string inside `body` is a link to `id`.
+pub(super) fn mentions(body: &Value, id: &str) -> bool {
+    match body {
+        Value::String(s) => link_path(s) == id,
+        Value::Array(a) => a.iter().any(|v| mentions(v, id)),
+        Value::Object(o) => o.values().any(|v| mentions(v, id)),
+        _ => false,
+    }
+}
+
+fn description(live: &Value) -> &str {
+    live.get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// The marker is one whitespace-separated token, so `deployment=shop` does not match a
+/// description written for `deployment=shop2`.
+pub(super) fn is_owned(live: &Value, deployment: &str) -> bool {
+    let marker = names::owner_marker(deployment);
+    description(live).split_whitespace().any(|t| t == marker)
+}
+
+/// Who a live resource belongs to, for the conflict message.
+fn owner_of(live: &Value) -> String {
+    let prefix = names::owner_marker("");
+    description(live)
+        .split_whitespace()
+        .find_map(|t| t.strip_prefix(&prefix))
+        .map(|d| format!("Switchyard deployment '{d}'"))
+        .unwrap_or_else(|| "someone outside this deployment (no owner marker)".to_string())
+}
+
+/// `portRange` comes back as `443-443` for a rule created with `443`.
+fn port_range_eq(desired: &Value, live: &Value) -> bool {
+    let norm = |v: &Value| {
+        let s = v.as_str().unwrap_or_default().to_string();
+        match s.split_once('-') {
+            Some((a, b)) if a == b => a.to_string(),
+            _ => s,
+        }
+    };
+    norm(desired) == norm(live)
+}
+
+/// A forwarding rule's `IPAddress` comes back as the literal IP even when it was created with
+/// the address's link, so a match is either form. With no address desired (ephemeral IP) the
+/// live rule must not be holding one of the addresses we know about.
+fn ip_address_eq(desired: Option<&Value>, live: Option<&Value>, state: &LiveState) -> bool {
+    let live_ip = live.and_then(Value::as_str).unwrap_or_default();
+    let address_ip = |id: &str| {
+        state
+            .get(id)
+            .and_then(Option::as_ref)
+            .and_then(|a| a.get("address"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    match desired.and_then(Value::as_str) {
+        Some(link) => {
+            link_path(link) == link_path(live_ip)
+                || address_ip(link_path(link)).as_deref() == Some(live_ip)
+        }
+        None => {
+            live_ip.is_empty()
+                || !(link_path(live_ip).contains("/addresses/")
+                    || state.iter().any(|(id, v)| {
+                        id.contains("/global/addresses/")
+                            && v.as_ref()
+                                .and_then(|a| a.get("address"))
+                                .and_then(Value::as_str)
+                                == Some(live_ip)
+                    }))
+        }
+    }
+}
+
+/// The fields of `desired` that differ from `live`, one entry per top-level field.
+fn changes(desired: &DesiredResource, live: &Value, state: &LiveState) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    let body = desired.body.as_object().cloned().unwrap_or_default();
+    let mut keys: BTreeSet<&str> = body.keys().map(String::as_str).collect();
+    keys.extend(managed_optional(&desired.kind));
+    if desired.kind == ResourceKind::GlobalForwardingRule {
+        keys.insert("IPAddress");
+    }
+    for key in keys {
+        if OUTPUT_ONLY.contains(&key) {
+            continue;
+        }
+        let d = body.get(key);
+        let l = live.get(key);
+        let same = match key {
+            "IPAddress" if desired.kind == ResourceKind::GlobalForwardingRule => {
+                ip_address_eq(d, l, state)
+            }
+            "portRange" => port_range_eq(d.unwrap_or(&Value::Null), l.unwrap_or(&Value::Null)),
+            _ => match (d, l) {
+                (Some(d), Some(l)) => subset_eq(d, l),
+                (Some(d), None) => is_empty_default(d),
+                (None, Some(l)) => is_empty_default(l),
+                (None, None) => true,
+            },
+        };
+        if !same {
+            out.push(FieldChange {
+                field: key.to_string(),
+                live: l.cloned().unwrap_or(Value::Null),
+                desired: d.cloned().unwrap_or(Value::Null),
+            });
+        }
+    }
+    if let Some(endpoint) = &desired.endpoint {
+        // `get` on a NEG does not list its endpoints. The live reader may add them under
+        // `networkEndpoints` (from listNetworkEndpoints); otherwise `size` tells whether the
+        // endpoint was attached, and a missing `size` is taken as attached.
+        let wanted = serde_json::json!([{ "fqdn": endpoint.fqdn, "port": endpoint.port }]);
+        let attached = match live.get("networkEndpoints") {
+            Some(list) => subset_eq(&wanted, list),
+            None => live.get("size").and_then(Value::as_u64) != Some(0),
+        };
+        if !attached {
+            out.push(FieldChange {
+                field: "networkEndpoints".to_string(),
+                live: live
+                    .get("networkEndpoints")
+                    .cloned()
+                    .unwrap_or(Value::Array(Vec::new())),
+                desired: wanted,
+            });
+        }
+    }
+    out
+}
+
+fn action_for(kind: &ResourceKind, changes: &[FieldChange]) -> Action {
+    if changes.is_empty() {
+        return Action::Noop;
+    }
+    let fields: Vec<String> = changes.iter().map(|c| c.field.clone()).collect();
+    let in_place = match kind {
+        // Attaching the endpoint is the only thing an existing NEG can have done to it.
+        ResourceKind::InternetNeg => fields.iter().all(|f| f == "networkEndpoints"),
+        ResourceKind::GlobalForwardingRule => fields.iter().all(|f| f == "target"),
+        ResourceKind::TargetHttpsProxy => fields
+            .iter()
+            .all(|f| f == "urlMap" || f == "sslCertificates"),
+        ResourceKind::TargetHttpProxy => fields.iter().all(|f| f == "urlMap"),
+        k => k.is_mutable(),
+    };
+    if in_place {
+        Action::Update { fields }
+    } else {
+        Action::Replace {
+            reason: format!("cannot change {} in place", fields.join(", ")),
+        }
+    }
+}
+
+fn users_of(live: &Value) -> Vec<String> {
+    ["usedBy", "users"]
+        .iter()
+        .filter_map(|k| live.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(|u| {
+            u.as_str()
+                .or_else(|| u.get("reference").and_then(Value::as_str))
+        })
+        .map(|s| link_path(s).to_string())
+        .collect()
+}
+
+/// Compares the desired graph with the live state. `live` must hold every desired id (`None`
+/// when missing) and may hold other resources named with the deployment's prefix: those that
+/// carry this deployment's owner marker are deleted, others are left alone with a warning.
+pub fn diff(desired: &DesiredGraph, live: &LiveState) -> Plan {
+    let deployment = desired.deployment.as_str();
+    let mut entries = Vec::new();
+    let mut conflicts = Vec::new();
+    let mut warnings = Vec::new();
+
+    for r in &desired.resources {
+        let current = live.get(&r.id).cloned().flatten();
+        let (action, changes) = match &current {
+            None => (Action::Create, Vec::new()),
+            Some(v) if !is_owned(v, deployment) => {
+                let owner = owner_of(v);
+                conflicts.push(Conflict {
+                    resource: r.id.clone(),
+                    message: format!(
+                        "{} already exists and belongs to {owner}; rename the deployment or \
+                         remove that resource",
+                        r.id
+                    ),
+                    owner,
+                });
+                continue;
+            }
+            Some(v) => {
+                let changes = changes(r, v, live);
+                (action_for(&r.kind, &changes), changes)
+            }
+        };
+        entries.push(PlanEntry {
+            resource: r.id.clone(),
+            kind: r.kind.clone(),
+            name: r.name.clone(),
+            action,
+            changes,
+            desired: Some(r.clone()),
+            live: current,
+        });
+    }
+
+    // A resource replaced under the same name takes its referrers with it, except backend
+    // services, which let go of a NEG by an update (see `steps`). Repeat until nothing changes,
+    // since a replaced proxy drags its forwarding rule along.
+    loop {
+        let replaced: Vec<String> = entries
+            .iter()
+            .filter(|e| matches!(e.action, Action::Replace { .. }))
+            .map(|e| e.resource.clone())
+            .collect();
+        let mut changed = false;
+        for e in entries.iter_mut() {
+            if matches!(e.action, Action::Replace { .. } | Action::Create)
+                || e.kind == ResourceKind::BackendService
+            {
+                continue;
+            }
+            let deps = e.desired.as_ref().map(|d| d.depends_on.clone());
+            if let Some(dep) = deps
+                .unwrap_or_default()
+                .into_iter()
+                .find(|d| replaced.contains(d))
+            {
+                e.action = Action::Replace {
+                    reason: format!("it uses {dep}, which is replaced"),
+                };
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+
+    for e in &entries {
+        if let Action::Replace { reason } = &e.action {
+            let mut users: Vec<String> = e.live.as_ref().map(users_of).unwrap_or_default();
+            for other in &entries {
+                let uses = other
+                    .desired
+                    .as_ref()
+                    .is_some_and(|d| d.depends_on.contains(&e.resource));
+                if uses && other.live.is_some() && !users.contains(&other.resource) {
+                    users.push(other.resource.clone());
+                }
+            }
+            if !users.is_empty() {
+                warnings.push(format!(
+                    "{} is replaced ({reason}) while in use by {}: traffic through it is \
+                     interrupted until the new one is in place",
+                    e.resource,
+                    users.join(", ")
+                ));
+            }
+        }
+    }
+
+    let mut deletes = Vec::new();
+    for (id, value) in live {
+        let Some(value) = value else { continue };
+        if desired.get(id).is_some() {
+            continue;
+        }
+        if !is_owned(value, deployment) {
+            // Another deployment whose name extends ours (`shop-eu` for `shop`) shares the
+            // prefix; its resources are simply not ours. Anything else is worth a mention.
+            if description(value).contains(&names::owner_marker("")) {
+                continue;
+            }
+            warnings.push(format!(
+                "{id} is not owned by deployment '{deployment}' ({}); left alone",
+                owner_of(value)
+            ));
+            continue;
+        }
+        match ResourceKind::from_path(id, deployment) {
+            Some(kind) => deletes.push(delete_entry(id, kind, value)),
+            None => warnings.push(format!("{id} is not a resource kind Switchyard manages")),
+        }
+    }
+    deletes.sort_by_key(|e| e.kind.delete_rank());
+    entries.extend(deletes);
+
+    Plan {
+        deployment: deployment.to_string(),
+        project: desired.project.clone(),
+        entries,
+        conflicts,
+        warnings,
+    }
+}
+
+fn delete_entry(id: &str, kind: ResourceKind, live: &Value) -> PlanEntry {
+    PlanEntry {
+        resource: id.to_string(),
+        name: id.rsplit('/').next().unwrap_or(id).to_string(),
+        kind,
+        action: Action::Delete,
+        changes: Vec::new(),
+        desired: None,
+        live: Some(live.clone()),
+    }
+}
+
+/// The plan that removes everything the deployment owns. Live resources without the owner
+/// marker are left alone (with a warning): destroy never deletes what it did not create.
+pub fn destroy(deployment: &str, project: &str, live: &LiveState) -> Plan {
+    let empty = DesiredGraph {
+        deployment: deployment.to_string(),
+        project: project.to_string(),
+        resources: Vec::new(),
+    };
+    diff(&empty, live)
+}

@@ -1,0 +1,371 @@
+//! Planning: from a spec to the Compute resources it needs (`compile`), from those and what the
+//! cloud holds now to a list of changes (`diff`), and from the changes to an ordered graph of API
+//! calls (`steps`). Pure functions: reading the live resources and making the calls belong to the
+//! caller (the job runner's executor and live reader).
+
+mod compile;
+mod diff;
+mod steps;
+mod urlmap_body;
+
+pub use compile::compile;
+pub use diff::{destroy, diff};
+pub use steps::steps;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Where a resource lives, which is also where its operations are polled (API-NOTES §9).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "type", content = "region", rename_all = "lowercase")]
+pub enum Scope {
+    Global,
+    Region(String),
+}
+
+/// The Compute resource kinds a deployment is made of.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    ServerlessNeg { region: String },
+    InternetNeg,
+    BackendService,
+    UrlMap,
+    RedirectUrlMap,
+    SslCertificate,
+    TargetHttpsProxy,
+    TargetHttpProxy,
+    GlobalAddress,
+    GlobalForwardingRule,
+}
+
+impl ResourceKind {
+    /// The REST collection, as it appears in resource paths.
+    pub fn collection(&self) -> &'static str {
+        match self {
+            ResourceKind::ServerlessNeg { .. } | ResourceKind::InternetNeg => {
+                "networkEndpointGroups"
+            }
+            ResourceKind::BackendService => "backendServices",
+            ResourceKind::UrlMap | ResourceKind::RedirectUrlMap => "urlMaps",
+            ResourceKind::SslCertificate => "sslCertificates",
+            ResourceKind::TargetHttpsProxy => "targetHttpsProxies",
+            ResourceKind::TargetHttpProxy => "targetHttpProxies",
+            ResourceKind::GlobalAddress => "addresses",
+            ResourceKind::GlobalForwardingRule => "forwardingRules",
+        }
+    }
+
+    pub fn scope(&self) -> Scope {
+        match self {
+            ResourceKind::ServerlessNeg { region } => Scope::Region(region.clone()),
+            _ => Scope::Global,
+        }
+    }
+
+    /// Position in the delete order (API-NOTES §10): forwarding rule first, address last.
+    /// Creation runs the other way round.
+    pub fn delete_rank(&self) -> u8 {
+        match self {
+            ResourceKind::GlobalForwardingRule => 0,
+            ResourceKind::TargetHttpsProxy | ResourceKind::TargetHttpProxy => 1,
+            ResourceKind::UrlMap | ResourceKind::RedirectUrlMap | ResourceKind::SslCertificate => 2,
+            ResourceKind::BackendService => 3,
+            ResourceKind::ServerlessNeg { .. } | ResourceKind::InternetNeg => 4,
+            ResourceKind::GlobalAddress => 5,
+        }
+    }
+
+    /// True when `self` is a kind of resource that can hold a reference to a `target` resource,
+    /// so deleting `target` has to wait until `self` lets go of it.
+    pub fn can_reference(&self, target: &ResourceKind) -> bool {
+        use ResourceKind::*;
+        matches!(
+            (self, target),
+            (BackendService, ServerlessNeg { .. } | InternetNeg)
+                | (UrlMap | RedirectUrlMap, BackendService)
+                | (TargetHttpsProxy, UrlMap | RedirectUrlMap | SslCertificate)
+                | (TargetHttpProxy, UrlMap | RedirectUrlMap)
+                | (
+                    GlobalForwardingRule,
+                    TargetHttpsProxy | TargetHttpProxy | GlobalAddress
+                )
+        )
+    }
+
+    /// Whether the API can change this resource in place (with update/patch or a set* verb).
+    /// NEGs, certificates and addresses can only be deleted and created again.
+    pub fn is_mutable(&self) -> bool {
+        !matches!(
+            self,
+            ResourceKind::ServerlessNeg { .. }
+                | ResourceKind::InternetNeg
+                | ResourceKind::SslCertificate
+                | ResourceKind::GlobalAddress
+        )
+    }
+
+    /// Recovers the kind from a resource path (`projects/P/global/urlMaps/N`), for live
+    /// resources that no desired resource accounts for. URL maps are told apart by name.
+    pub fn from_path(path: &str, deployment: &str) -> Option<ResourceKind> {
+        let parts: Vec<&str> = path.split('/').collect();
+        match parts.as_slice() {
+            ["projects", _, "regions", region, "networkEndpointGroups", _] => {
+                Some(ResourceKind::ServerlessNeg {
+                    region: (*region).to_string(),
+                })
+            }
+            ["projects", _, "global", collection, name] => Some(match *collection {
+                "networkEndpointGroups" => ResourceKind::InternetNeg,
+                "backendServices" => ResourceKind::BackendService,
+                "urlMaps" if *name == crate::domain::names::redirect_url_map(deployment) => {
+                    ResourceKind::RedirectUrlMap
+                }
+                "urlMaps" => ResourceKind::UrlMap,
+                "sslCertificates" => ResourceKind::SslCertificate,
+                "targetHttpsProxies" => ResourceKind::TargetHttpsProxy,
+                "targetHttpProxies" => ResourceKind::TargetHttpProxy,
+                "addresses" => ResourceKind::GlobalAddress,
+                "forwardingRules" => ResourceKind::GlobalForwardingRule,
+                _ => return None,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Resource path in the form the API uses in links and that we use as the resource's id:
+/// `projects/P/global/urlMaps/N` or `projects/P/regions/R/networkEndpointGroups/N`.
+pub fn resource_path(project: &str, kind: &ResourceKind, name: &str) -> String {
+    match kind.scope() {
+        Scope::Global => format!("projects/{project}/global/{}/{name}", kind.collection()),
+        Scope::Region(region) => {
+            format!(
+                "projects/{project}/regions/{region}/{}/{name}",
+                kind.collection()
+            )
+        }
+    }
+}
+
+/// A link as Compute returns it: `https://www.googleapis.com/compute/v1/` + path.
+pub fn full_url(path: &str) -> String {
+    format!("https://www.googleapis.com/compute/v1/{path}")
+}
+
+/// The part of a link after `/compute/v1/`, so that the full URLs the API returns compare equal
+/// to the partial paths we send (and a private endpoint's host never matters).
+pub fn link_path(link: &str) -> &str {
+    match link.find("/compute/v1/") {
+        Some(i) => &link[i + "/compute/v1/".len()..],
+        None => link,
+    }
+}
+
+/// An endpoint attached to an internet NEG after it is created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkEndpoint {
+    pub fqdn: String,
+    pub port: u16,
+}
+
+/// One Compute resource the spec needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredResource {
+    pub kind: ResourceKind,
+    pub name: String,
+    pub scope: Scope,
+    /// Resource path, also the resource's id in plans and live maps.
+    pub id: String,
+    /// The insert body, in Compute's JSON.
+    pub body: Value,
+    /// Ids of the resources this one references (they must exist first).
+    pub depends_on: Vec<String>,
+    /// For internet NEGs: the endpoint to attach once the NEG exists.
+    pub endpoint: Option<NetworkEndpoint>,
+}
+
+/// Everything one deployment needs, in creation order (dependencies first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredGraph {
+    pub deployment: String,
+    pub project: String,
+    pub resources: Vec<DesiredResource>,
+}
+
+impl DesiredGraph {
+    pub fn get(&self, id: &str) -> Option<&DesiredResource> {
+        self.resources.iter().find(|r| r.id == id)
+    }
+}
+
+/// What the cloud holds now: resource id → the resource as `get` returned it, or `None` when it
+/// does not exist. The caller reads every desired id plus every resource whose name starts with
+/// the deployment's prefix (the candidates for deletion).
+pub type LiveState = BTreeMap<String, Option<Value>>;
+
+/// One changed field: its dotted path and both values (absent = `null`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub live: Value,
+    pub desired: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update { fields: Vec<String> },
+    Replace { reason: String },
+    Delete,
+    Noop,
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update { .. } => "update",
+            Action::Replace { .. } => "replace",
+            Action::Delete => "delete",
+            Action::Noop => "noop",
+        }
+    }
+}
+
+/// The plan's verdict on one resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanEntry {
+    pub resource: String,
+    pub kind: ResourceKind,
+    pub name: String,
+    pub action: Action,
+    pub changes: Vec<FieldChange>,
+    /// What we want (absent for deletes).
+    pub desired: Option<DesiredResource>,
+    /// What exists (absent for creates).
+    pub live: Option<Value>,
+}
+
+/// A resource the plan must not touch: it has the name we need but someone else owns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub resource: String,
+    pub owner: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub deployment: String,
+    pub project: String,
+    /// Desired resources in creation order, then deletions.
+    pub entries: Vec<PlanEntry>,
+    /// Any conflict stops the plan from being applied.
+    pub conflicts: Vec<Conflict>,
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    pub fn is_blocked(&self) -> bool {
+        !self.conflicts.is_empty()
+    }
+
+    /// The plan in the JSON API's shape (CONTRACT §3):
+    /// `{"actions": [{"action", "resource", "diff"}], "conflicts", "warnings"}`.
+    pub fn api_json(&self) -> Value {
+        let actions: Vec<Value> = self
+            .entries
+            .iter()
+            .map(|e| {
+                let diff = match &e.action {
+                    Action::Replace { reason } => {
+                        serde_json::json!({ "reason": reason, "changes": e.changes })
+                    }
+                    _ => serde_json::json!({ "changes": e.changes }),
+                };
+                serde_json::json!({
+                    "action": e.action.name(),
+                    "resource": e.resource,
+                    "diff": diff,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "actions": actions,
+            "conflicts": self.conflicts,
+            "warnings": self.warnings,
+        })
+    }
+
+    /// True when applying would change nothing.
+    pub fn is_noop(&self) -> bool {
+        self.entries.iter().all(|e| e.action == Action::Noop)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verb {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+/// One REST call, fully described so the job can be stored and replayed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    pub verb: Verb,
+    /// Path under the Compute base URL, e.g. `projects/P/global/urlMaps` for an insert.
+    pub path: String,
+    pub body: Option<Value>,
+    /// Where the returned operation lives.
+    pub scope: Scope,
+    /// `update` needs the resource's current fingerprint; the executor reads it right before the
+    /// call because a fingerprint stored at plan time may be stale by then.
+    pub needs_fingerprint: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepAction {
+    Create,
+    Update,
+    Delete,
+}
+
+impl StepAction {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StepAction::Create => "create",
+            StepAction::Update => "update",
+            StepAction::Delete => "delete",
+        }
+    }
+}
+
+/// One call in a job, with the steps that must succeed before it may start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepSpec {
+    /// Stable within a plan: `{action}:{resource}` plus a suffix for secondary calls.
+    pub id: String,
+    pub action: StepAction,
+    pub resource: String,
+    pub depends_on: Vec<String>,
+    pub call: Call,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PlanError {
+    #[error("the plan has conflicts: {}", .0.iter().map(|c| c.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Conflicts(Vec<Conflict>),
+    #[error("internal planning error: the steps form a cycle through {0}")]
+    Cycle(String),
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,824 @@
+use super::*;
+use crate::domain::names;
+use crate::domain::spec::Spec;
+use serde_json::{Value, json};
+
+fn spec(v: Value) -> Spec {
+    serde_json::from_value(v).unwrap()
+}
+
+/// CONTRACT.md §2: multi-region serverless backend plus a cross-project internet backend.
+fn contract_example() -> Spec {
+    spec(json!({
+      "name": "shop", "project": "acme-edge",
+      "frontend": { "protocol": "https", "domains": ["shop.example.com"], "ip": "static", "http_redirect": true },
+      "backends": [
+        { "name": "web", "type": "serverless", "service": "my-app",
+          "regions": ["us-central1", "europe-west1", "asia-east1"], "cdn": false, "outlier_detection": true },
+        { "name": "hello2", "type": "internet", "fqdn": "hello2-3qx7k2dz6a-uc.a.run.app",
+          "port": 443, "host_header": "hello2-3qx7k2dz6a-uc.a.run.app" }
+      ],
+      "routing": {
+        "default": { "backend": "web" },
+        "rules": [ { "hosts": ["*"], "paths": ["/hello2", "/hello2/*"], "backend": "hello2", "prefix_rewrite": "/" } ]
+      }
+    }))
+}
+
+/// Seed 000: one Cloud Run service in one region behind HTTPS with CDN.
+fn seed_single_region() -> Spec {
+    spec(json!({
+      "name": "global-app", "project": "my-project",
+      "frontend": { "protocol": "https", "domains": ["your-domain.com"], "ip": "static" },
+      "backends": [
+        { "name": "run", "type": "serverless", "service": "my-global-app", "regions": ["us-central1"], "cdn": true }
+      ],
+      "routing": { "default": { "backend": "run" } }
+    }))
+}
+
+/// Seed 001: three regions, traffic split between a stable and a canary service, plain HTTP.
+fn seed_split() -> Spec {
+    spec(json!({
+      "name": "multi", "project": "my-project",
+      "frontend": { "protocol": "http", "ip": "ephemeral" },
+      "backends": [
+        { "name": "stable", "type": "serverless", "service": "my-app",
+          "regions": ["us-central1", "europe-west1", "asia-east1"], "outlier_detection": true },
+        { "name": "canary", "type": "serverless", "service": "my-app-canary", "regions": ["us-central1"] }
+      ],
+      "routing": { "default": { "split": [ { "backend": "stable", "weight": 90 }, { "backend": "canary", "weight": 10 } ] } }
+    }))
+}
+
+/// Seed 002: services in other projects reached through internet NEGs; two backends share one
+/// origin (same fqdn and port) with different Host headers.
+fn seed_cross_project() -> Spec {
+    spec(json!({
+      "name": "xproj", "project": "lb-project",
+      "frontend": { "protocol": "https", "domains": ["api.example.com", "www.example.com"], "ip": "ephemeral", "http_redirect": true },
+      "backends": [
+        { "name": "a", "type": "internet", "fqdn": "svc-a-abc-ew.a.run.app", "port": 443 },
+        { "name": "b", "type": "internet", "fqdn": "shared-lb.example.net", "port": 443, "host_header": "b.internal" },
+        { "name": "c", "type": "internet", "fqdn": "shared-lb.example.net", "port": 443, "host_header": "c.internal" }
+      ],
+      "routing": {
+        "default": { "backend": "a" },
+        "rules": [
+          { "hosts": ["api.example.com"], "paths": ["/b/*"], "backend": "b" },
+          { "hosts": ["api.example.com"], "paths": ["/c/*"], "backend": "c", "prefix_rewrite": "/" }
+        ]
+      }
+    }))
+}
+
+fn all_seeds() -> Vec<Spec> {
+    vec![
+        contract_example(),
+        seed_single_region(),
+        seed_split(),
+        seed_cross_project(),
+    ]
+}
+
+/// What `get` would return after our inserts: full links, output-only fields, int64 as
+/// strings, the literal IP on forwarding rules and `443-443` port ranges.
+fn as_server_returns(graph: &DesiredGraph) -> LiveState {
+    fn fully_qualify(v: &mut Value) {
+        match v {
+            Value::String(s) if s.starts_with("projects/") => *s = full_url(s),
+            Value::Array(a) => a.iter_mut().for_each(fully_qualify),
+            Value::Object(o) => o.values_mut().for_each(fully_qualify),
+            Value::Number(n) if n.is_u64() && n.as_u64() == Some(30) => {
+                *v = Value::String("30".into())
+            }
+            _ => {}
+        }
+    }
+    let mut live = LiveState::new();
+    for r in &graph.resources {
+        let mut v = r.body.clone();
+        fully_qualify(&mut v);
+        v["id"] = json!("1234567890");
+        v["kind"] = json!("compute#whatever");
+        v["selfLink"] = json!(full_url(&r.id));
+        v["creationTimestamp"] = json!("2026-11-23T03:00:00.000-08:00");
+        match r.kind {
+            ResourceKind::BackendService | ResourceKind::UrlMap | ResourceKind::RedirectUrlMap => {
+                v["fingerprint"] = json!("abc=");
+            }
+            ResourceKind::GlobalAddress => {
+                v["address"] = json!("34.111.1.1");
+                v["status"] = json!("IN_USE");
+            }
+            ResourceKind::GlobalForwardingRule => {
+                if v.get("IPAddress").is_some() {
+                    v["IPAddress"] = json!("34.111.1.1");
+                } else {
+                    v["IPAddress"] = json!("34.99.9.9");
+                }
+                let port = v["portRange"].as_str().unwrap().to_string();
+                v["portRange"] = json!(format!("{port}-{port}"));
+            }
+            ResourceKind::InternetNeg => v["size"] = json!(1),
+            ResourceKind::ServerlessNeg { ref region } => {
+                v["size"] = json!(0);
+                v["region"] = json!(full_url(&format!(
+                    "projects/{}/regions/{region}",
+                    graph.project
+                )));
+            }
+            _ => {}
+        }
+        if let ResourceKind::BackendService = r.kind {
+            for b in v["backends"].as_array_mut().unwrap() {
+                b["balancingMode"] = json!("UTILIZATION");
+                b["capacityScaler"] = json!(1);
+            }
+            v["sessionAffinity"] = json!("NONE");
+            v["timeoutSec"] = json!(30);
+        }
+        live.insert(r.id.clone(), Some(v));
+    }
+    live
+}
+
+fn nothing_live(graph: &DesiredGraph) -> LiveState {
+    graph
+        .resources
+        .iter()
+        .map(|r| (r.id.clone(), None))
+        .collect()
+}
+
+fn pos(steps: &[StepSpec], id: &str) -> usize {
+    steps
+        .iter()
+        .position(|s| s.id == id)
+        .unwrap_or_else(|| panic!("no step {id} in {:#?}", ids(steps)))
+}
+
+fn ids(steps: &[StepSpec]) -> Vec<&str> {
+    steps.iter().map(|s| s.id.as_str()).collect()
+}
+
+/// Every step comes after all its dependencies, and ids are unique.
+fn assert_ordered(steps: &[StepSpec]) {
+    for (i, s) in steps.iter().enumerate() {
+        for d in &s.depends_on {
+            assert!(pos(steps, d) < i, "{} runs before its dependency {d}", s.id);
+        }
+        assert_eq!(steps.iter().filter(|t| t.id == s.id).count(), 1);
+    }
+}
+
+/// True when `later` depends on `earlier`, directly or through other steps.
+fn reaches(steps: &[StepSpec], later: &str, earlier: &str) -> bool {
+    let step = &steps[pos(steps, later)];
+    step.depends_on
+        .iter()
+        .any(|d| d == earlier || reaches(steps, d, earlier))
+}
+
+fn entry<'a>(plan: &'a Plan, id: &str) -> &'a PlanEntry {
+    plan.entries
+        .iter()
+        .find(|e| e.resource == id)
+        .unwrap_or_else(|| panic!("no plan entry for {id}"))
+}
+
+#[test]
+fn contract_example_compiles_to_the_resources_it_needs() {
+    let g = compile(&contract_example());
+    let id = |kind: &ResourceKind, name: String| resource_path("acme-edge", kind, &name);
+    let neg_us = id(
+        &ResourceKind::ServerlessNeg {
+            region: "us-central1".into(),
+        },
+        names::serverless_neg("shop", "web", "us-central1"),
+    );
+    assert_eq!(
+        neg_us,
+        "projects/acme-edge/regions/us-central1/networkEndpointGroups/shop-web-us-central1"
+    );
+    let neg = g.get(&neg_us).unwrap();
+    assert_eq!(neg.scope, Scope::Region("us-central1".into()));
+    assert_eq!(
+        neg.body,
+        json!({ "name": "shop-web-us-central1", "description": "switchyard:deployment=shop",
+                "networkEndpointType": "SERVERLESS", "cloudRun": { "service": "my-app" } })
+    );
+
+    let ineg_name = names::internet_neg("shop", "hello2-3qx7k2dz6a-uc.a.run.app", 443);
+    let ineg = g.get(&id(&ResourceKind::InternetNeg, ineg_name)).unwrap();
+    assert_eq!(ineg.body["networkEndpointType"], "INTERNET_FQDN_PORT");
+    assert_eq!(ineg.body["defaultPort"], 443);
+    assert_eq!(
+        ineg.endpoint,
+        Some(NetworkEndpoint {
+            fqdn: "hello2-3qx7k2dz6a-uc.a.run.app".into(),
+            port: 443
+        })
+    );
+
+    let web = g
+        .get("projects/acme-edge/global/backendServices/shop-bs-web")
+        .unwrap();
+    assert_eq!(web.body["loadBalancingScheme"], "EXTERNAL_MANAGED");
+    assert_eq!(web.body["protocol"], "HTTPS");
+    assert_eq!(web.body["enableCDN"], false);
+    assert_eq!(web.body["backends"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        web.body["backends"][0]["group"],
+        format!("https://www.googleapis.com/compute/v1/{neg_us}")
+    );
+    assert!(web.body["outlierDetection"].is_object());
+    assert!(web.body.get("customRequestHeaders").is_none());
+    assert_eq!(web.depends_on.len(), 3);
+    let hello = g
+        .get("projects/acme-edge/global/backendServices/shop-bs-hello2")
+        .unwrap();
+    assert_eq!(
+        hello.body["customRequestHeaders"],
+        json!(["Host: hello2-3qx7k2dz6a-uc.a.run.app"])
+    );
+    for bs in [web, hello] {
+        for forbidden in ["healthChecks", "timeoutSec", "portName"] {
+            assert!(bs.body.get(forbidden).is_none());
+        }
+        for backend in bs.body["backends"].as_array().unwrap() {
+            assert_eq!(backend.as_object().unwrap().len(), 1, "only `group`");
+        }
+    }
+
+    let cert_name = names::certificate("shop", &["shop.example.com".into()]);
+    let cert_id = id(&ResourceKind::SslCertificate, cert_name);
+    let cert = g.get(&cert_id).unwrap();
+    assert_eq!(cert.body["type"], "MANAGED");
+    assert_eq!(cert.body["managed"]["domains"], json!(["shop.example.com"]));
+
+    let proxy = g
+        .get("projects/acme-edge/global/targetHttpsProxies/shop-https-proxy")
+        .unwrap();
+    assert_eq!(
+        proxy.body["urlMap"],
+        "projects/acme-edge/global/urlMaps/shop-urlmap"
+    );
+    assert_eq!(proxy.body["sslCertificates"], json!([cert_id]));
+
+    let fr = g
+        .get("projects/acme-edge/global/forwardingRules/shop-https-fr")
+        .unwrap();
+    assert_eq!(
+        fr.body,
+        json!({
+            "name": "shop-https-fr", "description": "switchyard:deployment=shop",
+            "IPAddress": "projects/acme-edge/global/addresses/shop-ip", "IPProtocol": "TCP",
+            "portRange": "443", "loadBalancingScheme": "EXTERNAL_MANAGED",
+            "target": "projects/acme-edge/global/targetHttpsProxies/shop-https-proxy",
+            "networkTier": "PREMIUM"
+        })
+    );
+    let address = g
+        .get("projects/acme-edge/global/addresses/shop-ip")
+        .unwrap();
+    assert_eq!(address.body["ipVersion"], "IPV4");
+    assert_eq!(address.body["addressType"], "EXTERNAL");
+
+    let redirect = g
+        .get("projects/acme-edge/global/urlMaps/shop-redirect")
+        .unwrap();
+    assert_eq!(redirect.body["defaultUrlRedirect"]["httpsRedirect"], true);
+    let http_fr = g
+        .get("projects/acme-edge/global/forwardingRules/shop-http-fr")
+        .unwrap();
+    assert_eq!(
+        http_fr.body["target"],
+        "projects/acme-edge/global/targetHttpProxies/shop-http-proxy"
+    );
+    assert_eq!(http_fr.body["portRange"], "80");
+
+    let url_map = g
+        .get("projects/acme-edge/global/urlMaps/shop-urlmap")
+        .unwrap();
+    assert_eq!(
+        url_map.body["defaultService"],
+        "projects/acme-edge/global/backendServices/shop-bs-web"
+    );
+    let rule = &url_map.body["pathMatchers"][0]["pathRules"][0];
+    assert_eq!(rule["routeAction"]["urlRewrite"]["pathPrefixRewrite"], "/");
+
+    // 3 serverless NEGs, 1 internet NEG, 2 backend services, 2 URL maps, cert, 2 proxies,
+    // address, 2 forwarding rules.
+    assert_eq!(g.resources.len(), 14);
+    for r in &g.resources {
+        assert_eq!(
+            r.body["description"], "switchyard:deployment=shop",
+            "{}",
+            r.id
+        );
+        assert_eq!(r.body["name"], r.name.as_str());
+        for dep in &r.depends_on {
+            assert!(g.get(dep).is_some(), "{} depends on unknown {dep}", r.id);
+        }
+    }
+}
+
+#[test]
+fn http_with_ephemeral_ip_has_no_certificate_address_or_redirect() {
+    let g = compile(&seed_split());
+    let kinds: Vec<&ResourceKind> = g.resources.iter().map(|r| &r.kind).collect();
+    assert!(!kinds.contains(&&ResourceKind::SslCertificate));
+    assert!(!kinds.contains(&&ResourceKind::GlobalAddress));
+    assert!(!kinds.contains(&&ResourceKind::TargetHttpsProxy));
+    assert!(!kinds.contains(&&ResourceKind::RedirectUrlMap));
+    let fr = g
+        .get("projects/my-project/global/forwardingRules/multi-http-fr")
+        .unwrap();
+    assert!(fr.body.get("IPAddress").is_none());
+    assert_eq!(fr.body["portRange"], "80");
+    assert_eq!(
+        fr.body["target"],
+        "projects/my-project/global/targetHttpProxies/multi-http-proxy"
+    );
+    let url_map = g
+        .get("projects/my-project/global/urlMaps/multi-urlmap")
+        .unwrap();
+    let split = &url_map.body["defaultRouteAction"]["weightedBackendServices"];
+    assert_eq!(split[0]["weight"], 90);
+    assert_eq!(split[1]["weight"], 10);
+    assert!(url_map.body.get("defaultService").is_none());
+}
+
+#[test]
+fn backends_with_the_same_origin_share_one_internet_neg() {
+    let g = compile(&seed_cross_project());
+    let negs: Vec<&DesiredResource> = g
+        .resources
+        .iter()
+        .filter(|r| r.kind == ResourceKind::InternetNeg)
+        .collect();
+    assert_eq!(negs.len(), 2);
+    let b = g
+        .get("projects/lb-project/global/backendServices/xproj-bs-b")
+        .unwrap();
+    let c = g
+        .get("projects/lb-project/global/backendServices/xproj-bs-c")
+        .unwrap();
+    assert_eq!(b.body["backends"], c.body["backends"]);
+    assert_eq!(b.body["customRequestHeaders"], json!(["Host: b.internal"]));
+    assert_eq!(c.body["customRequestHeaders"], json!(["Host: c.internal"]));
+    // The shared NEG is created and attached once.
+    let plan = diff(&g, &nothing_live(&g));
+    let steps = steps(&plan).unwrap();
+    assert_ordered(&steps);
+    assert_eq!(
+        steps
+            .iter()
+            .filter(|s| s.id.ends_with(":attachNetworkEndpoints"))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn every_seed_creates_everything_in_dependency_order() {
+    for spec in all_seeds() {
+        let g = compile(&spec);
+        let plan = diff(&g, &nothing_live(&g));
+        assert!(plan.conflicts.is_empty() && plan.warnings.is_empty());
+        assert!(plan.entries.iter().all(|e| e.action == Action::Create));
+        let steps = steps(&plan).unwrap();
+        assert_ordered(&steps);
+        for r in &g.resources {
+            let create = format!("create:{}", r.id);
+            let step = &steps[pos(&steps, &create)];
+            assert_eq!(step.call.verb, Verb::Post);
+            assert_eq!(step.call.scope, r.scope);
+            assert_eq!(step.call.body.as_ref(), Some(&r.body));
+            assert_eq!(format!("{}/{}", step.call.path, r.name), r.id);
+            for dep in &r.depends_on {
+                assert!(
+                    reaches(&steps, &create, &format!("create:{dep}")),
+                    "{create} must wait for {dep}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn independent_resources_have_no_dependencies_between_them() {
+    let g = compile(&contract_example());
+    let steps = steps(&diff(&g, &nothing_live(&g))).unwrap();
+    // The three regional NEGs, the certificate and the address can all start at once.
+    let roots: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.depends_on.is_empty())
+        .map(|s| s.id.as_str())
+        .collect();
+    assert!(roots.len() >= 6, "{roots:?}");
+    assert!(roots.contains(&"create:projects/acme-edge/global/addresses/shop-ip"));
+}
+
+#[test]
+fn nothing_to_do_when_live_matches_desired() {
+    for spec in all_seeds() {
+        let g = compile(&spec);
+        let live = as_server_returns(&g);
+        let plan = diff(&g, &live);
+        for e in &plan.entries {
+            assert_eq!(e.action, Action::Noop, "{}: {:#?}", e.resource, e.changes);
+        }
+        assert!(plan.is_noop());
+        assert!(steps(&plan).unwrap().is_empty());
+    }
+}
+
+#[test]
+fn changed_certificate_domains_make_before_break() {
+    let old = compile(&contract_example());
+    let live = as_server_returns(&old);
+    let mut spec = contract_example();
+    spec.frontend.domains.push("www.shop.example.com".into());
+    let new = compile(&spec);
+    let plan = diff(&new, &live);
+
+    let old_cert = resource_path(
+        "acme-edge",
+        &ResourceKind::SslCertificate,
+        &names::certificate("shop", &["shop.example.com".into()]),
+    );
+    let new_cert = resource_path(
+        "acme-edge",
+        &ResourceKind::SslCertificate,
+        &names::certificate("shop", &spec.frontend.domains),
+    );
+    let proxy = "projects/acme-edge/global/targetHttpsProxies/shop-https-proxy";
+    assert_eq!(entry(&plan, &new_cert).action, Action::Create);
+    assert_eq!(entry(&plan, &old_cert).action, Action::Delete);
+    assert_eq!(
+        entry(&plan, proxy).action,
+        Action::Update {
+            fields: vec!["sslCertificates".into()]
+        }
+    );
+    let changed: Vec<&PlanEntry> = plan
+        .entries
+        .iter()
+        .filter(|e| e.action != Action::Noop)
+        .collect();
+    assert_eq!(changed.len(), 3, "{changed:#?}");
+
+    let steps = steps(&plan).unwrap();
+    assert_ordered(&steps);
+    assert_eq!(steps.len(), 3);
+    let set = format!("update:{proxy}:setSslCertificates");
+    let s = &steps[pos(&steps, &set)];
+    assert_eq!(
+        s.call.path,
+        "projects/acme-edge/targetHttpsProxies/shop-https-proxy/setSslCertificates"
+    );
+    assert_eq!(s.call.body, Some(json!({ "sslCertificates": [new_cert] })));
+    assert!(reaches(&steps, &set, &format!("create:{new_cert}")));
+    assert!(reaches(&steps, &format!("delete:{old_cert}"), &set));
+    assert_eq!(
+        ids(&steps),
+        vec![
+            format!("create:{new_cert}").as_str(),
+            set.as_str(),
+            format!("delete:{old_cert}").as_str()
+        ]
+    );
+}
+
+#[test]
+fn a_resource_owned_by_someone_else_stops_the_plan() {
+    let g = compile(&contract_example());
+    let mut live = nothing_live(&g);
+    let url_map = "projects/acme-edge/global/urlMaps/shop-urlmap";
+    live.insert(
+        url_map.into(),
+        Some(json!({ "name": "shop-urlmap", "description": "switchyard:deployment=shopfront" })),
+    );
+    let proxy = "projects/acme-edge/global/targetHttpsProxies/shop-https-proxy";
+    live.insert(
+        proxy.into(),
+        Some(json!({ "name": "shop-https-proxy", "description": "made by hand" })),
+    );
+    let plan = diff(&g, &live);
+    assert!(plan.is_blocked());
+    assert_eq!(plan.conflicts.len(), 2);
+    assert_eq!(plan.conflicts[0].resource, url_map);
+    assert!(plan.conflicts[0].owner.contains("'shopfront'"));
+    assert!(plan.conflicts[0].message.contains(url_map));
+    assert!(plan.conflicts[1].owner.contains("no owner marker"));
+    match steps(&plan) {
+        Err(PlanError::Conflicts(c)) => assert_eq!(c.len(), 2),
+        other => panic!("expected conflicts, got {other:?}"),
+    }
+}
+
+#[test]
+fn destroy_deletes_what_the_deployment_owns_in_reverse_order() {
+    let g = compile(&contract_example());
+    let mut live = as_server_returns(&g);
+    // Shares the name prefix but not the owner: left alone.
+    live.insert(
+        "projects/acme-edge/global/backendServices/shop-bs-legacy".into(),
+        Some(json!({ "description": "hand-made" })),
+    );
+    let plan = destroy("shop", "acme-edge", &live);
+    assert_eq!(plan.entries.len(), g.resources.len());
+    assert!(plan.entries.iter().all(|e| e.action == Action::Delete));
+    assert_eq!(plan.warnings.len(), 1);
+    assert!(plan.warnings[0].contains("shop-bs-legacy"));
+    let steps = steps(&plan).unwrap();
+    assert_ordered(&steps);
+    assert!(steps.iter().all(|s| s.call.verb == Verb::Delete));
+    let d = |id: &str| format!("delete:projects/acme-edge/{id}");
+    let chains = [
+        (
+            "global/forwardingRules/shop-https-fr",
+            "global/targetHttpsProxies/shop-https-proxy",
+        ),
+        (
+            "global/forwardingRules/shop-http-fr",
+            "global/targetHttpProxies/shop-http-proxy",
+        ),
+        (
+            "global/forwardingRules/shop-https-fr",
+            "global/addresses/shop-ip",
+        ),
+        (
+            "global/forwardingRules/shop-http-fr",
+            "global/addresses/shop-ip",
+        ),
+        (
+            "global/targetHttpsProxies/shop-https-proxy",
+            "global/urlMaps/shop-urlmap",
+        ),
+        (
+            "global/targetHttpProxies/shop-http-proxy",
+            "global/urlMaps/shop-redirect",
+        ),
+        (
+            "global/urlMaps/shop-urlmap",
+            "global/backendServices/shop-bs-web",
+        ),
+        (
+            "global/urlMaps/shop-urlmap",
+            "global/backendServices/shop-bs-hello2",
+        ),
+        (
+            "global/backendServices/shop-bs-web",
+            "regions/europe-west1/networkEndpointGroups/shop-web-europe-west1",
+        ),
+    ];
+    for (first, then) in chains {
+        assert!(
+            reaches(&steps, &d(then), &d(first)),
+            "{then} must wait for {first}"
+        );
+    }
+    let cert = steps
+        .iter()
+        .find(|s| s.resource.contains("/sslCertificates/"))
+        .unwrap();
+    assert!(reaches(
+        &steps,
+        &cert.id,
+        &d("global/targetHttpsProxies/shop-https-proxy")
+    ));
+    // Regional NEGs are deleted in their region's scope.
+    let neg = &steps[pos(
+        &steps,
+        &d("regions/asia-east1/networkEndpointGroups/shop-web-asia-east1"),
+    )];
+    assert_eq!(neg.call.scope, Scope::Region("asia-east1".into()));
+}
+
+#[test]
+fn a_removed_backend_is_deleted_after_the_url_map_stops_using_it() {
+    let old = compile(&contract_example());
+    let live = as_server_returns(&old);
+    let mut spec = contract_example();
+    spec.backends.retain(|b| b.name != "hello2");
+    spec.routing.rules.clear();
+    let plan = diff(&compile(&spec), &live);
+    let url_map = "projects/acme-edge/global/urlMaps/shop-urlmap";
+    match &entry(&plan, url_map).action {
+        Action::Update { fields } => {
+            assert!(fields.contains(&"hostRules".to_string()));
+            assert!(fields.contains(&"pathMatchers".to_string()));
+        }
+        other => panic!("{other:?}"),
+    }
+    let steps = steps(&plan).unwrap();
+    assert_ordered(&steps);
+    let update = format!("update:{url_map}");
+    let put = &steps[pos(&steps, &update)];
+    assert_eq!(put.call.verb, Verb::Put);
+    assert!(put.call.needs_fingerprint);
+    let bs = "delete:projects/acme-edge/global/backendServices/shop-bs-hello2";
+    assert!(reaches(&steps, bs, &update));
+    let neg = steps
+        .iter()
+        .find(|s| {
+            s.action == StepAction::Delete
+                && s.resource.contains("/networkEndpointGroups/shop-ineg-")
+        })
+        .unwrap();
+    assert!(reaches(&steps, &neg.id, bs));
+    assert_eq!(steps.len(), 3);
+}
+
+#[test]
+fn backend_settings_are_updated_in_place() {
+    let live = as_server_returns(&compile(&contract_example()));
+    let mut spec = contract_example();
+    spec.backends[0].cdn = true;
+    spec.backends[0].outlier_detection = false;
+    let plan = diff(&compile(&spec), &live);
+    let bs = "projects/acme-edge/global/backendServices/shop-bs-web";
+    let e = entry(&plan, bs);
+    assert_eq!(
+        e.action,
+        Action::Update {
+            fields: vec!["enableCDN".into(), "outlierDetection".into()]
+        }
+    );
+    assert_eq!(e.changes[0].live, json!(false));
+    assert_eq!(e.changes[0].desired, json!(true));
+    let steps = steps(&plan).unwrap();
+    assert_eq!(ids(&steps), vec![format!("update:{bs}").as_str()]);
+}
+
+#[test]
+fn a_changed_cloud_run_service_replaces_its_negs_behind_a_detached_backend_service() {
+    let live = as_server_returns(&compile(&seed_single_region()));
+    let mut spec = seed_single_region();
+    if let crate::domain::spec::BackendKind::Serverless { service, .. } = &mut spec.backends[0].kind
+    {
+        *service = "my-global-app-v2".into();
+    }
+    let plan = diff(&compile(&spec), &live);
+    let neg =
+        "projects/my-project/regions/us-central1/networkEndpointGroups/global-app-run-us-central1";
+    let bs = "projects/my-project/global/backendServices/global-app-bs-run";
+    assert!(matches!(entry(&plan, neg).action, Action::Replace { .. }));
+    assert_eq!(entry(&plan, bs).action, Action::Noop);
+    assert_eq!(plan.warnings.len(), 1);
+    assert!(plan.warnings[0].contains(bs));
+
+    let steps = steps(&plan).unwrap();
+    assert_ordered(&steps);
+    let detach = format!("update:{bs}:detach");
+    let reattach = format!("update:{bs}");
+    assert_eq!(
+        ids(&steps),
+        vec![
+            detach.as_str(),
+            format!("delete:{neg}").as_str(),
+            format!("create:{neg}").as_str(),
+            reattach.as_str()
+        ]
+    );
+    assert_eq!(steps[0].call.body.as_ref().unwrap()["backends"], json!([]));
+    assert_eq!(
+        steps[2].call.body.as_ref().unwrap()["cloudRun"]["service"],
+        "my-global-app-v2"
+    );
+    assert_eq!(
+        steps[3].call.body.as_ref().unwrap()["backends"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn going_ephemeral_replaces_the_forwarding_rule_before_releasing_the_address() {
+    let live = as_server_returns(&compile(&seed_single_region()));
+    let mut spec = seed_single_region();
+    spec.frontend.ip = crate::domain::spec::IpKind::Ephemeral;
+    let plan = diff(&compile(&spec), &live);
+    let fr = "projects/my-project/global/forwardingRules/global-app-https-fr";
+    let address = "projects/my-project/global/addresses/global-app-ip";
+    assert!(matches!(entry(&plan, fr).action, Action::Replace { .. }));
+    assert_eq!(entry(&plan, address).action, Action::Delete);
+    let steps = steps(&plan).unwrap();
+    assert_ordered(&steps);
+    assert!(reaches(
+        &steps,
+        &format!("delete:{address}"),
+        &format!("delete:{fr}")
+    ));
+    assert!(reaches(
+        &steps,
+        &format!("create:{fr}"),
+        &format!("delete:{fr}")
+    ));
+    assert_eq!(steps.len(), 3);
+}
+
+#[test]
+fn a_missing_internet_endpoint_is_attached() {
+    let g = compile(&seed_cross_project());
+    let mut live = as_server_returns(&g);
+    let neg = g
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::InternetNeg)
+        .unwrap();
+    live.get_mut(&neg.id).unwrap().as_mut().unwrap()["size"] = json!(0);
+    let plan = diff(&g, &live);
+    assert_eq!(
+        entry(&plan, &neg.id).action,
+        Action::Update {
+            fields: vec!["networkEndpoints".into()]
+        }
+    );
+    let steps = steps(&plan).unwrap();
+    assert_eq!(steps.len(), 1);
+    assert_eq!(
+        steps[0].call.path,
+        format!("{}/attachNetworkEndpoints", neg.id)
+    );
+}
+
+#[test]
+fn a_new_proxy_target_is_set_in_place() {
+    let g = compile(&contract_example());
+    let mut live = as_server_returns(&g);
+    let fr = "projects/acme-edge/global/forwardingRules/shop-https-fr";
+    live.get_mut(fr).unwrap().as_mut().unwrap()["target"] = json!(
+        "https://www.googleapis.com/compute/v1/projects/acme-edge/global/targetHttpsProxies/old"
+    );
+    let plan = diff(&g, &live);
+    assert_eq!(
+        entry(&plan, fr).action,
+        Action::Update {
+            fields: vec!["target".into()]
+        }
+    );
+    let steps = steps(&plan).unwrap();
+    assert_eq!(steps[0].call.path, format!("{fr}/setTarget"));
+}
+
+#[test]
+fn links_compare_by_path_and_owner_markers_by_token() {
+    assert_eq!(
+        link_path("https://www.googleapis.com/compute/v1/projects/p/global/urlMaps/u"),
+        "projects/p/global/urlMaps/u"
+    );
+    assert_eq!(
+        link_path("http://127.0.0.1:9/compute/v1/projects/p/global/urlMaps/u"),
+        "projects/p/global/urlMaps/u"
+    );
+    assert!(diff::is_owned(
+        &json!({"description": "switchyard:deployment=shop"}),
+        "shop"
+    ));
+    assert!(!diff::is_owned(
+        &json!({"description": "switchyard:deployment=shop2"}),
+        "shop"
+    ));
+    assert!(!diff::is_owned(&json!({}), "shop"));
+    assert!(diff::subset_eq(
+        &json!({"a": {"seconds": 30}}),
+        &json!({"a": {"seconds": "30", "nanos": 0}, "b": 1})
+    ));
+    assert!(!diff::subset_eq(&json!({"a": [1, 2]}), &json!({"a": [1]})));
+}
+
+#[test]
+fn resources_of_a_deployment_sharing_our_prefix_are_ignored_quietly() {
+    let g = compile(&seed_single_region());
+    let mut live = as_server_returns(&g);
+    live.insert(
+        "projects/my-project/global/urlMaps/global-app-eu-urlmap".into(),
+        Some(json!({ "description": "switchyard:deployment=global-app-eu" })),
+    );
+    let plan = diff(&g, &live);
+    assert!(plan.is_noop());
+    assert!(plan.warnings.is_empty());
+}
+
+#[test]
+fn the_api_shape_lists_actions_with_their_diff() {
+    let live = as_server_returns(&compile(&contract_example()));
+    let mut spec = contract_example();
+    spec.backends[0].cdn = true;
+    let json = diff(&compile(&spec), &live).api_json();
+    let actions = json["actions"].as_array().unwrap();
+    let update = actions.iter().find(|a| a["action"] == "update").unwrap();
+    assert_eq!(
+        update["resource"],
+        "projects/acme-edge/global/backendServices/shop-bs-web"
+    );
+    assert_eq!(update["diff"]["changes"][0]["field"], "enableCDN");
+    assert_eq!(update["diff"]["changes"][0]["desired"], true);
+    assert!(actions.iter().filter(|a| a["action"] == "noop").count() > 10);
+}

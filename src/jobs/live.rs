@@ -1,0 +1,147 @@
+//! Reading what the cloud holds now, for `plan::diff` and `plan::destroy`.
+//!
+//! The cloud client implements [`LiveReader`]; this module decides what to read: every desired
+//! resource by id, and every resource in the collections a deployment uses whose name starts
+//! with the deployment's prefix (the candidates for deletion).
+
+use crate::domain::plan::{DesiredGraph, LiveState, ResourceKind};
+use async_trait::async_trait;
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot read {resource}: {message}")]
+pub struct LiveError {
+    pub resource: String,
+    pub message: String,
+}
+
+#[async_trait]
+pub trait LiveReader: Send + Sync {
+    /// `get` of one resource by path; `Ok(None)` when it does not exist.
+    async fn get(&self, path: &str) -> Result<Option<Value>, LiveError>;
+    /// Every resource in a collection (`projects/P/global/urlMaps`, or a regional one) whose
+    /// name starts with `prefix`, as (path, resource).
+    async fn list(&self, collection: &str, prefix: &str)
+    -> Result<Vec<(String, Value)>, LiveError>;
+}
+
+/// Collections a deployment can own resources in. Regional NEGs are listed in `regions`: the
+/// desired graph's regions plus those of the previous spec, so a region dropped from the spec
+/// is still found and deleted.
+fn collections(project: &str, regions: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = [
+        ResourceKind::InternetNeg,
+        ResourceKind::BackendService,
+        ResourceKind::UrlMap,
+        ResourceKind::SslCertificate,
+        ResourceKind::TargetHttpsProxy,
+        ResourceKind::TargetHttpProxy,
+        ResourceKind::GlobalAddress,
+        ResourceKind::GlobalForwardingRule,
+    ]
+    .iter()
+    .map(|k| format!("projects/{project}/global/{}", k.collection()))
+    .collect();
+    for region in regions {
+        out.push(format!(
+            "projects/{project}/regions/{region}/networkEndpointGroups"
+        ));
+    }
+    out
+}
+
+/// Reads the live state for `graph`. `extra_regions` are regions to search for leftovers
+/// beyond those the graph uses (from the previously applied spec).
+pub async fn read_live(
+    reader: &dyn LiveReader,
+    graph: &DesiredGraph,
+    extra_regions: &[String],
+) -> Result<LiveState, LiveError> {
+    let mut regions: Vec<String> = graph
+        .resources
+        .iter()
+        .filter_map(|r| match &r.kind {
+            ResourceKind::ServerlessNeg { region } => Some(region.clone()),
+            _ => None,
+        })
+        .chain(extra_regions.iter().cloned())
+        .collect();
+    regions.sort();
+    regions.dedup();
+
+    let mut live = LiveState::new();
+    for r in &graph.resources {
+        live.insert(r.id.clone(), reader.get(&r.id).await?);
+    }
+    let prefix = format!("{}-", graph.deployment);
+    for collection in collections(&graph.project, &regions) {
+        for (path, value) in reader.list(&collection, &prefix).await? {
+            live.entry(path).or_insert(Some(value));
+        }
+    }
+    Ok(live)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::plan::{self, Action};
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    /// A cloud as a map of path → resource.
+    struct MapReader(BTreeMap<String, Value>);
+
+    #[async_trait]
+    impl LiveReader for MapReader {
+        async fn get(&self, path: &str) -> Result<Option<Value>, LiveError> {
+            Ok(self.0.get(path).cloned())
+        }
+        async fn list(
+            &self,
+            collection: &str,
+            prefix: &str,
+        ) -> Result<Vec<(String, Value)>, LiveError> {
+            Ok(self
+                .0
+                .iter()
+                .filter(|(p, _)| {
+                    p.rsplit_once('/')
+                        .is_some_and(|(c, n)| c == collection && n.starts_with(prefix))
+                })
+                .map(|(p, v)| (p.clone(), v.clone()))
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn finds_desired_resources_and_leftovers_in_dropped_regions() {
+        let spec: crate::domain::spec::Spec = serde_json::from_value(json!({
+          "name": "shop", "project": "p",
+          "frontend": { "protocol": "http", "ip": "ephemeral" },
+          "backends": [ { "name": "web", "type": "serverless", "service": "s", "regions": ["us-central1"] } ],
+          "routing": { "default": { "backend": "web" } }
+        }))
+        .unwrap();
+        let graph = plan::compile(&spec);
+        let mine = json!({ "description": "switchyard:deployment=shop" });
+        let mut cloud = BTreeMap::new();
+        let kept = "projects/p/regions/us-central1/networkEndpointGroups/shop-web-us-central1";
+        let dropped = "projects/p/regions/asia-east1/networkEndpointGroups/shop-web-asia-east1";
+        let stranger = "projects/p/global/urlMaps/blog-urlmap";
+        for path in [kept, dropped, stranger] {
+            cloud.insert(path.to_string(), mine.clone());
+        }
+        let reader = MapReader(cloud);
+        let live = read_live(&reader, &graph, &["asia-east1".into()])
+            .await
+            .unwrap();
+        assert!(live[kept].is_some());
+        assert!(live[dropped].is_some());
+        assert!(!live.contains_key(stranger));
+        assert!(live["projects/p/global/urlMaps/shop-urlmap"].is_none());
+        let plan = plan::diff(&graph, &live);
+        let delete = plan.entries.iter().find(|e| e.resource == dropped).unwrap();
+        assert_eq!(delete.action, Action::Delete);
+    }
+}

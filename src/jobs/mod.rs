@@ -1,0 +1,496 @@
+//! The job runner: executes a job's steps in dependency order, independent steps in parallel,
+//! records every transition in SQLite so a job survives a restart, and tells watchers about
+//! progress.
+//!
+//! The runner does not know how a step talks to the cloud: an [`Executor`] does. Everything the
+//! executor needs to be safe across restarts is in the step record (the requestId, fixed when
+//! the job was created) and in [`StepContext`] (the operation name recorded by an earlier run).
+
+use crate::db::Db;
+use crate::db::jobs::{self as store, JobRow, JobsDbError, LogLine, NewJob, NewStep, StepRecord};
+use crate::domain::plan::{Call, StepSpec};
+use async_trait::async_trait;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+use tokio::task::{AbortHandle, JoinSet};
+
+pub mod live;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("job {0} not found")]
+    NotFound(i64),
+    #[error("job {id} is {status}; only a failed or cancelled job can be resumed")]
+    NotResumable { id: i64, status: String },
+    #[error("job {id} is {status}; only a queued or running job can be cancelled")]
+    NotCancellable { id: i64, status: String },
+    #[error(transparent)]
+    Db(#[from] JobsDbError),
+    #[error("cannot store the step's call: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Why a step failed, in words fit for the job page.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StepError(pub String);
+
+/// What a successful step reports (shown in the log).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepOutcome {
+    pub summary: Option<String>,
+}
+
+/// An operation a step started, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationRef {
+    pub name: String,
+    /// `global` or a region.
+    pub scope: String,
+}
+
+/// What a step's executor can do besides calling the cloud: see the operation an earlier run
+/// started, record a new one at once, and write to the job log.
+pub struct StepContext {
+    db: Db,
+    job_id: i64,
+    idx: i64,
+    step_id: String,
+    operation: Mutex<Option<OperationRef>>,
+    notify: watch::Sender<u64>,
+}
+
+impl StepContext {
+    /// The operation an earlier attempt of this step started, if any: poll it rather than
+    /// sending the call again.
+    pub fn operation(&self) -> Option<OperationRef> {
+        self.operation.lock().expect("operation lock").clone()
+    }
+
+    /// Stores the operation name before waiting on it, so a crash while waiting leaves enough
+    /// to resume by polling.
+    pub async fn record_operation(&self, name: &str, scope: &str) -> Result<(), StepError> {
+        store::set_step_operation(&self.db, self.job_id, self.idx, name, scope)
+            .await
+            .map_err(|e| StepError(format!("cannot record operation {name}: {e}")))?;
+        *self.operation.lock().expect("operation lock") = Some(OperationRef {
+            name: name.to_string(),
+            scope: scope.to_string(),
+        });
+        self.notify.send_modify(|v| *v += 1);
+        Ok(())
+    }
+
+    /// Appends a line to the job log, with credentials removed. Logging never fails a step.
+    pub async fn log(&self, level: Level, message: &str) {
+        let message = redact(message);
+        if let Err(e) = store::append_log(
+            &self.db,
+            self.job_id,
+            Some(&self.step_id),
+            level.as_str(),
+            &message,
+        )
+        .await
+        {
+            tracing::warn!(job = self.job_id, error = %e, "cannot write the job log");
+        }
+        self.notify.send_modify(|v| *v += 1);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// Removes bearer tokens and secret-looking JSON fields from a log line.
+pub fn redact(message: &str) -> String {
+    static PATTERNS: std::sync::OnceLock<[regex::Regex; 2]> = std::sync::OnceLock::new();
+    let [bearer, fields] = PATTERNS.get_or_init(|| {
+        [
+            regex::Regex::new(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+").expect("valid regex"),
+            regex::Regex::new(
+                r#"(?i)("(?:access_token|refresh_token|id_token|private_key|client_secret|password|token)"\s*:\s*)"(?:[^"\\]|\\.)*""#,
+            )
+            .expect("valid regex"),
+        ]
+    });
+    let once = bearer.replace_all(message, "${1}[redacted]");
+    fields.replace_all(&once, "${1}\"[redacted]\"").into_owned()
+}
+
+/// Carries out one step. Called again for the same step after a crash (with
+/// `ctx.operation()` set when the operation was recorded) and on resume; the step's
+/// `request_id` stays the same across those calls so the API does not do the work twice.
+#[async_trait]
+pub trait Executor: Send + Sync + 'static {
+    async fn execute(&self, step: &StepRecord, ctx: &StepContext)
+    -> Result<StepOutcome, StepError>;
+}
+
+/// The call a stored step makes, as `plan::steps` described it.
+pub fn call_of(step: &StepRecord) -> Result<Call, StepError> {
+    serde_json::from_str(&step.request).map_err(|e| {
+        StepError(format!(
+            "step {} has an unreadable request: {e}",
+            step.step_id
+        ))
+    })
+}
+
+/// A job read back for a page or the API.
+#[derive(Debug, Clone)]
+pub struct JobView {
+    pub job: JobRow,
+    pub steps: Vec<StepRecord>,
+    pub log: Vec<LogLine>,
+}
+
+pub async fn read_job(db: &Db, id: i64) -> Result<Option<JobView>, JobError> {
+    let Some(job) = store::get_job(db, id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(JobView {
+        steps: store::job_steps(db, id).await?,
+        log: store::job_log(db, id, 0).await?,
+        job,
+    }))
+}
+
+/// What the caller asks for when starting a job.
+#[derive(Debug, Clone)]
+pub struct JobRequest {
+    pub deployment: String,
+    pub kind: JobKind,
+    pub spec: serde_json::Value,
+    pub plan: serde_json::Value,
+    pub created_by: String,
+    pub steps: Vec<StepSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    Apply,
+    Destroy,
+}
+
+impl JobKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            JobKind::Apply => "apply",
+            JobKind::Destroy => "destroy",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunnerOptions {
+    /// Most steps of one job in flight at once (Compute's mutation quotas are per project).
+    pub concurrency: usize,
+}
+
+impl Default for RunnerOptions {
+    fn default() -> Self {
+        RunnerOptions { concurrency: 4 }
+    }
+}
+
+struct Shared {
+    db: Db,
+    executor: Arc<dyn Executor>,
+    options: RunnerOptions,
+    /// Per job, a counter bumped on every change; pages re-read the job when it moves.
+    watchers: Mutex<HashMap<i64, watch::Sender<u64>>>,
+}
+
+impl Shared {
+    fn sender(&self, job_id: i64) -> watch::Sender<u64> {
+        self.watchers
+            .lock()
+            .expect("watchers lock")
+            .entry(job_id)
+            .or_insert_with(|| watch::channel(0).0)
+            .clone()
+    }
+
+    fn bump(&self, job_id: i64) {
+        self.sender(job_id).send_modify(|v| *v += 1);
+    }
+}
+
+/// Runs jobs on tokio tasks. Dropping the runner stops its jobs where they are, as a crash
+/// would; [`Runner::recover`] on a new runner continues them.
+pub struct Runner {
+    shared: Arc<Shared>,
+    tasks: Mutex<Vec<AbortHandle>>,
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        for task in self.tasks.lock().expect("tasks lock").drain(..) {
+            task.abort();
+        }
+    }
+}
+
+impl Runner {
+    pub fn new(db: Db, executor: Arc<dyn Executor>, options: RunnerOptions) -> Runner {
+        Runner {
+            shared: Arc::new(Shared {
+                db,
+                executor,
+                options,
+                watchers: Mutex::new(HashMap::new()),
+            }),
+            tasks: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Stores the job with its steps and starts it. Fails with `DeploymentBusy` (naming the
+    /// running job and who started it) while the deployment has another job in progress.
+    pub async fn start(&self, request: JobRequest) -> Result<i64, JobError> {
+        let steps = request
+            .steps
+            .iter()
+            .map(|s| {
+                Ok(NewStep {
+                    step_id: s.id.clone(),
+                    action: s.action.as_str().to_string(),
+                    resource: s.resource.clone(),
+                    depends_on: s.depends_on.clone(),
+                    request: serde_json::to_value(&s.call)?,
+                })
+            })
+            .collect::<Result<Vec<_>, serde_json::Error>>()?;
+        let id = store::create_job(
+            &self.shared.db,
+            &NewJob {
+                deployment: request.deployment,
+                kind: request.kind.as_str().to_string(),
+                spec: request.spec,
+                plan: request.plan,
+                created_by: request.created_by,
+                steps,
+            },
+        )
+        .await?;
+        self.spawn(id);
+        Ok(id)
+    }
+
+    /// Stops a job: no new step starts, steps in flight finish, the job ends `cancelled`.
+    pub async fn cancel(&self, id: i64) -> Result<(), JobError> {
+        if !store::request_cancel(&self.shared.db, id).await? {
+            let job = store::get_job(&self.shared.db, id)
+                .await?
+                .ok_or(JobError::NotFound(id))?;
+            return Err(JobError::NotCancellable {
+                id,
+                status: job.status,
+            });
+        }
+        self.shared.bump(id);
+        Ok(())
+    }
+
+    /// Runs a failed or cancelled job again from where it stopped: succeeded steps stay done,
+    /// failed and skipped ones run again with their original requestIds.
+    pub async fn resume(&self, id: i64) -> Result<(), JobError> {
+        if !store::requeue_for_resume(&self.shared.db, id).await? {
+            let job = store::get_job(&self.shared.db, id)
+                .await?
+                .ok_or(JobError::NotFound(id))?;
+            return Err(JobError::NotResumable {
+                id,
+                status: job.status,
+            });
+        }
+        self.spawn(id);
+        Ok(())
+    }
+
+    /// Continues every job a previous process left queued or running. Returns their ids.
+    pub async fn recover(&self) -> Result<Vec<i64>, JobError> {
+        let jobs = store::unfinished_jobs(&self.shared.db).await?;
+        let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+        for id in &ids {
+            self.spawn(*id);
+        }
+        Ok(ids)
+    }
+
+    /// A receiver that changes whenever the job, one of its steps or its log changes.
+    pub fn subscribe(&self, id: i64) -> watch::Receiver<u64> {
+        self.shared.sender(id).subscribe()
+    }
+
+    /// Waits until the job has finished and returns it.
+    pub async fn wait(&self, id: i64) -> Result<JobRow, JobError> {
+        let mut rx = self.subscribe(id);
+        loop {
+            let job = store::get_job(&self.shared.db, id)
+                .await?
+                .ok_or(JobError::NotFound(id))?;
+            if job.is_finished() {
+                return Ok(job);
+            }
+            // A change that lands between the read and this wait is not lost: the receiver
+            // remembers it was not seen yet.
+            if rx.changed().await.is_err() {
+                return Ok(job);
+            }
+        }
+    }
+
+    fn spawn(&self, id: i64) {
+        let shared = self.shared.clone();
+        let handle = tokio::spawn(async move {
+            if let Err(e) = run_job(&shared, id).await {
+                tracing::error!(job = id, error = %e, "job runner stopped");
+                let _ = store::finish_job(&shared.db, id, "failed", Some(&e.to_string())).await;
+            }
+            shared.bump(id);
+        });
+        let mut tasks = self.tasks.lock().expect("tasks lock");
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(handle.abort_handle());
+    }
+}
+
+async fn run_job(shared: &Arc<Shared>, id: i64) -> Result<(), JobError> {
+    let db = &shared.db;
+    store::mark_job_running(db, id).await?;
+    shared.bump(id);
+    store::append_log(db, id, None, "info", "job started").await?;
+
+    let mut in_flight: JoinSet<(i64, String, Result<StepOutcome, StepError>)> = JoinSet::new();
+    let mut started: HashSet<i64> = HashSet::new();
+    let mut failure: Option<String> = None;
+    loop {
+        let steps = store::job_steps(db, id).await?;
+        let job = store::get_job(db, id)
+            .await?
+            .ok_or(JobError::NotFound(id))?;
+        let succeeded: HashSet<&str> = steps
+            .iter()
+            .filter(|s| s.status == "succeeded")
+            .map(|s| s.step_id.as_str())
+            .collect();
+        if failure.is_none() && !job.cancel_requested {
+            // A step still marked running was cut off by a crash: run it again, the executor
+            // polls its operation if one was recorded.
+            let ready: Vec<&StepRecord> = steps
+                .iter()
+                .filter(|s| matches!(s.status.as_str(), "pending" | "running"))
+                .filter(|s| !started.contains(&s.idx))
+                .filter(|s| {
+                    s.depends_on()
+                        .iter()
+                        .all(|d| succeeded.contains(d.as_str()))
+                })
+                .collect();
+            let free = shared.options.concurrency.max(1) - in_flight.len();
+            for step in ready.into_iter().take(free) {
+                started.insert(step.idx);
+                store::mark_step_running(db, id, step.idx).await?;
+                shared.bump(id);
+                let step = step.clone();
+                let ctx = StepContext {
+                    db: db.clone(),
+                    job_id: id,
+                    idx: step.idx,
+                    step_id: step.step_id.clone(),
+                    operation: Mutex::new(step.operation.clone().map(|name| OperationRef {
+                        name,
+                        scope: step.operation_scope.clone().unwrap_or_default(),
+                    })),
+                    notify: shared.sender(id),
+                };
+                let executor = shared.executor.clone();
+                in_flight.spawn(async move {
+                    let result = executor.execute(&step, &ctx).await;
+                    (step.idx, step.step_id, result)
+                });
+            }
+        }
+        let Some(joined) = in_flight.join_next().await else {
+            break;
+        };
+        let (idx, step_id, result) = match joined {
+            Ok(r) => r,
+            Err(e) => {
+                // A panicking executor fails the job; the step stays `running` so a resume
+                // or restart runs it again.
+                failure.get_or_insert(format!("a step's executor panicked: {e}"));
+                continue;
+            }
+        };
+        match result {
+            Ok(outcome) => {
+                store::finish_step(db, id, idx, "succeeded", None).await?;
+                let line = match outcome.summary {
+                    Some(s) => format!("{step_id} succeeded: {s}"),
+                    None => format!("{step_id} succeeded"),
+                };
+                store::append_log(db, id, Some(&step_id), "info", &redact(&line)).await?;
+            }
+            Err(e) => {
+                let message = redact(&e.0);
+                store::finish_step(db, id, idx, "failed", Some(&message)).await?;
+                store::append_log(db, id, Some(&step_id), "error", &message).await?;
+                failure.get_or_insert(format!("step {step_id} failed: {message}"));
+            }
+        }
+        shared.bump(id);
+    }
+
+    let steps = store::job_steps(db, id).await?;
+    let job = store::get_job(db, id)
+        .await?
+        .ok_or(JobError::NotFound(id))?;
+    let all_done = steps.iter().all(|s| s.status == "succeeded");
+    let (status, error) = if let Some(f) = failure {
+        ("failed", Some(f))
+    } else if all_done {
+        ("succeeded", None)
+    } else if job.cancel_requested {
+        ("cancelled", None)
+    } else {
+        // Cannot happen with a well-formed step graph; a dependency on an unknown step would.
+        (
+            "failed",
+            Some("some steps can never run: their dependencies are missing".into()),
+        )
+    };
+    if status != "succeeded" {
+        store::skip_unfinished_steps(db, id).await?;
+    }
+    store::finish_job(db, id, status, error.as_deref()).await?;
+    store::append_log(
+        db,
+        id,
+        None,
+        if error.is_some() { "error" } else { "info" },
+        &format!("job {status}"),
+    )
+    .await?;
+    shared.bump(id);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

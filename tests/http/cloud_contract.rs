@@ -1,0 +1,1146 @@
+//! Contract tests: every request the client builds is checked against the stored discovery
+//! documents (tests/data/*.discovery.json.gz, copies of ../shared/gcp/). The URL must match a
+//! method's path template and HTTP verb, every query parameter must be one the method (or the API)
+//! declares, and the body must fit the method's request schema: an unknown field, a wrong JSON
+//! type or a value outside an enum fails.
+//!
+//! The client is driven through a recording proxy in front of the sandbox, so the requests checked
+//! are the ones it really sends, for every typed wrapper.
+
+use crate::cloud_support::{P, R, fast_config, start};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{Method, Uri};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use switchyard::cloud::types::*;
+use switchyard::cloud::{Client, ClientConfig, GcpAuthTokens, RetryPolicy};
+use uuid::Uuid;
+
+fn discovery(file: &str) -> Value {
+    let path = format!("{}/tests/data/{file}.gz", env!("CARGO_MANIFEST_DIR"));
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// One method of a discovery document.
+struct ApiMethod {
+    id: String,
+    verb: String,
+    /// Full path after the host, e.g. `compute/v1/projects/[^/:]+/global/urlMaps`.
+    pattern: regex::Regex,
+    literal_len: usize,
+    query_params: Vec<String>,
+    request: Option<String>,
+}
+
+struct Doc {
+    methods: Vec<ApiMethod>,
+    schemas: Value,
+    global_params: Vec<String>,
+}
+
+fn load(file: &str, prefix: &str, use_flat_path: bool) -> Doc {
+    let d = discovery(file);
+    let mut methods = Vec::new();
+    fn walk(res: &Value, prefix: &str, flat: bool, out: &mut Vec<ApiMethod>) {
+        for (_, r) in res["resources"].as_object().into_iter().flatten() {
+            for (_, m) in r["methods"].as_object().into_iter().flatten() {
+                let template = if flat { m["flatPath"].as_str() } else { None }
+                    .or(m["path"].as_str())
+                    .unwrap();
+                let var = &*TEMPLATE_VAR;
+                let literal_len = var.replace_all(template, "").len();
+                let escaped = regex::escape(&format!("{prefix}{template}"));
+                let pattern = ESCAPED_VAR.replace_all(&escaped, "[^/:]+").to_string();
+                out.push(ApiMethod {
+                    id: m["id"].as_str().unwrap().to_string(),
+                    verb: m["httpMethod"].as_str().unwrap().to_string(),
+                    pattern: regex::Regex::new(&format!("^{pattern}$")).unwrap(),
+                    literal_len,
+                    query_params: m["parameters"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter(|(_, p)| p["location"] == "query")
+                        .map(|(k, _)| k.clone())
+                        .collect(),
+                    request: m["request"]["$ref"].as_str().map(str::to_string),
+                });
+            }
+            walk(r, prefix, flat, out);
+        }
+    }
+    walk(&d, prefix, use_flat_path, &mut methods);
+    Doc {
+        methods,
+        schemas: d["schemas"].clone(),
+        global_params: d["parameters"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect(),
+    }
+}
+
+/// Checks `value` against a discovery schema; returns the problems found.
+fn check_schema(schemas: &Value, schema: &Value, value: &Value, at: &str, out: &mut Vec<String>) {
+    if let Some(r) = schema["$ref"].as_str() {
+        return check_schema(schemas, &schemas[r], value, at, out);
+    }
+    if let (Some(allowed), Some(v)) = (schema["enum"].as_array(), value.as_str())
+        && !allowed.iter().any(|a| a == v)
+    {
+        out.push(format!("{at}: '{v}' is not one of the enum values"));
+    }
+    match schema["type"].as_str() {
+        Some("object") => {
+            let Some(obj) = value.as_object() else {
+                return out.push(format!("{at}: expected an object, got {value}"));
+            };
+            for (k, v) in obj {
+                let field = format!("{at}.{k}");
+                if let Some(p) = schema["properties"].get(k) {
+                    check_schema(schemas, p, v, &field, out);
+                } else if schema["additionalProperties"].is_object() {
+                    check_schema(schemas, &schema["additionalProperties"], v, &field, out);
+                } else {
+                    out.push(format!("{field}: unknown field"));
+                }
+            }
+        }
+        Some("array") => match value.as_array() {
+            Some(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    check_schema(schemas, &schema["items"], item, &format!("{at}[{i}]"), out);
+                }
+            }
+            None => out.push(format!("{at}: expected an array")),
+        },
+        Some("string") => {
+            let Some(s) = value.as_str() else {
+                return out.push(format!("{at}: expected a string, got {value}"));
+            };
+            if matches!(schema["format"].as_str(), Some("int64" | "uint64"))
+                && s.parse::<i128>().is_err()
+            {
+                out.push(format!("{at}: expected an integer in a string, got {s}"));
+            }
+        }
+        Some("integer") => {
+            if !(value.is_i64() || value.is_u64()) {
+                out.push(format!("{at}: expected an integer, got {value}"));
+            }
+        }
+        Some("number") => {
+            if !value.is_number() {
+                out.push(format!("{at}: expected a number, got {value}"));
+            }
+        }
+        Some("boolean") => {
+            if !value.is_boolean() {
+                out.push(format!("{at}: expected a boolean, got {value}"));
+            }
+        }
+        Some("any") | None => {}
+        Some(other) => out.push(format!("{at}: unhandled schema type {other}")),
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Recorded {
+    method: String,
+    path: String,
+    query: Vec<(String, String)>,
+    body: Option<Value>,
+}
+
+/// Checks one request; returns the discovery method id it matched.
+fn check_request(doc: &Doc, r: &Recorded) -> Result<String, String> {
+    let m = doc
+        .methods
+        .iter()
+        .filter(|m| m.verb == r.method && m.pattern.is_match(&r.path))
+        .max_by_key(|m| m.literal_len)
+        .ok_or_else(|| {
+            format!(
+                "{} {}: no discovery method has this verb and path",
+                r.method, r.path
+            )
+        })?;
+    for (k, v) in &r.query {
+        if !m.query_params.contains(k) && !doc.global_params.contains(k) {
+            return Err(format!(
+                "{} {}: query parameter {k}={v} is not declared by {}",
+                r.method, r.path, m.id
+            ));
+        }
+    }
+    match (&m.request, &r.body) {
+        (None, Some(b)) if !b.is_null() => Err(format!(
+            "{} {}: {} takes no body, got {b}",
+            r.method, r.path, m.id
+        )),
+        (Some(schema), Some(b)) => {
+            let mut problems = Vec::new();
+            check_schema(
+                &doc.schemas,
+                &json!({"$ref": schema}),
+                b,
+                "body",
+                &mut problems,
+            );
+            if problems.is_empty() {
+                Ok(m.id.clone())
+            } else {
+                Err(format!(
+                    "{} {} ({}): {}",
+                    r.method,
+                    r.path,
+                    m.id,
+                    problems.join("; ")
+                ))
+            }
+        }
+        (Some(schema), None) if m.verb != "GET" && m.verb != "DELETE" => Err(format!(
+            "{} {}: {} expects a {schema} body",
+            r.method, r.path, m.id
+        )),
+        _ => Ok(m.id.clone()),
+    }
+}
+
+/// `{param}` / `{+param}` in a path template, and the same after `regex::escape`.
+static TEMPLATE_VAR: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"\{\+?[^}]+\}").unwrap());
+static ESCAPED_VAR: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"\\\{(\\\+)?[^}]+\\\}").unwrap());
+
+type Log = Arc<Mutex<Vec<Recorded>>>;
+
+#[derive(Clone)]
+struct Proxy {
+    upstream: String,
+    log: Log,
+    http: reqwest::Client,
+}
+
+/// Records each request, then forwards it to the sandbox and relays the answer.
+async fn record(
+    State(p): State<Proxy>,
+    method: Method,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let query: Vec<(String, String)> = uri
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    p.log.lock().unwrap().push(Recorded {
+        method: method.to_string(),
+        path: uri.path().trim_start_matches('/').to_string(),
+        query,
+        body: (!body.is_empty()).then(|| serde_json::from_slice(&body).unwrap()),
+    });
+    let mut req = p
+        .http
+        .request(method, format!("{}{}", p.upstream, uri))
+        .body(body);
+    for (k, v) in headers.iter() {
+        if k == "authorization" || k == "content-type" {
+            req = req.header(k, v);
+        }
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let bytes = resp.bytes().await.unwrap();
+    (status, [("content-type", "application/json")], bytes).into_response()
+}
+
+use axum::response::IntoResponse;
+
+fn all_methods_client(proxy_base: &str, key: &str) -> Client {
+    let mut config = ClientConfig::new(
+        &format!("{proxy_base}/compute/v1/"),
+        &format!("{proxy_base}/"),
+    );
+    config.retry = RetryPolicy::fast();
+    Client::new(
+        config,
+        Arc::new(GcpAuthTokens::service_account_json(key).unwrap()),
+    )
+    .unwrap()
+}
+
+fn rid() -> Uuid {
+    Uuid::new_v4()
+}
+
+/// Drives every call the client offers, the way a deployment would use them.
+async fn exercise(c: &Client) {
+    let negs = c.serverless_negs(P, R);
+    c.wait_operation(
+        &negs
+            .insert(&NetworkEndpointGroup::serverless("neg", "my-app"), rid())
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    negs.get("neg").await.unwrap().unwrap();
+    negs.list().await.unwrap();
+    let ineg = NetworkEndpointGroup {
+        description: Some("switchyard:deployment=shop".into()),
+        ..NetworkEndpointGroup::internet_fqdn("ineg", 443)
+    };
+    c.wait_operation(&c.global_negs(P).insert(&ineg, rid()).await.unwrap())
+        .await
+        .unwrap();
+    let ep = NetworkEndpoint {
+        fqdn: Some("hello2-x-uc.a.run.app".into()),
+        port: Some(443),
+        ..Default::default()
+    };
+    c.wait_operation(
+        &c.attach_network_endpoints(P, "ineg", vec![ep.clone()], rid())
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    c.list_network_endpoints(P, "ineg").await.unwrap();
+    c.wait_operation(
+        &c.detach_network_endpoints(P, "ineg", vec![ep], rid())
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    c.wait_operation(
+        &c.health_checks(P)
+            .insert(
+                &HealthCheck {
+                    name: "hc".into(),
+                    check_type: Some("HTTP".into()),
+                    http_health_check: Some(json!({"port": 80, "requestPath": "/"})),
+                    ..Default::default()
+                },
+                rid(),
+            )
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+
+    let bs = BackendService {
+        name: "bs".into(),
+        description: Some("switchyard:deployment=shop".into()),
+        load_balancing_scheme: Some("EXTERNAL_MANAGED".into()),
+        protocol: Some("HTTPS".into()),
+        backends: vec![Backend {
+            group: negs.link("neg"),
+            description: Some("r1".into()),
+            balancing_mode: Some("UTILIZATION".into()),
+            capacity_scaler: Some(1.0),
+            ..Default::default()
+        }],
+        enable_cdn: Some(true),
+        cdn_policy: Some(CdnPolicy {
+            cache_mode: Some("CACHE_ALL_STATIC".into()),
+            default_ttl: Some(3600),
+            max_ttl: Some(86400),
+            client_ttl: Some(3600),
+        }),
+        custom_request_headers: vec!["X-Client: switchyard".into()],
+        custom_response_headers: vec!["X-Cache: {cdn_cache_status}".into()],
+        outlier_detection: Some(OutlierDetection {
+            consecutive_errors: Some(5),
+            consecutive_gateway_failure: Some(3),
+            enforcing_consecutive_errors: Some(0),
+            enforcing_consecutive_gateway_failure: Some(100),
+            interval: Some(Duration {
+                seconds: Some("1".into()),
+                nanos: Some(0),
+            }),
+            base_ejection_time: Some(Duration {
+                seconds: Some("30".into()),
+                nanos: None,
+            }),
+            max_ejection_percent: Some(50),
+        }),
+        log_config: Some(LogConfig {
+            enable: Some(true),
+            sample_rate: Some(1.0),
+        }),
+        session_affinity: Some("NONE".into()),
+        ..Default::default()
+    };
+    let bss = c.backend_services(P);
+    c.wait_operation(&bss.insert(&bs, rid()).await.unwrap())
+        .await
+        .unwrap();
+    let current = bss.get("bs").await.unwrap().unwrap();
+    let patch = BackendService {
+        name: "bs".into(),
+        fingerprint: current.fingerprint.clone(),
+        custom_request_headers: vec!["Host: a.run.app".into()],
+        ..Default::default()
+    };
+    c.wait_operation(&bss.patch("bs", &patch, rid()).await.unwrap())
+        .await
+        .unwrap();
+    // Update sends back a GET answer (output fields included), as a read-modify-write does.
+    let mut whole = bss.get("bs").await.unwrap().unwrap();
+    whole.description = Some("updated".into());
+    c.wait_operation(&bss.update("bs", &whole, rid()).await.unwrap())
+        .await
+        .unwrap();
+    bss.list().await.unwrap();
+
+    let map: switchyard::domain::urlmap::UrlMap = serde_json::from_value(json!({
+        "name": "um", "description": "switchyard:deployment=shop", "defaultService": bss.link("bs"),
+        "hostRules": [{"hosts": ["*"], "pathMatcher": "pm"}],
+        "pathMatchers": [{"name": "pm", "defaultService": bss.link("bs"),
+            "pathRules": [{"paths": ["/hello2", "/hello2/*"], "routeAction": {
+                "weightedBackendServices": [{"backendService": bss.link("bs"), "weight": 100}],
+                "urlRewrite": {"pathPrefixRewrite": "/"}}}]}],
+        "tests": [{"host": "shop.example.com", "path": "/hello2/x", "service": bss.link("bs")}]
+    }))
+    .unwrap();
+    c.validate_url_map(P, "um", &map, &["EXTERNAL_MANAGED"])
+        .await
+        .unwrap();
+    let ums = c.url_maps(P);
+    c.wait_operation(&ums.insert(&map, rid()).await.unwrap())
+        .await
+        .unwrap();
+    let mut got = ums.get("um").await.unwrap().unwrap();
+    got.description = Some("patched".into());
+    c.wait_operation(&ums.patch("um", &got, rid()).await.unwrap())
+        .await
+        .unwrap();
+    let got = ums.get("um").await.unwrap().unwrap();
+    c.wait_operation(&ums.update("um", &got, rid()).await.unwrap())
+        .await
+        .unwrap();
+    ums.list().await.unwrap();
+    let redirect: switchyard::domain::urlmap::UrlMap = serde_json::from_value(json!({
+        "name": "redirect", "defaultUrlRedirect": {"httpsRedirect": true, "redirectResponseCode": "MOVED_PERMANENTLY_DEFAULT", "stripQuery": false}
+    })).unwrap();
+    c.wait_operation(&ums.insert(&redirect, rid()).await.unwrap())
+        .await
+        .unwrap();
+
+    let certs = c.ssl_certificates(P);
+    c.wait_operation(
+        &certs
+            .insert(
+                &SslCertificate {
+                    description: Some("d".into()),
+                    ..SslCertificate::managed("cert", &["shop.example.com".into()])
+                },
+                rid(),
+            )
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    certs.get("cert").await.unwrap();
+    certs.list().await.unwrap();
+
+    let https = TargetHttpsProxy {
+        name: "https".into(),
+        description: Some("d".into()),
+        url_map: Some(ums.link("um")),
+        ssl_certificates: vec![certs.link("cert")],
+        quic_override: Some("NONE".into()),
+        http_keep_alive_timeout_sec: Some(610),
+        ..Default::default()
+    };
+    let hps = c.target_https_proxies(P);
+    c.wait_operation(&hps.insert(&https, rid()).await.unwrap())
+        .await
+        .unwrap();
+    let cur = hps.get("https").await.unwrap().unwrap();
+    c.wait_operation(
+        &hps.patch(
+            "https",
+            &TargetHttpsProxy {
+                name: "https".into(),
+                fingerprint: cur.fingerprint,
+                quic_override: Some("ENABLE".into()),
+                ..Default::default()
+            },
+            rid(),
+        )
+        .await
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    c.wait_operation(
+        &c.set_https_proxy_url_map(P, "https", &ums.link("um"), rid())
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    c.wait_operation(
+        &c.set_ssl_certificates(P, "https", vec![certs.link("cert")], rid())
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    hps.list().await.unwrap();
+    let hp = c.target_http_proxies(P);
+    c.wait_operation(
+        &hp.insert(
+            &TargetHttpProxy {
+                name: "http".into(),
+                url_map: Some(ums.link("redirect")),
+                ..Default::default()
+            },
+            rid(),
+        )
+        .await
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let cur = hp.get("http").await.unwrap().unwrap();
+    c.wait_operation(
+        &hp.patch(
+            "http",
+            &TargetHttpProxy {
+                name: "http".into(),
+                fingerprint: cur.fingerprint,
+                description: Some("d".into()),
+                ..Default::default()
+            },
+            rid(),
+        )
+        .await
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    c.wait_operation(
+        &c.set_http_proxy_url_map(P, "http", &ums.link("redirect"), rid())
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+
+    let addrs = c.global_addresses(P);
+    c.wait_operation(
+        &addrs
+            .insert(
+                &Address {
+                    name: "ip".into(),
+                    description: Some("d".into()),
+                    ip_version: Some("IPV4".into()),
+                    address_type: Some("EXTERNAL".into()),
+                    network_tier: Some("PREMIUM".into()),
+                    ..Default::default()
+                },
+                rid(),
+            )
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    addrs.get("ip").await.unwrap();
+    addrs.list().await.unwrap();
+    let frs = c.global_forwarding_rules(P);
+    let fr = ForwardingRule {
+        name: "fr".into(),
+        description: Some("d".into()),
+        ip_address: Some(addrs.link("ip")),
+        ip_protocol: Some("TCP".into()),
+        port_range: Some("443".into()),
+        load_balancing_scheme: Some("EXTERNAL_MANAGED".into()),
+        target: Some(hps.link("https")),
+        network_tier: Some("PREMIUM".into()),
+        ip_version: Some("IPV4".into()),
+        ..Default::default()
+    };
+    c.wait_operation(&frs.insert(&fr, rid()).await.unwrap())
+        .await
+        .unwrap();
+    c.wait_operation(
+        &frs.patch(
+            "fr",
+            &ForwardingRule {
+                name: "fr".into(),
+                description: Some("p".into()),
+                ..Default::default()
+            },
+            rid(),
+        )
+        .await
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    c.wait_operation(
+        &c.set_forwarding_rule_target(P, "fr", &hps.link("https"), rid())
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    frs.list().await.unwrap();
+    let op = frs.delete("fr", rid()).await.unwrap();
+    c.get_operation(&op.reference().unwrap()).await.unwrap();
+    c.wait(&op.reference().unwrap()).await.unwrap();
+    c.wait_operation(&hps.delete("https", rid()).await.unwrap())
+        .await
+        .unwrap();
+    c.wait_operation(&hp.delete("http", rid()).await.unwrap())
+        .await
+        .unwrap();
+    c.wait_operation(&addrs.delete("ip", rid()).await.unwrap())
+        .await
+        .unwrap();
+    c.wait_operation(&certs.delete("cert", rid()).await.unwrap())
+        .await
+        .unwrap();
+    c.wait_operation(&ums.delete("um", rid()).await.unwrap())
+        .await
+        .unwrap();
+    c.wait_operation(&bss.delete("bs", rid()).await.unwrap())
+        .await
+        .unwrap();
+    let op = negs.delete("neg", rid()).await.unwrap();
+    c.get_operation(&op.reference().unwrap()).await.unwrap();
+    c.wait_operation(&op).await.unwrap();
+
+    // Cloud Run.
+    let run = c.run_services(P, R);
+    let op = run.create("svc", &full_service()).await.unwrap();
+    c.get_operation(&op.reference()).await.unwrap();
+    c.wait(&op.reference()).await.unwrap();
+    run.get("svc").await.unwrap().unwrap();
+    run.list().await.unwrap();
+    let op = run
+        .patch(
+            "svc",
+            &RunService::with_image("img:2"),
+            true,
+            Some("template"),
+        )
+        .await
+        .unwrap();
+    c.wait(&op.reference()).await.unwrap();
+    // Sending a GET answer back (output fields and all) is also a valid body.
+    let current = run.get("svc").await.unwrap().unwrap();
+    let op = run.patch("svc", &current, false, None).await.unwrap();
+    c.wait(&op.reference()).await.unwrap();
+    let mut policy = run.get_iam_policy("svc").await.unwrap();
+    policy.grant("roles/run.invoker", "allUsers");
+    run.set_iam_policy("svc", &policy).await.unwrap();
+    let svc = run.get("svc").await.unwrap().unwrap();
+    let op = run.delete("svc", svc.etag.as_deref()).await.unwrap();
+    c.wait(&op.reference()).await.unwrap();
+    run.delete_operation(&op.name).await.unwrap();
+}
+
+fn full_service() -> RunService {
+    RunService {
+        description: Some("shop web".into()),
+        labels: [("app".to_string(), "shop".to_string())].into(),
+        annotations: [("note".to_string(), "x".to_string())].into(),
+        ingress: Some("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER".into()),
+        invoker_iam_disabled: Some(false),
+        template: Some(RevisionTemplate {
+            revision: None,
+            labels: [("tier".to_string(), "web".to_string())].into(),
+            containers: vec![Container {
+                name: Some("app".into()),
+                image: "us-docker.pkg.dev/cloudrun/container/hello".into(),
+                command: vec!["/server".into()],
+                args: vec!["--port=8080".into()],
+                env: vec![EnvVar {
+                    name: "MODE".into(),
+                    value: Some("prod".into()),
+                }],
+                resources: Some(ResourceRequirements {
+                    limits: [
+                        ("cpu".to_string(), "1".to_string()),
+                        ("memory".to_string(), "512Mi".to_string()),
+                    ]
+                    .into(),
+                    cpu_idle: Some(true),
+                    startup_cpu_boost: Some(true),
+                }),
+                ports: vec![ContainerPort {
+                    name: Some("http1".into()),
+                    container_port: Some(8080),
+                }],
+            }],
+            scaling: Some(RevisionScaling {
+                min_instance_count: Some(0),
+                max_instance_count: Some(10),
+            }),
+            max_instance_request_concurrency: Some(80),
+            timeout: Some("300s".into()),
+            service_account: Some("sa@acme.iam.gserviceaccount.com".into()),
+            execution_environment: Some("EXECUTION_ENVIRONMENT_GEN2".into()),
+        }),
+        scaling: Some(ServiceScaling {
+            min_instance_count: Some(0),
+            max_instance_count: None,
+            manual_instance_count: None,
+            scaling_mode: Some("AUTOMATIC".into()),
+        }),
+        traffic: vec![TrafficTarget {
+            target_type: Some("TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST".into()),
+            revision: None,
+            percent: Some(100),
+            tag: None,
+        }],
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn every_request_the_client_sends_fits_the_discovery_documents() {
+    let cloud = start(fast_config()).await;
+    let log: Log = Arc::default();
+    let proxy = Proxy {
+        upstream: cloud.handle.base_url().to_string(),
+        log: log.clone(),
+        http: reqwest::Client::new(),
+    };
+    let app = axum::Router::new().fallback(record).with_state(proxy);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = all_methods_client(&base, &cloud.handle.sandbox.service_account_key_json());
+    exercise(&client).await;
+
+    let compute = load("compute-v1.discovery.json", "compute/v1/", false);
+    let run = load("run-v2.discovery.json", "", true);
+    let mut problems = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let recorded = log.lock().unwrap().clone();
+    for r in &recorded {
+        let doc = if r.path.starts_with("compute/v1/") {
+            &compute
+        } else {
+            &run
+        };
+        match check_request(doc, r) {
+            Ok(id) => *seen.entry(id).or_default() += 1,
+            Err(e) => problems.push(e),
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "requests that do not fit the discovery documents:\n{}",
+        problems.join("\n")
+    );
+    // Every call of API-NOTES was exercised (so a new wrapper cannot escape this test).
+    let expected = [
+        "compute.regionNetworkEndpointGroups.insert",
+        "compute.regionNetworkEndpointGroups.get",
+        "compute.regionNetworkEndpointGroups.list",
+        "compute.regionNetworkEndpointGroups.delete",
+        "compute.globalNetworkEndpointGroups.insert",
+        "compute.globalNetworkEndpointGroups.attachNetworkEndpoints",
+        "compute.globalNetworkEndpointGroups.detachNetworkEndpoints",
+        "compute.globalNetworkEndpointGroups.listNetworkEndpoints",
+        "compute.healthChecks.insert",
+        "compute.backendServices.insert",
+        "compute.backendServices.get",
+        "compute.backendServices.patch",
+        "compute.backendServices.update",
+        "compute.backendServices.list",
+        "compute.backendServices.delete",
+        "compute.urlMaps.validate",
+        "compute.urlMaps.insert",
+        "compute.urlMaps.get",
+        "compute.urlMaps.patch",
+        "compute.urlMaps.update",
+        "compute.urlMaps.list",
+        "compute.urlMaps.delete",
+        "compute.sslCertificates.insert",
+        "compute.sslCertificates.get",
+        "compute.sslCertificates.list",
+        "compute.sslCertificates.delete",
+        "compute.targetHttpsProxies.insert",
+        "compute.targetHttpsProxies.get",
+        "compute.targetHttpsProxies.patch",
+        "compute.targetHttpsProxies.setUrlMap",
+        "compute.targetHttpsProxies.setSslCertificates",
+        "compute.targetHttpsProxies.list",
+        "compute.targetHttpsProxies.delete",
+        "compute.targetHttpProxies.insert",
+        "compute.targetHttpProxies.get",
+        "compute.targetHttpProxies.patch",
+        "compute.targetHttpProxies.setUrlMap",
+        "compute.targetHttpProxies.delete",
+        "compute.globalAddresses.insert",
+        "compute.globalAddresses.get",
+        "compute.globalAddresses.list",
+        "compute.globalAddresses.delete",
+        "compute.globalForwardingRules.insert",
+        "compute.globalForwardingRules.patch",
+        "compute.globalForwardingRules.setTarget",
+        "compute.globalForwardingRules.list",
+        "compute.globalForwardingRules.delete",
+        "compute.globalOperations.get",
+        "compute.globalOperations.wait",
+        "compute.regionOperations.get",
+        "compute.regionOperations.wait",
+        "run.projects.locations.services.create",
+        "run.projects.locations.services.get",
+        "run.projects.locations.services.list",
+        "run.projects.locations.services.patch",
+        "run.projects.locations.services.delete",
+        "run.projects.locations.services.getIamPolicy",
+        "run.projects.locations.services.setIamPolicy",
+        "run.projects.locations.operations.get",
+        "run.projects.locations.operations.wait",
+        "run.projects.locations.operations.delete",
+    ];
+    let missing: Vec<&str> = expected
+        .iter()
+        .copied()
+        .filter(|id| !seen.contains_key(*id))
+        .collect();
+    assert!(missing.is_empty(), "not exercised: {missing:?}");
+}
+
+#[test]
+fn the_schema_check_rejects_unknown_mistyped_and_out_of_enum_fields() {
+    let compute = load("compute-v1.discovery.json", "compute/v1/", false);
+    let bs = json!({"$ref": "BackendService"});
+    let mut p = Vec::new();
+    check_schema(
+        &compute.schemas,
+        &bs,
+        &json!({"name": "x", "enableCdn": true}),
+        "body",
+        &mut p,
+    );
+    assert_eq!(p, vec!["body.enableCdn: unknown field"]);
+    p.clear();
+    check_schema(
+        &compute.schemas,
+        &bs,
+        &json!({"name": "x", "timeoutSec": "30"}),
+        "body",
+        &mut p,
+    );
+    assert_eq!(p.len(), 1, "{p:?}");
+    p.clear();
+    check_schema(
+        &compute.schemas,
+        &bs,
+        &json!({"name": "x", "loadBalancingScheme": "MANAGED"}),
+        "body",
+        &mut p,
+    );
+    assert_eq!(p.len(), 1, "{p:?}");
+    p.clear();
+    check_schema(
+        &compute.schemas,
+        &bs,
+        &json!({"outlierDetection": {"interval": {"seconds": 1}}}),
+        "body",
+        &mut p,
+    );
+    assert_eq!(p.len(), 1, "int64 must be a string: {p:?}");
+    let wrong_path = Recorded {
+        method: "POST".into(),
+        path: "compute/v1/projects/p/global/targetHttpsProxies/t/setUrlMap".into(),
+        query: vec![],
+        body: Some(json!({"urlMap": "x"})),
+    };
+    assert!(
+        check_request(&compute, &wrong_path).is_err(),
+        "setUrlMap has no /global/"
+    );
+    let wrong_verb = Recorded {
+        method: "PATCH".into(),
+        path: "compute/v1/projects/p/global/sslCertificates/c".into(),
+        query: vec![],
+        body: Some(json!({})),
+    };
+    assert!(
+        check_request(&compute, &wrong_verb).is_err(),
+        "certificates have no patch"
+    );
+}
+
+/// The typed structs with every field set, beyond what the exercise sends.
+#[test]
+fn fully_populated_types_fit_their_schemas() {
+    let compute = load("compute-v1.discovery.json", "compute/v1/", false);
+    let run = load("run-v2.discovery.json", "", true);
+    let mut svc = full_service();
+    svc.name = Some("projects/p/locations/r/services/s".into());
+    svc.uid = Some("u".into());
+    svc.generation = Some("2".into());
+    svc.observed_generation = Some("2".into());
+    svc.create_time = Some("2026-01-01T00:00:00Z".into());
+    svc.update_time = Some("2026-01-01T00:00:00Z".into());
+    svc.creator = Some("a@b".into());
+    svc.last_modifier = Some("a@b".into());
+    svc.terminal_condition = Some(Condition {
+        condition_type: Some("Ready".into()),
+        state: Some("CONDITION_SUCCEEDED".into()),
+        message: Some("m".into()),
+        reason: Some("REVISION_FAILED".into()),
+        revision_reason: Some("PENDING".into()),
+        severity: Some("INFO".into()),
+        last_transition_time: Some("2026-01-01T00:00:00Z".into()),
+    });
+    svc.conditions = vec![svc.terminal_condition.clone().unwrap()];
+    svc.latest_ready_revision = Some("s-1".into());
+    svc.latest_created_revision = Some("s-1".into());
+    svc.traffic_statuses = vec![TrafficTargetStatus {
+        target_type: Some("TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST".into()),
+        revision: Some("s-1".into()),
+        percent: Some(100),
+        tag: Some("t".into()),
+        uri: Some("https://t.run.app".into()),
+    }];
+    svc.uri = Some("https://s.run.app".into());
+    svc.urls = vec!["https://s.run.app".into()];
+    svc.reconciling = Some(false);
+    svc.etag = Some("e".into());
+    let cases: Vec<(&Doc, &str, Value)> = vec![
+        (
+            &run,
+            "GoogleCloudRunV2Service",
+            serde_json::to_value(&svc).unwrap(),
+        ),
+        (
+            &run,
+            "GoogleIamV1SetIamPolicyRequest",
+            serde_json::to_value(SetIamPolicyRequest {
+                policy: IamPolicy {
+                    version: Some(1),
+                    bindings: vec![IamBinding {
+                        role: "roles/run.invoker".into(),
+                        members: vec!["allUsers".into()],
+                    }],
+                    etag: Some("BwX=".into()),
+                },
+                update_mask: Some("bindings".into()),
+            })
+            .unwrap(),
+        ),
+        (
+            &run,
+            "GoogleLongrunningWaitOperationRequest",
+            serde_json::to_value(WaitOperationRequest {
+                timeout: Some("60s".into()),
+            })
+            .unwrap(),
+        ),
+        (
+            &compute,
+            "NetworkEndpointGroup",
+            serde_json::to_value(NetworkEndpointGroup {
+                kind: Some("compute#networkEndpointGroup".into()),
+                id: Some("1".into()),
+                description: Some("d".into()),
+                cloud_run: Some(NegCloudRun {
+                    service: Some("s".into()),
+                    tag: Some("t".into()),
+                    url_mask: Some("m".into()),
+                }),
+                default_port: Some(443),
+                network: Some("n".into()),
+                region: Some("r".into()),
+                size: Some(0),
+                self_link: Some("l".into()),
+                creation_timestamp: Some("t".into()),
+                ..NetworkEndpointGroup::serverless("n", "s")
+            })
+            .unwrap(),
+        ),
+        (
+            &compute,
+            "GlobalNetworkEndpointGroupsAttachEndpointsRequest",
+            serde_json::to_value(NetworkEndpointsRequest {
+                network_endpoints: vec![NetworkEndpoint {
+                    fqdn: Some("a.b".into()),
+                    ip_address: Some("1.2.3.4".into()),
+                    port: Some(443),
+                }],
+            })
+            .unwrap(),
+        ),
+        (
+            &compute,
+            "BackendService",
+            serde_json::to_value(BackendService {
+                kind: Some("compute#backendService".into()),
+                id: Some("1".into()),
+                health_checks: vec!["h".into()],
+                timeout_sec: Some(30),
+                port_name: Some("http".into()),
+                security_policy: Some("s".into()),
+                fingerprint: Some("Zg==".into()),
+                self_link: Some("l".into()),
+                creation_timestamp: Some("t".into()),
+                backends: vec![Backend {
+                    group: "g".into(),
+                    description: None,
+                    balancing_mode: Some("RATE".into()),
+                    capacity_scaler: Some(1.0),
+                    max_rate: Some(10),
+                    max_utilization: Some(0.8),
+                }],
+                ..Default::default()
+            })
+            .unwrap(),
+        ),
+        (
+            &compute,
+            "SslCertificate",
+            serde_json::to_value(SslCertificate {
+                kind: Some("compute#sslCertificate".into()),
+                id: Some("1".into()),
+                subject_alternative_names: vec!["a.b".into()],
+                expire_time: Some("t".into()),
+                self_link: Some("l".into()),
+                creation_timestamp: Some("t".into()),
+                managed: Some(ManagedCertificate {
+                    domains: vec!["a.b".into()],
+                    status: Some("ACTIVE".into()),
+                    domain_status: [("a.b".to_string(), "ACTIVE".to_string())].into(),
+                }),
+                ..SslCertificate::managed("c", &[])
+            })
+            .unwrap(),
+        ),
+        (
+            &compute,
+            "TargetHttpsProxy",
+            serde_json::to_value(TargetHttpsProxy {
+                kind: Some("compute#targetHttpsProxy".into()),
+                id: Some("1".into()),
+                name: "p".into(),
+                description: Some("d".into()),
+                url_map: Some("u".into()),
+                ssl_certificates: vec!["c".into()],
+                quic_override: Some("NONE".into()),
+                ssl_policy: Some("s".into()),
+                http_keep_alive_timeout_sec: Some(610),
+                fingerprint: Some("Zg==".into()),
+                self_link: Some("l".into()),
+                creation_timestamp: Some("t".into()),
+            })
+            .unwrap(),
+        ),
+        (
+            &compute,
+            "TargetHttpProxy",
+            serde_json::to_value(TargetHttpProxy {
+                kind: Some("k".into()),
+                id: Some("1".into()),
+                name: "p".into(),
+                description: Some("d".into()),
+                url_map: Some("u".into()),
+                http_keep_alive_timeout_sec: Some(610),
+                fingerprint: Some("Zg==".into()),
+                self_link: Some("l".into()),
+                creation_timestamp: Some("t".into()),
+            })
+            .unwrap(),
+        ),
+        (
+            &compute,
+            "Address",
+            serde_json::to_value(Address {
+                kind: Some("k".into()),
+                id: Some("1".into()),
+                name: "a".into(),
+                description: Some("d".into()),
+                address: Some("1.2.3.4".into()),
+                address_type: Some("EXTERNAL".into()),
+                ip_version: Some("IPV4".into()),
+                network_tier: Some("PREMIUM".into()),
+                status: Some("IN_USE".into()),
+                users: vec!["u".into()],
+                self_link: Some("l".into()),
+                creation_timestamp: Some("t".into()),
+            })
+            .unwrap(),
+        ),
+        (
+            &compute,
+            "ForwardingRule",
+            serde_json::to_value(ForwardingRule {
+                kind: Some("k".into()),
+                id: Some("1".into()),
+                name: "f".into(),
+                description: Some("d".into()),
+                ip_address: Some("1.2.3.4".into()),
+                ip_protocol: Some("TCP".into()),
+                port_range: Some("443".into()),
+                load_balancing_scheme: Some("EXTERNAL_MANAGED".into()),
+                target: Some("t".into()),
+                network_tier: Some("PREMIUM".into()),
+                ip_version: Some("IPV4".into()),
+                fingerprint: Some("Zg==".into()),
+                self_link: Some("l".into()),
+                creation_timestamp: Some("t".into()),
+            })
+            .unwrap(),
+        ),
+        (
+            &compute,
+            "UrlMapReference",
+            serde_json::to_value(UrlMapReference {
+                url_map: "u".into(),
+            })
+            .unwrap(),
+        ),
+        (
+            &compute,
+            "TargetHttpsProxiesSetSslCertificatesRequest",
+            serde_json::to_value(SslCertificatesRequest {
+                ssl_certificates: vec!["c".into()],
+            })
+            .unwrap(),
+        ),
+        (
+            &compute,
+            "TargetReference",
+            serde_json::to_value(TargetReference { target: "t".into() }).unwrap(),
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (doc, schema, value) in cases {
+        check_schema(
+            &doc.schemas,
+            &json!({"$ref": schema}),
+            &value,
+            schema,
+            &mut problems,
+        );
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
