@@ -124,4 +124,12 @@ pub struct Settings {
         global = true
     )]
     pub run_endpoint: String,
+    /// Seconds between periodic drift checks of every applied deployment; 0 turns them off.
+    #[arg(
+        long,
+        env = "SWITCHYARD_DRIFT_INTERVAL",
+        default_value_t = 600,
+        global = true
+    )]
+    pub drift_interval: u64,
 }

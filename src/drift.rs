@@ -1,8 +1,19 @@
-//! What the live resources say about a deployment: its IP and its certificate's status (kept in
-//! `deployment_live` for the dashboard), read from the same live state the planner diffs.
+//! Drift: whether the live resources still match the last apply, and what they say about the
+//! deployment (its IP, its certificate's status, kept in `deployment_live` for the dashboard).
+//!
+//! A check compiles the last applied spec, reads the live state with the same reader and the
+//! same `read_live` the planner uses, and diffs them with the planner's `diff`: when that plan
+//! is not all no-ops, the live state has drifted, and the plan's entries say how.
 
+use crate::audit;
+use crate::cloud::{CollectionRef, ResourceRef};
+use crate::db::Db;
+use crate::db::dash::DriftRow;
 use crate::domain::names;
+use crate::domain::plan::{self, Action, Plan};
 use crate::domain::spec::{IpKind, Protocol, Spec};
+use crate::jobs::live::{LiveError, LiveReader, read_live};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -72,6 +83,268 @@ pub fn live_facts(spec: &Spec, live: &Live) -> LiveFacts {
         }
     }
     facts
+}
+
+/// Reads live resources through the cloud client (the sandbox or Google Cloud), for
+/// `read_live`.
+pub struct CloudLive(pub std::sync::Arc<crate::cloud::Client>);
+
+fn live_error(resource: &str, e: impl std::fmt::Display) -> LiveError {
+    LiveError {
+        resource: resource.to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// `projects/P/global/C` or `projects/P/regions/R/C`.
+fn collection_ref(path: &str) -> Option<CollectionRef> {
+    match path.split('/').collect::<Vec<_>>().as_slice() {
+        ["projects", p, "global", c] => Some(CollectionRef::global(p, c)),
+        ["projects", p, "regions", r, c] => Some(CollectionRef::regional(p, r, c)),
+        _ => None,
+    }
+}
+
+#[async_trait::async_trait]
+impl LiveReader for CloudLive {
+    async fn get(&self, path: &str) -> Result<Option<Value>, LiveError> {
+        let r = ResourceRef::parse(path)
+            .ok_or_else(|| live_error(path, "not a Compute resource path"))?;
+        self.0
+            .get::<Value>(&r)
+            .await
+            .map_err(|e| live_error(path, e))
+    }
+
+    async fn list(
+        &self,
+        collection: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, Value)>, LiveError> {
+        let c = collection_ref(collection)
+            .ok_or_else(|| live_error(collection, "not a Compute collection path"))?;
+        let items: Vec<Value> = self
+            .0
+            .list(&c)
+            .await
+            .map_err(|e| live_error(collection, e))?;
+        Ok(items
+            .into_iter()
+            .filter_map(|v| {
+                let name = v["name"].as_str()?.to_string();
+                name.starts_with(prefix)
+                    .then(|| (format!("{}/{name}", c.path()), v))
+            })
+            .collect())
+    }
+}
+
+/// One resource whose live state differs from the last apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Difference {
+    /// What an apply would do about it: `create` (it is missing), `update`, `replace`, `delete`
+    /// (it should not exist), or `conflict` (another owner holds the name).
+    pub action: String,
+    pub resource: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldDiff>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldDiff {
+    pub field: String,
+    /// As the last apply set it.
+    pub expected: Value,
+    pub live: Value,
+}
+
+impl Difference {
+    /// The action in words, for the page.
+    pub fn summary(&self) -> &'static str {
+        match self.action.as_str() {
+            "create" => "missing: deleted outside the panel",
+            "delete" => "not in the applied spec",
+            "update" => "changed outside the panel",
+            "replace" => "changed in a way that needs replacing it",
+            "conflict" => "owned by someone else",
+            _ => "differs",
+        }
+    }
+}
+
+/// The plan's non-no-op entries and conflicts, as differences.
+pub fn differences(plan: &Plan) -> Vec<Difference> {
+    let mut out: Vec<Difference> = plan
+        .entries
+        .iter()
+        .filter(|e| e.action != Action::Noop)
+        .map(|e| Difference {
+            action: e.action.name().to_string(),
+            resource: e.resource.clone(),
+            reason: match &e.action {
+                Action::Replace { reason } => Some(reason.clone()),
+                _ => None,
+            },
+            fields: e
+                .changes
+                .iter()
+                .map(|c| FieldDiff {
+                    field: c.field.clone(),
+                    expected: c.desired.clone(),
+                    live: c.live.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    out.extend(plan.conflicts.iter().map(|c| Difference {
+        action: "conflict".into(),
+        resource: c.resource.clone(),
+        reason: Some(c.message.clone()),
+        fields: Vec::new(),
+    }));
+    out
+}
+
+/// Who asked for a check when nobody did: the periodic task.
+pub const SCHEDULE: &str = "(schedule)";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("deployment not found")]
+    NotFound,
+    #[error("{0} has never been applied: there is no live state to compare")]
+    NotApplied(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Checks one deployment and records the result (and, with a readable live state, its IP and
+/// certificate status). A cloud that cannot be read is recorded as an `error` result, not
+/// returned as an error: the page shows why.
+pub async fn check(
+    db: &Db,
+    reader: &dyn LiveReader,
+    deployment_id: i64,
+    requested_by: &str,
+) -> Result<DriftRow, CheckError> {
+    let d = crate::db::deployments::get(db, deployment_id)
+        .await?
+        .ok_or(CheckError::NotFound)?;
+    let Some(applied) = d.applied_spec.as_deref() else {
+        return Err(CheckError::NotApplied(d.name));
+    };
+    let (result, diffs, error) = match crate::domain::validate::parse(applied) {
+        Err(e) => (
+            "error",
+            Vec::new(),
+            Some(format!("the applied spec cannot be read: {}", e.message)),
+        ),
+        Ok(spec) => {
+            let graph = plan::compile(&spec);
+            match read_live(reader, &graph, &[]).await {
+                Err(e) => ("error", Vec::new(), Some(e.to_string())),
+                Ok(live) => {
+                    let facts = live_facts(&spec, &live);
+                    crate::db::dash::set_live(
+                        db,
+                        d.id,
+                        facts.ip.as_deref(),
+                        facts.certificate.as_deref(),
+                        facts.cert_status.as_deref(),
+                        &facts.domain_status,
+                    )
+                    .await?;
+                    let diffs = differences(&plan::diff(&graph, &live));
+                    let result = if diffs.is_empty() {
+                        "in_sync"
+                    } else {
+                        "drifted"
+                    };
+                    (result, diffs, None)
+                }
+            }
+        }
+    };
+    let row = crate::db::dash::insert_drift(
+        db,
+        d.id,
+        requested_by,
+        d.applied_version,
+        result,
+        &serde_json::to_value(&diffs).unwrap_or_default(),
+        error.as_deref(),
+    )
+    .await?;
+    if requested_by != SCHEDULE {
+        audit::record(
+            db,
+            requested_by,
+            audit::Action::DriftCheck,
+            &audit::deployment(d.id),
+            serde_json::json!({"result": result, "differences": diffs.len()}),
+        )
+        .await;
+    }
+    if result == "drifted" {
+        tracing::warn!(deployment = %d.name, differences = diffs.len(), "live state differs from the last apply");
+    }
+    Ok(row)
+}
+
+/// Checks every applied deployment that has no job in progress (a running job changes the live
+/// state on purpose), one after the other so the cloud sees one reader at a time.
+pub async fn check_all(db: &Db, reader: &dyn LiveReader) -> Result<usize, sqlx::Error> {
+    let ids: Vec<(i64,)> = sqlx::query_as(
+        "SELECT d.id FROM deployments d WHERE d.deleted_at IS NULL AND d.applied_spec IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.deployment = d.name \
+                         AND j.status IN ('queued', 'running')) ORDER BY d.id",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut n = 0;
+    for (id,) in ids {
+        match check(db, reader, id, SCHEDULE).await {
+            Ok(_) => n += 1,
+            Err(CheckError::Db(e)) => return Err(e),
+            // Deleted or destroyed since the list was read.
+            Err(_) => {}
+        }
+    }
+    Ok(n)
+}
+
+/// Runs [`check_all`] every `interval` until the task is dropped. The first round waits one
+/// interval: at start-up the cloud has just been connected and nothing has changed yet.
+pub async fn run_periodic(
+    db: Db,
+    reader: std::sync::Arc<dyn LiveReader>,
+    interval: std::time::Duration,
+) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match check_all(&db, reader.as_ref()).await {
+            Ok(n) => tracing::info!(deployments = n, "periodic drift check done"),
+            Err(e) => tracing::error!(error = %e, "periodic drift check"),
+        }
+    }
+}
+
+/// Starts the periodic check when `--drift-interval` is not 0.
+pub fn spawn_periodic(state: &crate::AppState) -> Option<tokio::task::JoinHandle<()>> {
+    let secs = state.settings.drift_interval;
+    (secs > 0).then(|| {
+        let reader: std::sync::Arc<dyn LiveReader> =
+            std::sync::Arc::new(CloudLive(state.cloud.clone()));
+        tokio::spawn(run_periodic(
+            state.db.clone(),
+            reader,
+            std::time::Duration::from_secs(secs),
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -18,13 +18,113 @@ use crate::error::{AppError, AppResult, Path, Query};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum_htmx::HxRequest;
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/deployments/{id}/overview", Access::Viewer, overview)
         .get("/deployments/{id}/route-test", Access::Viewer, route_test)
+        .post("/deployments/{id}/drift", Access::Editor, check_drift)
+}
+
+/// The drift section: the newest check and its differences.
+pub struct DriftView {
+    pub id: i64,
+    /// The deployment has been applied (there is something to compare).
+    pub applied: bool,
+    pub can_check: bool,
+    /// Seconds between periodic checks; 0 when they are off.
+    pub interval: u64,
+    pub last: Option<crate::db::dash::DriftRow>,
+    pub differences: Vec<DiffView>,
+}
+
+pub struct DiffView {
+    pub resource: String,
+    pub summary: &'static str,
+    pub reason: Option<String>,
+    /// (field, as applied, live), values as compact JSON.
+    pub fields: Vec<(String, String, String)>,
+}
+
+fn compact(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "(absent)".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub async fn drift_view(
+    state: &AppState,
+    d: &DeploymentRow,
+    can_check: bool,
+) -> AppResult<DriftView> {
+    let last = crate::db::dash::latest_drift(&state.db, d.id).await?;
+    let differences = last
+        .as_ref()
+        .map(|l| {
+            serde_json::from_str::<Vec<crate::drift::Difference>>(&l.differences)
+                .unwrap_or_default()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .map(|x| DiffView {
+            summary: x.summary(),
+            fields: x
+                .fields
+                .iter()
+                .map(|f| (f.field.clone(), compact(&f.expected), compact(&f.live)))
+                .collect(),
+            resource: x.resource,
+            reason: x.reason,
+        })
+        .collect();
+    Ok(DriftView {
+        id: d.id,
+        applied: d.applied_spec.is_some(),
+        can_check,
+        interval: state.settings.drift_interval,
+        last,
+        differences,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "drift_partial.html")]
+struct DriftPartial {
+    drift: DriftView,
+}
+
+/// "Check now": compares the live resources with the last apply and shows the result.
+async fn check_drift(
+    State(state): State<AppState>,
+    crate::auth::Editor(user): crate::auth::Editor,
+    HxRequest(htmx): HxRequest,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let reader = crate::drift::CloudLive(state.cloud.clone());
+    match crate::drift::check(&state.db, &reader, id, &user.name).await {
+        Ok(_) => {}
+        Err(crate::drift::CheckError::NotFound) => return Err(AppError::NotFound),
+        Err(e @ crate::drift::CheckError::NotApplied(_)) => {
+            return Err(AppError::Conflict(e.to_string()));
+        }
+        Err(crate::drift::CheckError::Db(e)) => return Err(e.into()),
+    }
+    if htmx {
+        let d = crate::db::deployments::get(&state.db, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let drift = drift_view(&state, &d, true).await?;
+        render(StatusCode::OK, &DriftPartial { drift })
+    } else {
+        Ok(
+            axum::response::Redirect::to(&format!("/deployments/{id}/overview#drift"))
+                .into_response(),
+        )
+    }
 }
 
 /// Jobs listed in the overview's history (the jobs page has the rest).
@@ -85,6 +185,7 @@ pub struct Overview {
     pub tester: Option<RouteAnswer>,
     /// `?view=draft` was asked for (kept by the route tester's form).
     pub view_draft: bool,
+    pub drift: DriftView,
     /// The newest jobs of this deployment.
     pub jobs: Vec<crate::db::dash::JobSummary>,
     pub more_jobs: bool,
@@ -164,6 +265,7 @@ pub fn test_route(spec: &Spec, host: &str, path: &str) -> RouteAnswer {
 
 pub async fn load(
     state: &AppState,
+    can_edit: bool,
     id: i64,
     view: View,
     test: Option<(&str, &str)>,
@@ -204,6 +306,7 @@ pub async fn load(
         sample_host: preview::SAMPLE_IP.to_string(),
         tester: None,
         view_draft: view == View::Draft,
+        drift: drift_view(state, &d, can_edit).await?,
         jobs: Vec::new(),
         more_jobs: false,
     };
@@ -257,7 +360,7 @@ pub async fn load(
 
 async fn overview(
     State(state): State<AppState>,
-    Viewer(_): Viewer,
+    Viewer(user): Viewer,
     HxRequest(htmx): HxRequest,
     shell: Shell,
     Path(id): Path<i64>,
@@ -267,7 +370,7 @@ async fn overview(
         (Some(h), Some(p)) => Some((h.as_str(), p.as_str())),
         _ => None,
     };
-    let o = load(&state, id, q.view, test).await?;
+    let o = load(&state, user.can_edit(), id, q.view, test).await?;
     if htmx {
         render(StatusCode::OK, &OverviewPartial { o })
     } else {

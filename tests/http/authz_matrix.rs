@@ -63,6 +63,12 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
     ("POST", "/api/v1/users", Access::Admin, "/api/v1/users"),
     ("GET", "/audit", Access::Admin, "/audit"),
     ("GET", "/jobs", Access::Viewer, "/jobs"),
+    (
+        "POST",
+        "/deployments/{id}/drift",
+        Access::Editor,
+        "/deployments/999999/drift",
+    ),
     ("GET", "/jobs/{id}", Access::Viewer, "/jobs/999999"),
     (
         "GET",

@@ -9,6 +9,7 @@ async fn healthz_answers_when_the_database_does() {
         gcp: switchyard::config::GcpMode::Sandbox,
         compute_endpoint: String::new(),
         run_endpoint: String::new(),
+        drift_interval: 0,
     };
     settings.listen = "127.0.0.1:0".parse().unwrap();
     let listener = tokio::net::TcpListener::bind(settings.listen)

@@ -3,19 +3,22 @@
 
 #[path = "../common/mod.rs"]
 pub mod common;
+#[path = "../common/sandbox_apply.rs"]
+mod sandbox_apply;
 
 mod auth;
 mod authz_matrix;
 mod cli;
-mod dash_audit;
-mod dash_dashboard;
-mod dash_jobs;
-mod dash_overview;
 mod cloud_auth;
 mod cloud_client;
 mod cloud_contract;
 mod cloud_run;
 mod cloud_sandbox;
 mod cloud_support;
+mod dash_audit;
+mod dash_dashboard;
+mod dash_drift;
+mod dash_jobs;
+mod dash_overview;
 mod errors;
 mod healthz;
