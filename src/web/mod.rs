@@ -38,7 +38,8 @@ pub fn routes() -> Routes {
     let r = auth::routes(r);
     let r = pages::routes(r);
     let r = users::routes(r);
-    account_api::routes(r)
+    let r = account_api::routes(r);
+    crate::api::routes(r)
 }
 
 /// The table of every route the app serves (method, path pattern, access).
