@@ -13,5 +13,6 @@ mod cloud_contract;
 mod cloud_run;
 mod cloud_sandbox;
 mod cloud_support;
+mod deploy;
 mod errors;
 mod healthz;
