@@ -54,6 +54,9 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("content type must be {0}")]
     UnsupportedMediaType(&'static str),
+    /// Google Cloud (or the sandbox) could not be read or refused the call (502).
+    #[error("Google Cloud: {0}")]
+    Upstream(String),
     /// Anything else: logged (never shown), answered with a 500.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -84,6 +87,7 @@ impl AppError {
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             // A body we cannot parse is a 400 (CONTRACT §3), whatever the reason.
             AppError::UnsupportedMediaType(_) => StatusCode::BAD_REQUEST,
+            AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -101,6 +105,7 @@ impl AppError {
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::Upstream(_) => "upstream",
             AppError::Internal(_) => "internal",
         }
     }
@@ -131,6 +136,52 @@ impl From<sqlx::Error> for AppError {
         match &err {
             sqlx::Error::RowNotFound => AppError::NotFound,
             _ => AppError::Internal(err.into()),
+        }
+    }
+}
+
+impl From<crate::deploy::DeployError> for AppError {
+    fn from(err: crate::deploy::DeployError) -> Self {
+        use crate::deploy::DeployError;
+        match err {
+            DeployError::Invalid(errors) => match errors.into_iter().next() {
+                Some(first) => AppError::Invalid {
+                    field: first.field,
+                    message: format!("the spec is not valid yet: {}", first.message),
+                },
+                None => AppError::invalid("spec", "the spec is not valid"),
+            },
+            DeployError::Live(e) => AppError::Upstream(e.to_string()),
+            e @ (DeployError::Blocked(_) | DeployError::Busy { .. }) => {
+                AppError::Conflict(e.to_string())
+            }
+            e @ DeployError::NothingDeployed => AppError::Conflict(e.to_string()),
+            DeployError::Job(e) => AppError::Internal(e.into()),
+            DeployError::Db(e) => AppError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<crate::db::jobs::JobsDbError> for AppError {
+    fn from(err: crate::db::jobs::JobsDbError) -> Self {
+        match err {
+            e @ crate::db::jobs::JobsDbError::DeploymentBusy { .. } => {
+                AppError::Conflict(e.to_string())
+            }
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<crate::jobs::JobError> for AppError {
+    fn from(err: crate::jobs::JobError) -> Self {
+        use crate::jobs::JobError;
+        match err {
+            JobError::NotFound(_) => AppError::NotFound,
+            e @ (JobError::NotResumable { .. } | JobError::NotCancellable { .. }) => {
+                AppError::Conflict(e.to_string())
+            }
+            other => AppError::Internal(other.into()),
         }
     }
 }

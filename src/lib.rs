@@ -1,11 +1,13 @@
 //! Switchyard: a web panel that puts Google Cloud's global load balancer in front of Cloud Run.
 
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod cloud;
 pub mod config;
 pub mod db;
+pub mod deploy;
 pub mod domain;
 pub mod drift;
 pub mod error;
@@ -29,6 +31,8 @@ pub struct AppState {
     pub routes: Arc<web::RouteTable>,
     /// The Google Cloud client (talking to the built-in sandbox with `--gcp sandbox`).
     pub cloud: Arc<cloud::Client>,
+    /// Plans and runs apply/destroy jobs.
+    pub deployer: Arc<deploy::Deployer>,
 }
 
 /// A panel ready to serve: database migrated, router built, listener bound.
@@ -49,6 +53,19 @@ impl App {
         let db = db::connect(&settings.database).await?;
         db::migrate(&db).await?;
         let (cloud, sandbox) = cloud::connect(&settings, &db).await?;
+        let executor = Arc::new(jobs::cloud_executor::CloudExecutor::new(cloud.clone()));
+        let runner = Arc::new(jobs::Runner::new(
+            db.clone(),
+            executor,
+            jobs::RunnerOptions::default(),
+        ));
+        // Jobs a previous process left running continue: operations are re-polled, pending
+        // mutations re-sent with their own requestIds.
+        let recovered = runner.recover().await?;
+        if !recovered.is_empty() {
+            tracing::info!(jobs = ?recovered, "continuing jobs left running by the previous process");
+        }
+        let deployer = Arc::new(deploy::Deployer::new(db.clone(), cloud.clone(), runner));
         let (router, table) = web::routes().into_parts();
         let state = AppState {
             db,
@@ -56,6 +73,7 @@ impl App {
             auth: Arc::new(auth::AuthState::default()),
             routes: Arc::new(table),
             cloud,
+            deployer,
         };
         let addr = listener.local_addr()?;
         let setup_url = if db::users::count(&state.db).await? == 0 {
@@ -82,7 +100,6 @@ impl App {
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, gcp = ?self.state.settings.gcp, "switchyard listening");
         let cleanup = tokio::spawn(delete_expired_sessions(self.state.db.clone()));
-        let drift = drift::spawn_periodic(&self.state);
         let res = axum::serve(
             self.listener,
             self.router
@@ -91,9 +108,6 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await;
         cleanup.abort();
-        if let Some(d) = drift {
-            d.abort();
-        }
         if let Some(sandbox) = self.sandbox {
             sandbox.stop().await;
         }

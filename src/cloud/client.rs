@@ -476,6 +476,20 @@ impl Client {
         .await
     }
 
+    /// Any Compute mutation by its path under the endpoint, for callers that stored the call
+    /// itself (the job runner replays a step's call after a restart). Same retries and requestId
+    /// handling as the typed methods.
+    pub async fn mutate_path(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        request_id: Uuid,
+    ) -> Result<Operation> {
+        let url = self.compute_url(path);
+        self.mutate(method, &url, body, request_id, path).await
+    }
+
     /// A non-mutating custom verb (`validate`, `listNetworkEndpoints`): no requestId.
     pub async fn call_verb<T: DeserializeOwned>(
         &self,

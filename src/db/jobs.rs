@@ -402,3 +402,15 @@ pub async fn skip_unfinished_steps(db: &Db, job_id: i64) -> Result<(), JobsDbErr
         .await?;
     Ok(())
 }
+
+/// The newest job of a deployment that succeeded (an apply means its spec is what the cloud
+/// holds; a destroy means nothing is deployed).
+pub async fn last_succeeded_job(db: &Db, deployment: &str) -> Result<Option<JobRow>, JobsDbError> {
+    Ok(sqlx::query_as::<_, JobRow>(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE deployment = ? AND status = 'succeeded' \
+         ORDER BY created_at DESC, id DESC LIMIT 1"
+    ))
+    .bind(deployment)
+    .fetch_optional(db)
+    .await?)
+}

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio::task::{AbortHandle, JoinSet};
 
+pub mod cloud_executor;
 pub mod live;
 
 #[derive(Debug, thiserror::Error)]

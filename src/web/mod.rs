@@ -45,7 +45,8 @@ pub fn routes() -> Routes {
     let r = audit::routes(r);
     let r = dash::routes(r);
     let r = jobs::routes(r);
-    account_api::routes(r)
+    let r = account_api::routes(r);
+    crate::api::routes(r)
 }
 
 /// The table of every route the app serves (method, path pattern, access).

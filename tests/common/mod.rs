@@ -116,7 +116,11 @@ impl TestApp {
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;
         let settings = self.settings.clone();
-        start(settings, self.dir.clone()).await
+        let dir = self.dir.clone();
+        // Drop the old app (and its job runner) before the new one starts, as a real restart
+        // would: two runners must never work on the same jobs.
+        drop(self);
+        start(settings, dir).await
     }
 
     /// Creates an enabled user with [`PASSWORD`].

@@ -61,6 +61,44 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
     ),
     ("GET", "/api/v1/me", Access::Viewer, "/api/v1/me"),
     ("POST", "/api/v1/users", Access::Admin, "/api/v1/users"),
+    // Deploying: plan reads the cloud (viewers may look), apply/destroy change it.
+    (
+        "POST",
+        "/api/v1/deployments/{id}/plan",
+        Access::Viewer,
+        "/api/v1/deployments/999999/plan",
+    ),
+    (
+        "POST",
+        "/api/v1/deployments/{id}/apply",
+        Access::Editor,
+        "/api/v1/deployments/999999/apply",
+    ),
+    (
+        "POST",
+        "/api/v1/deployments/{id}/destroy",
+        Access::Editor,
+        "/api/v1/deployments/999999/destroy",
+    ),
+    ("GET", "/api/v1/jobs", Access::Viewer, "/api/v1/jobs"),
+    (
+        "GET",
+        "/api/v1/jobs/{id}",
+        Access::Viewer,
+        "/api/v1/jobs/999999",
+    ),
+    (
+        "POST",
+        "/api/v1/jobs/{id}/cancel",
+        Access::Editor,
+        "/api/v1/jobs/999999/cancel",
+    ),
+    (
+        "POST",
+        "/api/v1/jobs/{id}/resume",
+        Access::Editor,
+        "/api/v1/jobs/999999/resume",
+    ),
     ("GET", "/audit", Access::Admin, "/audit"),
     ("GET", "/jobs", Access::Viewer, "/jobs"),
     (

@@ -20,5 +20,6 @@ mod dash_dashboard;
 mod dash_drift;
 mod dash_jobs;
 mod dash_overview;
+mod deploy;
 mod errors;
 mod healthz;

@@ -1,0 +1,172 @@
+//! Plan, apply and destroy a deployment; read, cancel and resume jobs.
+
+use crate::AppState;
+use crate::auth::{Access, Editor, Viewer};
+use crate::db::{self, jobs::JobRow, jobs::StepRecord};
+use crate::error::{AppError, AppResult, Json, Path, Query};
+use crate::web::Routes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub fn routes(r: Routes) -> Routes {
+    r.post("/api/v1/deployments/{id}/plan", Access::Viewer, plan)
+        .post("/api/v1/deployments/{id}/apply", Access::Editor, apply)
+        .post("/api/v1/deployments/{id}/destroy", Access::Editor, destroy)
+        .get("/api/v1/jobs", Access::Viewer, list)
+        .get("/api/v1/jobs/{id}", Access::Viewer, get)
+        .post("/api/v1/jobs/{id}/cancel", Access::Editor, cancel)
+        .post("/api/v1/jobs/{id}/resume", Access::Editor, resume)
+}
+
+async fn deployment(state: &AppState, id: i64) -> AppResult<db::deployments::DeploymentRow> {
+    db::deployments::get(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Planning only reads the cloud, so viewers may look at what an apply would do.
+async fn plan(
+    State(state): State<AppState>,
+    _: Viewer,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Value>> {
+    let row = deployment(&state, id).await?;
+    let planned = state.deployer.plan(&row).await?;
+    let mut body = planned.plan.api_json();
+    body["deployment"] = json!(row.id);
+    body["version"] = json!(row.version);
+    Ok(Json(body))
+}
+
+async fn apply(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    Path(id): Path<i64>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let row = deployment(&state, id).await?;
+    let job_id = state.deployer.apply(&row, &user.name).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
+}
+
+async fn destroy(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    Path(id): Path<i64>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let row = deployment(&state, id).await?;
+    let job_id = state.deployer.destroy(&row, &user.name).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
+}
+
+/// A job in the API's shape (CONTRACT §3).
+pub fn job_json(job: &JobRow, steps: Option<&[StepRecord]>) -> Value {
+    let mut v = json!({
+        "id": job.id,
+        "deployment": job.deployment.parse::<i64>().map(Value::from).unwrap_or_else(|_| json!(job.deployment)),
+        "kind": job.kind,
+        "status": job.status,
+        "created_by": job.created_by,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "error": job.error,
+        "cancel_requested": job.cancel_requested,
+    });
+    if let Some(steps) = steps {
+        v["steps"] = steps
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.step_id,
+                    "action": s.action,
+                    "resource": s.resource,
+                    "status": s.status,
+                    "started_at": s.started_at,
+                    "finished_at": s.finished_at,
+                    "operation": s.operation,
+                    "error": s.error,
+                })
+            })
+            .collect();
+    }
+    v
+}
+
+async fn get(
+    State(state): State<AppState>,
+    _: Viewer,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Value>> {
+    let view = crate::jobs::read_job(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(job_json(&view.job, Some(&view.steps))))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    deployment: Option<i64>,
+    /// The `next` cursor of the previous page.
+    before: Option<String>,
+    limit: Option<i64>,
+}
+
+/// A cursor is `created_at,id` of the last job of the previous page.
+fn parse_cursor(s: &str) -> AppResult<(String, i64)> {
+    s.rsplit_once(',')
+        .and_then(|(at, id)| Some((at.to_string(), id.parse().ok()?)))
+        .ok_or_else(|| AppError::invalid("before", "expected the `next` value of a previous page"))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _: Viewer,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Json<Value>> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::invalid("limit", "must be between 1 and 500"));
+    }
+    let cursor = q.before.as_deref().map(parse_cursor).transpose()?;
+    let deployment = q.deployment.map(crate::deploy::job_key);
+    let jobs = db::jobs::list_jobs(
+        &state.db,
+        deployment.as_deref(),
+        cursor.as_ref().map(|(at, id)| (at.as_str(), *id)),
+        limit,
+    )
+    .await?;
+    let next = (jobs.len() as i64 == limit)
+        .then(|| jobs.last().map(|j| format!("{},{}", j.created_at, j.id)))
+        .flatten();
+    Ok(Json(json!({
+        "jobs": jobs.iter().map(|j| job_json(j, None)).collect::<Vec<_>>(),
+        "next": next,
+    })))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    _: Editor,
+    Path(id): Path<i64>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    state.deployer.runner().cancel(id).await?;
+    let job = db::jobs::get_job(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((StatusCode::ACCEPTED, Json(job_json(&job, None))))
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    _: Editor,
+    Path(id): Path<i64>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    state.deployer.runner().resume(id).await?;
+    let job = db::jobs::get_job(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((StatusCode::ACCEPTED, Json(job_json(&job, None))))
+}

@@ -1,0 +1,191 @@
+//! Deploying: the application service that joins a saved deployment, the planner, the live
+//! cloud and the job runner. The web pages and the JSON API both call these functions, so a
+//! plan shown in the browser and one fetched by a script are made the same way.
+
+use crate::db::{self, Db, deployments::DeploymentRow, jobs::JobRow};
+use crate::domain::plan::{self, DesiredGraph, Plan, PlanError};
+use crate::domain::spec::{BackendKind, Spec};
+use crate::domain::validate::{self, FieldError};
+use crate::jobs::cloud_executor::CloudLiveReader;
+use crate::jobs::live::{LiveError, read_live};
+use crate::jobs::{JobError, JobKind, JobRequest, Runner};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The draft is not a valid spec yet: nothing can be planned from it.
+    #[error("the deployment's spec is not valid: {}", first_error(.0))]
+    Invalid(Vec<FieldError>),
+    #[error("cannot read the live cloud: {0}")]
+    Live(#[from] LiveError),
+    /// Resources with our names that belong to someone else.
+    #[error("{0}")]
+    Blocked(PlanError),
+    /// Another job holds the deployment.
+    #[error(
+        "job {job_id} (started by {created_by}) is still running for this deployment; wait for it or cancel it"
+    )]
+    Busy { job_id: i64, created_by: String },
+    #[error("nothing is deployed for this deployment")]
+    NothingDeployed,
+    #[error(transparent)]
+    Job(JobError),
+    #[error(transparent)]
+    Db(#[from] db::jobs::JobsDbError),
+}
+
+fn first_error(errors: &[FieldError]) -> String {
+    errors
+        .first()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .unwrap_or_default()
+}
+
+impl From<JobError> for DeployError {
+    fn from(e: JobError) -> Self {
+        match e {
+            JobError::Db(db::jobs::JobsDbError::DeploymentBusy {
+                job_id, created_by, ..
+            }) => DeployError::Busy { job_id, created_by },
+            other => DeployError::Job(other),
+        }
+    }
+}
+
+/// A plan together with what it was made from.
+pub struct Planned {
+    pub spec: Spec,
+    pub graph: DesiredGraph,
+    pub plan: Plan,
+}
+
+/// The key jobs use for a deployment.
+pub fn job_key(deployment_id: i64) -> String {
+    deployment_id.to_string()
+}
+
+/// The spec as the deployment's draft holds it, validated.
+pub fn valid_spec(row: &DeploymentRow) -> Result<Spec, DeployError> {
+    let spec = validate::parse(&row.spec).map_err(|e| {
+        DeployError::Invalid(vec![FieldError {
+            field: e.field.unwrap_or_default(),
+            message: e.message,
+        }])
+    })?;
+    validate::validate(&spec).map_err(DeployError::Invalid)?;
+    Ok(spec)
+}
+
+/// The spec of the deployment's last successful apply, if what it applied is still deployed.
+pub async fn applied_spec(db: &Db, deployment_id: i64) -> Result<Option<Spec>, DeployError> {
+    let last = db::jobs::last_succeeded_job(db, &job_key(deployment_id)).await?;
+    Ok(last
+        .filter(|job| job.kind == "apply")
+        .and_then(|job| serde_json::from_str(&job.spec).ok()))
+}
+
+fn regions(spec: &Spec) -> Vec<String> {
+    spec.backends
+        .iter()
+        .flat_map(|b| match &b.kind {
+            BackendKind::Serverless { regions, .. } => regions.clone(),
+            BackendKind::Internet { .. } => Vec::new(),
+        })
+        .collect()
+}
+
+pub struct Deployer {
+    db: Db,
+    live: CloudLiveReader,
+    runner: Arc<Runner>,
+}
+
+impl Deployer {
+    pub fn new(db: Db, client: Arc<crate::cloud::Client>, runner: Arc<Runner>) -> Self {
+        Deployer {
+            db,
+            live: CloudLiveReader::new(client),
+            runner,
+        }
+    }
+
+    pub fn runner(&self) -> &Arc<Runner> {
+        &self.runner
+    }
+
+    /// Reads the live cloud and diffs it against the deployment's current spec.
+    pub async fn plan(&self, row: &DeploymentRow) -> Result<Planned, DeployError> {
+        let spec = valid_spec(row)?;
+        let graph = plan::compile(&spec);
+        // Regions the last apply used are searched too, so a dropped region is cleaned up.
+        let previous = applied_spec(&self.db, row.id).await?;
+        let extra = previous.as_ref().map(regions).unwrap_or_default();
+        let live = read_live(&self.live, &graph, &extra).await?;
+        let plan = plan::diff(&graph, &live);
+        Ok(Planned { spec, graph, plan })
+    }
+
+    /// Plans and starts an apply job. An unchanged deployment gets a job with no steps: the
+    /// history shows the apply, and no mutating call is made.
+    pub async fn apply(&self, row: &DeploymentRow, user: &str) -> Result<i64, DeployError> {
+        self.refuse_if_busy(row.id).await?;
+        let planned = self.plan(row).await?;
+        let steps = plan::steps(&planned.plan).map_err(DeployError::Blocked)?;
+        let id = self
+            .runner
+            .start(JobRequest {
+                deployment: job_key(row.id),
+                kind: JobKind::Apply,
+                spec: serde_json::to_value(&planned.spec).expect("a spec always serialises"),
+                plan: planned.plan.api_json(),
+                created_by: user.to_string(),
+                steps,
+            })
+            .await?;
+        Ok(id)
+    }
+
+    /// Deletes everything the deployment owns, in reverse dependency order.
+    pub async fn destroy(&self, row: &DeploymentRow, user: &str) -> Result<i64, DeployError> {
+        self.refuse_if_busy(row.id).await?;
+        // Whatever the draft says now, search where the draft and the last apply put things.
+        let draft = valid_spec(row).ok();
+        let previous = applied_spec(&self.db, row.id).await?;
+        let Some(basis) = previous.clone().or(draft.clone()) else {
+            return Err(DeployError::NothingDeployed);
+        };
+        let mut extra = draft.as_ref().map(regions).unwrap_or_default();
+        extra.extend(previous.as_ref().map(regions).unwrap_or_default());
+        let graph = DesiredGraph {
+            resources: Vec::new(),
+            ..plan::compile(&basis)
+        };
+        let live = read_live(&self.live, &graph, &extra).await?;
+        let plan = plan::destroy(&basis.name, &basis.project, &live);
+        let steps = plan::steps(&plan).map_err(DeployError::Blocked)?;
+        let id = self
+            .runner
+            .start(JobRequest {
+                deployment: job_key(row.id),
+                kind: JobKind::Destroy,
+                spec: serde_json::to_value(&basis).expect("a spec always serialises"),
+                plan: plan.api_json(),
+                created_by: user.to_string(),
+                steps,
+            })
+            .await?;
+        Ok(id)
+    }
+
+    async fn refuse_if_busy(&self, deployment_id: i64) -> Result<(), DeployError> {
+        if let Some(JobRow { id, created_by, .. }) =
+            db::jobs::active_job_for(&self.db, &job_key(deployment_id)).await?
+        {
+            return Err(DeployError::Busy {
+                job_id: id,
+                created_by,
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,333 @@
+//! The job runner's hands on the cloud: an [`Executor`] that sends each step's stored call
+//! through the REST client, and a [`LiveReader`] that reads live resources for the planner.
+//!
+//! Safety across crashes comes from three rules: the requestId is the step's own (fixed when the
+//! job was created), so a re-sent mutation is deduplicated by Google; an operation is recorded
+//! before it is waited on, so a restart polls it instead of sending again; and a create told
+//! "already exists" adopts the resource only when this deployment's owner marker is on it.
+
+use super::live::{LiveError, LiveReader};
+use super::{Executor, Level, StepContext, StepError, StepOutcome, call_of};
+use crate::cloud::{Client, CloudError, OperationRef, ResourceRef};
+use crate::db::jobs::StepRecord;
+use crate::domain::plan::{Call, Verb};
+use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::Value;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// How many times an update is re-read and re-sent when its fingerprint went stale meanwhile.
+const STALE_FINGERPRINT_ATTEMPTS: usize = 3;
+
+pub struct CloudExecutor {
+    client: Arc<Client>,
+}
+
+impl CloudExecutor {
+    pub fn new(client: Arc<Client>) -> Self {
+        CloudExecutor { client }
+    }
+
+    async fn wait(&self, op: &OperationRef, ctx: &StepContext) -> Result<(), CloudError> {
+        ctx.log(Level::Info, &format!("waiting for operation {op}"))
+            .await;
+        self.client.wait(op).await?;
+        ctx.log(Level::Info, &format!("operation {op} done")).await;
+        Ok(())
+    }
+
+    /// Sends the call once (the client retries transient failures with the same requestId) and
+    /// waits for its operation.
+    async fn send(
+        &self,
+        step: &StepRecord,
+        call: &Call,
+        request_id: Uuid,
+        ctx: &StepContext,
+    ) -> Result<(), CloudError> {
+        let mut body = call.body.clone();
+        if call.needs_fingerprint {
+            // Updates need the fingerprint of the resource as it is now, not at plan time.
+            let current: Option<Value> = self.client.get(&resource_ref(&step.resource)?).await?;
+            let fingerprint = current
+                .as_ref()
+                .and_then(|v| v.get("fingerprint"))
+                .cloned()
+                .ok_or_else(|| CloudError::NotFound {
+                    resource: step.resource.clone(),
+                    message: format!("{} disappeared before its update", step.resource),
+                })?;
+            if let Some(Value::Object(b)) = body.as_mut() {
+                b.insert("fingerprint".into(), fingerprint);
+            }
+        }
+        ctx.log(
+            Level::Info,
+            &format!(
+                "{} {} requestId={request_id}{}",
+                verb_name(call.verb),
+                call.path,
+                body.as_ref()
+                    .map(|b| format!(" body={b}"))
+                    .unwrap_or_default()
+            ),
+        )
+        .await;
+        let op = self
+            .client
+            .mutate_path(method(call.verb), &call.path, body, request_id)
+            .await?;
+        let reference = op.reference().ok_or_else(|| {
+            CloudError::Decode(format!("operation {} has no usable selfLink", op.name))
+        })?;
+        ctx.log(
+            Level::Info,
+            &format!("→ operation {reference} {:?}", op.status),
+        )
+        .await;
+        ctx.record_operation(&reference.path(), &scope_name(&reference))
+            .await
+            .map_err(|e| CloudError::Decode(e.0))?;
+        self.wait(&reference, ctx).await
+    }
+
+    /// "Already exists" on a create: ours (owner marker present) means an earlier attempt whose
+    /// reply was lost made it, so the step is done; anyone else's is a conflict to report.
+    async fn adopt(&self, step: &StepRecord, ctx: &StepContext) -> Result<StepOutcome, StepError> {
+        let existing: Option<Value> = self
+            .client
+            .get(&resource_ref(&step.resource).map_err(step_error)?)
+            .await
+            .map_err(step_error)?;
+        let deployment_marker = call_of(step)?
+            .body
+            .as_ref()
+            .and_then(|b| b.get("description"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let description = existing
+            .as_ref()
+            .and_then(|v| v.get("description"))
+            .and_then(Value::as_str);
+        match (deployment_marker, description) {
+            (Some(marker), Some(found)) if found == marker => {
+                ctx.log(
+                    Level::Info,
+                    &format!(
+                        "{} already exists and is ours: adopted it (an earlier attempt created it)",
+                        step.resource
+                    ),
+                )
+                .await;
+                Ok(StepOutcome {
+                    summary: Some("adopted existing resource".into()),
+                })
+            }
+            _ => Err(StepError(format!(
+                "{} already exists and is not owned by this deployment ({}); rename the deployment or remove that resource",
+                step.resource,
+                description.unwrap_or("no description")
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl Executor for CloudExecutor {
+    async fn execute(
+        &self,
+        step: &StepRecord,
+        ctx: &StepContext,
+    ) -> Result<StepOutcome, StepError> {
+        let call = call_of(step)?;
+        if let Some(previous) = ctx.operation() {
+            // An earlier run started this step's operation: poll it rather than send again.
+            let reference = OperationRef::parse(&previous.name).ok_or_else(|| {
+                StepError(format!("stored operation {} is unreadable", previous.name))
+            })?;
+            ctx.log(
+                Level::Info,
+                &format!("resuming: polling operation {reference} started earlier"),
+            )
+            .await;
+            return match self.wait(&reference, ctx).await {
+                Ok(()) => Ok(StepOutcome::default()),
+                Err(e) => self.failed(step, &call, e, ctx).await,
+            };
+        }
+        let request_id = Uuid::parse_str(&step.request_id)
+            .map_err(|e| StepError(format!("step has an invalid requestId: {e}")))?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            // A stale-fingerprint retry is a new logical mutation, so it gets a new requestId.
+            let rid = if attempt == 1 {
+                request_id
+            } else {
+                Uuid::new_v4()
+            };
+            match self.send(step, &call, rid, ctx).await {
+                Ok(()) => return Ok(StepOutcome::default()),
+                Err(CloudError::StaleFingerprint { .. })
+                    if attempt < STALE_FINGERPRINT_ATTEMPTS =>
+                {
+                    ctx.log(
+                        Level::Warn,
+                        "the resource changed meanwhile (stale fingerprint): reading it again",
+                    )
+                    .await;
+                }
+                Err(e) => return self.failed(step, &call, e, ctx).await,
+            }
+        }
+    }
+}
+
+impl CloudExecutor {
+    /// Turns the errors that mean "already in the state we want" into success.
+    async fn failed(
+        &self,
+        step: &StepRecord,
+        call: &Call,
+        error: CloudError,
+        ctx: &StepContext,
+    ) -> Result<StepOutcome, StepError> {
+        match (&error, call.verb) {
+            (CloudError::AlreadyExists { .. }, Verb::Post) if step.action == "create" => {
+                self.adopt(step, ctx).await
+            }
+            (CloudError::NotFound { .. }, Verb::Delete) => {
+                ctx.log(Level::Info, &format!("{} is already gone", step.resource))
+                    .await;
+                Ok(StepOutcome {
+                    summary: Some("already deleted".into()),
+                })
+            }
+            _ => {
+                ctx.log(Level::Error, &error.to_string()).await;
+                Err(step_error(error))
+            }
+        }
+    }
+}
+
+fn step_error(e: CloudError) -> StepError {
+    StepError(e.to_string())
+}
+
+fn resource_ref(path: &str) -> Result<ResourceRef, CloudError> {
+    ResourceRef::parse(path)
+        .ok_or_else(|| CloudError::Decode(format!("not a resource path: {path}")))
+}
+
+fn method(verb: Verb) -> Method {
+    match verb {
+        Verb::Get => Method::GET,
+        Verb::Post => Method::POST,
+        Verb::Put => Method::PUT,
+        Verb::Patch => Method::PATCH,
+        Verb::Delete => Method::DELETE,
+    }
+}
+
+fn verb_name(verb: Verb) -> &'static str {
+    match verb {
+        Verb::Get => "GET",
+        Verb::Post => "POST",
+        Verb::Put => "PUT",
+        Verb::Patch => "PATCH",
+        Verb::Delete => "DELETE",
+    }
+}
+
+fn scope_name(op: &OperationRef) -> String {
+    match op {
+        OperationRef::Compute {
+            scope: crate::cloud::Scope::Region(r),
+            ..
+        } => r.clone(),
+        OperationRef::Run { .. } => "run".into(),
+        _ => "global".into(),
+    }
+}
+
+/// Reads live resources through the same client, for `plan::diff` and drift checks.
+pub struct CloudLiveReader {
+    client: Arc<Client>,
+}
+
+impl CloudLiveReader {
+    pub fn new(client: Arc<Client>) -> Self {
+        CloudLiveReader { client }
+    }
+}
+
+fn live_error(resource: &str, e: CloudError) -> LiveError {
+    LiveError {
+        resource: resource.to_string(),
+        message: e.to_string(),
+    }
+}
+
+#[async_trait]
+impl LiveReader for CloudLiveReader {
+    async fn get(&self, path: &str) -> Result<Option<Value>, LiveError> {
+        let r = resource_ref(path).map_err(|e| live_error(path, e))?;
+        let mut value: Option<Value> =
+            self.client.get(&r).await.map_err(|e| live_error(path, e))?;
+        // An internet NEG's endpoint is not part of the resource; the planner needs to know it.
+        if let Some(v) = value.as_mut()
+            && v.get("networkEndpointType").and_then(Value::as_str) == Some("INTERNET_FQDN_PORT")
+        {
+            let name = v.get("name").and_then(Value::as_str).unwrap_or_default();
+            let project = path.split('/').nth(1).unwrap_or_default();
+            let endpoints = self
+                .client
+                .list_network_endpoints(project, name)
+                .await
+                .map_err(|e| live_error(path, e))?;
+            v["networkEndpoints"] = serde_json::to_value(
+                endpoints
+                    .iter()
+                    .map(|e| &e.network_endpoint)
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or(Value::Null);
+        }
+        Ok(value)
+    }
+
+    async fn list(
+        &self,
+        collection: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, Value)>, LiveError> {
+        let parts: Vec<&str> = collection.split('/').collect();
+        let c = match parts.as_slice() {
+            ["projects", p, "global", coll] => crate::cloud::CollectionRef::global(p, coll),
+            ["projects", p, "regions", r, coll] => {
+                crate::cloud::CollectionRef::regional(p, r, coll)
+            }
+            _ => {
+                return Err(LiveError {
+                    resource: collection.to_string(),
+                    message: "not a collection path".into(),
+                });
+            }
+        };
+        let items: Vec<Value> = self
+            .client
+            .list(&c)
+            .await
+            .map_err(|e| live_error(collection, e))?;
+        Ok(items
+            .into_iter()
+            .filter_map(|v| {
+                let name = v.get("name")?.as_str()?.to_string();
+                name.starts_with(prefix)
+                    .then(|| (format!("{collection}/{name}"), v))
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,361 @@
+//! Plan and apply as tracked jobs, against the sandbox cloud over real sockets: the seeds apply,
+//! re-plan as all-noop and destroy to nothing; a killed panel finishes its job after a restart;
+//! injected faults still converge; a certificate change never leaves the proxy without one.
+
+use crate::common::{TestApp, spawn_app};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+use switchyard::auth::Role;
+use switchyard::cloud::{CollectionRef, ResourceRef};
+
+const SEEDS: &[&str] = &["seed-000.json", "seed-001.json", "seed-002.json"];
+
+fn seed(name: &str) -> Value {
+    let path = format!("{}/tests/data/seeds/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The sandbox's admin hook, found from the client's configured endpoint.
+async fn sandbox(app: &TestApp, body: Value) {
+    let compute = app.state.cloud.config().compute_endpoint.clone();
+    let base = compute.trim_end_matches("compute/v1/");
+    let r = reqwest::Client::new()
+        .post(format!("{base}sandbox/v1/faults"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "sandbox admin: {}", r.status());
+}
+
+async fn create_deployment(app: &TestApp, spec: &Value) -> i64 {
+    let name = spec["name"].as_str().unwrap();
+    switchyard::db::deployments::create(&app.state.db, name, &spec.to_string(), "tester")
+        .await
+        .unwrap()
+        .id
+}
+
+async fn post(c: &mut crate::common::Client, path: &str) -> (u16, Value) {
+    let r = c.post_json(path, &json!({})).await;
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn start_job(c: &mut crate::common::Client, id: i64, kind: &str) -> i64 {
+    let (status, body) = post(c, &format!("/api/v1/deployments/{id}/{kind}")).await;
+    assert_eq!(status, 202, "{kind}: {body}");
+    body["job_id"].as_i64().unwrap()
+}
+
+async fn run_job(c: &mut crate::common::Client, id: i64, kind: &str) -> Value {
+    let job = start_job(c, id, kind).await;
+    wait_job(c, job).await
+}
+
+async fn wait_job(c: &mut crate::common::Client, job: i64) -> Value {
+    let started = Instant::now();
+    loop {
+        let body: Value = c
+            .get(&format!("/api/v1/jobs/{job}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if matches!(
+            body["status"].as_str(),
+            Some("succeeded" | "failed" | "cancelled")
+        ) {
+            return body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "job {job} did not finish: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn plan_actions(c: &mut crate::common::Client, id: i64) -> Vec<String> {
+    let (status, body) = post(c, &format!("/api/v1/deployments/{id}/plan")).await;
+    assert_eq!(status, 200, "{body}");
+    body["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {}",
+                a["action"].as_str().unwrap(),
+                a["resource"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// Every resource in the sandbox whose name starts with the deployment's prefix.
+async fn owned(app: &TestApp, spec: &Value) -> Vec<String> {
+    let project = spec["project"].as_str().unwrap();
+    let prefix = format!("{}-", spec["name"].as_str().unwrap());
+    let mut collections: Vec<CollectionRef> = [
+        "networkEndpointGroups",
+        "backendServices",
+        "urlMaps",
+        "sslCertificates",
+        "targetHttpsProxies",
+        "targetHttpProxies",
+        "addresses",
+        "forwardingRules",
+    ]
+    .iter()
+    .map(|c| CollectionRef::global(project, c))
+    .collect();
+    for b in spec["backends"].as_array().unwrap() {
+        for r in b["regions"].as_array().into_iter().flatten() {
+            collections.push(CollectionRef::regional(
+                project,
+                r.as_str().unwrap(),
+                "networkEndpointGroups",
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for c in collections {
+        let items: Vec<Value> = app.state.cloud.list(&c).await.unwrap();
+        for item in items {
+            let name = item["name"].as_str().unwrap().to_string();
+            if name.starts_with(&prefix) {
+                out.push(format!("{}/{name}", c.path()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn seeds_apply_replan_as_noop_and_destroy_to_nothing() {
+    let app = spawn_app().await;
+    sandbox(&app, json!({ "operationLatencyMs": 20 })).await;
+    let mut c = app.token_client("ed", Role::Editor).await;
+    for name in SEEDS {
+        let spec = seed(name);
+        let id = create_deployment(&app, &spec).await;
+
+        let first = plan_actions(&mut c, id).await;
+        assert!(
+            !first.is_empty() && first.iter().all(|a| a.starts_with("create ")),
+            "{first:?}"
+        );
+        let job = run_job(&mut c, id, "apply").await;
+        assert_eq!(job["status"], "succeeded", "{name}: {job}");
+        let live = owned(&app, &spec).await;
+        assert_eq!(
+            live.len(),
+            first.len(),
+            "{name}: every planned resource exists once: {live:?}"
+        );
+
+        let again = plan_actions(&mut c, id).await;
+        assert!(
+            again.iter().all(|a| a.starts_with("noop ")),
+            "{name}: {again:?}"
+        );
+        // Re-applying an unchanged deployment makes no mutating call.
+        let job = run_job(&mut c, id, "apply").await;
+        assert_eq!(job["status"], "succeeded");
+        assert_eq!(job["steps"].as_array().unwrap().len(), 0, "{job}");
+
+        let job = run_job(&mut c, id, "destroy").await;
+        assert_eq!(job["status"], "succeeded", "{name}: {job}");
+        assert_eq!(
+            owned(&app, &spec).await,
+            Vec::<String>::new(),
+            "{name}: nothing left"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_second_apply_is_refused_naming_the_running_job() {
+    let app = spawn_app().await;
+    sandbox(&app, json!({ "operationLatencyMs": 300 })).await;
+    let mut c = app.token_client("ed", Role::Editor).await;
+    let id = create_deployment(&app, &seed("seed-000.json")).await;
+    let job = start_job(&mut c, id, "apply").await;
+    let (status, body) = post(&mut c, &format!("/api/v1/deployments/{id}/apply")).await;
+    assert_eq!(status, 409, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("job {job}")) && message.contains("ed"),
+        "{message}"
+    );
+    assert_eq!(wait_job(&mut c, job).await["status"], "succeeded");
+}
+
+#[tokio::test]
+async fn a_panel_killed_mid_apply_finishes_the_job_after_a_restart() {
+    let app = spawn_app().await;
+    sandbox(&app, json!({ "operationLatencyMs": 400 })).await;
+    let spec = seed("seed-001.json");
+    let id = create_deployment(&app, &spec).await;
+    let mut c = app.token_client("ed", Role::Editor).await;
+    let job = start_job(&mut c, id, "apply").await;
+    // Wait until some steps are done and others are in flight, then kill the panel.
+    let started = Instant::now();
+    loop {
+        let body: Value = c
+            .get(&format!("/api/v1/jobs/{job}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let steps = body["steps"].as_array().unwrap();
+        let done = steps.iter().filter(|s| s["status"] == "succeeded").count();
+        if done >= 2 && done < steps.len() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let app = app.restart().await;
+    let mut c = app.token_client("ed2", Role::Editor).await;
+    let body = wait_job(&mut c, job).await;
+    assert_eq!(body["status"], "succeeded", "{body}");
+    let live = owned(&app, &spec).await;
+    let unique: BTreeSet<_> = live.iter().collect();
+    assert_eq!(unique.len(), live.len());
+    let again = plan_actions(&mut c, id).await;
+    assert!(again.iter().all(|a| a.starts_with("noop ")), "{again:?}");
+    assert_eq!(
+        live.len(),
+        again.len(),
+        "no resource beyond the plan: {live:?}"
+    );
+}
+
+#[tokio::test]
+async fn seeds_converge_under_transient_errors_rate_limits_and_lost_replies() {
+    let app = spawn_app().await;
+    sandbox(
+        &app,
+        json!({
+            "operationLatencyMs": 10,
+            "faults": { "transientRate": 0.1, "rateLimitRate": 0.1, "lostReplyRate": 0.05 }
+        }),
+    )
+    .await;
+    let mut c = app.token_client("ed", Role::Editor).await;
+    for name in SEEDS {
+        let spec = seed(name);
+        let id = create_deployment(&app, &spec).await;
+        let mut job = run_job(&mut c, id, "apply").await;
+        // Converging may take a resume when a step ran out of retries; never a duplicate.
+        for _ in 0..3 {
+            if job["status"] == "succeeded" {
+                break;
+            }
+            let jid = job["id"].as_i64().unwrap();
+            let (status, body) = post(&mut c, &format!("/api/v1/jobs/{jid}/resume")).await;
+            assert_eq!(status, 202, "{body}");
+            job = wait_job(&mut c, jid).await;
+        }
+        assert_eq!(job["status"], "succeeded", "{name}: {job}");
+        let live = owned(&app, &spec).await;
+        let unique: BTreeSet<_> = live.iter().collect();
+        assert_eq!(unique.len(), live.len(), "{name}: duplicates in {live:?}");
+        let expected = job["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["action"] == "create")
+            .map(|s| s["resource"].as_str().unwrap().to_string())
+            .collect::<BTreeSet<_>>();
+        assert_eq!(
+            live.iter().cloned().collect::<BTreeSet<_>>(),
+            expected,
+            "{name}: exactly the planned resources"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_certificate_domain_change_swaps_certificates_without_a_gap() {
+    let app = spawn_app().await;
+    sandbox(&app, json!({ "operationLatencyMs": 100 })).await;
+    let mut spec = seed("seed-002.json");
+    let id = create_deployment(&app, &spec).await;
+    let mut c = app.token_client("ed", Role::Editor).await;
+    assert_eq!(run_job(&mut c, id, "apply").await["status"], "succeeded");
+    let project = spec["project"].as_str().unwrap().to_string();
+    let proxy = ResourceRef::global(&project, "targetHttpsProxies", "hello-lb-https-proxy");
+    let before: Value = app.state.cloud.get(&proxy).await.unwrap().unwrap();
+    let old_cert = before["sslCertificates"][0].as_str().unwrap().to_string();
+
+    spec["frontend"]["domains"] = json!(["hello.example.com", "www.hello.example.com"]);
+    switchyard::db::deployments::update(
+        &app.state.db,
+        id,
+        1,
+        "hello-lb",
+        &spec.to_string(),
+        "tester",
+    )
+    .await
+    .unwrap();
+    let plan = plan_actions(&mut c, id).await;
+    assert!(
+        plan.iter()
+            .any(|a| a.starts_with("create ") && a.contains("sslCertificates")),
+        "{plan:?}"
+    );
+    assert!(
+        plan.iter()
+            .any(|a| a.starts_with("delete ") && a.contains("sslCertificates")),
+        "{plan:?}"
+    );
+
+    // Watch the proxy while the job runs: it must always hold a certificate.
+    let cloud = app.state.cloud.clone();
+    let watched = proxy.clone();
+    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let watcher = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        loop {
+            let p: Value = cloud.get(&watched).await.unwrap().unwrap();
+            seen.push(
+                p["sslCertificates"]
+                    .as_array()
+                    .map(|a| a.len())
+                    .unwrap_or(0),
+            );
+            if stop_rx.try_recv().is_ok() {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(15)).await;
+        }
+    });
+    let job = run_job(&mut c, id, "apply").await;
+    stop_tx.send(()).unwrap();
+    let seen = watcher.await.unwrap();
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert!(seen.len() > 5 && seen.iter().all(|n| *n >= 1), "{seen:?}");
+
+    let after: Value = app.state.cloud.get(&proxy).await.unwrap().unwrap();
+    let new_cert = after["sslCertificates"][0].as_str().unwrap().to_string();
+    assert_ne!(new_cert, old_cert);
+    let old = ResourceRef::parse(&old_cert).unwrap();
+    let gone: Option<Value> = app.state.cloud.get(&old).await.unwrap();
+    assert!(gone.is_none(), "the old certificate is deleted");
+    let cert: Value = app
+        .state
+        .cloud
+        .get(&ResourceRef::parse(&new_cert).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        cert["managed"]["domains"],
+        json!(["hello.example.com", "www.hello.example.com"])
+    );
+}
