@@ -6,13 +6,13 @@
 //! is not all no-ops, the live state has drifted, and the plan's entries say how.
 
 use crate::audit;
-use crate::cloud::{CollectionRef, ResourceRef};
 use crate::db::Db;
 use crate::db::dash::DriftRow;
 use crate::domain::names;
 use crate::domain::plan::{self, Action, Plan};
 use crate::domain::spec::{IpKind, Protocol, Spec};
-use crate::jobs::live::{LiveError, LiveReader, read_live};
+use crate::jobs::cloud_executor::CloudLiveReader;
+use crate::jobs::live::{LiveReader, read_live};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -83,60 +83,6 @@ pub fn live_facts(spec: &Spec, live: &Live) -> LiveFacts {
         }
     }
     facts
-}
-
-/// Reads live resources through the cloud client (the sandbox or Google Cloud), for
-/// `read_live`.
-pub struct CloudLive(pub std::sync::Arc<crate::cloud::Client>);
-
-fn live_error(resource: &str, e: impl std::fmt::Display) -> LiveError {
-    LiveError {
-        resource: resource.to_string(),
-        message: e.to_string(),
-    }
-}
-
-/// `projects/P/global/C` or `projects/P/regions/R/C`.
-fn collection_ref(path: &str) -> Option<CollectionRef> {
-    match path.split('/').collect::<Vec<_>>().as_slice() {
-        ["projects", p, "global", c] => Some(CollectionRef::global(p, c)),
-        ["projects", p, "regions", r, c] => Some(CollectionRef::regional(p, r, c)),
-        _ => None,
-    }
-}
-
-#[async_trait::async_trait]
-impl LiveReader for CloudLive {
-    async fn get(&self, path: &str) -> Result<Option<Value>, LiveError> {
-        let r = ResourceRef::parse(path)
-            .ok_or_else(|| live_error(path, "not a Compute resource path"))?;
-        self.0
-            .get::<Value>(&r)
-            .await
-            .map_err(|e| live_error(path, e))
-    }
-
-    async fn list(
-        &self,
-        collection: &str,
-        prefix: &str,
-    ) -> Result<Vec<(String, Value)>, LiveError> {
-        let c = collection_ref(collection)
-            .ok_or_else(|| live_error(collection, "not a Compute collection path"))?;
-        let items: Vec<Value> = self
-            .0
-            .list(&c)
-            .await
-            .map_err(|e| live_error(collection, e))?;
-        Ok(items
-            .into_iter()
-            .filter_map(|v| {
-                let name = v["name"].as_str()?.to_string();
-                name.starts_with(prefix)
-                    .then(|| (format!("{}/{name}", c.path()), v))
-            })
-            .collect())
-    }
 }
 
 /// One resource whose live state differs from the last apply.
@@ -232,10 +178,10 @@ pub async fn check(
     let d = crate::db::deployments::get(db, deployment_id)
         .await?
         .ok_or(CheckError::NotFound)?;
-    let Some(applied) = d.applied_spec.as_deref() else {
+    let Some((applied, _)) = crate::db::dash::applied_spec(db, d.id).await? else {
         return Err(CheckError::NotApplied(d.name));
     };
-    let (result, diffs, error) = match crate::domain::validate::parse(applied) {
+    let (result, diffs, error) = match crate::domain::validate::parse(&applied) {
         Err(e) => (
             "error",
             Vec::new(),
@@ -271,7 +217,8 @@ pub async fn check(
         db,
         d.id,
         requested_by,
-        d.applied_version,
+        // Applies run from the draft as it was; the job does not say which version that was.
+        None,
         result,
         &serde_json::to_value(&diffs).unwrap_or_default(),
         error.as_deref(),
@@ -297,8 +244,8 @@ pub async fn check(
 /// state on purpose), one after the other so the cloud sees one reader at a time.
 pub async fn check_all(db: &Db, reader: &dyn LiveReader) -> Result<usize, sqlx::Error> {
     let ids: Vec<(i64,)> = sqlx::query_as(
-        "SELECT d.id FROM deployments d WHERE d.deleted_at IS NULL AND d.applied_spec IS NOT NULL \
-         AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.deployment = d.name \
+        "SELECT d.id FROM deployments d WHERE d.deleted_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.deployment = CAST(d.id AS TEXT) \
                          AND j.status IN ('queued', 'running')) ORDER BY d.id",
     )
     .fetch_all(db)
@@ -308,7 +255,7 @@ pub async fn check_all(db: &Db, reader: &dyn LiveReader) -> Result<usize, sqlx::
         match check(db, reader, id, SCHEDULE).await {
             Ok(_) => n += 1,
             Err(CheckError::Db(e)) => return Err(e),
-            // Deleted or destroyed since the list was read.
+            // Never applied, destroyed, or deleted since the list was read.
             Err(_) => {}
         }
     }
@@ -338,7 +285,7 @@ pub fn spawn_periodic(state: &crate::AppState) -> Option<tokio::task::JoinHandle
     let secs = state.settings.drift_interval;
     (secs > 0).then(|| {
         let reader: std::sync::Arc<dyn LiveReader> =
-            std::sync::Arc::new(CloudLive(state.cloud.clone()));
+            std::sync::Arc::new(CloudLiveReader::new(state.cloud.clone()));
         tokio::spawn(run_periodic(
             state.db.clone(),
             reader,

@@ -118,7 +118,10 @@ pub async fn latest_drift(db: &Db, deployment_id: i64) -> Result<Option<DriftRow
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct JobSummary {
     pub id: i64,
+    /// The jobs' key of the deployment: its id as text (`deploy::job_key`).
     pub deployment: String,
+    /// The deployment's name, unless it was deleted since.
+    pub deployment_name: Option<String>,
     pub kind: String,
     pub status: String,
     pub created_by: String,
@@ -128,13 +131,17 @@ pub struct JobSummary {
     pub error: Option<String>,
 }
 
-const JOB_SUMMARY: &str =
-    "id, deployment, kind, status, created_by, created_at, started_at, finished_at, error";
+const JOB_SUMMARY: &str = "j.id, j.deployment, dd.name AS deployment_name, j.kind, j.status, \
+     j.created_by, j.created_at, j.started_at, j.finished_at, j.error";
+
+/// Jobs key their deployment by its id as text; the join reads the name by primary key.
+const JOBS_FROM: &str = "FROM jobs j LEFT JOIN deployments dd \
+     ON dd.id = CAST(j.deployment AS INTEGER) AND dd.deleted_at IS NULL";
 
 /// Equality filters of the jobs page; `None` matches everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobFilter {
-    /// The deployment's name (jobs name their deployment; see migration 0004).
+    /// The deployment's jobs key (`deploy::job_key`).
     pub deployment: Option<String>,
     pub user: Option<String>,
     pub status: Option<String>,
@@ -150,24 +157,24 @@ pub async fn jobs_page(
     limit: i64,
 ) -> Result<Vec<JobSummary>, sqlx::Error> {
     let mut q: QueryBuilder<Sqlite> =
-        QueryBuilder::new(format!("SELECT {JOB_SUMMARY} FROM jobs WHERE 1 = 1"));
+        QueryBuilder::new(format!("SELECT {JOB_SUMMARY} {JOBS_FROM} WHERE 1 = 1"));
     if let Some(d) = &filter.deployment {
-        q.push(" AND deployment = ").push_bind(d.clone());
+        q.push(" AND j.deployment = ").push_bind(d.clone());
     }
     if let Some(u) = &filter.user {
-        q.push(" AND created_by = ").push_bind(u.clone());
+        q.push(" AND j.created_by = ").push_bind(u.clone());
     }
     if let Some(s) = &filter.status {
-        q.push(" AND status = ").push_bind(s.clone());
+        q.push(" AND j.status = ").push_bind(s.clone());
     }
     if let Some(c) = before {
-        q.push(" AND (created_at, id) < (")
+        q.push(" AND (j.created_at, j.id) < (")
             .push_bind(c.at.clone())
             .push(", ")
             .push_bind(c.id)
             .push(")");
     }
-    q.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+    q.push(" ORDER BY j.created_at DESC, j.id DESC LIMIT ")
         .push_bind(limit);
     q.build_query_as().fetch_all(db).await
 }
@@ -179,8 +186,10 @@ pub struct DashboardRow {
     pub name: String,
     pub spec: String,
     pub version: i64,
+    /// The spec of the last succeeded job when it was an apply (a later destroy means nothing
+    /// is deployed): what the deploy service treats as applied.
     pub applied_spec: Option<String>,
-    pub applied_version: Option<i64>,
+    pub applied_at: Option<String>,
     pub ip: Option<String>,
     pub cert_status: Option<String>,
     pub domain_status: Option<String>,
@@ -194,17 +203,24 @@ pub struct DashboardRow {
     pub drift_at: Option<String>,
 }
 
-/// The newest job and the newest drift check of each deployment come from correlated subqueries
-/// that each read one index entry (jobs_by_deployment, drift_checks_deployment).
-const DASHBOARD_SELECT: &str = "SELECT d.id, d.name, d.spec, d.version, d.applied_spec, \
-     d.applied_version, l.ip, l.cert_status, l.domain_status, \
+/// The newest job, the newest succeeded job and the newest drift check of each deployment come
+/// from correlated subqueries that walk one index (jobs_by_deployment, drift_checks_deployment)
+/// from its newest entry.
+const DASHBOARD_SELECT: &str = "SELECT d.id, d.name, d.spec, d.version, \
+     CASE WHEN s.kind = 'apply' THEN s.spec END AS applied_spec, \
+     CASE WHEN s.kind = 'apply' THEN s.finished_at END AS applied_at, \
+     l.ip, l.cert_status, l.domain_status, \
      j.id AS job_id, j.kind AS job_kind, j.status AS job_status, j.created_by AS job_by, \
      j.created_at AS job_at, j.finished_at AS job_finished_at, \
      dc.result AS drift, dc.at AS drift_at \
      FROM deployments d \
      LEFT JOIN deployment_live l ON l.deployment_id = d.id \
-     LEFT JOIN jobs j ON j.id = (SELECT j2.id FROM jobs j2 WHERE j2.deployment = d.name \
+     LEFT JOIN jobs j ON j.id = (SELECT j2.id FROM jobs j2 \
+         WHERE j2.deployment = CAST(d.id AS TEXT) \
          ORDER BY j2.created_at DESC, j2.id DESC LIMIT 1) \
+     LEFT JOIN jobs s ON s.id = (SELECT s2.id FROM jobs s2 \
+         WHERE s2.deployment = CAST(d.id AS TEXT) AND s2.status = 'succeeded' \
+         ORDER BY s2.created_at DESC, s2.id DESC LIMIT 1) \
      LEFT JOIN drift_checks dc ON dc.id = (SELECT c.id FROM drift_checks c \
          WHERE c.deployment_id = d.id ORDER BY c.id DESC LIMIT 1) \
      WHERE d.deleted_at IS NULL";
@@ -240,8 +256,26 @@ pub async fn active_jobs(db: &Db) -> Result<i64, sqlx::Error> {
     Ok(n)
 }
 
+/// The spec of the deployment's last succeeded job when that job was an apply: what is deployed
+/// (the same rule as `deploy::applied_spec`), with when it finished.
+pub async fn applied_spec(
+    db: &Db,
+    deployment_id: i64,
+) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
+    let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT kind, spec, finished_at FROM jobs WHERE deployment = ? AND status = 'succeeded' \
+         ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(crate::deploy::job_key(deployment_id))
+    .fetch_optional(db)
+    .await?;
+    Ok(row
+        .filter(|(kind, _, _)| kind == "apply")
+        .map(|(_, spec, at)| (spec, at)))
+}
+
 pub async fn job(db: &Db, id: i64) -> Result<Option<JobSummary>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {JOB_SUMMARY} FROM jobs WHERE id = ?"))
+    sqlx::query_as(&format!("SELECT {JOB_SUMMARY} {JOBS_FROM} WHERE j.id = ?"))
         .bind(id)
         .fetch_optional(db)
         .await
@@ -356,7 +390,7 @@ mod tests {
         ] {
             // The same statement jobs_page builds, explained.
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-                "EXPLAIN QUERY PLAN SELECT {JOB_SUMMARY} FROM jobs WHERE 1 = 1"
+                "EXPLAIN QUERY PLAN SELECT {JOB_SUMMARY} {JOBS_FROM} WHERE 1 = 1"
             ));
             for (col, v) in [
                 ("deployment", &filter.deployment),
@@ -364,14 +398,14 @@ mod tests {
                 ("status", &filter.status),
             ] {
                 if let Some(v) = v {
-                    q.push(format!(" AND {col} = ")).push_bind(v.clone());
+                    q.push(format!(" AND j.{col} = ")).push_bind(v.clone());
                 }
             }
-            q.push(" AND (created_at, id) < (")
+            q.push(" AND (j.created_at, j.id) < (")
                 .push_bind(cursor.at.clone())
                 .push(", ")
                 .push_bind(cursor.id)
-                .push(") ORDER BY created_at DESC, id DESC LIMIT 51");
+                .push(") ORDER BY j.created_at DESC, j.id DESC LIMIT 51");
             let plan: Vec<(i64, i64, i64, String)> =
                 q.build_query_as().fetch_all(&db).await.unwrap();
             let text: String = plan

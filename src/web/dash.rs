@@ -59,6 +59,7 @@ fn compact(v: &serde_json::Value) -> String {
 pub async fn drift_view(
     state: &AppState,
     d: &DeploymentRow,
+    applied: bool,
     can_check: bool,
 ) -> AppResult<DriftView> {
     let last = crate::db::dash::latest_drift(&state.db, d.id).await?;
@@ -83,7 +84,7 @@ pub async fn drift_view(
         .collect();
     Ok(DriftView {
         id: d.id,
-        applied: d.applied_spec.is_some(),
+        applied,
         can_check,
         interval: state.settings.drift_interval,
         last,
@@ -104,7 +105,7 @@ async fn check_drift(
     HxRequest(htmx): HxRequest,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let reader = crate::drift::CloudLive(state.cloud.clone());
+    let reader = crate::jobs::cloud_executor::CloudLiveReader::new(state.cloud.clone());
     match crate::drift::check(&state.db, &reader, id, &user.name).await {
         Ok(_) => {}
         Err(crate::drift::CheckError::NotFound) => return Err(AppError::NotFound),
@@ -117,7 +118,10 @@ async fn check_drift(
         let d = crate::db::deployments::get(&state.db, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let drift = drift_view(&state, &d, true).await?;
+        let applied = crate::db::dash::applied_spec(&state.db, id)
+            .await?
+            .is_some();
+        let drift = drift_view(&state, &d, applied, true).await?;
         render(StatusCode::OK, &DriftPartial { drift })
     } else {
         Ok(
@@ -210,16 +214,21 @@ struct RouteTestPartial {
     answer: RouteAnswer,
 }
 
-/// The spec to show and its label; `Err` says why the draft cannot be shown.
-fn chosen_spec(d: &DeploymentRow, view: View) -> (Result<Spec, String>, String) {
-    let applied = d
-        .applied_spec
-        .as_deref()
-        .and_then(|s| validate::parse(s).ok());
-    match (view, applied) {
+/// The spec to show and its label; `Err` says why the draft cannot be shown. `applied` is the
+/// deployed spec with when it was applied.
+fn chosen_spec(
+    d: &DeploymentRow,
+    applied: Option<&(String, Option<String>)>,
+    view: View,
+) -> (Result<Spec, String>, String) {
+    let parsed = applied.and_then(|(s, _)| validate::parse(s).ok());
+    match (view, parsed) {
         (View::Current, Some(spec)) => (
             Ok(spec),
-            format!("applied version {}", d.applied_version.unwrap_or(d.version)),
+            match applied.and_then(|(_, at)| at.as_deref()) {
+                Some(at) => format!("applied spec (applied {at})"),
+                None => "applied spec".to_string(),
+            },
         ),
         _ => (
             validate::parse(&d.spec).map_err(|e| {
@@ -275,14 +284,17 @@ pub async fn load(
         .ok_or(AppError::NotFound)?;
     let live: Option<LiveRow> = crate::db::dash::live(&state.db, id).await?;
     let ip = live.as_ref().and_then(|l| l.ip.clone());
-    let (spec, showing) = chosen_spec(&d, view);
-    let differs = d.applied_spec.is_some() && d.applied_spec.as_deref() != Some(d.spec.as_str());
+    let applied = crate::db::dash::applied_spec(&state.db, id).await?;
+    let (spec, showing) = chosen_spec(&d, applied.as_ref(), view);
+    let differs = applied
+        .as_ref()
+        .is_some_and(|(a, _)| !super::state::same_spec(a, &d.spec));
     let other_view = match view {
         View::Current if differs => Some((
             format!("/deployments/{id}/overview?view=draft"),
             "Show the draft instead",
         )),
-        View::Draft if d.applied_spec.is_some() => Some((
+        View::Draft if applied.is_some() => Some((
             format!("/deployments/{id}/overview"),
             "Show the applied spec",
         )),
@@ -306,12 +318,12 @@ pub async fn load(
         sample_host: preview::SAMPLE_IP.to_string(),
         tester: None,
         view_draft: view == View::Draft,
-        drift: drift_view(state, &d, can_edit).await?,
+        drift: drift_view(state, &d, applied.is_some(), can_edit).await?,
         jobs: Vec::new(),
         more_jobs: false,
     };
     let filter = crate::db::dash::JobFilter {
-        deployment: Some(d.name.clone()),
+        deployment: Some(crate::deploy::job_key(d.id)),
         ..Default::default()
     };
     o.jobs = crate::db::dash::jobs_page(&state.db, &filter, None, JOB_HISTORY + 1).await?;
@@ -399,7 +411,8 @@ async fn route_test(
     let d = crate::db::deployments::get(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let answer = match chosen_spec(&d, q.view).0 {
+    let applied = crate::db::dash::applied_spec(&state.db, id).await?;
+    let answer = match chosen_spec(&d, applied.as_ref(), q.view).0 {
         Ok(spec) => test_route(&spec, &q.host, &q.path),
         Err(why) => RouteAnswer {
             host: q.host,

@@ -59,7 +59,7 @@ async fn jobs_page(
     shell: Shell,
     Query(q): Query<JobsQuery>,
 ) -> AppResult<Response> {
-    let filter = JobFilter {
+    let mut filter = JobFilter {
         deployment: nonempty(q.deployment),
         user: nonempty(q.user),
         status: nonempty(q.status),
@@ -77,11 +77,27 @@ async fn jobs_page(
             return Err(AppError::invalid(field, "too long"));
         }
     }
+    // People filter by name; jobs key their deployment by id. An unknown name matches nothing.
+    let deployment_name = filter.deployment.clone();
+    let key = match &deployment_name {
+        Some(name) => Some(
+            crate::db::dash::deployment_id_by_name(&state.db, name)
+                .await?
+                .map(crate::deploy::job_key)
+                .unwrap_or_default(),
+        ),
+        None => None,
+    };
     let before: Option<Cursor> = nonempty(q.before)
         .map(|b| parse_cursor("before", &b))
         .transpose()?;
+    let by_key = JobFilter {
+        deployment: key,
+        ..filter.clone()
+    };
     let mut jobs =
-        crate::db::dash::jobs_page(&state.db, &filter, before.as_ref(), PAGE + 1).await?;
+        crate::db::dash::jobs_page(&state.db, &by_key, before.as_ref(), PAGE + 1).await?;
+    filter.deployment = deployment_name;
     let more = jobs.len() as i64 > PAGE;
     jobs.truncate(PAGE as usize);
 
@@ -180,7 +196,12 @@ async fn progress(state: &AppState, id: i64) -> AppResult<Progress> {
         .ok_or(AppError::NotFound)?;
     let steps = crate::db::dash::job_steps(&state.db, id).await?;
     let (log, log_cut) = crate::db::dash::job_log_tail(&state.db, id, LOG_LINES).await?;
-    let deployment_id = crate::db::dash::deployment_id_by_name(&state.db, &job.deployment).await?;
+    // Only while the deployment exists: a deleted one has no page to link to.
+    let deployment_id = job
+        .deployment_name
+        .is_some()
+        .then(|| job.deployment.parse::<i64>().ok())
+        .flatten();
     let done = steps.iter().filter(|s| s.status == "succeeded").count();
     let failed = steps.iter().filter(|s| s.status == "failed").count();
     let counts = format!(

@@ -44,7 +44,8 @@ pub struct Row {
     pub name: String,
     pub state: DeploymentState,
     pub version: i64,
-    pub applied_version: Option<i64>,
+    /// When the deployed spec was applied.
+    pub applied_at: Option<String>,
     pub ip: Option<String>,
     pub https: bool,
     pub domains: Vec<DomainCell>,
@@ -111,7 +112,7 @@ pub fn row(r: DashboardRow) -> Row {
         name: r.name,
         state,
         version: r.version,
-        applied_version: r.applied_version,
+        applied_at: r.applied_at,
         ip: r.ip,
         https,
         domains,

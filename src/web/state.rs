@@ -52,11 +52,18 @@ impl DeploymentState {
     }
 }
 
-/// Two spec documents are the same when they are equal as JSON (key order and whitespace do not
-/// matter); a document that is not JSON is compared as text.
+/// Two spec documents are the same when they parse to the same spec (defaults filled in, so a
+/// draft without `"cdn": false` equals the applied spec that has it), else when they are equal as
+/// JSON (key order and whitespace do not matter).
 pub fn same_spec(a: &str, b: &str) -> bool {
     if a == b {
         return true;
+    }
+    if let (Ok(x), Ok(y)) = (
+        crate::domain::validate::parse(a),
+        crate::domain::validate::parse(b),
+    ) {
+        return x == y;
     }
     match (
         serde_json::from_str::<serde_json::Value>(a),

@@ -2,7 +2,7 @@
 //! drift; rows with a job in progress poll until it is over; paging by name.
 
 use crate::common::{TestApp, spawn_app};
-use crate::dash_jobs::insert_job;
+use crate::dash_jobs::{insert_apply, insert_job};
 use switchyard::auth::Role;
 
 const SEED_002: &str = include_str!("../data/seeds/seed-002.json");
@@ -15,9 +15,7 @@ async fn deployment(app: &TestApp, name: &str, applied: bool) -> i64 {
         .await
         .unwrap();
     if applied {
-        switchyard::db::deployments::mark_applied(&app.state.db, d.id, 1, &spec)
-            .await
-            .unwrap();
+        insert_apply(app, d.id, &spec, 1).await;
     }
     d.id
 }
@@ -39,7 +37,7 @@ async fn every_deployment_with_state_ip_certificates_and_last_job() {
 
     let draft = deployment(&app, "a-draft", false).await;
     let applied = deployment(&app, "b-applied", true).await;
-    insert_job(&app, "b-applied", "apply", "succeeded", "ann", 10).await;
+
     switchyard::db::dash::set_live(
         db,
         applied,
@@ -58,9 +56,9 @@ async fn every_deployment_with_state_ip_certificates_and_last_job() {
         .await
         .unwrap();
     let failed = deployment(&app, "d-failed", false).await;
-    insert_job(&app, "d-failed", "apply", "failed", "bob", 20).await;
+    insert_job(&app, failed, "apply", "failed", "bob", 20).await;
     let busy = deployment(&app, "e-busy", true).await;
-    let job = insert_job(&app, "e-busy", "destroy", "running", "carol", 30).await;
+    let job = insert_job(&app, busy, "destroy", "running", "carol", 30).await;
     let drifted = deployment(&app, "f-drifted", true).await;
     switchyard::db::dash::insert_drift(
         db,

@@ -14,7 +14,7 @@ async fn a_change_behind_the_panels_back_is_drift() {
     let app = spawn_app().await;
     let mut editor = app.user_client("ed", Role::Editor).await;
     let mut viewer = app.user_client("vic", Role::Viewer).await;
-    let id = apply_in_sandbox(&app, SEED_002, "ed").await;
+    let (id, _) = apply_in_sandbox(&app, SEED_002, "ed").await;
 
     // Check now, right after the apply: in sync, and the IP is known.
     let r = editor
@@ -93,7 +93,7 @@ async fn a_change_behind_the_panels_back_is_drift() {
     );
 
     // The periodic task's unit of work finds the same thing.
-    let reader = switchyard::drift::CloudLive(app.state.cloud.clone());
+    let reader = switchyard::jobs::cloud_executor::CloudLiveReader::new(app.state.cloud.clone());
     assert_eq!(
         switchyard::drift::check_all(&app.state.db, &reader)
             .await

@@ -4,10 +4,11 @@
 use crate::common::{Client, TestApp, spawn_app};
 use switchyard::auth::Role;
 
-/// Inserts a job as the runner would leave it, `seconds` after a fixed start.
+/// Inserts a job as the runner would leave it, `seconds` after a fixed start. `deployment` is
+/// the deployment's id (jobs key deployments by id).
 pub async fn insert_job(
     app: &TestApp,
-    deployment: &str,
+    deployment: i64,
     kind: &str,
     status: &str,
     by: &str,
@@ -19,7 +20,7 @@ pub async fn insert_job(
          CASE WHEN ? IN ('queued', 'running') THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || (? + 5) || ' seconds') END) \
          RETURNING id",
     )
-    .bind(deployment)
+    .bind(deployment.to_string())
     .bind(kind)
     .bind(status)
     .bind(by)
@@ -52,14 +53,22 @@ async fn everyone_reads_the_history_filtered_and_paged_by_key() {
     let app = spawn_app().await;
     let mut viewer = app.user_client("vic", Role::Viewer).await;
     let statuses = ["succeeded", "failed", "cancelled"];
+    let mut deps = Vec::new();
+    for n in 0..4 {
+        let d =
+            switchyard::db::deployments::create(&app.state.db, &format!("dep-{n}"), "{}", "ann")
+                .await
+                .unwrap();
+        deps.push(d.id);
+    }
     for i in 0..130 {
-        let dep = format!("dep-{}", i % 3);
+        let dep = deps[i % 3];
         let by = if i % 2 == 0 { "ann" } else { "bob" };
         let kind = if i % 10 == 9 { "destroy" } else { "apply" };
         // Every 4th pair shares a timestamp: the id breaks ties.
-        insert_job(&app, &dep, kind, statuses[i % 3], by, (i / 2) as i64).await;
+        insert_job(&app, dep, kind, statuses[i % 3], by, (i / 2) as i64).await;
     }
-    let running = insert_job(&app, "dep-9", "apply", "running", "ann", 1000).await;
+    let running = insert_job(&app, deps[3], "apply", "running", "ann", 1000).await;
 
     let first = viewer.get("/jobs").await;
     assert_eq!(first.status(), 200);
@@ -137,7 +146,7 @@ async fn the_job_page_shows_steps_and_log_and_polls_until_the_job_is_over() {
     let dep = switchyard::db::deployments::create(&app.state.db, "shop", "{}", "ann")
         .await
         .unwrap();
-    let id = insert_job(&app, "shop", "apply", "running", "ann", 0).await;
+    let id = insert_job(&app, dep.id, "apply", "running", "ann", 0).await;
     let db = &app.state.db;
     for (idx, status, op, err) in [
         (0, "succeeded", Some("operation-1"), None),
@@ -197,4 +206,16 @@ async fn the_job_page_shows_steps_and_log_and_polls_until_the_job_is_over() {
     for path in ["/jobs/999999", "/jobs/abc", "/jobs/999999/progress"] {
         assert_eq!(viewer.get(path).await.status(), 404, "{path}");
     }
+}
+
+/// Records a succeeded apply of `spec` (what the deploy service treats as deployed).
+pub async fn insert_apply(app: &TestApp, deployment: i64, spec: &str, seconds: i64) -> i64 {
+    let id = insert_job(app, deployment, "apply", "succeeded", "ann", seconds).await;
+    sqlx::query("UPDATE jobs SET spec = ? WHERE id = ?")
+        .bind(spec)
+        .bind(id)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    id
 }

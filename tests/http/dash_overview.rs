@@ -46,10 +46,7 @@ async fn overview_shows_words_topology_dns_and_tests_routes() {
 
     // After an apply: the applied spec is shown, with the IP, the certificate's status and the
     // job in the history.
-    let job = crate::dash_jobs::insert_job(&app, "hello-lb", "apply", "succeeded", "ann", 5).await;
-    switchyard::db::deployments::mark_applied(&app.state.db, id, 1, SEED_002)
-        .await
-        .unwrap();
+    let job = crate::dash_jobs::insert_apply(&app, id, SEED_002, 5).await;
     switchyard::db::dash::set_live(
         &app.state.db,
         id,
@@ -66,7 +63,7 @@ async fn overview_shows_words_topology_dns_and_tests_routes() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("Showing the applied version 1."));
+    assert!(page.contains("Showing the applied spec (applied 2026-01-01T00:00:10.000Z)."));
     assert!(page.contains("static IP 203.0.113.7"));
     assert!(page.contains("<code>203.0.113.7</code>"));
     assert!(page.contains("FAILED_NOT_VISIBLE"));
