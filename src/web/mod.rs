@@ -6,6 +6,7 @@
 pub mod account_api;
 pub mod assets;
 pub mod auth;
+pub mod deploy;
 pub mod pages;
 pub mod routes;
 pub mod shell;
@@ -39,6 +40,7 @@ pub fn routes() -> Routes {
     let r = pages::routes(r);
     let r = users::routes(r);
     let r = account_api::routes(r);
+    let r = deploy::routes(r);
     crate::api::routes(r)
 }
 

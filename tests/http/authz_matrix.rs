@@ -61,6 +61,30 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
     ),
     ("GET", "/api/v1/me", Access::Viewer, "/api/v1/me"),
     ("POST", "/api/v1/users", Access::Admin, "/api/v1/users"),
+    (
+        "GET",
+        "/deployments/{id}/plan",
+        Access::Viewer,
+        "/deployments/999999/plan",
+    ),
+    (
+        "POST",
+        "/deployments/{id}/apply",
+        Access::Editor,
+        "/deployments/999999/apply",
+    ),
+    (
+        "GET",
+        "/deployments/{id}/destroy",
+        Access::Viewer,
+        "/deployments/999999/destroy",
+    ),
+    (
+        "POST",
+        "/deployments/{id}/destroy",
+        Access::Editor,
+        "/deployments/999999/destroy",
+    ),
     // Deploying: plan reads the cloud (viewers may look), apply/destroy change it.
     (
         "POST",

@@ -359,3 +359,58 @@ async fn a_certificate_domain_change_swaps_certificates_without_a_gap() {
         json!(["hello.example.com", "www.hello.example.com"])
     );
 }
+
+#[tokio::test]
+async fn the_plan_page_shows_the_changes_and_its_apply_button_starts_a_job() {
+    let app = spawn_app().await;
+    sandbox(&app, json!({ "operationLatencyMs": 20 })).await;
+    let id = create_deployment(&app, &seed("seed-002.json")).await;
+
+    let mut viewer = app.user_client("vi", Role::Viewer).await;
+    let page = viewer.get(&format!("/deployments/{id}/plan")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("badge-create") && html.contains("hello-lb-urlmap"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("id=\"apply\""),
+        "viewers get no apply button"
+    );
+
+    let mut editor = app.user_client("ed", Role::Editor).await;
+    let html = editor
+        .get(&format!("/deployments/{id}/plan"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("id=\"apply\""));
+    let r = editor
+        .post_form(&format!("/deployments/{id}/apply"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let job: i64 = location.trim_start_matches("/jobs/").parse().unwrap();
+    let mut api = app.token_client("bot", Role::Viewer).await;
+    assert_eq!(wait_job(&mut api, job).await["status"], "succeeded");
+    let html = editor
+        .get(&format!("/deployments/{id}/plan"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("already matches"), "{html}");
+
+    // A draft that is not a valid spec yet gets its reason on the page, not an error.
+    let broken =
+        switchyard::db::deployments::create(&app.state.db, "half", "{\"name\":\"half\"}", "ed")
+            .await
+            .unwrap();
+    let page = editor
+        .get(&format!("/deployments/{}/plan", broken.id))
+        .await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("id=\"plan-problem\""));
+}
