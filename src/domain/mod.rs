@@ -59,6 +59,7 @@
 //!
 //! Spec fixtures for the seed walkthroughs live in `tests/data/seeds/` (see its README).
 
+pub mod draft;
 pub mod gcloud;
 pub mod lint;
 pub mod names;
