@@ -1,5 +1,6 @@
 //! Switchyard: a web panel that puts Google Cloud's global load balancer in front of Cloud Run.
 
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;

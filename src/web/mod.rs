@@ -5,6 +5,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod deployments;
 pub mod pages;
 pub mod routes;
 pub mod shell;
@@ -36,7 +37,9 @@ pub fn routes() -> Routes {
     );
     let r = auth::routes(r);
     let r = pages::routes(r);
-    users::routes(r)
+    let r = users::routes(r);
+    let r = deployments::routes(r);
+    crate::api::routes(r)
 }
 
 /// The table of every route the app serves (method, path pattern, access).
