@@ -122,7 +122,13 @@ fn invalid(errors: &[FieldError]) -> Response {
 }
 
 fn bad_request(message: &str) -> Response {
-    error_json(StatusCode::BAD_REQUEST, "bad_request", message, None, json!({}))
+    error_json(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        message,
+        None,
+        json!({}),
+    )
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -145,7 +151,10 @@ fn spec_from_body(
         Box::new(if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::PayloadTooLarge.into_response()
         } else {
-            bad_request(&format!("could not read the request body: {}", rej.body_text()))
+            bad_request(&format!(
+                "could not read the request body: {}",
+                rej.body_text()
+            ))
         })
     })?;
     if !is_json(headers) {
@@ -216,7 +225,8 @@ async fn create(
     match store::create(&state.db, &name, &text, &user.name).await {
         Ok(row) => {
             let (id, version) = (row.id, row.version);
-            let mut res = (StatusCode::CREATED, axum::Json(DeploymentJson::from(row))).into_response();
+            let mut res =
+                (StatusCode::CREATED, axum::Json(DeploymentJson::from(row))).into_response();
             if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/deployments/{id}")) {
                 res.headers_mut().insert(header::LOCATION, v);
             }

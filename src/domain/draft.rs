@@ -130,8 +130,12 @@ impl Draft {
             Ok(spec) => Ok(Draft::from_spec(&spec)),
             Err(spec_err) => {
                 // Not a spec; an incomplete draft is fine, as long as what is there has the
-                // spec's shape. When it is not even that, the spec's error says most.
-                serde_json::from_str::<Draft>(text).map_err(|_| spec_err)
+                // spec's shape. When it is not even that, the spec's error says most. (Only an
+                // object: serde would read a struct from a JSON array too.)
+                match serde_json::from_str::<Value>(text) {
+                    Ok(v @ Value::Object(_)) => serde_json::from_value(v).map_err(|_| spec_err),
+                    _ => Err(spec_err),
+                }
             }
         }
     }
@@ -940,6 +944,8 @@ mod tests {
         let e = Draft::from_json(r#"{"name":"a","colour":"red"}"#).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("colour"));
         assert!(Draft::from_json("{nope").unwrap_err().field.is_none());
+        assert!(Draft::from_json("[]").is_err());
+        assert!(Draft::from_json("[\"a\", \"b\"]").is_err());
     }
 
     #[test]

@@ -1,4 +1,8 @@
 //! HTTP-level tests: the panel, its JSON API and the cloud client against the sandbox, each over a
 //! real socket with a real SQLite file. One module per area.
 
+mod deployments_api;
+mod deployments_fuzz;
+mod deployments_support;
+mod deployments_wizard;
 mod healthz;

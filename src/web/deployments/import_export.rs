@@ -123,7 +123,9 @@ pub(crate) async fn import(
         );
     }
     match store::create(&state.db, &d.name, &d.to_json().to_string(), &user.name).await {
-        Ok(row) => Ok(Redirect::to(&format!("/deployments/{}/edit/review", row.id)).into_response()),
+        Ok(row) => {
+            Ok(Redirect::to(&format!("/deployments/{}/edit/review", row.id)).into_response())
+        }
         Err(SaveError::NameTaken(n)) => again(
             shell,
             format!("a deployment named `{n}` already exists: give another name in the name field"),

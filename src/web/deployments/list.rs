@@ -134,7 +134,9 @@ pub(crate) async fn create(
         Err(e) => return again(shell, e.message),
     };
     match store::create(&state.db, &d.name, &d.to_json().to_string(), &user.name).await {
-        Ok(row) => Ok(Redirect::to(&format!("/deployments/{}/edit/frontend", row.id)).into_response()),
+        Ok(row) => {
+            Ok(Redirect::to(&format!("/deployments/{}/edit/frontend", row.id)).into_response())
+        }
         Err(SaveError::NameTaken(n)) => again(
             shell,
             format!("a deployment named `{n}` already exists; choose another name"),
@@ -305,8 +307,9 @@ pub(crate) async fn duplicate(
         d.name = copy_name(&l.draft.name, attempt);
         match store::create(&state.db, &d.name, &d.to_json().to_string(), &user.name).await {
             Ok(row) => {
-                return Ok(Redirect::to(&format!("/deployments/{}/edit/basics", row.id))
-                    .into_response());
+                return Ok(
+                    Redirect::to(&format!("/deployments/{}/edit/basics", row.id)).into_response(),
+                );
             }
             Err(SaveError::NameTaken(_)) => continue,
             Err(SaveError::Db(e)) => return Err(e.into()),
@@ -426,14 +429,18 @@ pub(crate) async fn restore(
         .unwrap_or_default()
         .to_string();
     let text = if let Some(n) = source.strip_prefix("version:") {
-        let n: i64 = n.parse().map_err(|_| AppError::invalid("source", "no such version"))?;
+        let n: i64 = n
+            .parse()
+            .map_err(|_| AppError::invalid("source", "no such version"))?;
         store::versions(&state.db, id)
             .await?
             .into_iter()
             .find(|v| v.version == n)
             .map(|v| v.spec)
     } else if let Some(c) = source.strip_prefix("conflict:") {
-        let c: i64 = c.parse().map_err(|_| AppError::invalid("source", "no such copy"))?;
+        let c: i64 = c
+            .parse()
+            .map_err(|_| AppError::invalid("source", "no such copy"))?;
         store::conflicts(&state.db, id)
             .await?
             .into_iter()
@@ -443,7 +450,10 @@ pub(crate) async fn restore(
         None
     };
     let text = text.ok_or_else(|| {
-        AppError::invalid("source", "choose a version or a kept copy of this deployment")
+        AppError::invalid(
+            "source",
+            "choose a version or a kept copy of this deployment",
+        )
     })?;
     let d = Draft::from_json(&text).map_err(|e| {
         AppError::invalid("source", format!("that copy does not read as a spec: {e}"))
@@ -498,6 +508,9 @@ mod tests {
                 "Rule 1: /hello2, /hello2/* on any host go to hello2, the matched prefix rewritten to /."
             ]
         );
-        assert_eq!(short_time("2026-11-23T11:58:11.123Z"), "2026-11-23 11:58 UTC");
+        assert_eq!(
+            short_time("2026-11-23T11:58:11.123Z"),
+            "2026-11-23 11:58 UTC"
+        );
     }
 }

@@ -26,24 +26,52 @@ pub fn routes(r: Routes) -> Routes {
     r.get("/deployments", Access::Viewer, list::list)
         .get("/deployments/new", Access::Editor, list::new_page)
         .post("/deployments", Access::Editor, list::create)
-        .get("/deployments/import", Access::Editor, import_export::import_page)
+        .get(
+            "/deployments/import",
+            Access::Editor,
+            import_export::import_page,
+        )
         .post("/deployments/import", Access::Editor, import_export::import)
         .get("/deployments/{id}", Access::Viewer, list::overview)
-        .get("/deployments/{id}/export", Access::Viewer, import_export::export)
-        .post("/deployments/{id}/duplicate", Access::Editor, list::duplicate)
+        .get(
+            "/deployments/{id}/export",
+            Access::Viewer,
+            import_export::export,
+        )
+        .post(
+            "/deployments/{id}/duplicate",
+            Access::Editor,
+            list::duplicate,
+        )
         .post("/deployments/{id}/delete", Access::Editor, list::delete)
         .get("/deployments/{id}/versions", Access::Viewer, list::versions)
         .post("/deployments/{id}/restore", Access::Editor, list::restore)
-        .get("/deployments/{id}/edit/{step}", Access::Viewer, wizard::step_page)
-        .post("/deployments/{id}/edit/{step}", Access::Editor, wizard::save_step)
-        .post("/deployments/{id}/backends", Access::Editor, wizard::add_backend)
+        .get(
+            "/deployments/{id}/edit/{step}",
+            Access::Viewer,
+            wizard::step_page,
+        )
+        .post(
+            "/deployments/{id}/edit/{step}",
+            Access::Editor,
+            wizard::save_step,
+        )
+        .post(
+            "/deployments/{id}/backends",
+            Access::Editor,
+            wizard::add_backend,
+        )
         .post(
             "/deployments/{id}/backends/{index}/remove",
             Access::Editor,
             wizard::remove_backend,
         )
         .post("/deployments/{id}/rules", Access::Editor, wizard::add_rule)
-        .post("/deployments/{id}/rules/{index}", Access::Editor, wizard::update_rule)
+        .post(
+            "/deployments/{id}/rules/{index}",
+            Access::Editor,
+            wizard::update_rule,
+        )
         .post(
             "/deployments/{id}/rules/{index}/remove",
             Access::Editor,

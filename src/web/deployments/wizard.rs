@@ -7,8 +7,7 @@
 //! redirect back to the step. Every form carries the version it was rendered from.
 
 use super::{
-    Flash, Loaded, Saved, form_as, form_object, form_version, is_htmx, load, save,
-    wizard_css_url,
+    Flash, Loaded, Saved, form_as, form_object, form_version, is_htmx, load, save, wizard_css_url,
 };
 use crate::AppState;
 use crate::auth::{CurrentUser, Editor, Viewer};
@@ -232,7 +231,10 @@ pub(crate) fn review(id: i64, d: &Draft) -> Review {
         ..Review::default()
     };
     if let Err(errs) = validate::validate(&spec) {
-        r.errors = errs.into_iter().map(|e| link(&e.field, e.message)).collect();
+        r.errors = errs
+            .into_iter()
+            .map(|e| link(&e.field, e.message))
+            .collect();
     } else {
         r.valid = true;
     }
@@ -427,7 +429,14 @@ async fn change_and_answer(
         if htmx {
             return status_partial(None, flash);
         }
-        return render_step(shell, user, &loaded, step, Some(flash), StatusCode::UNPROCESSABLE_ENTITY);
+        return render_step(
+            shell,
+            user,
+            &loaded,
+            step,
+            Some(flash),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
     let here = step_url(id, step);
     match save(state, id, version, &d, user).await? {
@@ -460,7 +469,14 @@ async fn change_and_answer(
             } else {
                 // Show the version that won, with the message: the page is current again.
                 loaded = load(state, id).await?;
-                render_step(shell, user, &loaded, step, Some(flash), StatusCode::CONFLICT)
+                render_step(
+                    shell,
+                    user,
+                    &loaded,
+                    step,
+                    Some(flash),
+                    StatusCode::CONFLICT,
+                )
             }
         }
         Saved::NameTaken(n) => {
@@ -468,7 +484,14 @@ async fn change_and_answer(
             if htmx {
                 status_partial(None, flash)
             } else {
-                render_step(shell, user, &loaded, step, Some(flash), StatusCode::UNPROCESSABLE_ENTITY)
+                render_step(
+                    shell,
+                    user,
+                    &loaded,
+                    step,
+                    Some(flash),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
             }
         }
     }
@@ -494,16 +517,32 @@ pub(crate) async fn save_step(
     match step {
         "basics" => {
             let f: draft::BasicsForm = form_as(&form)?;
-            change_and_answer(&state, &user, shell, &headers, id, step, version, next, |d| {
-                draft::apply_basics(d, &f)
-            })
+            change_and_answer(
+                &state,
+                &user,
+                shell,
+                &headers,
+                id,
+                step,
+                version,
+                next,
+                |d| draft::apply_basics(d, &f),
+            )
             .await
         }
         "frontend" => {
             let f: draft::FrontendForm = form_as(&form)?;
-            change_and_answer(&state, &user, shell, &headers, id, step, version, next, |d| {
-                draft::apply_frontend(d, &f)
-            })
+            change_and_answer(
+                &state,
+                &user,
+                shell,
+                &headers,
+                id,
+                step,
+                version,
+                next,
+                |d| draft::apply_frontend(d, &f),
+            )
             .await
         }
         "routing" => {
@@ -513,9 +552,17 @@ pub(crate) async fn save_step(
                 backend: f.default_backend,
                 split: f.default_split,
             };
-            change_and_answer(&state, &user, shell, &headers, id, step, version, next, |d| {
-                draft::apply_default(d, &t)
-            })
+            change_and_answer(
+                &state,
+                &user,
+                shell,
+                &headers,
+                id,
+                step,
+                version,
+                next,
+                |d| draft::apply_default(d, &t),
+            )
             .await
         }
         // Backends have their own add/remove forms and Review has nothing to save: the step's
@@ -565,16 +612,32 @@ pub(crate) async fn add_backend(
     match kind.kind.as_str() {
         "serverless" => {
             let f: draft::ServerlessForm = form_as(&form)?;
-            change_and_answer(&state, &user, shell, &headers, id, "backends", version, None, |d| {
-                draft::add_serverless(d, &f)
-            })
+            change_and_answer(
+                &state,
+                &user,
+                shell,
+                &headers,
+                id,
+                "backends",
+                version,
+                None,
+                |d| draft::add_serverless(d, &f),
+            )
             .await
         }
         "internet" => {
             let f: draft::InternetForm = form_as(&form)?;
-            change_and_answer(&state, &user, shell, &headers, id, "backends", version, None, |d| {
-                draft::add_internet(d, &f)
-            })
+            change_and_answer(
+                &state,
+                &user,
+                shell,
+                &headers,
+                id,
+                "backends",
+                version,
+                None,
+                |d| draft::add_internet(d, &f),
+            )
             .await
         }
         other => Err(AppError::invalid(
@@ -593,9 +656,17 @@ pub(crate) async fn remove_backend(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let version = form_version(&form_object(pairs))?;
-    change_and_answer(&state, &user, shell, &headers, id, "backends", version, None, |d| {
-        draft::remove_backend(d, index)
-    })
+    change_and_answer(
+        &state,
+        &user,
+        shell,
+        &headers,
+        id,
+        "backends",
+        version,
+        None,
+        |d| draft::remove_backend(d, index),
+    )
     .await
 }
 
@@ -610,9 +681,17 @@ pub(crate) async fn add_rule(
     let form = form_object(pairs);
     let version = form_version(&form)?;
     let f: draft::RuleForm = form_as(&form)?;
-    change_and_answer(&state, &user, shell, &headers, id, "routing", version, None, |d| {
-        draft::add_rule(d, &f)
-    })
+    change_and_answer(
+        &state,
+        &user,
+        shell,
+        &headers,
+        id,
+        "routing",
+        version,
+        None,
+        |d| draft::add_rule(d, &f),
+    )
     .await
 }
 
@@ -627,9 +706,17 @@ pub(crate) async fn update_rule(
     let form = form_object(pairs);
     let version = form_version(&form)?;
     let f: draft::RuleForm = form_as(&form)?;
-    change_and_answer(&state, &user, shell, &headers, id, "routing", version, None, |d| {
-        draft::update_rule(d, index, &f)
-    })
+    change_and_answer(
+        &state,
+        &user,
+        shell,
+        &headers,
+        id,
+        "routing",
+        version,
+        None,
+        |d| draft::update_rule(d, index, &f),
+    )
     .await
 }
 
@@ -642,8 +729,16 @@ pub(crate) async fn remove_rule(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let version = form_version(&form_object(pairs))?;
-    change_and_answer(&state, &user, shell, &headers, id, "routing", version, None, |d| {
-        draft::remove_rule(d, index)
-    })
+    change_and_answer(
+        &state,
+        &user,
+        shell,
+        &headers,
+        id,
+        "routing",
+        version,
+        None,
+        |d| draft::remove_rule(d, index),
+    )
     .await
 }
