@@ -82,7 +82,8 @@ impl AppError {
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            // A body we cannot parse is a 400 (CONTRACT §3), whatever the reason.
+            AppError::UnsupportedMediaType(_) => StatusCode::BAD_REQUEST,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -3,6 +3,7 @@
 //! Every route is registered through [`Routes`] with its [`crate::auth::Access`] level; an area
 //! exposes `pub fn routes(r: Routes) -> Routes` and [`routes`] below chains them.
 
+pub mod account_api;
 pub mod assets;
 pub mod auth;
 pub mod deployments;
@@ -38,6 +39,7 @@ pub fn routes() -> Routes {
     let r = auth::routes(r);
     let r = pages::routes(r);
     let r = users::routes(r);
+    let r = account_api::routes(r);
     let r = deployments::routes(r);
     crate::api::routes(r)
 }
@@ -261,6 +263,8 @@ async fn render_errors(State(state): State<AppState>, req: Request, next: Next) 
     let is_get = req.method() == axum::http::Method::GET;
     let is_api = path == "/api" || path.starts_with("/api/");
     let is_htmx = req.headers().contains_key("hx-request");
+    // A request with an Authorization header is a script: it gets a 401, not a sign-in page.
+    let is_script = req.headers().contains_key(header::AUTHORIZATION);
     let res = next.run(req).await;
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -301,7 +305,7 @@ async fn render_errors(State(state): State<AppState>, req: Request, next: Next) 
                 &state,
                 b,
                 None,
-                is_api,
+                is_api || is_script,
                 is_htmx,
                 is_get,
                 &path_and_query,
@@ -312,11 +316,13 @@ async fn render_errors(State(state): State<AppState>, req: Request, next: Next) 
     };
     let user = res.extensions().get::<CurrentUser>().cloned();
     let retry = res.headers().get(header::RETRY_AFTER).cloned();
+    // A script whose token was refused gets the JSON 401, not a sign-in page.
+    let as_json = is_api || (is_script && body.status == StatusCode::UNAUTHORIZED);
     finish(
         &state,
         body,
         user,
-        is_api,
+        as_json,
         is_htmx,
         is_get,
         &path_and_query,
@@ -338,11 +344,9 @@ fn finish(
     let mut res = if is_api {
         (body.status, axum::Json(body.to_json())).into_response()
     } else if body.status == StatusCode::UNAUTHORIZED && user.is_none() {
-        let target = if is_get {
-            format!("/signin?next={}", urlencode(path_and_query))
-        } else {
-            "/signin".to_string()
-        };
+        // Always with `next`, so the sign-out page's plain `/signin` is told apart in tests.
+        let next = if is_get { path_and_query } else { "/" };
+        let target = format!("/signin?next={}", urlencode(next));
         if is_htmx {
             let mut r = StatusCode::UNAUTHORIZED.into_response();
             if let Ok(v) = HeaderValue::from_str(&target) {

@@ -1,1 +1,7 @@
 //! Browser tests: a real headless Chromium driven through chromedriver (fantoccini).
+
+#[path = "../common/mod.rs"]
+pub mod common;
+mod support;
+
+mod shell;

@@ -1,6 +1,6 @@
 //! The deployments calls of the JSON API (CONTRACT.md §3).
 
-use crate::deployments_support::{seed, spawn_app};
+use crate::deployments_support::{ClientExt, seed, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 use switchyard::auth::Role;
@@ -8,8 +8,8 @@ use switchyard::auth::Role;
 #[tokio::test]
 async fn create_list_get_and_update_with_if_match() {
     let app = spawn_app().await;
-    let ann = app.token("ann", Role::Editor).await;
-    let viewer = app.token("vic", Role::Viewer).await;
+    let ann = app.token_client("ann", Role::Editor).await;
+    let viewer = app.token_client("vic", Role::Viewer).await;
 
     let spec = seed("seed-002");
     let (status, created) = ann
@@ -47,7 +47,7 @@ async fn create_list_get_and_update_with_if_match() {
     assert_eq!(updated["spec"]["frontend"]["ip"], "ephemeral");
 
     // Another edit based on version 1 came too late: refused, kept, nothing overwritten.
-    let bob = app.token("bob", Role::Editor).await;
+    let bob = app.token_client("bob", Role::Editor).await;
     let mut late = spec.clone();
     late["frontend"]["domains"] = json!(["late.example.com"]);
     let (status, err) = bob
@@ -84,7 +84,7 @@ async fn create_list_get_and_update_with_if_match() {
         .send_json(Method::PUT, &path, &changed, Some("2"))
         .await;
     assert_eq!(status, 403);
-    let anon = crate::deployments_support::Client::new(&app.base);
+    let anon = app.anonymous();
     assert_eq!(anon.json("/api/v1/deployments").await.0, 401);
 
     // Unknown and malformed ids.
@@ -99,7 +99,7 @@ async fn create_list_get_and_update_with_if_match() {
 #[tokio::test]
 async fn bad_bodies_are_400_and_invalid_specs_422_naming_the_field() {
     let app = spawn_app().await;
-    let ann = app.token("ann", Role::Editor).await;
+    let ann = app.token_client("ann", Role::Editor).await;
     let post_raw = |body: &'static str, ctype: &'static str| {
         let ann = ann.clone();
         async move {

@@ -2,7 +2,7 @@
 //! the Review step runs on a spec, and the API: never a panic, never a 500, and a 422 always
 //! names a field.
 
-use crate::deployments_support::{Client, seed, spawn_app};
+use crate::deployments_support::{ClientExt, seed, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 use switchyard::auth::Role;
@@ -243,7 +243,7 @@ fn the_validator_and_review_never_panic_and_always_name_the_field() {
 #[tokio::test]
 async fn the_api_answers_every_document_with_201_400_or_422_naming_the_field() {
     let app = spawn_app().await;
-    let ann = app.token("ann", Role::Editor).await;
+    let ann = app.token_client("ann", Role::Editor).await;
     let (_, first) = ann
         .send_json(Method::POST, "/api/v1/deployments", &seed("seed-000"), None)
         .await;
@@ -281,14 +281,14 @@ async fn the_api_answers_every_document_with_201_400_or_422_naming_the_field() {
             other => panic!("{method} {path} answered {other} for {doc}: {body}"),
         }
     }
-    let (status, _) = Client::json(&ann, "/api/v1/deployments").await;
+    let (status, _) = ann.json("/api/v1/deployments").await;
     assert_eq!(status, 200);
 }
 
 #[tokio::test]
 async fn mutated_specs_imported_as_drafts_render_every_step() {
     let app = spawn_app().await;
-    let mut ann = app.session("ann", Role::Editor).await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
     let mut imported = 0;
     for (i, doc) in corpus().into_iter().enumerate().step_by(15) {
         let text = String::from_utf8_lossy(&doc).to_string();

@@ -1,7 +1,7 @@
 //! The wizard and the drafts pages over HTTP: saving step by step (plain posts and htmx),
 //! concurrent edits, viewers, import and export, duplicate and delete.
 
-use crate::deployments_support::{Client, location, seed, spawn_app};
+use crate::deployments_support::{Client, ClientExt, location, seed, spawn_app};
 use serde_json::Value;
 use switchyard::auth::Role;
 
@@ -112,7 +112,7 @@ async fn build_seed_002(c: &mut Client) -> String {
 #[tokio::test]
 async fn the_wizard_builds_seed_002_and_reviews_it() {
     let app = spawn_app().await;
-    let mut ann = app.session("ann", Role::Editor).await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
     let id = build_seed_002(&mut ann).await;
     let got = spec_of(&ann, &id).await;
     assert_eq!(got["version"], 6);
@@ -139,7 +139,7 @@ async fn the_wizard_builds_seed_002_and_reviews_it() {
 #[tokio::test]
 async fn review_links_each_error_to_its_step() {
     let app = spawn_app().await;
-    let mut ann = app.session("ann", Role::Editor).await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
     let r = ann
         .post_form("/deployments", &[("name", "Bad_Name"), ("project", "p")])
         .await;
@@ -181,8 +181,8 @@ async fn review_links_each_error_to_its_step() {
 #[tokio::test]
 async fn a_second_concurrent_edit_is_refused_and_both_versions_are_recoverable() {
     let app = spawn_app().await;
-    let mut ann = app.session("ann", Role::Editor).await;
-    let mut bob = app.session("bob", Role::Editor).await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let mut bob = app.user_client("bob", Role::Editor).await;
     let r = ann
         .post_form(
             "/deployments",
@@ -296,9 +296,9 @@ async fn a_second_concurrent_edit_is_refused_and_both_versions_are_recoverable()
 #[tokio::test]
 async fn viewers_look_but_cannot_edit() {
     let app = spawn_app().await;
-    let mut ann = app.session("ann", Role::Editor).await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
     let id = build_seed_002(&mut ann).await;
-    let mut vic = app.session("vic", Role::Viewer).await;
+    let mut vic = app.user_client("vic", Role::Viewer).await;
     for step in ["basics", "frontend", "backends", "routing", "review"] {
         let (status, html) = vic.text(&format!("/deployments/{id}/edit/{step}")).await;
         assert_eq!(status, 200, "{step}");
@@ -348,7 +348,7 @@ async fn viewers_look_but_cannot_edit() {
 #[tokio::test]
 async fn export_import_duplicate_and_delete() {
     let app = spawn_app().await;
-    let mut ann = app.session("ann", Role::Editor).await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
     let id = build_seed_002(&mut ann).await;
 
     let r = ann.get(&format!("/deployments/{id}/export")).await;
@@ -406,7 +406,7 @@ async fn export_import_duplicate_and_delete() {
 #[tokio::test]
 async fn bad_form_input_is_a_message_never_a_500() {
     let app = spawn_app().await;
-    let mut ann = app.session("ann", Role::Editor).await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
     let r = ann
         .post_form("/deployments", &[("name", ""), ("project", "p")])
         .await;

@@ -1,8 +1,15 @@
 //! HTTP-level tests: the panel, its JSON API and the cloud client against the sandbox, each over a
 //! real socket with a real SQLite file. One module per area.
 
+#[path = "../common/mod.rs"]
+pub mod common;
+
+mod auth;
+mod authz_matrix;
+mod cli;
 mod deployments_api;
 mod deployments_fuzz;
 mod deployments_support;
 mod deployments_wizard;
+mod errors;
 mod healthz;

@@ -1,0 +1,140 @@
+//! Sign in, see the shell with the sandbox banner, sign out; a form posted from another origin
+//! is refused.
+
+use crate::common::{PASSWORD, spawn_app};
+use crate::support::Browser;
+use fantoccini::Locator;
+use switchyard::auth::Role;
+
+async fn sign_in(b: &fantoccini::Client, base: &str, name: &str) {
+    b.goto(&format!("{base}/")).await.unwrap();
+    // Anonymous: sent to the sign-in page.
+    assert!(b.current_url().await.unwrap().path().starts_with("/signin"));
+    b.find(Locator::Id("name"))
+        .await
+        .unwrap()
+        .send_keys(name)
+        .await
+        .unwrap();
+    b.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    b.find(Locator::Id("signin"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait().for_element(Locator::Id("whoami")).await.unwrap();
+}
+
+#[tokio::test]
+async fn sign_in_see_the_shell_and_sign_out() {
+    let app = spawn_app().await;
+    app.create_user("alice", Role::Admin).await;
+    let browser = Browser::start().await;
+    let b = &browser.client;
+
+    sign_in(b, &app.base, "alice").await;
+    assert_eq!(b.current_url().await.unwrap().path(), "/");
+    let who = b
+        .find(Locator::Id("whoami"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let who = who.to_lowercase(); // the role badge is upper-cased by the CSS
+    assert!(who.contains("alice") && who.contains("admin"), "{who}");
+    let banner = b.find(Locator::Id("sandbox-banner")).await.unwrap();
+    assert!(banner.is_displayed().await.unwrap());
+    assert!(banner.text().await.unwrap().contains("simulated cloud"));
+    let nav = b
+        .find(Locator::Css("nav"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(nav.contains("Dashboard") && nav.contains("Users"), "{nav}");
+    // The CSS and htmx loaded under the CSP (htmx defines window.htmx).
+    let htmx = b
+        .execute("return typeof window.htmx", vec![])
+        .await
+        .unwrap();
+    assert_eq!(htmx, "object");
+
+    b.find(Locator::Id("signout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait().for_element(Locator::Id("signin")).await.unwrap();
+    b.goto(&format!("{}/", app.base)).await.unwrap();
+    assert!(b.current_url().await.unwrap().path().starts_with("/signin"));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_form_posted_from_another_origin_is_refused() {
+    let app = spawn_app().await;
+    app.create_user("alice", Role::Admin).await;
+
+    // Another site (a different origin: `localhost` and another port) with a form aimed at us.
+    let target = format!("{}/users", app.base);
+    let evil_html = format!(
+        r#"<!doctype html><html><body>
+        <form method="post" action="{target}">
+          <input name="name" value="mallory"><input name="role" value="admin">
+          <input name="password" value="mallory-password">
+          <button id="go" type="submit">go</button>
+        </form></body></html>"#
+    );
+    let evil = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let evil_port = evil.local_addr().unwrap().port();
+    let evil_app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || async move { axum::response::Html(evil_html) }),
+    );
+    let evil_server = tokio::spawn(async move { axum::serve(evil, evil_app).await });
+
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    sign_in(b, &app.base, "alice").await;
+
+    b.goto(&format!("http://localhost:{evil_port}/"))
+        .await
+        .unwrap();
+    b.find(Locator::Id("go"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let msg = b
+        .wait()
+        .for_element(Locator::Id("error-message"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(msg.contains("cross-site"), "{msg}");
+    assert!(
+        switchyard::db::users::by_name(&app.state.db, "mallory")
+            .await
+            .unwrap()
+            .is_none(),
+        "the cross-site post must not create a user"
+    );
+
+    // The same form on our own origin works (the layer refuses only cross-site posts).
+    b.goto(&format!("{}/users", app.base)).await.unwrap();
+    assert!(b.source().await.unwrap().contains("Add a user"));
+    browser.close().await;
+    evil_server.abort();
+}
