@@ -294,3 +294,112 @@ async fn build_seed_002_in_the_wizard_with_reloads_and_review_the_routes() {
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_save_after_someone_elses_is_refused_in_the_page_and_recoverable() {
+    let app = spawn_app().await;
+    app.create_user("ed", Role::Editor).await;
+    let db = &app.state.db;
+    let d = Draft::new("shop", "acme-edge").unwrap();
+    let row = switchyard::db::deployments::create(db, "shop", &d.to_json().to_string(), "ann")
+        .await
+        .unwrap();
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    sign_in(b, &app.base, "ed").await;
+    b.goto(&format!(
+        "{}/deployments/{}/edit/frontend",
+        app.base, row.id
+    ))
+    .await
+    .unwrap();
+    b.wait()
+        .for_element(Locator::Id("frontend-form"))
+        .await
+        .unwrap();
+
+    // Meanwhile, in another tab, ann saves version 2.
+    let mut theirs = d.clone();
+    theirs.frontend.domains = vec!["ann.example.com".into()];
+    switchyard::db::deployments::update(
+        db,
+        row.id,
+        1,
+        "shop",
+        &theirs.to_json().to_string(),
+        "ann",
+    )
+    .await
+    .unwrap();
+
+    // Ed's change, saved as he goes from version 1: refused in the page, with the way out.
+    click(b, "protocol-http").await;
+    let status = b
+        .wait()
+        .for_element(Locator::XPath(
+            "//div[@id='save-status' and contains(., 'Not saved')]",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        status.contains("ann saved version 2 while you were editing version 1"),
+        "{status}"
+    );
+    assert!(status.contains("Reload version 2") && status.contains("See and restore your copy"));
+    let current = switchyard::db::deployments::get(db, row.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(current.version, 2);
+    assert!(current.spec.contains("ann.example.com"));
+
+    // His copy is kept: restore it from the versions page.
+    b.find(Locator::LinkText("See and restore your copy"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let restore = b
+        .wait()
+        .for_element(Locator::Css("[id^='restore-conflict-']"))
+        .await
+        .unwrap();
+    restore.click().await.unwrap();
+    b.wait().for_element(Locator::Id("summary")).await.unwrap();
+    let frontend = text_of(b, "#summary-frontend").await;
+    assert!(frontend.starts_with("Plain HTTP"), "{frontend}");
+    let versions = switchyard::db::deployments::versions(db, row.id)
+        .await
+        .unwrap();
+    assert_eq!(versions.len(), 3);
+    assert!(versions.iter().any(|v| v.spec.contains("ann.example.com")));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn import_a_spec_file() {
+    let app = spawn_app().await;
+    app.create_user("ed", Role::Editor).await;
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    sign_in(b, &app.base, "ed").await;
+    b.goto(&format!("{}/deployments", app.base)).await.unwrap();
+    click(b, "import-deployment").await;
+    let file = format!(
+        "{}/tests/data/seeds/seed-002.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    type_into(b, "import-file", &file).await;
+    click(b, "import").await;
+    b.wait()
+        .for_element(Locator::Id("route-preview"))
+        .await
+        .unwrap();
+    assert!(b.find(Locator::Id("review-valid")).await.is_ok());
+    assert!(step_path(b).await.ends_with("/edit/review"));
+    browser.close().await;
+}

@@ -379,6 +379,42 @@ async fn export_import_duplicate_and_delete() {
     let (_, html) = ann.text(&to).await;
     assert!(html.contains("id=\"review-valid\""));
 
+    // The page's form uploads the file (multipart); a chosen file wins over the text area.
+    let boundary = "XyZzy0123";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"hello-lb.json\"\r\n\
+         Content-Type: application/json\r\n\r\n{exported}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"spec\"\r\n\r\n{{not used\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nhello-lb-3\r\n\
+         --{boundary}--\r\n"
+    );
+    let r = ann
+        .request(reqwest::Method::POST, "/deployments/import")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let uploaded = spec_of(&ann, location(&r).split('/').nth(2).unwrap()).await;
+    assert_eq!(uploaded["name"], "hello-lb-3");
+    assert_eq!(uploaded["spec"]["routing"], seed("seed-002")["routing"]);
+    // A broken upload is a 400, never a 500.
+    let r = ann
+        .request(reqwest::Method::POST, "/deployments/import")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body("--XyZzy0123\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nunterminated")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
     for bad in ["{nope", "[]", "{\"name\": \"x\", \"colour\": 1}"] {
         let r = ann.post_form("/deployments/import", &[("spec", bad)]).await;
         assert_eq!(r.status(), 422, "{bad}");
@@ -400,7 +436,11 @@ async fn export_import_duplicate_and_delete() {
     assert_eq!(r.status(), 303);
     assert_eq!(ann.text(&format!("/deployments/{id}")).await.0, 404);
     let (_, list) = ann.text("/deployments").await;
-    assert!(list.contains("hello-lb-copy") && list.contains("hello-lb-2"));
+    assert!(
+        list.contains("hello-lb-copy")
+            && list.contains("hello-lb-2")
+            && list.contains("hello-lb-3")
+    );
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! Export a deployment's spec as a JSON file; import one (pasted) as a new draft.
+//! Export a deployment's spec as a JSON file; import one (an uploaded file or pasted text) as a
+//! new draft.
 
 use super::{load, wizard_css_url};
 use crate::AppState;
@@ -8,7 +9,7 @@ use crate::domain::draft::Draft;
 use crate::error::{AppError, AppResult, Form, Path};
 use crate::web::{Shell, render};
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -86,14 +87,73 @@ pub(crate) struct ImportForm {
     name: String,
 }
 
-/// Imports a pasted spec (or an exported draft) as a new draft. It must read as a spec or a
-/// draft; whether it is valid is for the Review step to say, as for any draft.
+/// Reads the import form: `multipart/form-data` (the page's form, with the file input) or
+/// URL-encoded (scripts, or a paste without the file). A chosen file wins over the text area.
+async fn read_import_form(state: &AppState, req: Request) -> AppResult<ImportForm> {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    if !multipart {
+        let Form(f) = Form::<ImportForm>::from_request(req, state).await?;
+        return Ok(f);
+    }
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge
+        } else {
+            AppError::BadRequest(format!(
+                "could not read the uploaded form: {}",
+                e.body_text()
+            ))
+        }
+    };
+    let mut mp = Multipart::from_request(req, state).await.map_err(|e| {
+        AppError::BadRequest(format!(
+            "could not read the uploaded form: {}",
+            e.body_text()
+        ))
+    })?;
+    let mut form = ImportForm {
+        spec: String::new(),
+        name: String::new(),
+    };
+    let mut file: Option<String> = None;
+    while let Some(field) = mp.next_field().await.map_err(bad)? {
+        let key = field.name().unwrap_or_default().to_string();
+        let bytes = field.bytes().await.map_err(bad)?;
+        let text = || {
+            String::from_utf8(bytes.to_vec())
+                .map_err(|_| AppError::invalid(key.clone(), "must be UTF-8 text (a JSON file)"))
+        };
+        match key.as_str() {
+            // A file input with no file chosen still sends an empty part.
+            "file" if !bytes.is_empty() => file = Some(text()?),
+            "spec" => form.spec = text()?,
+            "name" => form.name = text()?,
+            _ => {}
+        }
+    }
+    if let Some(f) = file {
+        form.spec = f;
+    }
+    Ok(form)
+}
+
+/// Imports a spec (or an exported draft) as a new draft. It must read as a spec or a draft;
+/// whether it is valid is for the Review step to say, as for any draft.
 pub(crate) async fn import(
     State(state): State<AppState>,
     Editor(user): Editor,
     shell: Shell,
-    Form(f): Form<ImportForm>,
+    req: Request,
 ) -> AppResult<Response> {
+    let f = read_import_form(&state, req).await?;
     let again = |shell, error: String| {
         render(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -107,7 +167,7 @@ pub(crate) async fn import(
         )
     };
     if f.spec.trim().is_empty() {
-        return again(shell, "paste the spec's JSON".into());
+        return again(shell, "choose a spec file or paste the spec's JSON".into());
     }
     let mut d = match Draft::from_json(&f.spec) {
         Ok(d) => d,
