@@ -185,6 +185,100 @@ fn exercise(bytes: &[u8]) -> Result<Result<(), Vec<validate::FieldError>>, valid
     Ok(verdict)
 }
 
+/// A spec put together from random parts: each part is sound, except that now and then (one
+/// time in `bad` per choice) a part is one Google would refuse.
+fn generate(rng: &mut Rng, i: usize) -> Value {
+    const BAD: usize = 25;
+    let bad = BAD;
+    fn pick(rng: &mut Rng, good: &[&'static str], wrong: &[&'static str]) -> &'static str {
+        let list = if rng.below(BAD) == 0 { wrong } else { good };
+        list[rng.below(list.len())]
+    }
+    let n = 1 + rng.below(3);
+    let mut backends = Vec::new();
+    for k in 0..n {
+        let name = format!("b{k}");
+        let name = if rng.below(bad) == 0 {
+            "Bad_Name".to_string()
+        } else {
+            name
+        };
+        if rng.below(2) == 0 {
+            let region = pick(
+                rng,
+                &["us-central1", "europe-west1", "asia-east1"],
+                &["mars-north1"],
+            );
+            let service = pick(rng, &["web", "api", "my-app"], &["My_App", ""]);
+            backends.push(json!({ "name": name, "type": "serverless", "service": service,
+                "regions": [region], "cdn": rng.below(2) == 0, "outlier_detection": rng.below(2) == 0 }));
+        } else {
+            let fqdn = pick(
+                rng,
+                &["hello-3qx7k2dz6a-uc.a.run.app", "lb.example.com"],
+                &["https://x.a.run.app/", "10.0.0.1"],
+            );
+            let port: u64 = if rng.below(bad) == 0 { 0 } else { 443 };
+            backends.push(
+                json!({ "name": name, "type": "internet", "fqdn": fqdn, "port": port,
+                "host_header": fqdn }),
+            );
+        }
+    }
+    let names: Vec<String> = (0..n).map(|k| format!("b{k}")).collect();
+    let target = |rng: &mut Rng| {
+        if rng.below(bad) == 0 {
+            return json!({ "backend": "ghost" });
+        }
+        if rng.below(3) == 0 && n > 1 {
+            let weight: u64 = if rng.below(bad) == 0 {
+                1001
+            } else {
+                1 + rng.below(100) as u64
+            };
+            json!({ "split": [{ "backend": names[0], "weight": weight }, { "backend": names[1], "weight": 10 }] })
+        } else {
+            json!({ "backend": rng.pick(&names) })
+        }
+    };
+    let rules: Vec<Value> = (0..rng.below(4))
+        .map(|k| {
+            let mut r = target(rng);
+            r["hosts"] = json!([pick(rng, &["*"], &["*x.com", ""])]);
+            let path = pick(rng, &["/p", "/p/*"], &["p", "/a*b"]);
+            r["paths"] = json!([format!(
+                "{}{k}{}",
+                &path[..path.len().min(2)],
+                &path[path.len().min(2)..]
+            )]);
+            if rng.below(2) == 0 {
+                r["prefix_rewrite"] = json!(pick(rng, &["/", "/v2/"], &[""]));
+            }
+            if rng.below(3) == 0 {
+                r["host_rewrite"] = json!(pick(
+                    rng,
+                    &["internal.example.com"],
+                    &["a b", "x.example.com:99999"]
+                ));
+            }
+            r
+        })
+        .collect();
+    let https = rng.below(3) != 0;
+    json!({
+        "name": format!("gen{i}"),
+        "project": pick(rng, &["acme-edge", "my-lb-project"], &["x"]),
+        "frontend": {
+            "protocol": if https { "https" } else { "http" },
+            "domains": if https && rng.below(bad) != 0 { json!(["shop.example.com"]) } else { json!([]) },
+            "ip": pick(rng, &["static", "ephemeral"], &["static"]),
+            "http_redirect": https && rng.below(2) == 0,
+        },
+        "backends": backends,
+        "routing": { "default": target(rng), "rules": rules },
+    })
+}
+
 fn corpus() -> Vec<Vec<u8>> {
     let seeds: Vec<Value> = ["seed-000", "seed-001", "seed-002", "seed-002-http"]
         .iter()
@@ -205,6 +299,9 @@ fn corpus() -> Vec<Vec<u8>> {
             *n = json!(format!("fz{i}"));
         }
         out.push(v.to_string().into_bytes());
+    }
+    for i in 0..200 {
+        out.push(generate(&mut rng, i).to_string().into_bytes());
     }
     let base = seeds[2].to_string();
     for _ in 0..100 {
@@ -318,4 +415,20 @@ async fn mutated_specs_imported_as_drafts_render_every_step() {
     }
     assert!(imported >= 10, "only {imported} imported");
     assert_eq!(ann.text("/deployments").await.0, 200);
+}
+
+#[test]
+fn the_generator_makes_valid_and_invalid_specs() {
+    let mut rng = Rng(7);
+    let (mut valid, mut invalid) = (0, 0);
+    for i in 0..200 {
+        match exercise(generate(&mut rng, i).to_string().as_bytes()) {
+            Ok(Ok(())) => valid += 1,
+            _ => invalid += 1,
+        }
+    }
+    assert!(
+        valid >= 10 && invalid >= 10,
+        "valid {valid}, invalid {invalid}"
+    );
 }
