@@ -457,6 +457,84 @@ pub fn remove_backend(d: &mut Draft, index: usize) -> Result<()> {
     Ok(())
 }
 
+/// Changes backend `index` in place from the same form that adds one (`kind` is kept). A new
+/// name is carried into the routing that named the old one, as renaming in the console does.
+pub fn update_backend(
+    d: &mut Draft,
+    index: usize,
+    serverless: &ServerlessForm,
+    internet: &InternetForm,
+) -> Result<()> {
+    let Some(old) = d.backends.get(index).cloned() else {
+        return Err(DraftError::new(
+            "index",
+            "that backend is no longer in the draft; reload the page",
+        ));
+    };
+    // Build the replacement on a draft without the old backend, so its own name is free and
+    // the add functions' checks apply unchanged.
+    let mut rest = d.clone();
+    rest.backends.remove(index);
+    match old.kind {
+        BackendKind::Serverless { .. } => {
+            let f = ServerlessForm {
+                name: match serverless.name.trim() {
+                    "" => old.name.clone(),
+                    n => n.to_string(),
+                },
+                ..serverless.clone()
+            };
+            add_serverless(&mut rest, &f)?;
+        }
+        BackendKind::Internet { .. } => {
+            let f = InternetForm {
+                name: match internet.name.trim() {
+                    "" => old.name.clone(),
+                    n => n.to_string(),
+                },
+                ..internet.clone()
+            };
+            add_internet(&mut rest, &f)?;
+        }
+    }
+    let new = rest
+        .backends
+        .pop()
+        .expect("the add function pushed the backend");
+    if new.name != old.name {
+        rename_references(d, &old.name, &new.name);
+    }
+    d.backends[index] = new;
+    Ok(())
+}
+
+fn rename_references(d: &mut Draft, from: &str, to: &str) {
+    let rename = |t: &mut Target| match t {
+        Target::Backend { backend } if backend == from => *backend = to.to_string(),
+        Target::Backend { .. } => {}
+        Target::Split { split } => {
+            for w in split.iter_mut().filter(|w| w.backend == from) {
+                w.backend = to.to_string();
+            }
+        }
+    };
+    if let Some(t) = d.routing.default.as_mut() {
+        rename(t);
+    }
+    for r in &mut d.routing.rules {
+        rename(&mut r.target);
+    }
+}
+
+/// What the internet backend form shows for an existing backend: `fqdn` or `fqdn:port`.
+pub fn endpoint_text(fqdn: &str, port: u16) -> String {
+    if port == 443 {
+        fqdn.to_string()
+    } else {
+        format!("{fqdn}:{port}")
+    }
+}
+
 // ------------------------------------------------------------------------------------------
 // Routing
 
@@ -792,6 +870,58 @@ mod tests {
         remove_backend(&mut d, 0).unwrap();
         assert!(d.backends.is_empty());
         assert_eq!(remove_backend(&mut d, 0).unwrap_err().field, "index");
+    }
+
+    #[test]
+    fn editing_a_backend_keeps_its_kind_and_renames_its_routes() {
+        let mut d = Draft::from_json(include_str!("../../tests/data/seeds/seed-002.json")).unwrap();
+        let f = InternetForm {
+            name: "second".into(),
+            endpoint: "https://hello2-3qx7k2dz6a-uc.a.run.app:8443/".into(),
+            host_mode: "fqdn".into(),
+            ..Default::default()
+        };
+        update_backend(&mut d, 1, &ServerlessForm::default(), &f).unwrap();
+        assert_eq!(d.backends[1].name, "second");
+        assert!(matches!(
+            d.backends[1].kind,
+            BackendKind::Internet { port: 8443, .. }
+        ));
+        assert_eq!(
+            d.routing.rules[0].target,
+            Target::Backend {
+                backend: "second".into()
+            }
+        );
+        // Its own name is not a clash; another backend's is.
+        let keep = InternetForm {
+            name: String::new(),
+            ..f.clone()
+        };
+        update_backend(&mut d, 1, &ServerlessForm::default(), &keep).unwrap();
+        assert_eq!(d.backends[1].name, "second");
+        let clash = InternetForm {
+            name: "hello".into(),
+            ..f
+        };
+        assert_eq!(
+            update_backend(&mut d, 1, &ServerlessForm::default(), &clash)
+                .unwrap_err()
+                .field,
+            "name"
+        );
+        assert_eq!(
+            d.backends[1].name, "second",
+            "a refused edit changes nothing"
+        );
+        assert_eq!(
+            update_backend(&mut d, 9, &ServerlessForm::default(), &keep)
+                .unwrap_err()
+                .field,
+            "index"
+        );
+        assert_eq!(endpoint_text("a.example.com", 443), "a.example.com");
+        assert_eq!(endpoint_text("a.example.com", 8443), "a.example.com:8443");
     }
 
     #[test]

@@ -138,6 +138,12 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
     ),
     (
         "POST",
+        "/deployments/{id}/backends/{index}",
+        Access::Editor,
+        "/deployments/999999/backends/0",
+    ),
+    (
+        "POST",
         "/deployments/{id}/backends/{index}/remove",
         Access::Editor,
         "/deployments/999999/backends/0/remove",

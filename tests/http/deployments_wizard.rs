@@ -522,3 +522,52 @@ async fn bad_form_input_is_a_message_never_a_500() {
     // Nothing was saved by any of it.
     assert_eq!(spec_of(&ann, &id).await["version"], 1);
 }
+
+#[tokio::test]
+async fn a_backend_is_edited_in_place_and_its_routes_follow_a_rename() {
+    let app = spawn_app().await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let id = build_seed_002(&mut ann).await;
+    let (_, html) = ann.text(&format!("/deployments/{id}/edit/backends")).await;
+    assert!(html.contains("id=\"edit-backend-1\""));
+    let r = ann
+        .post_form(
+            &format!("/deployments/{id}/backends/1"),
+            &[
+                ("version", "6"),
+                ("name", "second"),
+                ("endpoint", "hello2-3qx7k2dz6a-uc.a.run.app"),
+                ("host_mode", "custom"),
+                ("host_header", "hello2.internal.example.com"),
+                ("cdn", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let got = spec_of(&ann, &id).await;
+    assert_eq!(got["version"], 7);
+    let b = &got["spec"]["backends"][1];
+    assert_eq!(b["name"], "second");
+    assert_eq!(b["host_header"], "hello2.internal.example.com");
+    assert_eq!(b["cdn"], true);
+    assert_eq!(got["spec"]["routing"]["rules"][0]["backend"], "second");
+    // A clash with another backend's name is refused, naming it; nothing changes.
+    let r = ann
+        .post_form(
+            &format!("/deployments/{id}/backends/1"),
+            &[
+                ("version", "7"),
+                ("name", "hello"),
+                ("endpoint", "x.example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("already a backend named `hello`")
+    );
+    assert_eq!(spec_of(&ann, &id).await["version"], 7);
+}

@@ -62,6 +62,11 @@ pub fn routes(r: Routes) -> Routes {
             wizard::add_backend,
         )
         .post(
+            "/deployments/{id}/backends/{index}",
+            Access::Editor,
+            wizard::update_backend,
+        )
+        .post(
             "/deployments/{id}/backends/{index}/remove",
             Access::Editor,
             wizard::remove_backend,

@@ -58,6 +58,15 @@ pub(crate) struct BackendView {
     /// One line in words: `Cloud Run service my-app in us-central1, europe-west1`.
     pub detail: String,
     pub extras: String,
+    // The edit form's fields.
+    pub service: String,
+    pub regions: String,
+    pub endpoint: String,
+    /// `fqdn`, `custom` or `none`.
+    pub host_mode: &'static str,
+    pub host_header: String,
+    pub cdn: bool,
+    pub outlier_detection: bool,
 }
 
 pub(crate) struct RuleView {
@@ -175,6 +184,33 @@ pub(crate) fn backend_view(index: usize, b: &crate::domain::spec::Backend) -> Ba
             ),
         ),
     };
+    let (service, regions, endpoint, host_mode, host_header) = match &b.kind {
+        BackendKind::Serverless { service, regions } => (
+            service.clone(),
+            regions.join(", "),
+            String::new(),
+            "fqdn",
+            String::new(),
+        ),
+        BackendKind::Internet {
+            fqdn,
+            port,
+            host_header,
+        } => {
+            let mode = match host_header {
+                None => "none",
+                Some(h) if h == fqdn => "fqdn",
+                Some(_) => "custom",
+            };
+            (
+                String::new(),
+                String::new(),
+                draft::endpoint_text(fqdn, *port),
+                mode,
+                host_header.clone().unwrap_or_default(),
+            )
+        }
+    };
     let mut extras = Vec::new();
     if b.cdn {
         extras.push("Cloud CDN");
@@ -188,6 +224,13 @@ pub(crate) fn backend_view(index: usize, b: &crate::domain::spec::Backend) -> Ba
         kind,
         detail,
         extras: extras.join(", "),
+        service,
+        regions,
+        endpoint,
+        host_mode,
+        host_header,
+        cdn: b.cdn,
+        outlier_detection: b.outlier_detection,
     }
 }
 
@@ -645,6 +688,32 @@ pub(crate) async fn add_backend(
             format!("`{other}` is not a backend type: serverless or internet"),
         )),
     }
+}
+
+pub(crate) async fn update_backend(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    shell: Shell,
+    headers: HeaderMap,
+    Path((id, index)): Path<(i64, usize)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let form = form_object(pairs);
+    let version = form_version(&form)?;
+    let serverless: draft::ServerlessForm = form_as(&form)?;
+    let internet: draft::InternetForm = form_as(&form)?;
+    change_and_answer(
+        &state,
+        &user,
+        shell,
+        &headers,
+        id,
+        "backends",
+        version,
+        None,
+        |d| draft::update_backend(d, index, &serverless, &internet),
+    )
+    .await
 }
 
 pub(crate) async fn remove_backend(
