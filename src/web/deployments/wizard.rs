@@ -261,10 +261,32 @@ pub(crate) fn review(id: i64, d: &Draft) -> Review {
     let spec = match d.to_spec() {
         Ok(spec) => spec,
         Err(e) => {
+            // Say everything still missing at once, not one part per visit.
+            let mut errors = Vec::new();
+            if d.frontend.protocol.is_none() {
+                errors.push(link(
+                    "frontend.protocol",
+                    missing_message("frontend.protocol", ""),
+                ));
+            }
+            if d.backends.is_empty() {
+                errors.push(link(
+                    "backends",
+                    "add at least one backend on the Backends step".into(),
+                ));
+            }
+            if d.routing.default.is_none() {
+                errors.push(link(
+                    "routing.default",
+                    missing_message("routing.default", ""),
+                ));
+            }
             let field = e.field.clone().unwrap_or_default();
-            let message = missing_message(&field, &e.message);
+            if !errors.iter().any(|x| x.field == field) {
+                errors.push(link(&field, missing_message(&field, &e.message)));
+            }
             return Review {
-                errors: vec![link(&field, message)],
+                errors,
                 ..Review::default()
             };
         }
