@@ -53,6 +53,20 @@ async fn build_seed_002(c: &mut Client) -> String {
         "{body}"
     );
     assert!(body.contains("value=\"2\""), "{body}");
+    // The same form again (htmx sends it on `input` and on `change`): no new version.
+    let r = c
+        .hx_post(
+            &format!("{base}/edit/frontend"),
+            &[
+                ("version", "2"),
+                ("protocol", "https"),
+                ("domains", "hello.example.com"),
+                ("ip", "static"),
+                ("http_redirect", "on"),
+            ],
+        )
+        .await;
+    assert!(r.text().await.unwrap().contains("Saved · version 2"));
 
     // Backends: pasted Cloud Run URLs, Host override derived on the server.
     for (v, url) in [

@@ -1,7 +1,7 @@
 //! The wizard: one page per step, each saved as the user goes.
 //!
-//! The Basics, Frontend and Routing (default target) forms and each rule's form save on change
-//! with htmx (`hx-post`, answered by a small status partial and an out-of-band swap of every
+//! The Basics, Frontend and Routing (default target) forms and each rule's form save as the
+//! user types and on change with htmx (`hx-post`, answered by a small status partial and an out-of-band swap of every
 //! hidden `version` input on the page); without JavaScript the same forms post normally and
 //! the server redirects back. Adding and removing backends and rules are plain form posts that
 //! redirect back to the step. Every form carries the version it was rendered from.
@@ -504,7 +504,15 @@ async fn change_and_answer(
         );
     }
     let here = step_url(id, step);
-    match save(state, id, version, &d, user).await? {
+    // Nothing changed (the same form sent on `input` and again on `change`): no new version.
+    // Only from the current version: a page based on an older one may hold other stale forms,
+    // so it must still be told that someone saved in between.
+    let outcome = if d == loaded.draft && version == loaded.row.version {
+        Saved::Done(loaded.row.clone())
+    } else {
+        save(state, id, version, &d, user).await?
+    };
+    match outcome {
         Saved::Done(row) => {
             let target = step_url(id, next.unwrap_or(step));
             if htmx {
