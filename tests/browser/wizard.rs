@@ -9,6 +9,7 @@ use fantoccini::{Client, Locator};
 use std::time::Duration;
 use switchyard::auth::Role;
 use switchyard::domain::draft::Draft;
+use switchyard::domain::spec::Protocol;
 
 async fn sign_in(b: &Client, base: &str, name: &str) {
     b.goto(&format!("{base}/signin")).await.unwrap();
@@ -401,5 +402,109 @@ async fn import_a_spec_file() {
         .unwrap();
     assert!(b.find(Locator::Id("review-valid")).await.is_ok());
     assert!(step_path(b).await.ends_with("/edit/review"));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn two_tabs_on_one_draft_the_later_save_is_told() {
+    let app = spawn_app().await;
+    app.create_user("ed", Role::Editor).await;
+    let d = Draft::new("shop", "acme-edge").unwrap();
+    let row =
+        switchyard::db::deployments::create(&app.state.db, "shop", &d.to_json().to_string(), "ed")
+            .await
+            .unwrap();
+    let page = format!("{}/deployments/{}/edit/frontend", app.base, row.id);
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    sign_in(b, &app.base, "ed").await;
+    b.goto(&page).await.unwrap();
+    b.wait()
+        .for_element(Locator::Id("frontend-form"))
+        .await
+        .unwrap();
+    let first = b.window().await.unwrap();
+    let second = b.new_window(true).await.unwrap().handle;
+
+    // The second tab saves first.
+    b.switch_to_window(second).await.unwrap();
+    b.goto(&page).await.unwrap();
+    b.wait()
+        .for_element(Locator::Id("frontend-form"))
+        .await
+        .unwrap();
+    click(b, "protocol-https").await;
+    b.wait()
+        .for_element(Locator::XPath(
+            "//div[@id='save-status' and contains(., 'Saved')]",
+        ))
+        .await
+        .unwrap();
+
+    // The first tab, still on version 1, is told and keeps its edit as a copy.
+    b.switch_to_window(first).await.unwrap();
+    click(b, "protocol-http").await;
+    let status = b
+        .wait()
+        .for_element(Locator::XPath(
+            "//div[@id='save-status' and contains(., 'Not saved')]",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        status.contains("ed saved version 2 while you were editing version 1"),
+        "{status}"
+    );
+    let current = switchyard::db::deployments::get(&app.state.db, row.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        Draft::from_json(&current.spec).unwrap().frontend.protocol,
+        Some(Protocol::Https)
+    );
+    let kept = switchyard::db::deployments::conflicts(&app.state.db, row.id)
+        .await
+        .unwrap();
+    assert!(!kept.is_empty() && kept[0].spec.contains("\"http\""));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_viewer_sees_the_wizard_read_only() {
+    let app = spawn_app().await;
+    app.create_user("vic", Role::Viewer).await;
+    let spec = include_str!("../data/seeds/seed-002.json");
+    let d = Draft::from_json(spec).unwrap();
+    let row = switchyard::db::deployments::create(
+        &app.state.db,
+        "hello-lb",
+        &d.to_json().to_string(),
+        "ann",
+    )
+    .await
+    .unwrap();
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    sign_in(b, &app.base, "vic").await;
+    b.goto(&format!(
+        "{}/deployments/{}/edit/frontend",
+        app.base, row.id
+    ))
+    .await
+    .unwrap();
+    b.wait()
+        .for_element(Locator::Id("read-only"))
+        .await
+        .unwrap();
+    let domains = b.find(Locator::Id("frontend-domains")).await.unwrap();
+    assert!(!domains.is_enabled().await.unwrap());
+    assert!(b.find(Locator::Id("next")).await.is_err());
+    click(b, "next-link").await;
+    b.wait().for_element(Locator::Id("backends")).await.unwrap();
+    assert!(b.find(Locator::Id("add-internet")).await.is_err());
     browser.close().await;
 }
