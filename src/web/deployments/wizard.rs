@@ -1,10 +1,11 @@
 //! The wizard: one page per step, each saved as the user goes.
 //!
 //! The Basics, Frontend and Routing (default target) forms and each rule's form save as the
-//! user types and on change with htmx (`hx-post`, answered by a small status partial and an out-of-band swap of every
-//! hidden `version` input on the page); without JavaScript the same forms post normally and
-//! the server redirects back. Adding and removing backends and rules are plain form posts that
-//! redirect back to the step. Every form carries the version it was rendered from.
+//! user types and on change with htmx (`hx-post`, answered by a small status partial and an
+//! out-of-band swap of every hidden `version` input on the page); without JavaScript the same
+//! forms post normally and the server redirects back. Adding, editing and removing backends and
+//! adding and removing rules are plain form posts that redirect back to the step. Every form
+//! carries the version it was rendered from.
 
 use super::{
     Flash, Loaded, Saved, form_as, form_object, form_version, is_htmx, load, save, wizard_css_url,
@@ -355,7 +356,6 @@ fn missing_message(field: &str, message: &str) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn render_step(
     shell: Shell,
     user: &CurrentUser,
