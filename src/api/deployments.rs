@@ -6,6 +6,7 @@
 //! | `GET /api/v1/deployments` (viewer) | `{ "deployments": [ ... ] }`, most recently changed first |
 //! | `GET /api/v1/deployments/{id}` (viewer) | the deployment, with `ETag: "VERSION"` |
 //! | `PUT /api/v1/deployments/{id}` (editor) + `If-Match: VERSION` | `200` the next version |
+//! | `GET /api/v1/deployments/{id}/versions` (viewer) | `{ "versions": [...], "conflicts": [...] }` newest first: every saved version and every refused edit kept as a conflict copy |
 //!
 //! A deployment is `{ id, name, version, spec, created_by, updated_by, created_at, updated_at,
 //! applied_version, last_job }`; `last_job` is `null` until jobs exist. `spec` is the stored
@@ -43,6 +44,11 @@ pub fn routes(r: Routes) -> Routes {
         .post("/api/v1/deployments", Access::Editor, create)
         .get("/api/v1/deployments/{id}", Access::Viewer, get)
         .put("/api/v1/deployments/{id}", Access::Editor, update)
+        .get(
+            "/api/v1/deployments/{id}/versions",
+            Access::Viewer,
+            versions,
+        )
 }
 
 #[derive(Debug, Serialize)]
@@ -68,7 +74,7 @@ impl From<DeploymentRow> for DeploymentJson {
             version: row.version,
             // Stored specs are written by this server as JSON; a row that is not (a hand-edited
             // database) is shown as its text rather than failing the whole list.
-            spec: serde_json::from_str(&row.spec).unwrap_or(Value::String(row.spec)),
+            spec: stored_json(&row.spec),
             created_by: row.created_by,
             updated_by: row.updated_by,
             created_at: row.created_at,
@@ -236,6 +242,36 @@ async fn create(
         Err(SaveError::Db(e)) => Err(e.into()),
         Err(e) => Err(AppError::Internal(e.into())),
     }
+}
+
+fn stored_json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+/// The history: so a refused edit (`conflict_id` of a 412) can be fetched back.
+async fn versions(
+    State(state): State<AppState>,
+    _: Viewer,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    store::get(&state.db, id).await?.ok_or(AppError::NotFound)?;
+    let versions: Vec<Value> = store::versions(&state.db, id)
+        .await?
+        .into_iter()
+        .map(|v| {
+            json!({ "version": v.version, "author": v.author, "created_at": v.created_at,
+                    "spec": stored_json(&v.spec) })
+        })
+        .collect();
+    let conflicts: Vec<Value> = store::conflicts(&state.db, id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            json!({ "id": c.id, "based_on": c.based_on, "author": c.author,
+                    "created_at": c.created_at, "spec": stored_json(&c.spec) })
+        })
+        .collect();
+    Ok(axum::Json(json!({ "versions": versions, "conflicts": conflicts })).into_response())
 }
 
 /// `If-Match: 3`, `"3"` or `W/"3"`: the version the client edited.

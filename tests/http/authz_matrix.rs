@@ -190,6 +190,12 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
         Access::Editor,
         "/api/v1/deployments/999999",
     ),
+    (
+        "GET",
+        "/api/v1/deployments/{id}/versions",
+        Access::Viewer,
+        "/api/v1/deployments/999999/versions",
+    ),
 ];
 
 #[test]

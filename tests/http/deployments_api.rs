@@ -67,6 +67,15 @@ async fn create_list_get_and_update_with_if_match() {
     assert_eq!(kept.len(), 1);
     assert!(kept[0].spec.contains("late.example.com"));
     assert_eq!(kept[0].author, "bob");
+    // And through the API: both versions and the refused edit.
+    let (status, history) = viewer.json(&format!("{path}/versions")).await;
+    assert_eq!(status, 200);
+    assert_eq!(history["versions"][0]["version"], 2);
+    assert_eq!(history["versions"][1]["spec"], spec);
+    assert_eq!(history["conflicts"][0]["id"], err["error"]["conflict_id"]);
+    assert_eq!(history["conflicts"][0]["spec"], late);
+    assert_eq!(history["conflicts"][0]["based_on"], 1);
+    assert_eq!(viewer.json("/api/v1/deployments/999/versions").await.0, 404);
 
     // No If-Match: 428, never a blind overwrite. A malformed one: 400.
     let (status, err) = ann.send_json(Method::PUT, &path, &changed, None).await;
