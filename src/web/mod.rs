@@ -7,6 +7,7 @@ pub mod account_api;
 pub mod assets;
 pub mod auth;
 pub mod deploy;
+pub mod deployments;
 pub mod pages;
 pub mod routes;
 pub mod shell;
@@ -41,6 +42,7 @@ pub fn routes() -> Routes {
     let r = users::routes(r);
     let r = account_api::routes(r);
     let r = deploy::routes(r);
+    let r = deployments::routes(r);
     crate::api::routes(r)
 }
 

@@ -5,3 +5,4 @@ pub mod common;
 mod support;
 
 mod shell;
+mod wizard;
