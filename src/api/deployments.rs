@@ -9,7 +9,7 @@
 //! | `GET /api/v1/deployments/{id}/versions` (viewer) | `{ "versions": [...], "conflicts": [...] }` newest first: every saved version and every refused edit kept as a conflict copy |
 //!
 //! A deployment is `{ id, name, version, spec, created_by, updated_by, created_at, updated_at,
-//! applied_version, last_job }`; `last_job` is `null` until jobs exist. `spec` is the stored
+//! applied_version, last_job }`; `last_job` is the newest apply or destroy job, `null` before the first. `spec` is the stored
 //! document: a complete spec for deployments made here, possibly an incomplete draft for one
 //! still being written in the wizard.
 //!
@@ -199,9 +199,22 @@ fn with_etag(mut res: Response, version: i64) -> Response {
     res
 }
 
+/// The deployment with its newest job (CONTRACT §3: "with their spec, version and last job").
+async fn with_last_job(state: &AppState, row: DeploymentRow) -> Result<DeploymentJson, AppError> {
+    let job = crate::db::jobs::latest_job(&state.db, &crate::deploy::job_key(row.id)).await?;
+    let applied_version = crate::deploy::applied_version(&state.db, row.id).await?;
+    let mut out = DeploymentJson::from(row);
+    out.applied_version = applied_version;
+    out.last_job = job.map(|j| crate::api::jobs::job_json(&j, None));
+    Ok(out)
+}
+
 async fn list(State(state): State<AppState>, _: Viewer) -> Result<Response, AppError> {
     let rows = store::list(&state.db).await?;
-    let items: Vec<DeploymentJson> = rows.into_iter().map(Into::into).collect();
+    let mut items: Vec<DeploymentJson> = Vec::with_capacity(rows.len());
+    for row in rows {
+        items.push(with_last_job(&state, row).await?);
+    }
     Ok(axum::Json(json!({ "deployments": items })).into_response())
 }
 
@@ -213,7 +226,7 @@ async fn get(
     let row = store::get(&state.db, id).await?.ok_or(AppError::NotFound)?;
     let version = row.version;
     Ok(with_etag(
-        axum::Json(DeploymentJson::from(row)).into_response(),
+        axum::Json(with_last_job(&state, row).await?).into_response(),
         version,
     ))
 }

@@ -156,6 +156,16 @@ async fn seeds_apply_replan_as_noop_and_destroy_to_nothing() {
             "{name}: every planned resource exists once: {live:?}"
         );
 
+        let d: Value = c
+            .get(&format!("/api/v1/deployments/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(d["last_job"]["id"], job["id"], "{d}");
+        assert_eq!(d["last_job"]["status"], "succeeded");
+        assert_eq!(d["applied_version"], 1);
+
         let again = plan_actions(&mut c, id).await;
         assert!(
             again.iter().all(|a| a.starts_with("noop ")),
@@ -172,6 +182,18 @@ async fn seeds_apply_replan_as_noop_and_destroy_to_nothing() {
             owned(&app, &spec).await,
             Vec::<String>::new(),
             "{name}: nothing left"
+        );
+        let d: Value = c
+            .get(&format!("/api/v1/deployments/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(d["last_job"]["kind"], "destroy");
+        assert_eq!(
+            d["applied_version"],
+            Value::Null,
+            "nothing applied after a destroy"
         );
     }
 }
