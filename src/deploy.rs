@@ -84,6 +84,18 @@ pub async fn applied_spec(db: &Db, deployment_id: i64) -> Result<Option<Spec>, D
         .and_then(|job| serde_json::from_str(&job.spec).ok()))
 }
 
+/// The draft version the deployment's last successful apply put in the cloud; `None` when
+/// nothing is applied (never applied, or destroyed since).
+pub async fn applied_version(db: &Db, deployment_id: i64) -> Result<Option<i64>, DeployError> {
+    let last = db::jobs::last_succeeded_job(db, &job_key(deployment_id)).await?;
+    Ok(last.filter(|job| job.kind == "apply").and_then(|job| {
+        serde_json::from_str::<serde_json::Value>(&job.plan)
+            .ok()?
+            .get("version")?
+            .as_i64()
+    }))
+}
+
 fn regions(spec: &Spec) -> Vec<String> {
     spec.backends
         .iter()
@@ -131,13 +143,16 @@ impl Deployer {
         self.refuse_if_busy(row.id).await?;
         let planned = self.plan(row).await?;
         let steps = plan::steps(&planned.plan).map_err(DeployError::Blocked)?;
+        let mut stored_plan = planned.plan.api_json();
+        // Which draft version this apply puts in the cloud (shown as the applied version).
+        stored_plan["version"] = serde_json::json!(row.version);
         let id = self
             .runner
             .start(JobRequest {
                 deployment: job_key(row.id),
                 kind: JobKind::Apply,
                 spec: serde_json::to_value(&planned.spec).expect("a spec always serialises"),
-                plan: planned.plan.api_json(),
+                plan: stored_plan,
                 created_by: user.to_string(),
                 steps,
             })

@@ -100,6 +100,7 @@ impl App {
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, gcp = ?self.state.settings.gcp, "switchyard listening");
         let cleanup = tokio::spawn(delete_expired_sessions(self.state.db.clone()));
+        let drift = drift::spawn_periodic(&self.state);
         let res = axum::serve(
             self.listener,
             self.router
@@ -108,6 +109,9 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await;
         cleanup.abort();
+        if let Some(d) = drift {
+            d.abort();
+        }
         if let Some(sandbox) = self.sandbox {
             sandbox.stop().await;
         }

@@ -414,3 +414,13 @@ pub async fn last_succeeded_job(db: &Db, deployment: &str) -> Result<Option<JobR
     .fetch_optional(db)
     .await?)
 }
+
+/// The newest job of a deployment, whatever its outcome.
+pub async fn latest_job(db: &Db, deployment: &str) -> Result<Option<JobRow>, JobsDbError> {
+    Ok(sqlx::query_as::<_, JobRow>(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE deployment = ? ORDER BY created_at DESC, id DESC LIMIT 1"
+    ))
+    .bind(deployment)
+    .fetch_optional(db)
+    .await?)
+}

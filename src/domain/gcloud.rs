@@ -188,10 +188,10 @@ pub fn outlier_detection() -> Value {
 
 fn neg_url(spec: &Spec, b: &Backend, region: Option<&str>) -> String {
     match (&b.kind, region) {
-        (BackendKind::Serverless { .. }, Some(r)) => format!(
+        (BackendKind::Serverless { service, .. }, Some(r)) => format!(
             "{COMPUTE}/projects/{}/regions/{r}/networkEndpointGroups/{}",
             spec.project,
-            names::serverless_neg(&spec.name, &b.name, r)
+            names::serverless_neg(&spec.name, &b.name, r, service)
         ),
         (BackendKind::Internet { fqdn, port, .. }, _) => format!(
             "{COMPUTE}/projects/{}/global/networkEndpointGroups/{}",
@@ -221,7 +221,7 @@ pub fn commands(spec: &Spec) -> GcloudScript {
                             format!("Serverless NEG for Cloud Run service {service} in {r} (backend {})", b.name),
                             &["gcloud", "compute", "network-endpoint-groups", "create"],
                         )
-                        .arg(names::serverless_neg(d, &b.name, r))
+                        .arg(names::serverless_neg(d, &b.name, r, service))
                         .arg(format!("--region={r}"))
                         .arg("--network-endpoint-type=serverless")
                         .arg(format!("--cloud-run-service={service}"))
@@ -319,7 +319,7 @@ pub fn commands(spec: &Spec) -> GcloudScript {
         }
         steps.push(create.arg(&description).arg(&project));
         match &b.kind {
-            BackendKind::Serverless { regions, .. } => {
+            BackendKind::Serverless { regions, service } => {
                 for r in regions {
                     steps.push(
                         GcloudStep::new(
@@ -328,7 +328,7 @@ pub fn commands(spec: &Spec) -> GcloudScript {
                         )
                         .arg(&bs)
                         .arg("--global")
-                        .arg(format!("--network-endpoint-group={}", names::serverless_neg(d, &b.name, r)))
+                        .arg(format!("--network-endpoint-group={}", names::serverless_neg(d, &b.name, r, service)))
                         .arg(format!("--network-endpoint-group-region={r}"))
                         .arg(&project),
                     );
@@ -566,7 +566,7 @@ mod tests {
     #[test]
     fn serverless_and_internet_negs_with_correct_flags() {
         let l = lines(&commands(&contract()));
-        assert!(l.contains(&"gcloud compute network-endpoint-groups create shop-web-us-central1 --region=us-central1 --network-endpoint-type=serverless --cloud-run-service=my-app --project=acme-edge".to_string()), "{l:#?}");
+        assert!(l.contains(&"gcloud compute network-endpoint-groups create shop-web-us-central1-0a51fc --region=us-central1 --network-endpoint-type=serverless --cloud-run-service=my-app --project=acme-edge".to_string()), "{l:#?}");
         let neg = names::internet_neg("shop", "hello2-3qx7k2dz6a-uc.a.run.app", 443);
         // One NEG for the two backends sharing fqdn and port.
         assert_eq!(
@@ -588,7 +588,7 @@ mod tests {
             && !c.contains("max-rate")
             && !c.contains("balancing-mode")));
         assert!(l.iter().any(|c| c.starts_with("gcloud compute backend-services create shop-bs-hello2 --global --load-balancing-scheme=EXTERNAL_MANAGED --protocol=HTTPS --custom-request-header='Host: hello2-3qx7k2dz6a-uc.a.run.app'")), "{l:#?}");
-        assert!(l.contains(&"gcloud compute backend-services add-backend shop-bs-web --global --network-endpoint-group=shop-web-europe-west1 --network-endpoint-group-region=europe-west1 --project=acme-edge".to_string()));
+        assert!(l.contains(&"gcloud compute backend-services add-backend shop-bs-web --global --network-endpoint-group=shop-web-europe-west1-0a51fc --network-endpoint-group-region=europe-west1 --project=acme-edge".to_string()));
         // Outlier detection goes through import with the whole resource.
         let imp = s
             .steps

@@ -19,6 +19,12 @@
 //! - [`spec`]: `Spec`, `Frontend`, `Protocol`, `IpKind`, `Backend`, `BackendKind`, `Routing`,
 //!   `Target`, `WeightedBackend`, `Rule` (serde, CONTRACT.md §2).
 //! - [`names`]: derived Google Cloud resource names and the owner marker.
+//! - [`draft`]: `Draft` (a spec being written in the wizard, parts possibly missing;
+//!   `from_json`, `to_spec`, `to_json`) and the pure per-step merges the wizard calls:
+//!   `apply_basics`, `apply_frontend`, `add_serverless`, `add_internet` (FQDN, port and Host
+//!   override from a pasted Cloud Run URL), `update_backend` (a rename follows into the
+//!   routing), `remove_backend`, `apply_default`, `add_rule`, `update_rule`, `remove_rule`;
+//!   `step_of_field` maps a spec field to the wizard step that owns it.
 //! - [`validate`]:
 //!   - `parse(input: impl AsRef<[u8]>) -> Result<Spec, ParseError>`; `ParseError { field:
 //!     Option<String>, message }` (field is `None` only when the input is not a JSON object).
@@ -57,18 +63,11 @@
 //!   `command() -> String`; `outlier_detection() -> serde_json::Value` (the settings Switchyard
 //!   applies when a backend asks for outlier detection); `to_yaml(&Value) -> String`.
 //!
-//! - [`topology`]: `from_spec(&Spec, ip: Option<&str>) -> Topology` (columns of `Node`s by
-//!   `Layer`, `Edge`s with split percentages) and `to_svg(&Topology) -> String` (every text
-//!   escaped, no inline style or script); `escape`.
-//! - [`describe`]: `describe(&Spec) -> Vec<String>`, the spec as plain sentences.
-//! - [`certificates`]: `certificate_status(Option<&str>)`, `domain_status(domain, Option<&str>,
-//!   ip)` → `Explanation { status, health, summary, cause, fix }`; `dns_records(domains, ip) ->
-//!   Vec<DnsRecord>`.
-//!
 //! Spec fixtures for the seed walkthroughs live in `tests/data/seeds/` (see its README).
 
 pub mod certificates;
 pub mod describe;
+pub mod draft;
 pub mod gcloud;
 pub mod lint;
 pub mod names;

@@ -28,8 +28,13 @@ fn short_hash(parts: &[&str]) -> String {
         .collect()
 }
 
-pub fn serverless_neg(deployment: &str, backend: &str, region: &str) -> String {
-    format!("{deployment}-{backend}-{region}")
+/// A serverless NEG cannot be repointed at another Cloud Run service, so the service is part of
+/// the name: switching services creates the new NEG beside the old one (make-before-break).
+pub fn serverless_neg(deployment: &str, backend: &str, region: &str, service: &str) -> String {
+    format!(
+        "{deployment}-{backend}-{region}-{}",
+        &short_hash(&[service])[..6]
+    )
 }
 
 pub fn internet_neg(deployment: &str, fqdn: &str, port: u16) -> String {

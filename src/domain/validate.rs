@@ -589,7 +589,7 @@ fn check_backends(e: &mut Errors, spec: &Spec, deployment_ok: bool) {
                     } else if !seen_regions.insert(r.as_str()) {
                         e.add(field, format!("`{r}` is listed twice"));
                     } else if name_ok && deployment_ok {
-                        let neg = names::serverless_neg(&spec.name, &b.name, r);
+                        let neg = names::serverless_neg(&spec.name, &b.name, r, service);
                         if too_long(
                             e,
                             &name_field,
@@ -896,14 +896,14 @@ mod tests {
         assert_eq!(fields(|v| v["name"] = json!("1shop")), ["name"]);
         // 50 characters: fits 63 alone, but `-cert-` + 8 hash characters does not.
         assert_eq!(fields(|v| v["name"] = json!("a".repeat(50))), ["name"]);
-        // 49 fits every deployment-level name, but `<name>-web-europe-west1` (the serverless
-        // NEG) is 66 characters: the backend whose NEG overflows is named.
+        // 49 fits every deployment-level name, but `<name>-web-europe-west1-<6 hex>` (the
+        // serverless NEG) is 73 characters: the backend whose NEG overflows is named.
         assert_eq!(
             fields(|v| v["name"] = json!("a".repeat(49))),
             ["backends[0].name"]
         );
         assert_eq!(
-            fields(|v| v["name"] = json!("a".repeat(45))),
+            fields(|v| v["name"] = json!("a".repeat(38))),
             Vec::<String>::new()
         );
         assert_eq!(

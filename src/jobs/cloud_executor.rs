@@ -263,6 +263,35 @@ impl CloudLiveReader {
     }
 }
 
+impl CloudLiveReader {
+    /// An internet NEG's endpoint is not part of the resource, but the planner needs to know
+    /// whether it is attached: read it with `listNetworkEndpoints`.
+    async fn with_endpoints(&self, path: &str, mut v: Value) -> Result<Value, LiveError> {
+        if v.get("networkEndpointType").and_then(Value::as_str) != Some("INTERNET_FQDN_PORT") {
+            return Ok(v);
+        }
+        let name = v
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let project = path.split('/').nth(1).unwrap_or_default();
+        let endpoints = self
+            .client
+            .list_network_endpoints(project, &name)
+            .await
+            .map_err(|e| live_error(path, e))?;
+        v["networkEndpoints"] = serde_json::to_value(
+            endpoints
+                .iter()
+                .map(|e| &e.network_endpoint)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or(Value::Null);
+        Ok(v)
+    }
+}
+
 fn live_error(resource: &str, e: CloudError) -> LiveError {
     LiveError {
         resource: resource.to_string(),
@@ -274,28 +303,11 @@ fn live_error(resource: &str, e: CloudError) -> LiveError {
 impl LiveReader for CloudLiveReader {
     async fn get(&self, path: &str) -> Result<Option<Value>, LiveError> {
         let r = resource_ref(path).map_err(|e| live_error(path, e))?;
-        let mut value: Option<Value> =
-            self.client.get(&r).await.map_err(|e| live_error(path, e))?;
-        // An internet NEG's endpoint is not part of the resource; the planner needs to know it.
-        if let Some(v) = value.as_mut()
-            && v.get("networkEndpointType").and_then(Value::as_str) == Some("INTERNET_FQDN_PORT")
-        {
-            let name = v.get("name").and_then(Value::as_str).unwrap_or_default();
-            let project = path.split('/').nth(1).unwrap_or_default();
-            let endpoints = self
-                .client
-                .list_network_endpoints(project, name)
-                .await
-                .map_err(|e| live_error(path, e))?;
-            v["networkEndpoints"] = serde_json::to_value(
-                endpoints
-                    .iter()
-                    .map(|e| &e.network_endpoint)
-                    .collect::<Vec<_>>(),
-            )
-            .unwrap_or(Value::Null);
+        let value: Option<Value> = self.client.get(&r).await.map_err(|e| live_error(path, e))?;
+        match value {
+            Some(v) => Ok(Some(self.with_endpoints(path, v).await?)),
+            None => Ok(None),
         }
-        Ok(value)
     }
 
     async fn list(
@@ -321,13 +333,17 @@ impl LiveReader for CloudLiveReader {
             .list(&c)
             .await
             .map_err(|e| live_error(collection, e))?;
-        Ok(items
-            .into_iter()
-            .filter_map(|v| {
-                let name = v.get("name")?.as_str()?.to_string();
-                name.starts_with(prefix)
-                    .then(|| (format!("{collection}/{name}"), v))
-            })
-            .collect())
+        let mut out = Vec::new();
+        for v in items {
+            let Some(name) = v.get("name").and_then(Value::as_str).map(str::to_string) else {
+                continue;
+            };
+            if name.starts_with(prefix) {
+                let path = format!("{collection}/{name}");
+                let v = self.with_endpoints(&path, v).await?;
+                out.push((path, v));
+            }
+        }
+        Ok(out)
     }
 }

@@ -69,14 +69,31 @@ pub async fn read_live(
     regions.sort();
     regions.dedup();
 
-    let mut live = LiveState::new();
-    for r in &graph.resources {
-        live.insert(r.id.clone(), reader.get(&r.id).await?);
-    }
+    // Every resource a deployment owns is named with its prefix, so listing the collections
+    // (in parallel) finds the desired ones and the leftovers alike: one request per collection
+    // instead of one per resource.
     let prefix = format!("{}-", graph.deployment);
-    for collection in collections(&graph.project, &regions) {
-        for (path, value) in reader.list(&collection, &prefix).await? {
-            live.entry(path).or_insert(Some(value));
+    let listed =
+        futures::future::try_join_all(collections(&graph.project, &regions).into_iter().map(
+            |collection| {
+                let prefix = prefix.clone();
+                async move { reader.list(&collection, &prefix).await }
+            },
+        ))
+        .await?;
+    let mut live = LiveState::new();
+    for (path, value) in listed.into_iter().flatten() {
+        live.insert(path, Some(value));
+    }
+    for r in &graph.resources {
+        if !live.contains_key(&r.id) {
+            // Not listed under the prefix: only a name outside the convention can hide it.
+            let found = if r.name.starts_with(&prefix) {
+                None
+            } else {
+                reader.get(&r.id).await?
+            };
+            live.insert(r.id.clone(), found);
         }
     }
     Ok(live)

@@ -35,6 +35,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/css; charset=utf-8",
         CSS.as_bytes(),
     ),
+    (
+        "css/wizard.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/css/wizard.css"),
+    ),
 ];
 
 /// `/static/css/switchyard.css?v=HASH`: a new URL whenever the CSS changes.

@@ -8,6 +8,8 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod dash;
+pub mod deploy;
+pub mod deployments;
 pub mod jobs;
 pub mod pages;
 pub mod routes;
@@ -46,6 +48,8 @@ pub fn routes() -> Routes {
     let r = dash::routes(r);
     let r = jobs::routes(r);
     let r = account_api::routes(r);
+    let r = deploy::routes(r);
+    let r = deployments::routes(r);
     crate::api::routes(r)
 }
 

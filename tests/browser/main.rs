@@ -6,3 +6,4 @@ mod support;
 
 mod dashboard;
 mod shell;
+mod wizard;

@@ -156,6 +156,16 @@ async fn seeds_apply_replan_as_noop_and_destroy_to_nothing() {
             "{name}: every planned resource exists once: {live:?}"
         );
 
+        let d: Value = c
+            .get(&format!("/api/v1/deployments/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(d["last_job"]["id"], job["id"], "{d}");
+        assert_eq!(d["last_job"]["status"], "succeeded");
+        assert_eq!(d["applied_version"], 1);
+
         let again = plan_actions(&mut c, id).await;
         assert!(
             again.iter().all(|a| a.starts_with("noop ")),
@@ -172,6 +182,18 @@ async fn seeds_apply_replan_as_noop_and_destroy_to_nothing() {
             owned(&app, &spec).await,
             Vec::<String>::new(),
             "{name}: nothing left"
+        );
+        let d: Value = c
+            .get(&format!("/api/v1/deployments/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(d["last_job"]["kind"], "destroy");
+        assert_eq!(
+            d["applied_version"],
+            Value::Null,
+            "nothing applied after a destroy"
         );
     }
 }
@@ -358,4 +380,59 @@ async fn a_certificate_domain_change_swaps_certificates_without_a_gap() {
         cert["managed"]["domains"],
         json!(["hello.example.com", "www.hello.example.com"])
     );
+}
+
+#[tokio::test]
+async fn the_plan_page_shows_the_changes_and_its_apply_button_starts_a_job() {
+    let app = spawn_app().await;
+    sandbox(&app, json!({ "operationLatencyMs": 20 })).await;
+    let id = create_deployment(&app, &seed("seed-002.json")).await;
+
+    let mut viewer = app.user_client("vi", Role::Viewer).await;
+    let page = viewer.get(&format!("/deployments/{id}/plan")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("badge-create") && html.contains("hello-lb-urlmap"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("id=\"apply\""),
+        "viewers get no apply button"
+    );
+
+    let mut editor = app.user_client("ed", Role::Editor).await;
+    let html = editor
+        .get(&format!("/deployments/{id}/plan"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("id=\"apply\""));
+    let r = editor
+        .post_form(&format!("/deployments/{id}/apply"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let job: i64 = location.trim_start_matches("/jobs/").parse().unwrap();
+    let mut api = app.token_client("bot", Role::Viewer).await;
+    assert_eq!(wait_job(&mut api, job).await["status"], "succeeded");
+    let html = editor
+        .get(&format!("/deployments/{id}/plan"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("already matches"), "{html}");
+
+    // A draft that is not a valid spec yet gets its reason on the page, not an error.
+    let broken =
+        switchyard::db::deployments::create(&app.state.db, "half", "{\"name\":\"half\"}", "ed")
+            .await
+            .unwrap();
+    let page = editor
+        .get(&format!("/deployments/{}/plan", broken.id))
+        .await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("id=\"plan-problem\""));
 }

@@ -86,7 +86,7 @@ pub fn compile(spec: &Spec) -> DesiredGraph {
                     let kind = ResourceKind::ServerlessNeg {
                         region: region.clone(),
                     };
-                    let name = names::serverless_neg(deployment, &backend.name, region);
+                    let name = names::serverless_neg(deployment, &backend.name, region, service);
                     let id = b.add(
                         kind,
                         name,

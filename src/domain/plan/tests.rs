@@ -195,17 +195,19 @@ fn contract_example_compiles_to_the_resources_it_needs() {
         &ResourceKind::ServerlessNeg {
             region: "us-central1".into(),
         },
-        names::serverless_neg("shop", "web", "us-central1"),
+        names::serverless_neg("shop", "web", "us-central1", "my-app"),
     );
-    assert_eq!(
-        neg_us,
-        "projects/acme-edge/regions/us-central1/networkEndpointGroups/shop-web-us-central1"
+    assert!(
+        neg_us.starts_with(
+            "projects/acme-edge/regions/us-central1/networkEndpointGroups/shop-web-us-central1-"
+        ),
+        "{neg_us}"
     );
     let neg = g.get(&neg_us).unwrap();
     assert_eq!(neg.scope, Scope::Region("us-central1".into()));
     assert_eq!(
         neg.body,
-        json!({ "name": "shop-web-us-central1", "description": "switchyard:deployment=shop",
+        json!({ "name": names::serverless_neg("shop", "web", "us-central1", "my-app"), "description": "switchyard:deployment=shop",
                 "networkEndpointType": "SERVERLESS", "cloudRun": { "service": "my-app" } })
     );
 
@@ -572,7 +574,10 @@ fn destroy_deletes_what_the_deployment_owns_in_reverse_order() {
         ),
         (
             "global/backendServices/shop-bs-web",
-            "regions/europe-west1/networkEndpointGroups/shop-web-europe-west1",
+            &format!(
+                "regions/europe-west1/networkEndpointGroups/{}",
+                names::serverless_neg("shop", "web", "europe-west1", "my-app")
+            ),
         ),
     ];
     for (first, then) in chains {
@@ -593,7 +598,10 @@ fn destroy_deletes_what_the_deployment_owns_in_reverse_order() {
     // Regional NEGs are deleted in their region's scope.
     let neg = &steps[pos(
         &steps,
-        &d("regions/asia-east1/networkEndpointGroups/shop-web-asia-east1"),
+        &d(&format!(
+            "regions/asia-east1/networkEndpointGroups/{}",
+            names::serverless_neg("shop", "web", "asia-east1", "my-app")
+        )),
     )];
     assert_eq!(neg.call.scope, Scope::Region("asia-east1".into()));
 }
@@ -655,7 +663,7 @@ fn backend_settings_are_updated_in_place() {
 }
 
 #[test]
-fn a_changed_cloud_run_service_replaces_its_negs_behind_a_detached_backend_service() {
+fn a_changed_cloud_run_service_gets_new_negs_before_the_old_ones_go() {
     let live = as_server_returns(&compile(&seed_single_region()));
     let mut spec = seed_single_region();
     if let crate::domain::spec::BackendKind::Serverless { service, .. } = &mut spec.backends[0].kind
@@ -663,38 +671,46 @@ fn a_changed_cloud_run_service_replaces_its_negs_behind_a_detached_backend_servi
         *service = "my-global-app-v2".into();
     }
     let plan = diff(&compile(&spec), &live);
-    let neg =
-        "projects/my-project/regions/us-central1/networkEndpointGroups/global-app-run-us-central1";
+    let neg = |service: &str| {
+        format!(
+            "projects/my-project/regions/us-central1/networkEndpointGroups/{}",
+            names::serverless_neg("global-app", "run", "us-central1", service)
+        )
+    };
+    let (old, new) = (neg("my-global-app"), neg("my-global-app-v2"));
     let bs = "projects/my-project/global/backendServices/global-app-bs-run";
-    assert!(matches!(entry(&plan, neg).action, Action::Replace { .. }));
-    assert_eq!(entry(&plan, bs).action, Action::Noop);
-    assert_eq!(plan.warnings.len(), 1);
-    assert!(plan.warnings[0].contains(bs));
+    assert_eq!(entry(&plan, &new).action, Action::Create);
+    assert!(matches!(entry(&plan, bs).action, Action::Update { .. }));
+    assert_eq!(entry(&plan, &old).action, Action::Delete);
 
+    // Make-before-break: the backend service moves to the new NEG, then the old one goes; the
+    // backend service always has a NEG to send traffic to.
     let steps = steps(&plan).unwrap();
     assert_ordered(&steps);
-    let detach = format!("update:{bs}:detach");
-    let reattach = format!("update:{bs}");
-    assert_eq!(
-        ids(&steps),
-        vec![
-            detach.as_str(),
-            format!("delete:{neg}").as_str(),
-            format!("create:{neg}").as_str(),
-            reattach.as_str()
-        ]
-    );
-    assert_eq!(steps[0].call.body.as_ref().unwrap()["backends"], json!([]));
-    assert_eq!(
-        steps[2].call.body.as_ref().unwrap()["cloudRun"]["service"],
-        "my-global-app-v2"
-    );
-    assert_eq!(
-        steps[3].call.body.as_ref().unwrap()["backends"]
-            .as_array()
+    assert!(reaches(
+        &steps,
+        &format!("update:{bs}"),
+        &format!("create:{new}")
+    ));
+    assert!(reaches(
+        &steps,
+        &format!("delete:{old}"),
+        &format!("update:{bs}")
+    ));
+    let update = steps
+        .iter()
+        .find(|s| s.id == format!("update:{bs}"))
+        .unwrap();
+    let groups = update.call.body.as_ref().unwrap()["backends"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(groups.len(), 1);
+    assert!(
+        groups[0]["group"]
+            .as_str()
             .unwrap()
-            .len(),
-        1
+            .ends_with(&new[new.rfind('/').unwrap()..])
     );
 }
 

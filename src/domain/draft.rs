@@ -1,0 +1,1089 @@
+//! Drafts: a routing spec as the wizard builds it, possibly incomplete, and the pure functions
+//! that merge one wizard step's form fields into it. Nothing here knows about HTTP: the web
+//! layer deserializes a form into the plain structs below and calls these functions.
+//!
+//! A draft serializes to the spec JSON of CONTRACT.md §2 with the parts the user has not filled
+//! in yet left out (no `frontend.protocol` until one is chosen, no `routing.default` until a
+//! target is picked), so a complete draft *is* a spec: [`Draft::to_spec`] parses it with the
+//! same `validate::parse` the API uses, and the errors name the same fields.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::spec::{Backend, BackendKind, IpKind, Protocol, Rule, Spec, Target, WeightedBackend};
+use super::validate::{self, ParseError};
+
+/// The spec being edited. Field for field the spec, with what may still be missing optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Draft {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub project: String,
+    #[serde(default)]
+    pub frontend: DraftFrontend,
+    #[serde(default)]
+    pub backends: Vec<Backend>,
+    #[serde(default)]
+    pub routing: DraftRouting,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DraftFrontend {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
+    #[serde(default)]
+    pub domains: Vec<String>,
+    #[serde(default = "static_ip")]
+    pub ip: IpKind,
+    #[serde(default)]
+    pub http_redirect: bool,
+}
+
+fn static_ip() -> IpKind {
+    IpKind::Static
+}
+
+impl Default for DraftFrontend {
+    fn default() -> Self {
+        DraftFrontend {
+            protocol: None,
+            domains: Vec::new(),
+            ip: IpKind::Static,
+            http_redirect: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DraftRouting {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Target>,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// A form field the user has to correct; `field` is the form's field name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftError {
+    pub field: String,
+    pub message: String,
+}
+
+impl DraftError {
+    fn new(field: &str, message: impl Into<String>) -> Self {
+        DraftError {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for DraftError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+type Result<T> = std::result::Result<T, DraftError>;
+
+impl Draft {
+    /// A new draft from the Basics step: everything else is left for the later steps.
+    pub fn new(name: &str, project: &str) -> Result<Draft> {
+        let mut d = Draft::default();
+        apply_basics(
+            &mut d,
+            &BasicsForm {
+                name: name.into(),
+                project: project.into(),
+            },
+        )?;
+        Ok(d)
+    }
+
+    /// A draft from any spec.
+    pub fn from_spec(spec: &Spec) -> Draft {
+        Draft {
+            name: spec.name.clone(),
+            project: spec.project.clone(),
+            frontend: DraftFrontend {
+                protocol: Some(spec.frontend.protocol),
+                domains: spec.frontend.domains.clone(),
+                ip: spec.frontend.ip,
+                http_redirect: spec.frontend.http_redirect,
+            },
+            backends: spec.backends.clone(),
+            routing: DraftRouting {
+                default: Some(spec.routing.default.clone()),
+                rules: spec.routing.rules.clone(),
+            },
+        }
+    }
+
+    /// Reads a stored draft or an imported file: a complete spec, or a draft with parts missing.
+    /// Unknown fields are refused as they are for specs.
+    pub fn from_json(text: &str) -> std::result::Result<Draft, ParseError> {
+        match validate::parse(text) {
+            Ok(spec) => Ok(Draft::from_spec(&spec)),
+            Err(spec_err) => {
+                // Not a spec; an incomplete draft is fine, as long as what is there has the
+                // spec's shape. When it is not even that, the spec's error says most. (Only an
+                // object: serde would read a struct from a JSON array too.)
+                match serde_json::from_str::<Value>(text) {
+                    Ok(v @ Value::Object(_)) => serde_json::from_value(v).map_err(|_| spec_err),
+                    _ => Err(spec_err),
+                }
+            }
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The draft as a spec, or the first thing missing or malformed (with its field).
+    pub fn to_spec(&self) -> std::result::Result<Spec, ParseError> {
+        validate::parse(self.to_json().to_string())
+    }
+
+    /// Names of the backends, for the routing step's choices.
+    pub fn backend_names(&self) -> Vec<String> {
+        self.backends.iter().map(|b| b.name.clone()).collect()
+    }
+}
+
+/// Splits a list the user typed: commas, newlines or spaces between items, blanks dropped.
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split(|c: char| c == ',' || c.is_whitespace())
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+// ------------------------------------------------------------------------------------------
+// Basics
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct BasicsForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub project: String,
+}
+
+/// Name and project. Both are required here (the name keys the deployment in the list);
+/// their format is judged by validation on the Review step, like every other field.
+pub fn apply_basics(d: &mut Draft, f: &BasicsForm) -> Result<()> {
+    let name = f.name.trim();
+    let project = f.project.trim();
+    if name.is_empty() {
+        return Err(DraftError::new("name", "give the deployment a name"));
+    }
+    if project.is_empty() {
+        return Err(DraftError::new(
+            "project",
+            "give the Google Cloud project id",
+        ));
+    }
+    d.name = name.to_string();
+    d.project = project.to_string();
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------
+// Frontend
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct FrontendForm {
+    /// `http`, `https` or empty (not chosen yet).
+    #[serde(default)]
+    pub protocol: String,
+    /// Comma, space or newline separated.
+    #[serde(default)]
+    pub domains: String,
+    /// `static` or `ephemeral`.
+    #[serde(default)]
+    pub ip: String,
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    pub http_redirect: Option<String>,
+}
+
+pub fn apply_frontend(d: &mut Draft, f: &FrontendForm) -> Result<()> {
+    let protocol = match f.protocol.trim() {
+        "" => None,
+        "http" => Some(Protocol::Http),
+        "https" => Some(Protocol::Https),
+        other => {
+            return Err(DraftError::new(
+                "protocol",
+                format!("`{other}` is not a protocol: choose http or https"),
+            ));
+        }
+    };
+    let ip = match f.ip.trim() {
+        "" | "static" => IpKind::Static,
+        "ephemeral" => IpKind::Ephemeral,
+        other => {
+            return Err(DraftError::new(
+                "ip",
+                format!("`{other}` is not an address kind: choose static or ephemeral"),
+            ));
+        }
+    };
+    d.frontend = DraftFrontend {
+        protocol,
+        domains: split_list(&f.domains)
+            .into_iter()
+            .map(|s| s.to_ascii_lowercase())
+            .collect(),
+        ip,
+        // The redirect is an https feature; with http the box is hidden, so drop a stale tick
+        // rather than let validation complain about a field the user cannot see.
+        http_redirect: f.http_redirect.is_some() && protocol != Some(Protocol::Http),
+    };
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------
+// Backends
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ServerlessForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub service: String,
+    /// Comma, space or newline separated; the form's checkboxes send one `regions` each, which
+    /// the web layer joins.
+    #[serde(default)]
+    pub regions: String,
+    #[serde(default)]
+    pub cdn: Option<String>,
+    #[serde(default)]
+    pub outlier_detection: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct InternetForm {
+    #[serde(default)]
+    pub name: String,
+    /// A Cloud Run URL (`https://hello2-abc-uc.a.run.app/`) or a plain FQDN, with optional port.
+    #[serde(default)]
+    pub endpoint: String,
+    /// `fqdn` (default: Host header = the FQDN), `custom` (use `host_header`), `none`.
+    #[serde(default)]
+    pub host_mode: String,
+    #[serde(default)]
+    pub host_header: String,
+    #[serde(default)]
+    pub cdn: Option<String>,
+    #[serde(default)]
+    pub outlier_detection: Option<String>,
+}
+
+/// FQDN and port from what the user pasted: a URL (`https://x.a.run.app/path`, whose scheme
+/// gives the port unless one is written) or a bare `host[:port]`.
+pub fn parse_endpoint(input: &str) -> Result<(String, u16)> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(DraftError::new(
+            "endpoint",
+            "paste a Cloud Run URL or type a fully qualified domain name",
+        ));
+    }
+    let with_scheme = if input.contains("://") {
+        input.to_string()
+    } else {
+        format!("https://{input}")
+    };
+    let url = url::Url::parse(&with_scheme)
+        .map_err(|e| DraftError::new("endpoint", format!("`{input}` is not a URL or FQDN: {e}")))?;
+    let port = match url.scheme() {
+        "https" | "http" => url.port_or_known_default().unwrap_or(443),
+        other => {
+            return Err(DraftError::new(
+                "endpoint",
+                format!("`{other}://` is not a web address: use https://"),
+            ));
+        }
+    };
+    let host = match url.host() {
+        Some(url::Host::Domain(h)) => h.trim_end_matches('.').to_string(),
+        Some(_) => {
+            return Err(DraftError::new(
+                "endpoint",
+                "an internet backend here is reached by name: give a domain name, not an IP address",
+            ));
+        }
+        None => return Err(DraftError::new("endpoint", "the URL has no host name")),
+    };
+    Ok((host, port))
+}
+
+/// A backend name suggested from an FQDN: for a Cloud Run URL
+/// (`SERVICE-PROJECTHASH-REGION.a.run.app`) the service, otherwise the first label.
+pub fn suggest_backend_name(fqdn: &str) -> String {
+    let first = fqdn.split('.').next().unwrap_or_default();
+    let base = if fqdn.ends_with(".run.app") {
+        let parts: Vec<&str> = first.rsplitn(3, '-').collect();
+        if parts.len() == 3 { parts[2] } else { first }
+    } else {
+        first
+    };
+    let name: String = base
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let name = name.trim_matches('-');
+    if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        format!("backend-{name}").trim_end_matches('-').to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+/// A name not yet taken by a backend of the draft: `want`, else `want-2`, `want-3`...
+fn free_backend_name(d: &Draft, want: &str) -> String {
+    if d.backends.iter().all(|b| b.name != want) {
+        return want.to_string();
+    }
+    (2..)
+        .map(|i| format!("{want}-{i}"))
+        .find(|n| d.backends.iter().all(|b| b.name != *n))
+        .unwrap_or_default()
+}
+
+fn check_new_name(d: &Draft, name: &str) -> Result<()> {
+    if d.backends.iter().any(|b| b.name == name) {
+        return Err(DraftError::new(
+            "name",
+            format!("there is already a backend named `{name}`"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn add_serverless(d: &mut Draft, f: &ServerlessForm) -> Result<()> {
+    let service = f.service.trim().to_string();
+    if service.is_empty() {
+        return Err(DraftError::new(
+            "service",
+            "give the Cloud Run service name",
+        ));
+    }
+    let regions = split_list(&f.regions);
+    if regions.is_empty() {
+        return Err(DraftError::new(
+            "regions",
+            "choose at least one region the service runs in",
+        ));
+    }
+    let name = match f.name.trim() {
+        "" => free_backend_name(d, &suggest_backend_name(&service)),
+        n => {
+            check_new_name(d, n)?;
+            n.to_string()
+        }
+    };
+    d.backends.push(Backend {
+        name,
+        kind: BackendKind::Serverless { service, regions },
+        cdn: f.cdn.is_some(),
+        outlier_detection: f.outlier_detection.is_some(),
+    });
+    Ok(())
+}
+
+/// Adds an internet backend. The FQDN and port come from the pasted URL; the Host header is
+/// the FQDN by default, because a Cloud Run URL reached through the load balancer answers 404
+/// without it (seed walkthrough 002).
+pub fn add_internet(d: &mut Draft, f: &InternetForm) -> Result<()> {
+    let (fqdn, port) = parse_endpoint(&f.endpoint)?;
+    let host_header = match f.host_mode.trim() {
+        "" | "fqdn" => Some(fqdn.clone()),
+        "custom" => match f.host_header.trim() {
+            "" => {
+                return Err(DraftError::new(
+                    "host_header",
+                    "give the Host header to send, or choose to send the FQDN",
+                ));
+            }
+            h => Some(h.to_string()),
+        },
+        "none" => None,
+        other => {
+            return Err(DraftError::new(
+                "host_mode",
+                format!("`{other}` is not a choice: fqdn, custom or none"),
+            ));
+        }
+    };
+    let name = match f.name.trim() {
+        "" => free_backend_name(d, &suggest_backend_name(&fqdn)),
+        n => {
+            check_new_name(d, n)?;
+            n.to_string()
+        }
+    };
+    d.backends.push(Backend {
+        name,
+        kind: BackendKind::Internet {
+            fqdn,
+            port,
+            host_header,
+        },
+        cdn: f.cdn.is_some(),
+        outlier_detection: f.outlier_detection.is_some(),
+    });
+    Ok(())
+}
+
+/// Removes backend `index`. Routing that named it keeps the name, so Review shows the dangling
+/// reference instead of the route silently changing.
+pub fn remove_backend(d: &mut Draft, index: usize) -> Result<()> {
+    if index >= d.backends.len() {
+        return Err(DraftError::new(
+            "index",
+            "that backend is no longer in the draft; reload the page",
+        ));
+    }
+    d.backends.remove(index);
+    Ok(())
+}
+
+/// Changes backend `index` in place from the same form that adds one (`kind` is kept). A new
+/// name is carried into the routing that named the old one, as renaming in the console does.
+pub fn update_backend(
+    d: &mut Draft,
+    index: usize,
+    serverless: &ServerlessForm,
+    internet: &InternetForm,
+) -> Result<()> {
+    let Some(old) = d.backends.get(index).cloned() else {
+        return Err(DraftError::new(
+            "index",
+            "that backend is no longer in the draft; reload the page",
+        ));
+    };
+    // Build the replacement on a draft without the old backend, so its own name is free and
+    // the add functions' checks apply unchanged.
+    let mut rest = d.clone();
+    rest.backends.remove(index);
+    match old.kind {
+        BackendKind::Serverless { .. } => {
+            let f = ServerlessForm {
+                name: match serverless.name.trim() {
+                    "" => old.name.clone(),
+                    n => n.to_string(),
+                },
+                ..serverless.clone()
+            };
+            add_serverless(&mut rest, &f)?;
+        }
+        BackendKind::Internet { .. } => {
+            let f = InternetForm {
+                name: match internet.name.trim() {
+                    "" => old.name.clone(),
+                    n => n.to_string(),
+                },
+                ..internet.clone()
+            };
+            add_internet(&mut rest, &f)?;
+        }
+    }
+    let new = rest
+        .backends
+        .pop()
+        .expect("the add function pushed the backend");
+    if new.name != old.name {
+        rename_references(d, &old.name, &new.name);
+    }
+    d.backends[index] = new;
+    Ok(())
+}
+
+fn rename_references(d: &mut Draft, from: &str, to: &str) {
+    let rename = |t: &mut Target| match t {
+        Target::Backend { backend } if backend == from => *backend = to.to_string(),
+        Target::Backend { .. } => {}
+        Target::Split { split } => {
+            for w in split.iter_mut().filter(|w| w.backend == from) {
+                w.backend = to.to_string();
+            }
+        }
+    };
+    if let Some(t) = d.routing.default.as_mut() {
+        rename(t);
+    }
+    for r in &mut d.routing.rules {
+        rename(&mut r.target);
+    }
+}
+
+/// What the internet backend form shows for an existing backend: `fqdn` or `fqdn:port`.
+pub fn endpoint_text(fqdn: &str, port: u16) -> String {
+    if port == 443 {
+        fqdn.to_string()
+    } else {
+        format!("{fqdn}:{port}")
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Routing
+
+/// A target as the routing step's form gives it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TargetForm {
+    /// `backend` (one backend), `split` (weighted) or empty (not chosen).
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub backend: String,
+    /// `name=weight` (or `name:weight`) items, comma or newline separated: `web=90, canary=10`.
+    #[serde(default)]
+    pub split: String,
+}
+
+/// Parses `web=90, canary=10` into a split.
+pub fn parse_split(s: &str, field: &str) -> Result<Vec<WeightedBackend>> {
+    let items: Vec<&str> = s
+        .split([',', '\n', ';'])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .collect();
+    if items.is_empty() {
+        return Err(DraftError::new(
+            field,
+            "give the split as backend=weight items, e.g. web=90, canary=10",
+        ));
+    }
+    items
+        .into_iter()
+        .map(|item| {
+            let (b, w) = item.split_once(['=', ':']).ok_or_else(|| {
+                DraftError::new(
+                    field,
+                    format!("`{item}`: write backend=weight, e.g. web=90"),
+                )
+            })?;
+            let weight = w.trim().parse::<u32>().map_err(|_| {
+                DraftError::new(
+                    field,
+                    format!("`{item}`: the weight must be a whole number from 0 to 1000"),
+                )
+            })?;
+            Ok(WeightedBackend {
+                backend: b.trim().to_string(),
+                weight,
+            })
+        })
+        .collect()
+}
+
+/// `None` when no target is chosen yet.
+fn target(f: &TargetForm, field_prefix: &str) -> Result<Option<Target>> {
+    match f.kind.trim() {
+        "" => Ok(None),
+        "backend" => match f.backend.trim() {
+            "" => Ok(None),
+            b => Ok(Some(Target::Backend {
+                backend: b.to_string(),
+            })),
+        },
+        "split" => Ok(Some(Target::Split {
+            split: parse_split(&f.split, &format!("{field_prefix}split"))?,
+        })),
+        other => Err(DraftError::new(
+            &format!("{field_prefix}kind"),
+            format!("`{other}` is not a target kind: backend or split"),
+        )),
+    }
+}
+
+/// The default target: where requests that match no rule go.
+pub fn apply_default(d: &mut Draft, f: &TargetForm) -> Result<()> {
+    d.routing.default = target(f, "default_")?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RuleForm {
+    /// Host patterns; empty means any host (`*`).
+    #[serde(default)]
+    pub hosts: String,
+    #[serde(default)]
+    pub paths: String,
+    #[serde(flatten)]
+    pub target: TargetForm,
+    #[serde(default)]
+    pub prefix_rewrite: String,
+    #[serde(default)]
+    pub host_rewrite: String,
+}
+
+/// Builds a rule from its form.
+pub fn rule_from_form(f: &RuleForm) -> Result<Rule> {
+    let mut hosts = split_list(&f.hosts);
+    if hosts.is_empty() {
+        hosts.push("*".to_string());
+    }
+    let paths = split_list(&f.paths);
+    if paths.is_empty() {
+        return Err(DraftError::new(
+            "paths",
+            "give at least one path, e.g. /api/* or /hello2",
+        ));
+    }
+    let target = target(&f.target, "")?.ok_or_else(|| {
+        DraftError::new(
+            "backend",
+            "choose the backend (or split) this rule sends to",
+        )
+    })?;
+    let opt = |s: &str| {
+        let s = s.trim();
+        (!s.is_empty()).then(|| s.to_string())
+    };
+    Ok(Rule {
+        hosts,
+        paths,
+        target,
+        prefix_rewrite: opt(&f.prefix_rewrite),
+        host_rewrite: opt(&f.host_rewrite),
+    })
+}
+
+pub fn add_rule(d: &mut Draft, f: &RuleForm) -> Result<()> {
+    d.routing.rules.push(rule_from_form(f)?);
+    Ok(())
+}
+
+pub fn update_rule(d: &mut Draft, index: usize, f: &RuleForm) -> Result<()> {
+    let rule = rule_from_form(f)?;
+    match d.routing.rules.get_mut(index) {
+        Some(r) => {
+            *r = rule;
+            Ok(())
+        }
+        None => Err(DraftError::new(
+            "index",
+            "that rule is no longer in the draft; reload the page",
+        )),
+    }
+}
+
+pub fn remove_rule(d: &mut Draft, index: usize) -> Result<()> {
+    if index >= d.routing.rules.len() {
+        return Err(DraftError::new(
+            "index",
+            "that rule is no longer in the draft; reload the page",
+        ));
+    }
+    d.routing.rules.remove(index);
+    Ok(())
+}
+
+/// A split as the form shows it: `web=90, canary=10`.
+pub fn split_text(split: &[WeightedBackend]) -> String {
+    split
+        .iter()
+        .map(|w| format!("{}={}", w.backend, w.weight))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The wizard step that owns a spec field (for links from Review's errors).
+pub fn step_of_field(field: &str) -> &'static str {
+    let head = field.split(['.', '[']).next().unwrap_or_default();
+    match head {
+        "name" | "project" => "basics",
+        "frontend" => "frontend",
+        "backends" => "backends",
+        "routing" => "routing",
+        _ => "basics",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed_002() -> Spec {
+        validate::parse(include_str!("../../tests/data/seeds/seed-002.json")).unwrap()
+    }
+
+    #[test]
+    fn a_new_draft_is_incomplete_and_says_what_is_missing() {
+        let d = Draft::new(" hello-lb ", "my-lb-project").unwrap();
+        assert_eq!(d.name, "hello-lb");
+        let err = d.to_spec().unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("frontend.protocol"));
+        assert_eq!(
+            Draft::new("", "p").unwrap_err().field,
+            "name",
+            "a draft needs a name"
+        );
+    }
+
+    #[test]
+    fn endpoint_from_a_cloud_run_url() {
+        assert_eq!(
+            parse_endpoint("https://hello2-abc-uc.a.run.app/").unwrap(),
+            ("hello2-abc-uc.a.run.app".to_string(), 443)
+        );
+        assert_eq!(
+            parse_endpoint(" hello2-abc-uc.a.run.app ").unwrap(),
+            ("hello2-abc-uc.a.run.app".to_string(), 443)
+        );
+        assert_eq!(
+            parse_endpoint("lb.example.com:8443").unwrap(),
+            ("lb.example.com".to_string(), 8443)
+        );
+        assert_eq!(
+            parse_endpoint("http://lb.example.com/x?y").unwrap(),
+            ("lb.example.com".to_string(), 80)
+        );
+        assert_eq!(parse_endpoint("").unwrap_err().field, "endpoint");
+        assert_eq!(parse_endpoint("10.0.0.1").unwrap_err().field, "endpoint");
+        assert_eq!(parse_endpoint("ftp://x.com").unwrap_err().field, "endpoint");
+        assert_eq!(parse_endpoint("https://").unwrap_err().field, "endpoint");
+    }
+
+    #[test]
+    fn backend_names_are_suggested_and_kept_unique() {
+        assert_eq!(
+            suggest_backend_name("hello2-3qx7k2dz6a-uc.a.run.app"),
+            "hello2"
+        );
+        assert_eq!(
+            suggest_backend_name("my-app-3qx7k2dz6a-ew.a.run.app"),
+            "my-app"
+        );
+        assert_eq!(suggest_backend_name("lb.example.com"), "lb");
+        assert_eq!(suggest_backend_name("1lb.example.com"), "backend-1lb");
+        let mut d = Draft::default();
+        let f = InternetForm {
+            endpoint: "https://hello-abc-uc.a.run.app".into(),
+            ..Default::default()
+        };
+        add_internet(&mut d, &f).unwrap();
+        add_internet(&mut d, &f).unwrap();
+        assert_eq!(d.backend_names(), ["hello", "hello-2"]);
+        let named = InternetForm {
+            name: "hello".into(),
+            ..f
+        };
+        assert_eq!(add_internet(&mut d, &named).unwrap_err().field, "name");
+    }
+
+    #[test]
+    fn internet_backend_host_header_follows_the_choice() {
+        let mut d = Draft::default();
+        let base = InternetForm {
+            endpoint: "https://hello2-abc-uc.a.run.app/".into(),
+            ..Default::default()
+        };
+        add_internet(&mut d, &base).unwrap();
+        add_internet(
+            &mut d,
+            &InternetForm {
+                host_mode: "none".into(),
+                ..base.clone()
+            },
+        )
+        .unwrap();
+        add_internet(
+            &mut d,
+            &InternetForm {
+                host_mode: "custom".into(),
+                host_header: "api.example.com".into(),
+                ..base.clone()
+            },
+        )
+        .unwrap();
+        let hosts: Vec<Option<String>> = d
+            .backends
+            .iter()
+            .map(|b| match &b.kind {
+                BackendKind::Internet {
+                    host_header, port, ..
+                } => {
+                    assert_eq!(*port, 443);
+                    host_header.clone()
+                }
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            hosts,
+            [
+                Some("hello2-abc-uc.a.run.app".to_string()),
+                None,
+                Some("api.example.com".to_string())
+            ]
+        );
+        let bad = InternetForm {
+            host_mode: "custom".into(),
+            ..base
+        };
+        assert_eq!(add_internet(&mut d, &bad).unwrap_err().field, "host_header");
+    }
+
+    #[test]
+    fn serverless_backend_from_its_form() {
+        let mut d = Draft::default();
+        add_serverless(
+            &mut d,
+            &ServerlessForm {
+                service: "my-app".into(),
+                regions: "us-central1, europe-west1\nasia-east1".into(),
+                outlier_detection: Some("on".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            d.backends[0].kind,
+            BackendKind::Serverless {
+                service: "my-app".into(),
+                regions: vec![
+                    "us-central1".into(),
+                    "europe-west1".into(),
+                    "asia-east1".into()
+                ]
+            }
+        );
+        assert!(d.backends[0].outlier_detection && !d.backends[0].cdn);
+        assert_eq!(
+            add_serverless(&mut d, &ServerlessForm::default())
+                .unwrap_err()
+                .field,
+            "service"
+        );
+        remove_backend(&mut d, 0).unwrap();
+        assert!(d.backends.is_empty());
+        assert_eq!(remove_backend(&mut d, 0).unwrap_err().field, "index");
+    }
+
+    #[test]
+    fn editing_a_backend_keeps_its_kind_and_renames_its_routes() {
+        let mut d = Draft::from_json(include_str!("../../tests/data/seeds/seed-002.json")).unwrap();
+        let f = InternetForm {
+            name: "second".into(),
+            endpoint: "https://hello2-3qx7k2dz6a-uc.a.run.app:8443/".into(),
+            host_mode: "fqdn".into(),
+            ..Default::default()
+        };
+        update_backend(&mut d, 1, &ServerlessForm::default(), &f).unwrap();
+        assert_eq!(d.backends[1].name, "second");
+        assert!(matches!(
+            d.backends[1].kind,
+            BackendKind::Internet { port: 8443, .. }
+        ));
+        assert_eq!(
+            d.routing.rules[0].target,
+            Target::Backend {
+                backend: "second".into()
+            }
+        );
+        // Its own name is not a clash; another backend's is.
+        let keep = InternetForm {
+            name: String::new(),
+            ..f.clone()
+        };
+        update_backend(&mut d, 1, &ServerlessForm::default(), &keep).unwrap();
+        assert_eq!(d.backends[1].name, "second");
+        let clash = InternetForm {
+            name: "hello".into(),
+            ..f
+        };
+        assert_eq!(
+            update_backend(&mut d, 1, &ServerlessForm::default(), &clash)
+                .unwrap_err()
+                .field,
+            "name"
+        );
+        assert_eq!(
+            d.backends[1].name, "second",
+            "a refused edit changes nothing"
+        );
+        assert_eq!(
+            update_backend(&mut d, 9, &ServerlessForm::default(), &keep)
+                .unwrap_err()
+                .field,
+            "index"
+        );
+        assert_eq!(endpoint_text("a.example.com", 443), "a.example.com");
+        assert_eq!(endpoint_text("a.example.com", 8443), "a.example.com:8443");
+    }
+
+    #[test]
+    fn frontend_fields() {
+        let mut d = Draft::default();
+        apply_frontend(
+            &mut d,
+            &FrontendForm {
+                protocol: "https".into(),
+                domains: "Shop.example.com,\n www.example.com".into(),
+                ip: "ephemeral".into(),
+                http_redirect: Some("on".into()),
+            },
+        )
+        .unwrap();
+        assert_eq!(d.frontend.protocol, Some(Protocol::Https));
+        assert_eq!(d.frontend.domains, ["shop.example.com", "www.example.com"]);
+        assert_eq!(d.frontend.ip, IpKind::Ephemeral);
+        assert!(d.frontend.http_redirect);
+        apply_frontend(
+            &mut d,
+            &FrontendForm {
+                protocol: "http".into(),
+                http_redirect: Some("on".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(!d.frontend.http_redirect);
+        let bad = FrontendForm {
+            protocol: "ftp".into(),
+            ..Default::default()
+        };
+        assert_eq!(apply_frontend(&mut d, &bad).unwrap_err().field, "protocol");
+    }
+
+    #[test]
+    fn splits_and_rules() {
+        assert_eq!(
+            parse_split("web=90, canary:10", "split").unwrap(),
+            [
+                WeightedBackend {
+                    backend: "web".into(),
+                    weight: 90
+                },
+                WeightedBackend {
+                    backend: "canary".into(),
+                    weight: 10
+                }
+            ]
+        );
+        assert!(parse_split("web", "split").is_err());
+        assert!(parse_split("web=-1", "split").is_err());
+        assert!(parse_split("", "split").is_err());
+        assert_eq!(
+            split_text(&parse_split("a=1,b=2", "s").unwrap()),
+            "a=1, b=2"
+        );
+
+        let rule = rule_from_form(&RuleForm {
+            hosts: String::new(),
+            paths: "/hello2, /hello2/*".into(),
+            target: TargetForm {
+                kind: "backend".into(),
+                backend: "hello2".into(),
+                split: String::new(),
+            },
+            prefix_rewrite: "/".into(),
+            host_rewrite: " ".into(),
+        })
+        .unwrap();
+        assert_eq!(rule.hosts, ["*"]);
+        assert_eq!(rule.paths, ["/hello2", "/hello2/*"]);
+        assert_eq!(rule.prefix_rewrite.as_deref(), Some("/"));
+        assert_eq!(rule.host_rewrite, None);
+        assert_eq!(
+            rule_from_form(&RuleForm {
+                paths: "/x".into(),
+                ..Default::default()
+            })
+            .unwrap_err()
+            .field,
+            "backend"
+        );
+    }
+
+    #[test]
+    fn building_seed_002_step_by_step_gives_the_seed() {
+        let mut d = Draft::new("hello-lb", "my-lb-project").unwrap();
+        apply_frontend(
+            &mut d,
+            &FrontendForm {
+                protocol: "https".into(),
+                domains: "hello.example.com".into(),
+                ip: "static".into(),
+                http_redirect: Some("on".into()),
+            },
+        )
+        .unwrap();
+        for url in [
+            "https://hello-3qx7k2dz6a-uc.a.run.app/",
+            "https://hello2-3qx7k2dz6a-uc.a.run.app/",
+        ] {
+            add_internet(
+                &mut d,
+                &InternetForm {
+                    endpoint: url.into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        }
+        apply_default(
+            &mut d,
+            &TargetForm {
+                kind: "backend".into(),
+                backend: "hello".into(),
+                split: String::new(),
+            },
+        )
+        .unwrap();
+        add_rule(
+            &mut d,
+            &RuleForm {
+                hosts: "*".into(),
+                paths: "/hello2\n/hello2/*".into(),
+                target: TargetForm {
+                    kind: "backend".into(),
+                    backend: "hello2".into(),
+                    split: String::new(),
+                },
+                prefix_rewrite: "/".into(),
+                host_rewrite: String::new(),
+            },
+        )
+        .unwrap();
+        let spec = d.to_spec().unwrap();
+        assert_eq!(spec, seed_002());
+        assert_eq!(validate::validate(&spec), Ok(()));
+        // And back: a stored complete draft reads as the same draft.
+        assert_eq!(Draft::from_json(&d.to_json().to_string()).unwrap(), d);
+    }
+
+    #[test]
+    fn from_json_takes_specs_and_drafts_and_refuses_the_rest() {
+        let d = Draft::from_json(include_str!("../../tests/data/seeds/seed-002.json")).unwrap();
+        assert_eq!(d.to_spec().unwrap(), seed_002());
+        let partial = Draft::from_json(r#"{"name":"a","project":"b","frontend":{}}"#).unwrap();
+        assert_eq!(partial.frontend.protocol, None);
+        let e = Draft::from_json(r#"{"name":"a","colour":"red"}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("colour"));
+        assert!(Draft::from_json("{nope").unwrap_err().field.is_none());
+        assert!(Draft::from_json("[]").is_err());
+        assert!(Draft::from_json("[\"a\", \"b\"]").is_err());
+    }
+
+    #[test]
+    fn fields_map_to_their_steps() {
+        assert_eq!(step_of_field("name"), "basics");
+        assert_eq!(step_of_field("project"), "basics");
+        assert_eq!(step_of_field("frontend.domains[0]"), "frontend");
+        assert_eq!(step_of_field("backends[1].fqdn"), "backends");
+        assert_eq!(step_of_field("routing.rules[0].paths[1]"), "routing");
+    }
+}

@@ -1,0 +1,516 @@
+//! The drafts list, creating a draft (the wizard's Basics step), the overview, duplicate,
+//! delete, and the versions page where refused edits are recovered.
+
+use super::wizard::{BackendView, backend_view};
+use super::{Flash, Saved, form_object, form_version, load, message_page, save, wizard_css_url};
+use crate::AppState;
+use crate::auth::{Editor, Viewer};
+use crate::db::deployments::{self as store, SaveError};
+use crate::domain::draft::{self, Draft};
+use crate::domain::spec::{IpKind, Protocol, Target};
+use crate::domain::validate;
+use crate::error::{AppError, AppResult, Form, Path};
+use crate::web::{Shell, render};
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+
+pub(crate) struct Row {
+    id: i64,
+    name: String,
+    project: String,
+    version: i64,
+    owner: String,
+    updated_by: String,
+    updated_at: String,
+    /// `valid`, `invalid` or `incomplete`.
+    state: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "deployments/list.html")]
+struct ListPage {
+    shell: Shell,
+    css_url: &'static str,
+    can_edit: bool,
+    rows: Vec<Row>,
+}
+
+/// How far a draft is: a valid spec, a spec with errors, or parts still missing.
+fn draft_state(d: &Draft) -> &'static str {
+    match d.to_spec() {
+        Ok(spec) if validate::validate(&spec).is_ok() => "valid",
+        Ok(_) => "invalid",
+        Err(_) => "incomplete",
+    }
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Viewer(user): Viewer,
+    shell: Shell,
+) -> AppResult<Response> {
+    let rows = store::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let d = Draft::from_json(&r.spec).ok();
+            Row {
+                id: r.id,
+                project: d.as_ref().map(|d| d.project.clone()).unwrap_or_default(),
+                state: d.as_ref().map(draft_state).unwrap_or("invalid"),
+                name: r.name,
+                version: r.version,
+                owner: r.created_by,
+                updated_by: r.updated_by,
+                updated_at: short_time(&r.updated_at),
+            }
+        })
+        .collect();
+    render(
+        StatusCode::OK,
+        &ListPage {
+            shell,
+            css_url: wizard_css_url(),
+            can_edit: user.can_edit(),
+            rows,
+        },
+    )
+}
+
+/// `2026-11-23T11:58:11.123Z` → `2026-11-23 11:58 UTC`.
+pub(crate) fn short_time(t: &str) -> String {
+    match (t.get(..10), t.get(11..16)) {
+        (Some(d), Some(hm)) => format!("{d} {hm} UTC"),
+        _ => t.to_string(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "deployments/new.html")]
+struct NewPage {
+    shell: Shell,
+    css_url: &'static str,
+    name: String,
+    project: String,
+    error: Option<String>,
+}
+
+pub(crate) async fn new_page(Editor(_): Editor, shell: Shell) -> AppResult<Response> {
+    render(
+        StatusCode::OK,
+        &NewPage {
+            shell,
+            css_url: wizard_css_url(),
+            name: String::new(),
+            project: String::new(),
+            error: None,
+        },
+    )
+}
+
+/// Creates a draft from the Basics step and continues with Frontend.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    shell: Shell,
+    Form(f): Form<draft::BasicsForm>,
+) -> AppResult<Response> {
+    let again = |shell, error: String| {
+        render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &NewPage {
+                shell,
+                css_url: wizard_css_url(),
+                name: f.name.clone(),
+                project: f.project.clone(),
+                error: Some(error),
+            },
+        )
+    };
+    let d = match Draft::new(&f.name, &f.project) {
+        Ok(d) => d,
+        Err(e) => return again(shell, e.message),
+    };
+    match store::create(&state.db, &d.name, &d.to_json().to_string(), &user.name).await {
+        Ok(row) => {
+            Ok(Redirect::to(&format!("/deployments/{}/edit/frontend", row.id)).into_response())
+        }
+        Err(SaveError::NameTaken(n)) => again(
+            shell,
+            format!("a deployment named `{n}` already exists; choose another name"),
+        ),
+        Err(SaveError::Db(e)) => Err(e.into()),
+        Err(e) => Err(AppError::Internal(e.into())),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "deployments/overview.html")]
+struct OverviewPage {
+    shell: Shell,
+    css_url: &'static str,
+    id: i64,
+    name: String,
+    version: i64,
+    can_edit: bool,
+    owner: String,
+    updated_by: String,
+    updated_at: String,
+    state: &'static str,
+    project: String,
+    frontend: String,
+    backends: Vec<BackendView>,
+    routing: Vec<String>,
+    conflicts: usize,
+}
+
+fn target_words(t: &Target) -> String {
+    match t {
+        Target::Backend { backend } => backend.clone(),
+        Target::Split { split } => {
+            let total: u64 = split.iter().map(|w| u64::from(w.weight)).sum();
+            split
+                .iter()
+                .map(|w| {
+                    let pct = if total == 0 {
+                        0.0
+                    } else {
+                        100.0 * f64::from(w.weight) / total as f64
+                    };
+                    format!("{} ({pct:.0} %)", w.backend)
+                })
+                .collect::<Vec<_>>()
+                .join(" and ")
+        }
+    }
+}
+
+/// The frontend in one sentence.
+pub(crate) fn frontend_words(d: &Draft) -> String {
+    let f = &d.frontend;
+    let ip = match f.ip {
+        IpKind::Static => "a reserved static IP address",
+        IpKind::Ephemeral => "an ephemeral IP address",
+    };
+    match f.protocol {
+        None => "Protocol not chosen yet.".to_string(),
+        Some(Protocol::Http) => format!("Plain HTTP on port 80, on {ip}."),
+        Some(Protocol::Https) => format!(
+            "HTTPS on port 443 with a Google-managed certificate for {}, on {ip}{}.",
+            if f.domains.is_empty() {
+                "no domain yet".to_string()
+            } else {
+                f.domains.join(", ")
+            },
+            if f.http_redirect {
+                "; port 80 redirects to HTTPS"
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
+/// The routing, one sentence per rule.
+pub(crate) fn routing_words(d: &Draft) -> Vec<String> {
+    let mut out = vec![match &d.routing.default {
+        Some(t) => format!("Requests that match no rule go to {}.", target_words(t)),
+        None => "No default backend chosen yet.".to_string(),
+    }];
+    for (i, r) in d.routing.rules.iter().enumerate() {
+        let hosts = if r.hosts.iter().any(|h| h == "*") {
+            "any host".to_string()
+        } else {
+            r.hosts.join(", ")
+        };
+        let mut s = format!(
+            "Rule {}: {} on {} go to {}",
+            i + 1,
+            r.paths.join(", "),
+            hosts,
+            target_words(&r.target)
+        );
+        if let Some(p) = &r.prefix_rewrite {
+            s.push_str(&format!(", the matched prefix rewritten to {p}"));
+        }
+        if let Some(h) = &r.host_rewrite {
+            s.push_str(&format!(", with Host {h}"));
+        }
+        s.push('.');
+        out.push(s);
+    }
+    out
+}
+
+pub(crate) async fn overview(
+    State(state): State<AppState>,
+    Viewer(user): Viewer,
+    shell: Shell,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let l = load(&state, id).await?;
+    let conflicts = store::conflicts(&state.db, id).await?.len();
+    let d = &l.draft;
+    render(
+        StatusCode::OK,
+        &OverviewPage {
+            shell,
+            css_url: wizard_css_url(),
+            id,
+            name: l.row.name.clone(),
+            version: l.row.version,
+            can_edit: user.can_edit(),
+            owner: l.row.created_by.clone(),
+            updated_by: l.row.updated_by.clone(),
+            updated_at: short_time(&l.row.updated_at),
+            state: draft_state(d),
+            project: d.project.clone(),
+            frontend: frontend_words(d),
+            backends: d
+                .backends
+                .iter()
+                .enumerate()
+                .map(|(i, b)| backend_view(i, b))
+                .collect(),
+            routing: routing_words(d),
+            conflicts,
+        },
+    )
+}
+
+/// A name for a copy that no live deployment has: `NAME-copy`, `NAME-copy-2`, ... kept within
+/// the 63 characters of a resource name.
+fn copy_name(name: &str, attempt: usize) -> String {
+    let suffix = if attempt == 1 {
+        "-copy".to_string()
+    } else {
+        format!("-copy-{attempt}")
+    };
+    let keep = 63usize.saturating_sub(suffix.len()).min(name.len());
+    let mut base = name.get(..keep).unwrap_or(name).to_string();
+    while base.ends_with('-') {
+        base.pop();
+    }
+    format!("{base}{suffix}")
+}
+
+pub(crate) async fn duplicate(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let l = load(&state, id).await?;
+    let mut d = l.draft.clone();
+    for attempt in 1..=100 {
+        d.name = copy_name(&l.draft.name, attempt);
+        match store::create(&state.db, &d.name, &d.to_json().to_string(), &user.name).await {
+            Ok(row) => {
+                return Ok(
+                    Redirect::to(&format!("/deployments/{}/edit/basics", row.id)).into_response(),
+                );
+            }
+            Err(SaveError::NameTaken(_)) => continue,
+            Err(SaveError::Db(e)) => return Err(e.into()),
+            Err(e) => return Err(AppError::Internal(e.into())),
+        }
+    }
+    Err(AppError::Conflict(
+        "there are already 100 copies of this deployment; rename some first".into(),
+    ))
+}
+
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Editor(_): Editor,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    if !store::delete(&state.db, id).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(Redirect::to("/deployments").into_response())
+}
+
+pub(crate) struct VersionView {
+    version: i64,
+    author: String,
+    created_at: String,
+    json: String,
+    current: bool,
+}
+
+pub(crate) struct ConflictView {
+    id: i64,
+    based_on: i64,
+    author: String,
+    created_at: String,
+    json: String,
+}
+
+#[derive(Template)]
+#[template(path = "deployments/versions.html")]
+struct VersionsPage {
+    shell: Shell,
+    css_url: &'static str,
+    id: i64,
+    name: String,
+    version: i64,
+    can_edit: bool,
+    versions: Vec<VersionView>,
+    conflicts: Vec<ConflictView>,
+}
+
+fn pretty(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| text.to_string())
+}
+
+pub(crate) async fn versions(
+    State(state): State<AppState>,
+    Viewer(user): Viewer,
+    shell: Shell,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let l = load(&state, id).await?;
+    let versions = store::versions(&state.db, id)
+        .await?
+        .into_iter()
+        .map(|v| VersionView {
+            current: v.version == l.row.version,
+            version: v.version,
+            author: v.author,
+            created_at: short_time(&v.created_at),
+            json: pretty(&v.spec),
+        })
+        .collect();
+    let conflicts = store::conflicts(&state.db, id)
+        .await?
+        .into_iter()
+        .map(|c| ConflictView {
+            id: c.id,
+            based_on: c.based_on,
+            author: c.author,
+            created_at: short_time(&c.created_at),
+            json: pretty(&c.spec),
+        })
+        .collect();
+    render(
+        StatusCode::OK,
+        &VersionsPage {
+            shell,
+            css_url: wizard_css_url(),
+            id,
+            name: l.row.name.clone(),
+            version: l.row.version,
+            can_edit: user.can_edit(),
+            versions,
+            conflicts,
+        },
+    )
+}
+
+/// Makes an older version or a kept conflict copy the current draft, as a new version (the
+/// version it replaces stays in the history).
+pub(crate) async fn restore(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    shell: Shell,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let form = form_object(pairs);
+    let version = form_version(&form)?;
+    let source = form
+        .get("source")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let text = if let Some(n) = source.strip_prefix("version:") {
+        let n: i64 = n
+            .parse()
+            .map_err(|_| AppError::invalid("source", "no such version"))?;
+        store::versions(&state.db, id)
+            .await?
+            .into_iter()
+            .find(|v| v.version == n)
+            .map(|v| v.spec)
+    } else if let Some(c) = source.strip_prefix("conflict:") {
+        let c: i64 = c
+            .parse()
+            .map_err(|_| AppError::invalid("source", "no such copy"))?;
+        store::conflicts(&state.db, id)
+            .await?
+            .into_iter()
+            .find(|k| k.id == c)
+            .map(|k| k.spec)
+    } else {
+        None
+    };
+    let text = text.ok_or_else(|| {
+        AppError::invalid(
+            "source",
+            "choose a version or a kept copy of this deployment",
+        )
+    })?;
+    let d = Draft::from_json(&text).map_err(|e| {
+        AppError::invalid("source", format!("that copy does not read as a spec: {e}"))
+    })?;
+    let back = format!("/deployments/{id}/versions");
+    match save(&state, id, version, &d, &user).await? {
+        Saved::Done(_) => Ok(Redirect::to(&format!("/deployments/{id}")).into_response()),
+        Saved::Stale {
+            expected,
+            current,
+            current_by,
+            conflict_id,
+        } => message_page(
+            shell,
+            StatusCode::CONFLICT,
+            "Not restored",
+            Flash::stale(id, &back, expected, current, &current_by, conflict_id),
+        ),
+        Saved::NameTaken(n) => message_page(
+            shell,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Not restored",
+            Flash::name_taken(&n),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_names_fit_and_count_up() {
+        assert_eq!(copy_name("shop", 1), "shop-copy");
+        assert_eq!(copy_name("shop", 3), "shop-copy-3");
+        let long = "a".repeat(63);
+        assert_eq!(copy_name(&long, 1).len(), 63);
+        assert!(copy_name(&long, 12).ends_with("-copy-12"));
+    }
+
+    #[test]
+    fn the_seed_in_words() {
+        let d = Draft::from_json(include_str!("../../../tests/data/seeds/seed-002.json")).unwrap();
+        assert_eq!(
+            frontend_words(&d),
+            "HTTPS on port 443 with a Google-managed certificate for hello.example.com, on a reserved static IP address; port 80 redirects to HTTPS."
+        );
+        assert_eq!(
+            routing_words(&d),
+            [
+                "Requests that match no rule go to hello.",
+                "Rule 1: /hello2, /hello2/* on any host go to hello2, the matched prefix rewritten to /."
+            ]
+        );
+        assert_eq!(
+            short_time("2026-11-23T11:58:11.123Z"),
+            "2026-11-23 11:58 UTC"
+        );
+    }
+}

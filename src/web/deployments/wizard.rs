@@ -1,0 +1,843 @@
+//! The wizard: one page per step, each saved as the user goes.
+//!
+//! The Basics, Frontend and Routing (default target) forms and each rule's form save as the
+//! user types and on change with htmx (`hx-post`, answered by a small status partial and an
+//! out-of-band swap of every hidden `version` input on the page); without JavaScript the same
+//! forms post normally and the server redirects back. Adding, editing and removing backends and
+//! adding and removing rules are plain form posts that redirect back to the step. Every form
+//! carries the version it was rendered from.
+
+use super::{
+    Flash, Loaded, Saved, form_as, form_object, form_version, is_htmx, load, save, wizard_css_url,
+};
+use crate::AppState;
+use crate::auth::{CurrentUser, Editor, Viewer};
+use crate::domain::draft::{self, Draft, DraftError};
+use crate::domain::spec::{BackendKind, IpKind, Protocol, Target};
+use crate::domain::{gcloud, lint, preview, validate};
+use crate::error::{AppError, AppResult, Form, Path, Query};
+use crate::web::{Shell, render};
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+/// The steps in order: slug (in the URL) and title.
+pub(crate) const STEPS: [(&str, &str); 5] = [
+    ("basics", "Basics"),
+    ("frontend", "Frontend"),
+    ("backends", "Backends"),
+    ("routing", "Routing"),
+    ("review", "Review"),
+];
+
+fn step_slug(s: &str) -> AppResult<&'static str> {
+    STEPS
+        .iter()
+        .map(|(slug, _)| *slug)
+        .find(|slug| *slug == s)
+        .ok_or(AppError::NotFound)
+}
+
+fn step_url(id: i64, step: &str) -> String {
+    format!("/deployments/{id}/edit/{step}")
+}
+
+pub(crate) struct StepLink {
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub href: String,
+    pub current: bool,
+    pub number: usize,
+}
+
+pub(crate) struct BackendView {
+    pub index: usize,
+    pub name: String,
+    pub kind: &'static str,
+    /// One line in words: `Cloud Run service my-app in us-central1, europe-west1`.
+    pub detail: String,
+    pub extras: String,
+    // The edit form's fields.
+    pub service: String,
+    pub regions: String,
+    pub endpoint: String,
+    /// `fqdn`, `custom` or `none`.
+    pub host_mode: &'static str,
+    pub host_header: String,
+    pub cdn: bool,
+    pub outlier_detection: bool,
+}
+
+pub(crate) struct RuleView {
+    pub index: usize,
+    pub number: usize,
+    pub hosts: String,
+    pub paths: String,
+    pub kind: &'static str,
+    pub backend: String,
+    pub split: String,
+    pub prefix_rewrite: String,
+    pub host_rewrite: String,
+}
+
+pub(crate) struct ErrorView {
+    pub field: String,
+    pub message: String,
+    pub step_title: &'static str,
+    pub href: String,
+}
+
+pub(crate) struct WarningView {
+    pub level: &'static str,
+    pub field: String,
+    pub message: String,
+    pub why: String,
+    pub fix: String,
+}
+
+pub(crate) struct PreviewTargetView {
+    pub backend: String,
+    pub percent: String,
+    pub path: String,
+    pub host: String,
+}
+
+pub(crate) struct PreviewRowView {
+    pub request: String,
+    pub matched: String,
+    pub targets: Vec<PreviewTargetView>,
+    pub redirect: String,
+}
+
+#[derive(Default)]
+pub(crate) struct Review {
+    /// The draft reads as a spec (nothing missing or malformed).
+    pub parses: bool,
+    pub valid: bool,
+    pub errors: Vec<ErrorView>,
+    pub warnings: Vec<WarningView>,
+    pub preview: Vec<PreviewRowView>,
+    pub gcloud: String,
+}
+
+#[derive(Template)]
+#[template(path = "deployments/wizard.html")]
+struct WizardPage {
+    shell: Shell,
+    css_url: &'static str,
+    id: i64,
+    version: i64,
+    name: String,
+    can_edit: bool,
+    step: &'static str,
+    step_title: &'static str,
+    steps: Vec<StepLink>,
+    prev: Option<StepLink>,
+    next: Option<StepLink>,
+    flash: Option<Flash>,
+    // Basics
+    project: String,
+    // Frontend
+    protocol: String,
+    domains: String,
+    ip: String,
+    http_redirect: bool,
+    // Backends
+    backends: Vec<BackendView>,
+    regions: Vec<&'static str>,
+    // Routing
+    backend_names: Vec<String>,
+    default_kind: String,
+    default_backend: String,
+    default_split: String,
+    rules: Vec<RuleView>,
+    // Review
+    review: Review,
+}
+
+pub(crate) fn backend_view(index: usize, b: &crate::domain::spec::Backend) -> BackendView {
+    let (kind, detail) = match &b.kind {
+        BackendKind::Serverless { service, regions } => (
+            "serverless",
+            format!(
+                "Cloud Run service {service} in {}",
+                if regions.is_empty() {
+                    "no region yet".to_string()
+                } else {
+                    regions.join(", ")
+                }
+            ),
+        ),
+        BackendKind::Internet {
+            fqdn,
+            port,
+            host_header,
+        } => (
+            "internet",
+            format!(
+                "{fqdn}:{port}, {}",
+                match host_header {
+                    Some(h) => format!("Host header {h}"),
+                    None => "Host header left as the client sent it".to_string(),
+                }
+            ),
+        ),
+    };
+    let (service, regions, endpoint, host_mode, host_header) = match &b.kind {
+        BackendKind::Serverless { service, regions } => (
+            service.clone(),
+            regions.join(", "),
+            String::new(),
+            "fqdn",
+            String::new(),
+        ),
+        BackendKind::Internet {
+            fqdn,
+            port,
+            host_header,
+        } => {
+            let mode = match host_header {
+                None => "none",
+                Some(h) if h == fqdn => "fqdn",
+                Some(_) => "custom",
+            };
+            (
+                String::new(),
+                String::new(),
+                draft::endpoint_text(fqdn, *port),
+                mode,
+                host_header.clone().unwrap_or_default(),
+            )
+        }
+    };
+    let mut extras = Vec::new();
+    if b.cdn {
+        extras.push("Cloud CDN");
+    }
+    if b.outlier_detection {
+        extras.push("outlier detection");
+    }
+    BackendView {
+        index,
+        name: b.name.clone(),
+        kind,
+        detail,
+        extras: extras.join(", "),
+        service,
+        regions,
+        endpoint,
+        host_mode,
+        host_header,
+        cdn: b.cdn,
+        outlier_detection: b.outlier_detection,
+    }
+}
+
+fn target_fields(t: Option<&Target>) -> (String, String, String) {
+    match t {
+        None => (String::new(), String::new(), String::new()),
+        Some(Target::Backend { backend }) => ("backend".into(), backend.clone(), String::new()),
+        Some(Target::Split { split }) => ("split".into(), String::new(), draft::split_text(split)),
+    }
+}
+
+/// Everything the Review step shows, computed from the draft.
+pub(crate) fn review(id: i64, d: &Draft) -> Review {
+    let link = |field: &str, message: String| {
+        let slug = draft::step_of_field(field);
+        let title = STEPS
+            .iter()
+            .find(|(s, _)| *s == slug)
+            .map(|(_, t)| *t)
+            .unwrap_or("Basics");
+        ErrorView {
+            field: field.to_string(),
+            message,
+            step_title: title,
+            href: step_url(id, slug),
+        }
+    };
+    let spec = match d.to_spec() {
+        Ok(spec) => spec,
+        Err(e) => {
+            // Say everything still missing at once, not one part per visit.
+            let mut errors = Vec::new();
+            if d.frontend.protocol.is_none() {
+                errors.push(link(
+                    "frontend.protocol",
+                    missing_message("frontend.protocol", ""),
+                ));
+            }
+            if d.backends.is_empty() {
+                errors.push(link(
+                    "backends",
+                    "add at least one backend on the Backends step".into(),
+                ));
+            }
+            if d.routing.default.is_none() {
+                errors.push(link(
+                    "routing.default",
+                    missing_message("routing.default", ""),
+                ));
+            }
+            let field = e.field.clone().unwrap_or_default();
+            if !errors.iter().any(|x| x.field == field) {
+                errors.push(link(&field, missing_message(&field, &e.message)));
+            }
+            return Review {
+                errors,
+                ..Review::default()
+            };
+        }
+    };
+    let mut r = Review {
+        parses: true,
+        ..Review::default()
+    };
+    if let Err(errs) = validate::validate(&spec) {
+        r.errors = errs
+            .into_iter()
+            .map(|e| link(&e.field, e.message))
+            .collect();
+    } else {
+        r.valid = true;
+    }
+    r.warnings = lint::lint(&spec)
+        .into_iter()
+        .map(|w| WarningView {
+            level: match w.level {
+                lint::Level::Warning => "warning",
+                lint::Level::Info => "info",
+            },
+            field: w.field,
+            message: w.message,
+            why: w.why,
+            fix: w.fix,
+        })
+        .collect();
+    r.preview = preview::preview(&spec)
+        .into_iter()
+        .map(|row| PreviewRowView {
+            request: format!("{}://{}{}", row.scheme, row.host, row.path),
+            matched: match row.rule {
+                Some(i) => format!("rule {}", i + 1),
+                None if row.redirect.is_some() => "port 80".to_string(),
+                None if row.targets.is_empty() => "no route".to_string(),
+                None => "default".to_string(),
+            },
+            targets: row
+                .targets
+                .into_iter()
+                .map(|t| PreviewTargetView {
+                    backend: t.backend,
+                    percent: format!("{:.0} %", t.percent),
+                    path: t.path,
+                    host: t.host,
+                })
+                .collect(),
+            redirect: row.redirect.unwrap_or_default(),
+        })
+        .collect();
+    r.gcloud = gcloud::commands(&spec).to_shell();
+    r
+}
+
+/// Says what a missing part means in the wizard's words.
+fn missing_message(field: &str, message: &str) -> String {
+    match field {
+        "frontend.protocol" => "choose HTTP or HTTPS on the Frontend step".into(),
+        "routing.default" | "routing.default.backend" => {
+            "choose where requests that match no rule go (the default backend) on the Routing step"
+                .into()
+        }
+        _ => message.to_string(),
+    }
+}
+
+pub(crate) fn render_step(
+    shell: Shell,
+    user: &CurrentUser,
+    loaded: &Loaded,
+    step: &'static str,
+    flash: Option<Flash>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let Loaded { row, draft: d } = loaded;
+    let id = row.id;
+    let pos = STEPS.iter().position(|(s, _)| *s == step).unwrap_or(0);
+    let link = |i: usize| StepLink {
+        slug: STEPS[i].0,
+        title: STEPS[i].1,
+        href: step_url(id, STEPS[i].0),
+        current: i == pos,
+        number: i + 1,
+    };
+    let (default_kind, default_backend, default_split) = target_fields(d.routing.default.as_ref());
+    let page = WizardPage {
+        shell,
+        css_url: wizard_css_url(),
+        id,
+        version: row.version,
+        name: row.name.clone(),
+        can_edit: user.can_edit(),
+        step,
+        step_title: STEPS[pos].1,
+        steps: (0..STEPS.len()).map(link).collect(),
+        prev: pos.checked_sub(1).map(link),
+        next: (pos + 1 < STEPS.len()).then(|| link(pos + 1)),
+        flash,
+        project: d.project.clone(),
+        protocol: match d.frontend.protocol {
+            None => String::new(),
+            Some(Protocol::Http) => "http".into(),
+            Some(Protocol::Https) => "https".into(),
+        },
+        domains: d.frontend.domains.join("\n"),
+        ip: match d.frontend.ip {
+            IpKind::Static => "static".into(),
+            IpKind::Ephemeral => "ephemeral".into(),
+        },
+        http_redirect: d.frontend.http_redirect,
+        backends: d
+            .backends
+            .iter()
+            .enumerate()
+            .map(|(i, b)| backend_view(i, b))
+            .collect(),
+        regions: validate::CLOUD_RUN_REGIONS.to_vec(),
+        backend_names: d.backend_names(),
+        default_kind,
+        default_backend,
+        default_split,
+        rules: d
+            .routing
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let (kind, backend, split) = target_fields(Some(&r.target));
+                RuleView {
+                    index: i,
+                    number: i + 1,
+                    hosts: r.hosts.join(", "),
+                    paths: r.paths.join("\n"),
+                    kind: if kind == "split" { "split" } else { "backend" },
+                    backend,
+                    split,
+                    prefix_rewrite: r.prefix_rewrite.clone().unwrap_or_default(),
+                    host_rewrite: r.host_rewrite.clone().unwrap_or_default(),
+                }
+            })
+            .collect(),
+        review: if step == "review" {
+            review(id, d)
+        } else {
+            Review::default()
+        },
+    };
+    render(status, &page)
+}
+
+pub(crate) async fn step_page(
+    State(state): State<AppState>,
+    Viewer(user): Viewer,
+    shell: Shell,
+    Path((id, step)): Path<(i64, String)>,
+) -> AppResult<Response> {
+    let step = step_slug(&step)?;
+    let loaded = load(&state, id).await?;
+    render_step(shell, &user, &loaded, step, None, StatusCode::OK)
+}
+
+/// The save status an htmx form swaps in: the outcome, and (when saved) the new version for
+/// every form of the page.
+#[derive(Template)]
+#[template(path = "deployments/save_status_partial.html")]
+struct SaveStatus {
+    version: Option<i64>,
+    flash: Flash,
+}
+
+fn status_partial(version: Option<i64>, flash: Flash) -> AppResult<Response> {
+    // htmx 2 does not swap 4xx answers by default; the message is the answer here, so 200.
+    render(StatusCode::OK, &SaveStatus { version, flash })
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct NextQuery {
+    /// The step to go to once saved (the form's Next button).
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// Applies `change` to the draft and saves it; answers in the way the request asked for (an
+/// htmx status partial, or a redirect / re-rendered page for a plain post).
+#[allow(clippy::too_many_arguments)]
+async fn change_and_answer(
+    state: &AppState,
+    user: &CurrentUser,
+    shell: Shell,
+    headers: &HeaderMap,
+    id: i64,
+    step: &'static str,
+    version: i64,
+    next: Option<&'static str>,
+    change: impl FnOnce(&mut Draft) -> Result<(), DraftError>,
+) -> AppResult<Response> {
+    let htmx = is_htmx(headers);
+    let mut loaded = load(state, id).await?;
+    let mut d = loaded.draft.clone();
+    if let Err(e) = change(&mut d) {
+        let flash = Flash::error(format!("Not saved: {}", e.message));
+        if htmx {
+            return status_partial(None, flash);
+        }
+        return render_step(
+            shell,
+            user,
+            &loaded,
+            step,
+            Some(flash),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let here = step_url(id, step);
+    // Nothing changed (the same form sent on `input` and again on `change`): no new version.
+    // Only from the current version: a page based on an older one may hold other stale forms,
+    // so it must still be told that someone saved in between.
+    let outcome = if d == loaded.draft && version == loaded.row.version {
+        Saved::Done(loaded.row.clone())
+    } else {
+        save(state, id, version, &d, user).await?
+    };
+    match outcome {
+        Saved::Done(row) => {
+            let target = step_url(id, next.unwrap_or(step));
+            if htmx {
+                let mut res = status_partial(
+                    Some(row.version),
+                    Flash::notice(format!("Saved · version {}", row.version)),
+                )?;
+                if next.is_some()
+                    && let Ok(v) = HeaderValue::from_str(&target)
+                {
+                    res.headers_mut().insert("hx-redirect", v);
+                }
+                Ok(res)
+            } else {
+                Ok(Redirect::to(&target).into_response())
+            }
+        }
+        Saved::Stale {
+            expected,
+            current,
+            current_by,
+            conflict_id,
+        } => {
+            let flash = Flash::stale(id, &here, expected, current, &current_by, conflict_id);
+            if htmx {
+                status_partial(None, flash)
+            } else {
+                // Show the version that won, with the message: the page is current again.
+                loaded = load(state, id).await?;
+                render_step(
+                    shell,
+                    user,
+                    &loaded,
+                    step,
+                    Some(flash),
+                    StatusCode::CONFLICT,
+                )
+            }
+        }
+        Saved::NameTaken(n) => {
+            let flash = Flash::name_taken(&n);
+            if htmx {
+                status_partial(None, flash)
+            } else {
+                render_step(
+                    shell,
+                    user,
+                    &loaded,
+                    step,
+                    Some(flash),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+            }
+        }
+    }
+}
+
+fn next_step(q: &NextQuery) -> AppResult<Option<&'static str>> {
+    q.next.as_deref().map(step_slug).transpose()
+}
+
+pub(crate) async fn save_step(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    shell: Shell,
+    headers: HeaderMap,
+    Path((id, step)): Path<(i64, String)>,
+    Query(q): Query<NextQuery>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let step = step_slug(&step)?;
+    let next = next_step(&q)?;
+    let form = form_object(pairs);
+    let version = form_version(&form)?;
+    match step {
+        "basics" => {
+            let f: draft::BasicsForm = form_as(&form)?;
+            change_and_answer(
+                &state,
+                &user,
+                shell,
+                &headers,
+                id,
+                step,
+                version,
+                next,
+                |d| draft::apply_basics(d, &f),
+            )
+            .await
+        }
+        "frontend" => {
+            let f: draft::FrontendForm = form_as(&form)?;
+            change_and_answer(
+                &state,
+                &user,
+                shell,
+                &headers,
+                id,
+                step,
+                version,
+                next,
+                |d| draft::apply_frontend(d, &f),
+            )
+            .await
+        }
+        "routing" => {
+            let f: DefaultForm = form_as(&form)?;
+            let t = draft::TargetForm {
+                kind: f.default_kind,
+                backend: f.default_backend,
+                split: f.default_split,
+            };
+            change_and_answer(
+                &state,
+                &user,
+                shell,
+                &headers,
+                id,
+                step,
+                version,
+                next,
+                |d| draft::apply_default(d, &t),
+            )
+            .await
+        }
+        // Backends have their own add/remove forms and Review has nothing to save: the step's
+        // Next button still posts here, so move on without a change.
+        _ => {
+            let target = step_url(id, next.unwrap_or(step));
+            if is_htmx(&headers) {
+                let mut res = StatusCode::NO_CONTENT.into_response();
+                if let Ok(v) = HeaderValue::from_str(&target) {
+                    res.headers_mut().insert("hx-redirect", v);
+                }
+                Ok(res)
+            } else {
+                Ok(Redirect::to(&target).into_response())
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DefaultForm {
+    #[serde(default)]
+    default_kind: String,
+    #[serde(default)]
+    default_backend: String,
+    #[serde(default)]
+    default_split: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct BackendTypeForm {
+    #[serde(default, rename = "type")]
+    kind: String,
+}
+
+pub(crate) async fn add_backend(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    shell: Shell,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let form = form_object(pairs);
+    let version = form_version(&form)?;
+    let kind: BackendTypeForm = form_as(&form)?;
+    match kind.kind.as_str() {
+        "serverless" => {
+            let f: draft::ServerlessForm = form_as(&form)?;
+            change_and_answer(
+                &state,
+                &user,
+                shell,
+                &headers,
+                id,
+                "backends",
+                version,
+                None,
+                |d| draft::add_serverless(d, &f),
+            )
+            .await
+        }
+        "internet" => {
+            let f: draft::InternetForm = form_as(&form)?;
+            change_and_answer(
+                &state,
+                &user,
+                shell,
+                &headers,
+                id,
+                "backends",
+                version,
+                None,
+                |d| draft::add_internet(d, &f),
+            )
+            .await
+        }
+        other => Err(AppError::invalid(
+            "type",
+            format!("`{other}` is not a backend type: serverless or internet"),
+        )),
+    }
+}
+
+pub(crate) async fn update_backend(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    shell: Shell,
+    headers: HeaderMap,
+    Path((id, index)): Path<(i64, usize)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let form = form_object(pairs);
+    let version = form_version(&form)?;
+    let serverless: draft::ServerlessForm = form_as(&form)?;
+    let internet: draft::InternetForm = form_as(&form)?;
+    change_and_answer(
+        &state,
+        &user,
+        shell,
+        &headers,
+        id,
+        "backends",
+        version,
+        None,
+        |d| draft::update_backend(d, index, &serverless, &internet),
+    )
+    .await
+}
+
+pub(crate) async fn remove_backend(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    shell: Shell,
+    headers: HeaderMap,
+    Path((id, index)): Path<(i64, usize)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let version = form_version(&form_object(pairs))?;
+    change_and_answer(
+        &state,
+        &user,
+        shell,
+        &headers,
+        id,
+        "backends",
+        version,
+        None,
+        |d| draft::remove_backend(d, index),
+    )
+    .await
+}
+
+pub(crate) async fn add_rule(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    shell: Shell,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let form = form_object(pairs);
+    let version = form_version(&form)?;
+    let f: draft::RuleForm = form_as(&form)?;
+    change_and_answer(
+        &state,
+        &user,
+        shell,
+        &headers,
+        id,
+        "routing",
+        version,
+        None,
+        |d| draft::add_rule(d, &f),
+    )
+    .await
+}
+
+pub(crate) async fn update_rule(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    shell: Shell,
+    headers: HeaderMap,
+    Path((id, index)): Path<(i64, usize)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let form = form_object(pairs);
+    let version = form_version(&form)?;
+    let f: draft::RuleForm = form_as(&form)?;
+    change_and_answer(
+        &state,
+        &user,
+        shell,
+        &headers,
+        id,
+        "routing",
+        version,
+        None,
+        |d| draft::update_rule(d, index, &f),
+    )
+    .await
+}
+
+pub(crate) async fn remove_rule(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    shell: Shell,
+    headers: HeaderMap,
+    Path((id, index)): Path<(i64, usize)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let version = form_version(&form_object(pairs))?;
+    change_and_answer(
+        &state,
+        &user,
+        shell,
+        &headers,
+        id,
+        "routing",
+        version,
+        None,
+        |d| draft::remove_rule(d, index),
+    )
+    .await
+}

@@ -1,0 +1,587 @@
+//! The wizard and the drafts pages over HTTP: saving step by step (plain posts and htmx),
+//! concurrent edits, viewers, import and export, duplicate and delete.
+
+use crate::deployments_support::{Client, ClientExt, location, seed, spawn_app};
+use serde_json::Value;
+use switchyard::auth::Role;
+
+/// The current version shown in a page's hidden `version` inputs.
+fn page_version(html: &str) -> String {
+    let marker = "class=\"draft-version\" value=\"";
+    let start = html.find(marker).expect("a version input") + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+async fn spec_of(c: &Client, id: &str) -> Value {
+    let (status, v) = c.json(&format!("/api/v1/deployments/{id}")).await;
+    assert_eq!(status, 200);
+    v
+}
+
+/// Builds seed 002 through the wizard's forms; returns the deployment id.
+async fn build_seed_002(c: &mut Client) -> String {
+    let r = c
+        .post_form(
+            "/deployments",
+            &[("name", "hello-lb"), ("project", "my-lb-project")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    assert!(to.ends_with("/edit/frontend"), "{to}");
+    let id = to.split('/').nth(2).unwrap().to_string();
+    let base = format!("/deployments/{id}");
+
+    // Frontend, saved with htmx: a status partial and the new version for every form.
+    let r = c
+        .hx_post(
+            &format!("{base}/edit/frontend"),
+            &[
+                ("version", "1"),
+                ("protocol", "https"),
+                ("domains", "hello.example.com"),
+                ("ip", "static"),
+                ("http_redirect", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Saved · version 2"), "{body}");
+    assert!(
+        body.contains("hx-swap-oob=\"outerHTML:.draft-version\""),
+        "{body}"
+    );
+    assert!(body.contains("value=\"2\""), "{body}");
+    // The same form again (htmx sends it on `input` and on `change`): no new version.
+    let r = c
+        .hx_post(
+            &format!("{base}/edit/frontend"),
+            &[
+                ("version", "2"),
+                ("protocol", "https"),
+                ("domains", "hello.example.com"),
+                ("ip", "static"),
+                ("http_redirect", "on"),
+            ],
+        )
+        .await;
+    assert!(r.text().await.unwrap().contains("Saved · version 2"));
+
+    // Backends: pasted Cloud Run URLs, Host override derived on the server.
+    for (v, url) in [
+        ("2", "https://hello-3qx7k2dz6a-uc.a.run.app/"),
+        ("3", "https://hello2-3qx7k2dz6a-uc.a.run.app/"),
+    ] {
+        let r = c
+            .post_form(
+                &format!("{base}/backends"),
+                &[
+                    ("version", v),
+                    ("type", "internet"),
+                    ("endpoint", url),
+                    ("host_mode", "fqdn"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(location(&r), format!("{base}/edit/backends"));
+    }
+    let (_, html) = c.text(&format!("{base}/edit/backends")).await;
+    assert!(html.contains(
+        "hello2-3qx7k2dz6a-uc.a.run.app:443, Host header hello2-3qx7k2dz6a-uc.a.run.app"
+    ));
+
+    // Routing: default (plain post with Next), then the rule.
+    let r = c
+        .post_form(
+            &format!("{base}/edit/routing?next=review"),
+            &[
+                ("version", "4"),
+                ("default_kind", "backend"),
+                ("default_backend", "hello"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("{base}/edit/review"));
+    let r = c
+        .post_form(
+            &format!("{base}/rules"),
+            &[
+                ("version", "5"),
+                ("hosts", "*"),
+                ("paths", "/hello2\n/hello2/*"),
+                ("kind", "backend"),
+                ("backend", "hello2"),
+                ("prefix_rewrite", "/"),
+                ("host_rewrite", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    id
+}
+
+#[tokio::test]
+async fn the_wizard_builds_seed_002_and_reviews_it() {
+    let app = spawn_app().await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let id = build_seed_002(&mut ann).await;
+    let got = spec_of(&ann, &id).await;
+    assert_eq!(got["version"], 6);
+    assert_eq!(got["spec"], seed("seed-002"));
+
+    let (status, html) = ann.text(&format!("/deployments/{id}/edit/review")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"review-valid\""), "{html}");
+    assert!(html.contains("https://hello.example.com/hello2/example"));
+    assert!(html.contains("gcloud compute url-maps"));
+    assert!(html.contains("id=\"route-preview\""));
+
+    let (status, html) = ann.text(&format!("/deployments/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(
+        "/hello2, /hello2/* on any host go to hello2, the matched prefix rewritten to /."
+    ));
+
+    let (status, html) = ann.text("/deployments").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("hello-lb") && html.contains("state-valid"));
+}
+
+#[tokio::test]
+async fn review_links_each_error_to_its_step() {
+    let app = spawn_app().await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let r = ann
+        .post_form("/deployments", &[("name", "Bad_Name"), ("project", "p")])
+        .await;
+    let id = location(&r).split('/').nth(2).unwrap().to_string();
+    let (_, html) = ann.text(&format!("/deployments/{id}/edit/review")).await;
+    assert!(
+        html.contains("choose HTTP or HTTPS on the Frontend step"),
+        "{html}"
+    );
+    assert!(html.contains(&format!(
+        "href=\"/deployments/{id}/edit/frontend\">fix on the Frontend step"
+    )));
+    ann.post_form(
+        &format!("/deployments/{id}/edit/frontend"),
+        &[("version", "1"), ("protocol", "http")],
+    )
+    .await;
+    ann.post_form(
+        &format!("/deployments/{id}/edit/routing"),
+        &[
+            ("version", "2"),
+            ("default_kind", "backend"),
+            ("default_backend", "ghost"),
+        ],
+    )
+    .await;
+    let (_, html) = ann.text(&format!("/deployments/{id}/edit/review")).await;
+    assert!(html.contains("<code>name</code>"), "{html}");
+    assert!(html.contains(&format!(
+        "href=\"/deployments/{id}/edit/basics\">fix on the Basics step"
+    )));
+    assert!(html.contains("<code>project</code>"));
+    assert!(html.contains("<code>routing.default.backend</code>"));
+    assert!(html.contains(&format!(
+        "href=\"/deployments/{id}/edit/routing\">fix on the Routing step"
+    )));
+}
+
+#[tokio::test]
+async fn a_second_concurrent_edit_is_refused_and_both_versions_are_recoverable() {
+    let app = spawn_app().await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let mut bob = app.user_client("bob", Role::Editor).await;
+    let r = ann
+        .post_form(
+            "/deployments",
+            &[("name", "shop"), ("project", "acme-edge")],
+        )
+        .await;
+    let id = location(&r).split('/').nth(2).unwrap().to_string();
+    let page = format!("/deployments/{id}/edit/frontend");
+
+    // Both open the same step at version 1.
+    let (_, a) = ann.text(&page).await;
+    let (_, b) = bob.text(&page).await;
+    assert_eq!(page_version(&a), "1");
+    assert_eq!(page_version(&b), "1");
+
+    let r = ann
+        .hx_post(
+            &format!("/deployments/{id}/edit/frontend"),
+            &[
+                ("version", "1"),
+                ("protocol", "https"),
+                ("domains", "ann.example.com"),
+            ],
+        )
+        .await;
+    assert!(r.text().await.unwrap().contains("Saved · version 2"));
+
+    // Bob's save from version 1, with htmx: told who came first, nothing overwritten.
+    let r = bob
+        .hx_post(
+            &format!("/deployments/{id}/edit/frontend"),
+            &[
+                ("version", "1"),
+                ("protocol", "http"),
+                ("domains", "bob.example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let msg = r.text().await.unwrap();
+    assert!(
+        msg.contains("Not saved: ann saved version 2 while you were editing version 1"),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("hx-swap-oob"),
+        "a refused save must not advance the form's version"
+    );
+    assert!(msg.contains(&format!("/deployments/{id}/versions#conflict-")));
+
+    // Without htmx the same refusal is a 409 page showing the winning version.
+    let r = bob
+        .post_form(
+            &format!("/deployments/{id}/edit/frontend"),
+            &[
+                ("version", "1"),
+                ("protocol", "http"),
+                ("domains", "bob2.example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("ann saved version 2"));
+    assert!(
+        html.contains("ann.example.com"),
+        "the page shows the current version"
+    );
+
+    let current = spec_of(&ann, &id).await;
+    assert_eq!(current["version"], 2);
+    assert_eq!(current["spec"]["frontend"]["domains"][0], "ann.example.com");
+
+    // Both are recoverable: ann's is current (and in the history), bob's is a kept copy.
+    let (_, html) = bob.text(&format!("/deployments/{id}/versions")).await;
+    assert!(html.contains("bob.example.com") && html.contains("ann.example.com"));
+    let conflicts = switchyard::db::deployments::conflicts(&app.state.db, id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(conflicts.len(), 2);
+    let bobs = conflicts
+        .iter()
+        .find(|c| c.spec.contains("\"bob.example.com\""))
+        .unwrap();
+    let r = bob
+        .post_form(
+            &format!("/deployments/{id}/restore"),
+            &[
+                ("version", "2"),
+                ("source", &format!("conflict:{}", bobs.id)),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let restored = spec_of(&ann, &id).await;
+    assert_eq!(restored["version"], 3);
+    assert_eq!(
+        restored["spec"]["frontend"]["domains"][0],
+        "bob.example.com"
+    );
+    let versions = switchyard::db::deployments::versions(&app.state.db, id.parse().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        versions
+            .iter()
+            .any(|v| v.version == 2 && v.spec.contains("ann.example.com"))
+    );
+}
+
+#[tokio::test]
+async fn viewers_look_but_cannot_edit() {
+    let app = spawn_app().await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let id = build_seed_002(&mut ann).await;
+    let mut vic = app.user_client("vic", Role::Viewer).await;
+    for step in ["basics", "frontend", "backends", "routing", "review"] {
+        let (status, html) = vic.text(&format!("/deployments/{id}/edit/{step}")).await;
+        assert_eq!(status, 200, "{step}");
+        assert!(html.contains("id=\"read-only\""), "{step}");
+        for control in [
+            "id=\"next\"",
+            "id=\"save-default\"",
+            "id=\"add-internet-submit\"",
+            "id=\"add-rule-submit\"",
+            "id=\"remove-backend-0\"",
+            "Save rule",
+        ] {
+            assert!(
+                !html.contains(control),
+                "{step} shows {control} to a viewer"
+            );
+        }
+    }
+    let (status, html) = vic.text(&format!("/deployments/{id}/edit/frontend")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<fieldset disabled>"));
+    assert_eq!(vic.text("/deployments").await.0, 200);
+    assert_eq!(vic.text(&format!("/deployments/{id}")).await.0, 200);
+    assert_eq!(
+        vic.text(&format!("/deployments/{id}/versions")).await.0,
+        200
+    );
+    assert_eq!(vic.text(&format!("/deployments/{id}/export")).await.0, 200);
+    assert_eq!(vic.text("/deployments/new").await.0, 403);
+    for path in [
+        format!("/deployments/{id}/edit/frontend"),
+        format!("/deployments/{id}/backends"),
+        format!("/deployments/{id}/rules"),
+        format!("/deployments/{id}/delete"),
+        format!("/deployments/{id}/duplicate"),
+        "/deployments".to_string(),
+        "/deployments/import".to_string(),
+    ] {
+        let r = vic
+            .post_form(&path, &[("version", "6"), ("protocol", "http")])
+            .await;
+        assert_eq!(r.status(), 403, "{path}");
+    }
+    assert_eq!(spec_of(&ann, &id).await["version"], 6);
+}
+
+#[tokio::test]
+async fn export_import_duplicate_and_delete() {
+    let app = spawn_app().await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let id = build_seed_002(&mut ann).await;
+
+    let r = ann.get(&format!("/deployments/{id}/export")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-disposition"],
+        "attachment; filename=\"hello-lb.json\""
+    );
+    let exported = r.text().await.unwrap();
+    let as_json: Value = serde_json::from_str(&exported).unwrap();
+    assert_eq!(as_json, seed("seed-002"));
+
+    // Same name: refused with a message; with a new name: a new draft, straight to Review.
+    let r = ann
+        .post_form("/deployments/import", &[("spec", &exported)])
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("already exists"));
+    let r = ann
+        .post_form(
+            "/deployments/import",
+            &[("spec", &exported), ("name", "hello-lb-2")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    assert!(to.ends_with("/edit/review"));
+    let (_, html) = ann.text(&to).await;
+    assert!(html.contains("id=\"review-valid\""));
+
+    // The page's form uploads the file (multipart); a chosen file wins over the text area.
+    let boundary = "XyZzy0123";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"hello-lb.json\"\r\n\
+         Content-Type: application/json\r\n\r\n{exported}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"spec\"\r\n\r\n{{not used\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nhello-lb-3\r\n\
+         --{boundary}--\r\n"
+    );
+    let r = ann
+        .request(reqwest::Method::POST, "/deployments/import")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let uploaded = spec_of(&ann, location(&r).split('/').nth(2).unwrap()).await;
+    assert_eq!(uploaded["name"], "hello-lb-3");
+    assert_eq!(uploaded["spec"]["routing"], seed("seed-002")["routing"]);
+    // A broken upload is a 400, never a 500.
+    let r = ann
+        .request(reqwest::Method::POST, "/deployments/import")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body("--XyZzy0123\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nunterminated")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    for bad in ["{nope", "[]", "{\"name\": \"x\", \"colour\": 1}"] {
+        let r = ann.post_form("/deployments/import", &[("spec", bad)]).await;
+        assert_eq!(r.status(), 422, "{bad}");
+        assert!(r.text().await.unwrap().contains("not imported"), "{bad}");
+    }
+
+    let r = ann
+        .post_form(&format!("/deployments/{id}/duplicate"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    let copy = location(&r).split('/').nth(2).unwrap().to_string();
+    let copied = spec_of(&ann, &copy).await;
+    assert_eq!(copied["name"], "hello-lb-copy");
+    assert_eq!(copied["spec"]["routing"], seed("seed-002")["routing"]);
+
+    let r = ann
+        .post_form(&format!("/deployments/{id}/delete"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(ann.text(&format!("/deployments/{id}")).await.0, 404);
+    let (_, list) = ann.text("/deployments").await;
+    assert!(
+        list.contains("hello-lb-copy")
+            && list.contains("hello-lb-2")
+            && list.contains("hello-lb-3")
+    );
+}
+
+#[tokio::test]
+async fn bad_form_input_is_a_message_never_a_500() {
+    let app = spawn_app().await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let r = ann
+        .post_form("/deployments", &[("name", ""), ("project", "p")])
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = ann
+        .post_form(
+            "/deployments",
+            &[("name", "shop"), ("project", "acme-edge")],
+        )
+        .await;
+    let id = location(&r).split('/').nth(2).unwrap().to_string();
+    let base = format!("/deployments/{id}");
+
+    // No version: the form is refused, naming the field.
+    let r = ann
+        .post_form(&format!("{base}/edit/frontend"), &[("protocol", "http")])
+        .await;
+    assert_eq!(r.status(), 422);
+    // A value no form offers.
+    let r = ann
+        .post_form(
+            &format!("{base}/edit/frontend"),
+            &[("version", "1"), ("protocol", "ftp")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("is not a protocol"));
+    let r = ann
+        .hx_post(
+            &format!("{base}/edit/frontend"),
+            &[("version", "1"), ("protocol", "ftp")],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Not saved"));
+    // Unknown step, out-of-range index, bad endpoint, non-numeric id.
+    assert_eq!(ann.text(&format!("{base}/edit/nope")).await.0, 404);
+    let r = ann
+        .post_form(&format!("{base}/rules/7/remove"), &[("version", "1")])
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = ann
+        .post_form(&format!("{base}/backends/x/remove"), &[("version", "1")])
+        .await;
+    assert_eq!(r.status(), 404);
+    let r = ann
+        .post_form(
+            &format!("{base}/backends"),
+            &[
+                ("version", "1"),
+                ("type", "internet"),
+                ("endpoint", "ftp://x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = ann
+        .post_form(
+            &format!("{base}/backends"),
+            &[("version", "1"), ("type", "vm")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(ann.text("/deployments/abc").await.0, 404);
+    assert_eq!(ann.text("/deployments/999/edit/basics").await.0, 404);
+    let r = ann
+        .post_form(
+            "/deployments/999/edit/basics",
+            &[("version", "1"), ("name", "x"), ("project", "y")],
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    // Nothing was saved by any of it.
+    assert_eq!(spec_of(&ann, &id).await["version"], 1);
+}
+
+#[tokio::test]
+async fn a_backend_is_edited_in_place_and_its_routes_follow_a_rename() {
+    let app = spawn_app().await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let id = build_seed_002(&mut ann).await;
+    let (_, html) = ann.text(&format!("/deployments/{id}/edit/backends")).await;
+    assert!(html.contains("id=\"edit-backend-1\""));
+    let r = ann
+        .post_form(
+            &format!("/deployments/{id}/backends/1"),
+            &[
+                ("version", "6"),
+                ("name", "second"),
+                ("endpoint", "hello2-3qx7k2dz6a-uc.a.run.app"),
+                ("host_mode", "custom"),
+                ("host_header", "hello2.internal.example.com"),
+                ("cdn", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let got = spec_of(&ann, &id).await;
+    assert_eq!(got["version"], 7);
+    let b = &got["spec"]["backends"][1];
+    assert_eq!(b["name"], "second");
+    assert_eq!(b["host_header"], "hello2.internal.example.com");
+    assert_eq!(b["cdn"], true);
+    assert_eq!(got["spec"]["routing"]["rules"][0]["backend"], "second");
+    // A clash with another backend's name is refused, naming it; nothing changes.
+    let r = ann
+        .post_form(
+            &format!("/deployments/{id}/backends/1"),
+            &[
+                ("version", "7"),
+                ("name", "hello"),
+                ("endpoint", "x.example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("already a backend named `hello`")
+    );
+    assert_eq!(spec_of(&ann, &id).await["version"], 7);
+}
