@@ -315,7 +315,7 @@ pub fn from_spec(spec: &Spec, ip: Option<&str>) -> Topology {
                         neg.clone(),
                         Layer::Negs,
                         "serverless NEG",
-                        vec![names::serverless_neg(dep, &b.name, region)],
+                        vec![names::serverless_neg(dep, &b.name, region, service)],
                     );
                     t.link(&bs, &neg, None);
                     let run = format!("run:{service}:{region}");
