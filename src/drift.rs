@@ -224,7 +224,8 @@ pub async fn check(
         error.as_deref(),
     )
     .await?;
-    if requested_by != SCHEDULE {
+    // Only people's checks are audited; the panel's own readers would flood the log.
+    if !requested_by.starts_with('(') {
         audit::record(
             db,
             requested_by,
@@ -280,18 +281,69 @@ pub async fn run_periodic(
     }
 }
 
-/// Starts the periodic check when `--drift-interval` is not 0.
-pub fn spawn_periodic(state: &crate::AppState) -> Option<tokio::task::JoinHandle<()>> {
+/// Who asked when an apply just finished.
+pub const AFTER_APPLY: &str = "(after apply)";
+
+/// How often finished applies are looked for.
+const AFTER_APPLY_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Deployments whose last succeeded apply finished after their live facts were last read (or
+/// that were never read): the dashboard's IP and certificate status would be stale.
+pub async fn stale_after_apply(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT d.id FROM deployments d \
+         JOIN jobs s ON s.id = (SELECT s2.id FROM jobs s2 \
+             WHERE s2.deployment = CAST(d.id AS TEXT) AND s2.status = 'succeeded' \
+             ORDER BY s2.created_at DESC, s2.id DESC LIMIT 1) \
+         LEFT JOIN deployment_live l ON l.deployment_id = d.id \
+         WHERE d.deleted_at IS NULL AND s.kind = 'apply' \
+           AND (l.checked_at IS NULL OR l.checked_at < s.finished_at)",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// After each apply, reads the live resources once (a drift check by `(after apply)`), so the
+/// dashboard shows the new IP and certificate status within seconds. Runs until dropped.
+pub async fn run_after_apply(db: Db, reader: std::sync::Arc<dyn LiveReader>) {
+    let mut tick = tokio::time::interval(AFTER_APPLY_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let ids = match stale_after_apply(&db).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::error!(error = %e, "looking for finished applies");
+                continue;
+            }
+        };
+        for id in ids {
+            if let Err(e) = check(&db, reader.as_ref(), id, AFTER_APPLY).await {
+                tracing::warn!(deployment = id, error = %e, "reading the live state after an apply");
+            }
+        }
+    }
+}
+
+/// Starts the background readers: the one after each apply, and the periodic check when
+/// `--drift-interval` is not 0. Abort the handles to stop them.
+pub fn spawn_periodic(state: &crate::AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    let reader: std::sync::Arc<dyn LiveReader> =
+        std::sync::Arc::new(CloudLiveReader::new(state.cloud.clone()));
+    let mut tasks = vec![tokio::spawn(run_after_apply(
+        state.db.clone(),
+        reader.clone(),
+    ))];
     let secs = state.settings.drift_interval;
-    (secs > 0).then(|| {
-        let reader: std::sync::Arc<dyn LiveReader> =
-            std::sync::Arc::new(CloudLiveReader::new(state.cloud.clone()));
-        tokio::spawn(run_periodic(
+    if secs > 0 {
+        tasks.push(tokio::spawn(run_periodic(
             state.db.clone(),
             reader,
             std::time::Duration::from_secs(secs),
-        ))
-    })
+        )));
+    }
+    tasks
 }
 
 #[cfg(test)]

@@ -109,7 +109,7 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await;
         cleanup.abort();
-        if let Some(d) = drift {
+        for d in drift {
             d.abort();
         }
         if let Some(sandbox) = self.sandbox {

@@ -2,6 +2,8 @@
 
 #[path = "../common/mod.rs"]
 pub mod common;
+#[path = "../common/sandbox_apply.rs"]
+mod sandbox_apply;
 mod support;
 
 mod dashboard;
