@@ -243,6 +243,14 @@ async fn create(
     };
     match store::create(&state.db, &name, &text, &user.name).await {
         Ok(row) => {
+            crate::audit::record(
+                &state.db,
+                &user.name,
+                crate::audit::Action::DeploymentCreate,
+                &crate::audit::deployment(row.id),
+                serde_json::json!({"name": row.name, "version": row.version, "via": "API"}),
+            )
+            .await;
             let (id, version) = (row.id, row.version);
             let mut res =
                 (StatusCode::CREATED, axum::Json(DeploymentJson::from(row))).into_response();
@@ -333,6 +341,14 @@ async fn update(
     };
     match store::update(&state.db, id, expected, &name, &text, &user.name).await {
         Ok(row) => {
+            crate::audit::record(
+                &state.db,
+                &user.name,
+                crate::audit::Action::DeploymentEdit,
+                &crate::audit::deployment(row.id),
+                serde_json::json!({"name": row.name, "version": row.version, "via": "API"}),
+            )
+            .await;
             let version = row.version;
             Ok(with_etag(
                 axum::Json(DeploymentJson::from(row)).into_response(),

@@ -29,11 +29,19 @@ async fn deployment(state: &AppState, id: i64) -> AppResult<db::deployments::Dep
 /// Planning only reads the cloud, so viewers may look at what an apply would do.
 async fn plan(
     State(state): State<AppState>,
-    _: Viewer,
+    Viewer(user): Viewer,
     Path(id): Path<i64>,
 ) -> AppResult<Json<Value>> {
     let row = deployment(&state, id).await?;
     let planned = state.deployer.plan(&row).await?;
+    crate::audit::record(
+        &state.db,
+        &user.name,
+        crate::audit::Action::Plan,
+        &crate::audit::deployment(row.id),
+        serde_json::json!({"version": row.version, "via": "API"}),
+    )
+    .await;
     let mut body = planned.plan.api_json();
     body["deployment"] = json!(row.id);
     body["version"] = json!(row.version);
@@ -47,6 +55,14 @@ async fn apply(
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let row = deployment(&state, id).await?;
     let job_id = state.deployer.apply(&row, &user.name).await?;
+    crate::audit::record(
+        &state.db,
+        &user.name,
+        crate::audit::Action::Apply,
+        &crate::audit::deployment(row.id),
+        serde_json::json!({"job": job_id, "version": row.version, "via": "API"}),
+    )
+    .await;
     Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
 }
 
@@ -57,6 +73,14 @@ async fn destroy(
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let row = deployment(&state, id).await?;
     let job_id = state.deployer.destroy(&row, &user.name).await?;
+    crate::audit::record(
+        &state.db,
+        &user.name,
+        crate::audit::Action::Destroy,
+        &crate::audit::deployment(row.id),
+        serde_json::json!({"job": job_id, "via": "API"}),
+    )
+    .await;
     Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
 }
 

@@ -151,6 +151,14 @@ async fn apply(
 ) -> AppResult<Response> {
     let row = deployment(&state, id).await?;
     let job = state.deployer.apply(&row, &user.name).await?;
+    crate::audit::record(
+        &state.db,
+        &user.name,
+        crate::audit::Action::Apply,
+        &crate::audit::deployment(row.id),
+        serde_json::json!({"job": job, "version": row.version}),
+    )
+    .await;
     Ok(Redirect::to(&format!("/jobs/{job}")).into_response())
 }
 
@@ -188,5 +196,13 @@ async fn destroy(
 ) -> AppResult<Response> {
     let row = deployment(&state, id).await?;
     let job = state.deployer.destroy(&row, &user.name).await?;
+    crate::audit::record(
+        &state.db,
+        &user.name,
+        crate::audit::Action::Destroy,
+        &crate::audit::deployment(row.id),
+        serde_json::json!({"job": job}),
+    )
+    .await;
     Ok(Redirect::to(&format!("/jobs/{job}")).into_response())
 }

@@ -193,3 +193,69 @@ async fn sign_ins_users_and_tokens_are_recorded_without_secrets() {
         assert!(!all.contains(secret), "the audit log shows {secret:?}");
     }
 }
+
+#[tokio::test]
+async fn drafts_plans_applies_and_destroys_are_recorded() {
+    let app = spawn_app().await;
+    let mut admin = app.user_client("root", Role::Admin).await;
+    let mut robot = app.token_client("robot", Role::Editor).await;
+    let spec: serde_json::Value =
+        serde_json::from_str(include_str!("../data/seeds/seed-002-http.json")).unwrap();
+    let r = robot.post_json("/api/v1/deployments", &spec).await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = robot
+        .post_json(
+            &format!("/api/v1/deployments/{id}/plan"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = robot
+        .post_json(
+            &format!("/api/v1/deployments/{id}/apply"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let job = r.json::<serde_json::Value>().await.unwrap()["job_id"]
+        .as_i64()
+        .unwrap();
+    app.state.deployer.runner().wait(job).await.unwrap();
+    let r = robot
+        .post_json(
+            &format!("/api/v1/deployments/{id}/destroy"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let job = r.json::<serde_json::Value>().await.unwrap()["job_id"]
+        .as_i64()
+        .unwrap();
+    app.state.deployer.runner().wait(job).await.unwrap();
+
+    let got = actions(&mut admin).await;
+    let robot_actions: Vec<&str> = got
+        .iter()
+        .map(String::as_str)
+        .filter(|a| a.starts_with("deployment."))
+        .collect();
+    assert_eq!(
+        robot_actions,
+        [
+            "deployment.destroy",
+            "deployment.apply",
+            "deployment.plan",
+            "deployment.create"
+        ]
+    );
+    let body = admin
+        .get(&format!("/audit?target=deployment%3A{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("robot") && body.contains("job"));
+}

@@ -184,6 +184,14 @@ pub(crate) async fn import(
     }
     match store::create(&state.db, &d.name, &d.to_json().to_string(), &user.name).await {
         Ok(row) => {
+            crate::audit::record(
+                &state.db,
+                &user.name,
+                crate::audit::Action::DeploymentImport,
+                &crate::audit::deployment(row.id),
+                serde_json::json!({"name": row.name, "version": row.version}),
+            )
+            .await;
             Ok(Redirect::to(&format!("/deployments/{}/edit/review", row.id)).into_response())
         }
         Err(SaveError::NameTaken(n)) => again(

@@ -135,6 +135,14 @@ pub(crate) async fn create(
     };
     match store::create(&state.db, &d.name, &d.to_json().to_string(), &user.name).await {
         Ok(row) => {
+            crate::audit::record(
+                &state.db,
+                &user.name,
+                crate::audit::Action::DeploymentCreate,
+                &crate::audit::deployment(row.id),
+                serde_json::json!({"name": row.name, "version": row.version}),
+            )
+            .await;
             Ok(Redirect::to(&format!("/deployments/{}/edit/frontend", row.id)).into_response())
         }
         Err(SaveError::NameTaken(n)) => again(
@@ -307,6 +315,7 @@ pub(crate) async fn duplicate(
         d.name = copy_name(&l.draft.name, attempt);
         match store::create(&state.db, &d.name, &d.to_json().to_string(), &user.name).await {
             Ok(row) => {
+                crate::audit::record(&state.db, &user.name, crate::audit::Action::DeploymentCreate, &crate::audit::deployment(row.id), serde_json::json!({"name": row.name, "version": row.version, "via": "duplicate"})).await;
                 return Ok(
                     Redirect::to(&format!("/deployments/{}/edit/basics", row.id)).into_response(),
                 );
@@ -323,12 +332,20 @@ pub(crate) async fn duplicate(
 
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    Editor(_): Editor,
+    Editor(user): Editor,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     if !store::delete(&state.db, id).await? {
         return Err(AppError::NotFound);
     }
+    crate::audit::record(
+        &state.db,
+        &user.name,
+        crate::audit::Action::DeploymentDelete,
+        &crate::audit::deployment(id),
+        serde_json::Value::Null,
+    )
+    .await;
     Ok(Redirect::to("/deployments").into_response())
 }
 

@@ -137,7 +137,17 @@ pub(crate) async fn save(
 ) -> AppResult<Saved> {
     let text = draft.to_json().to_string();
     match store::update(&state.db, id, expected, &draft.name, &text, &user.name).await {
-        Ok(row) => Ok(Saved::Done(row)),
+        Ok(row) => {
+            crate::audit::record(
+                &state.db,
+                &user.name,
+                crate::audit::Action::DeploymentEdit,
+                &crate::audit::deployment(row.id),
+                serde_json::json!({"name": row.name, "version": row.version}),
+            )
+            .await;
+            Ok(Saved::Done(row))
+        }
         Err(SaveError::Stale {
             expected,
             current,
