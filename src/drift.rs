@@ -293,7 +293,7 @@ pub async fn stale_after_apply(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
     let rows: Vec<(i64,)> = sqlx::query_as(
         "SELECT d.id FROM deployments d \
          JOIN jobs s ON s.id = (SELECT s2.id FROM jobs s2 \
-             WHERE s2.deployment = CAST(d.id AS TEXT) AND s2.status = 'succeeded' \
+             WHERE s2.deployment = CAST(d.id AS TEXT) AND +s2.status = 'succeeded' \
              ORDER BY s2.created_at DESC, s2.id DESC LIMIT 1) \
          LEFT JOIN deployment_live l ON l.deployment_id = d.id \
          WHERE d.deleted_at IS NULL AND s.kind = 'apply' \

@@ -206,6 +206,9 @@ pub struct DashboardRow {
 /// The newest job, the newest succeeded job and the newest drift check of each deployment come
 /// from correlated subqueries that walk one index (jobs_by_deployment, drift_checks_deployment)
 /// from its newest entry.
+/// The unary `+` on `status` keeps SQLite from choosing `jobs_by_status` for the succeeded-job
+/// lookup: that index walks the succeeded jobs of every deployment, newest first, until it meets
+/// this one's (EXPLAIN QUERY PLAN showed SQLite picking it).
 const DASHBOARD_SELECT: &str = "SELECT d.id, d.name, d.spec, d.version, \
      CASE WHEN s.kind = 'apply' THEN s.spec END AS applied_spec, \
      CASE WHEN s.kind = 'apply' THEN s.finished_at END AS applied_at, \
@@ -219,7 +222,7 @@ const DASHBOARD_SELECT: &str = "SELECT d.id, d.name, d.spec, d.version, \
          WHERE j2.deployment = CAST(d.id AS TEXT) \
          ORDER BY j2.created_at DESC, j2.id DESC LIMIT 1) \
      LEFT JOIN jobs s ON s.id = (SELECT s2.id FROM jobs s2 \
-         WHERE s2.deployment = CAST(d.id AS TEXT) AND s2.status = 'succeeded' \
+         WHERE s2.deployment = CAST(d.id AS TEXT) AND +s2.status = 'succeeded' \
          ORDER BY s2.created_at DESC, s2.id DESC LIMIT 1) \
      LEFT JOIN drift_checks dc ON dc.id = (SELECT c.id FROM drift_checks c \
          WHERE c.deployment_id = d.id ORDER BY c.id DESC LIMIT 1) \
@@ -263,7 +266,7 @@ pub async fn applied_spec(
     deployment_id: i64,
 ) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
     let row: Option<(String, String, Option<String>)> = sqlx::query_as(
-        "SELECT kind, spec, finished_at FROM jobs WHERE deployment = ? AND status = 'succeeded' \
+        "SELECT kind, spec, finished_at FROM jobs WHERE deployment = ? AND +status = 'succeeded' \
          ORDER BY created_at DESC, id DESC LIMIT 1",
     )
     .bind(crate::deploy::job_key(deployment_id))
