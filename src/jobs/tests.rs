@@ -125,6 +125,7 @@ fn step(id: &str, deps: &[&str]) -> StepSpec {
         resource: format!("projects/p/global/urlMaps/{id}"),
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
         call: Call {
+            api: crate::domain::plan::Api::Compute,
             verb: Verb::Post,
             path: "projects/p/global/urlMaps".into(),
             body: Some(serde_json::json!({ "name": id })),
