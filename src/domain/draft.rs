@@ -10,7 +10,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::spec::{Backend, BackendKind, IpKind, Protocol, Rule, Spec, Target, WeightedBackend};
+use super::spec::{
+    Backend, BackendKind, IpKind, Protocol, Rollout, Rule, Service, Spec, Target, WeightedBackend,
+};
 use super::validate::{self, ParseError};
 
 /// The spec being edited. Field for field the spec, with what may still be missing optional.
@@ -27,6 +29,10 @@ pub struct Draft {
     pub backends: Vec<Backend>,
     #[serde(default)]
     pub routing: DraftRouting,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<Service>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<Rollout>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +126,8 @@ impl Draft {
                 default: Some(spec.routing.default.clone()),
                 rules: spec.routing.rules.clone(),
             },
+            services: spec.services.clone(),
+            rollout: spec.rollout.clone(),
         }
     }
 
@@ -707,6 +715,7 @@ pub fn step_of_field(field: &str) -> &'static str {
         "frontend" => "frontend",
         "backends" => "backends",
         "routing" => "routing",
+        "services" | "rollout" => "services",
         _ => "basics",
     }
 }
@@ -717,6 +726,22 @@ mod tests {
 
     fn seed_002() -> Spec {
         validate::parse(include_str!("../../tests/data/seeds/seed-002.json")).unwrap()
+    }
+
+    #[test]
+    fn services_and_rollout_survive_a_draft_round_trip() {
+        let text = include_str!("../../tests/data/seeds/seed-001-services.json");
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        v["rollout"] = serde_json::json!({ "canary_region": "asia-east1" });
+        let d = Draft::from_json(&v.to_string()).unwrap();
+        assert_eq!(d.services.len(), 1);
+        let spec = d.to_spec().unwrap();
+        assert_eq!(
+            spec.services[0].image,
+            "us-docker.pkg.dev/cloudrun/container/hello"
+        );
+        assert_eq!(spec.canary_region(), Some("asia-east1"));
+        assert_eq!(step_of_field("services[0].cpu"), "services");
     }
 
     #[test]
