@@ -54,6 +54,12 @@ fn plan_row(e: &PlanEntry) -> Row {
 fn short(v: &serde_json::Value) -> String {
     let s = match v {
         serde_json::Value::Null => "(none)".to_string(),
+        // Links are shortened; other strings (a container image) are shown whole.
+        serde_json::Value::String(s)
+            if !(s.starts_with("projects/") || s.contains("/projects/")) =>
+        {
+            s.clone()
+        }
         serde_json::Value::String(s) => s
             .rsplit('/')
             .take(2)
