@@ -133,7 +133,23 @@ async fn get(
     let view = crate::jobs::read_job(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(Json(job_json(&view.job, Some(&view.steps))))
+    let mut v = job_json(&view.job, Some(&view.steps));
+    // A succeeded step's outcome (for a Cloud Run deploy: `revision R at URL`) is the runner's
+    // last log line for it; shown per step so a script sees each region's revision and URL.
+    for s in v["steps"].as_array_mut().into_iter().flatten() {
+        let id = s["id"].as_str().unwrap_or_default().to_string();
+        let prefix = format!("{id} succeeded: ");
+        if let Some(summary) = view
+            .log
+            .iter()
+            .rev()
+            .filter(|l| l.step.as_deref() == Some(id.as_str()))
+            .find_map(|l| l.message.strip_prefix(&prefix))
+        {
+            s["summary"] = json!(summary);
+        }
+    }
+    Ok(Json(v))
 }
 
 #[derive(Debug, Deserialize)]

@@ -235,6 +235,10 @@ async fn seed_001_deploys_three_regions_rolls_out_canary_first_and_destroys() {
             log.contains(&format!("revision {revision} at {uri}")),
             "{r}: revision {revision} at {uri} not in the log:\n{log}"
         );
+        assert_eq!(
+            step(&job, &format!("create:{}", service_id(r)))["summary"],
+            json!(format!("revision {revision} at {uri}"))
+        );
         // The NEG of a region waits for that region's service.
         let neg = format!(
             "create:projects/{PROJECT}/regions/{r}/networkEndpointGroups/my-app-my-app-{r}"
