@@ -460,3 +460,38 @@ async fn a_region_that_never_becomes_ready_fails_with_cloud_runs_reason_and_resu
     }
     assert_eq!(load_balancer(&app).await.len(), 9);
 }
+
+#[tokio::test]
+async fn the_destroy_pages_checkbox_also_deletes_the_services() {
+    let app = spawn_app().await;
+    sandbox(
+        &app,
+        json!({ "operationLatencyMs": 20, "runLatencyMs": 50 }),
+    )
+    .await;
+    let mut c = app.token_client("ed", Role::Editor).await;
+    let id = create_deployment(&app, &seed()).await;
+    let job = run_job(&mut c, id, "apply", json!({})).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+
+    let mut web = app.user_client("ann", Role::Editor).await;
+    let html = web
+        .get(&format!("/deployments/{id}/destroy"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("id=\"destroy-services\""), "{html}");
+    let r = web
+        .post_form(&format!("/deployments/{id}/destroy"), &[("services", "1")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let job_id: i64 = to.rsplit('/').next().unwrap().parse().unwrap();
+    let job = wait_job(&mut c, job_id).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(load_balancer(&app).await, Vec::<String>::new());
+    for r in REGIONS {
+        assert!(service(&app, r).await.is_none(), "{r} deleted");
+    }
+}
