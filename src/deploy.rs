@@ -121,7 +121,21 @@ impl Deployer {
         let previous = applied_spec(&self.db, row.id).await?;
         let extra = previous.as_ref().map(regions).unwrap_or_default();
         let live = read_live(&self.live, &graph, &extra).await?;
-        let plan = plan::diff(&graph, &live);
+        let mut plan = plan::diff(&graph, &live);
+        // Apply never deletes a Cloud Run service (it may serve on its own URL): say so when
+        // the spec stopped deploying one that the last apply deployed.
+        if let Some(previous) = &previous {
+            for r in plan::compile(previous).resources {
+                if matches!(r.kind, plan::ResourceKind::RunService { .. })
+                    && graph.get(&r.id).is_none()
+                {
+                    plan.warnings.push(format!(
+                        "{} is no longer in the spec; apply leaves it running (destroy with the services option deletes it)",
+                        r.id
+                    ));
+                }
+            }
+        }
         Ok(Planned { spec, graph, plan })
     }
 

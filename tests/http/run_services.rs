@@ -413,6 +413,34 @@ async fn an_iam_etag_conflict_during_apply_is_retried_with_a_fresh_read() {
         }
     }
     assert_eq!(raced, 1, "exactly one region raced");
+
+    // Dropping a region from the service and the backend: its NEG goes, its service stays,
+    // and the plan says so.
+    let mut spec = seed();
+    spec["services"][0]["regions"] = json!(["us-central1", "europe-west1"]);
+    spec["backends"][0]["regions"] = json!(["us-central1", "europe-west1"]);
+    edit(&app, id, &spec).await;
+    let p = plan(&mut c, id).await;
+    let warnings = p["warnings"].to_string();
+    assert!(
+        warnings.contains(&format!(
+            "{} is no longer in the spec",
+            service_id("asia-east1")
+        )),
+        "{p}"
+    );
+    assert!(
+        p["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["action"] != "delete"
+                || a["resource"]
+                    .as_str()
+                    .unwrap()
+                    .contains("networkEndpointGroups")),
+        "{p}"
+    );
 }
 
 #[tokio::test]
