@@ -7,7 +7,7 @@ use crate::domain::plan::{self, DesiredGraph, Plan, PlanError};
 use crate::domain::spec::{BackendKind, Spec};
 use crate::domain::validate::{self, FieldError};
 use crate::jobs::cloud_executor::CloudLiveReader;
-use crate::jobs::live::{LiveError, read_live};
+use crate::jobs::live::{LiveError, LiveReader, read_live};
 use crate::jobs::{JobError, JobKind, JobRequest, Runner};
 use std::sync::Arc;
 
@@ -133,7 +133,21 @@ impl Deployer {
         let previous = applied_spec(&self.db, row.id).await?;
         let extra = previous.as_ref().map(regions).unwrap_or_default();
         let live = read_live(&self.live, &graph, &extra).await?;
-        let plan = plan::diff(&graph, &live);
+        let mut plan = plan::diff(&graph, &live);
+        // Apply never deletes a Cloud Run service (it may serve on its own URL): say so when
+        // the spec stopped deploying one that the last apply deployed.
+        if let Some(previous) = &previous {
+            for r in plan::compile(previous).resources {
+                if matches!(r.kind, plan::ResourceKind::RunService { .. })
+                    && graph.get(&r.id).is_none()
+                {
+                    plan.warnings.push(format!(
+                        "{} is no longer in the spec; apply leaves it running (destroy with the services option deletes it)",
+                        r.id
+                    ));
+                }
+            }
+        }
         Ok(Planned { spec, graph, plan })
     }
 
@@ -160,8 +174,15 @@ impl Deployer {
         Ok(id)
     }
 
-    /// Deletes everything the deployment owns, in reverse dependency order.
-    pub async fn destroy(&self, row: &DeploymentRow, user: &str) -> Result<i64, DeployError> {
+    /// Deletes everything the deployment owns, in reverse dependency order. The Cloud Run
+    /// services the spec deploys are deleted only with `services`: they may serve traffic on
+    /// their own URLs, so taking the load balancer down must not take them with it by default.
+    pub async fn destroy(
+        &self,
+        row: &DeploymentRow,
+        user: &str,
+        services: bool,
+    ) -> Result<i64, DeployError> {
         self.refuse_if_busy(row.id).await?;
         // Whatever the draft says now, search where the draft and the last apply put things.
         let draft = valid_spec(row).ok();
@@ -175,7 +196,22 @@ impl Deployer {
             resources: Vec::new(),
             ..plan::compile(&basis)
         };
-        let live = read_live(&self.live, &graph, &extra).await?;
+        let mut live = read_live(&self.live, &graph, &extra).await?;
+        if services {
+            let mut ids: Vec<String> = [draft.as_ref(), previous.as_ref()]
+                .into_iter()
+                .flatten()
+                .flat_map(|s| plan::compile(s).resources)
+                .filter(|r| matches!(r.kind, plan::ResourceKind::RunService { .. }))
+                .map(|r| r.id)
+                .collect();
+            ids.sort();
+            ids.dedup();
+            for id in ids {
+                let found = self.live.get(&id).await?;
+                live.insert(id, found);
+            }
+        }
         let plan = plan::destroy(&basis.name, &basis.project, &live);
         let steps = plan::steps(&plan).map_err(DeployError::Blocked)?;
         let id = self
@@ -190,6 +226,44 @@ impl Deployer {
             })
             .await?;
         Ok(id)
+    }
+
+    /// Resumes a failed or cancelled job. For an apply, the Cloud Run deploys that did not
+    /// succeed are brought up to date with the deployment's spec first: a region that failed on
+    /// a broken image is fixed by editing `image` and resuming, without a new job. Everything
+    /// else is resumed exactly as planned.
+    pub async fn resume(&self, job_id: i64) -> Result<(), DeployError> {
+        if let Some(job) = db::jobs::get_job(&self.db, job_id).await?
+            && job.kind == "apply"
+            && matches!(job.status.as_str(), "failed" | "cancelled")
+            && let Ok(deployment_id) = job.deployment.parse::<i64>()
+            && let Ok(Some(row)) = db::deployments::get(&self.db, deployment_id).await
+            && let Ok(spec) = valid_spec(&row)
+        {
+            let graph = plan::compile(&spec);
+            for step in db::jobs::job_steps(&self.db, job_id).await? {
+                if step.status == "succeeded" {
+                    continue;
+                }
+                let Ok(mut call) = serde_json::from_str::<plan::Call>(&step.request) else {
+                    continue;
+                };
+                if call.api != plan::Api::Run || call.verb != plan::Verb::Patch {
+                    continue;
+                }
+                let Some(desired) = graph.get(&step.resource) else {
+                    continue;
+                };
+                if call.body.as_ref() == Some(&desired.body) {
+                    continue;
+                }
+                call.body = Some(desired.body.clone());
+                let request = serde_json::to_string(&call).expect("a call always serialises");
+                db::jobs::refresh_step_request(&self.db, job_id, step.idx, &request).await?;
+            }
+        }
+        self.runner.resume(job_id).await?;
+        Ok(())
     }
 
     async fn refuse_if_busy(&self, deployment_id: i64) -> Result<(), DeployError> {

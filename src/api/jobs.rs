@@ -66,19 +66,50 @@ async fn apply(
     Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
 }
 
+/// Options of a destroy; the body is optional (`{}` or none keeps the Cloud Run services).
+fn destroy_services(body: &[u8]) -> AppResult<bool> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(false);
+    }
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    let Some(o) = v.as_object() else {
+        return Err(AppError::Invalid {
+            field: "body".into(),
+            message: "give an object such as {\"services\": true}".into(),
+        });
+    };
+    if let Some(k) = o.keys().find(|k| k.as_str() != "services") {
+        return Err(AppError::Invalid {
+            field: k.clone(),
+            message: format!("unknown field `{k}`, expected: services"),
+        });
+    }
+    match o.get("services") {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(AppError::Invalid {
+            field: "services".into(),
+            message: "must be true (also delete the Cloud Run services) or false".into(),
+        }),
+    }
+}
+
 async fn destroy(
     State(state): State<AppState>,
     Editor(user): Editor,
     Path(id): Path<i64>,
+    body: axum::body::Bytes,
 ) -> AppResult<(StatusCode, Json<Value>)> {
+    let services = destroy_services(&body)?;
     let row = deployment(&state, id).await?;
-    let job_id = state.deployer.destroy(&row, &user.name).await?;
+    let job_id = state.deployer.destroy(&row, &user.name, services).await?;
     crate::audit::record(
         &state.db,
         &user.name,
         crate::audit::Action::Destroy,
         &crate::audit::deployment(row.id),
-        serde_json::json!({"job": job_id, "via": "API"}),
+        serde_json::json!({"job": job_id, "services": services, "via": "API"}),
     )
     .await;
     Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
@@ -126,7 +157,23 @@ async fn get(
     let view = crate::jobs::read_job(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(Json(job_json(&view.job, Some(&view.steps))))
+    let mut v = job_json(&view.job, Some(&view.steps));
+    // A succeeded step's outcome (for a Cloud Run deploy: `revision R at URL`) is the runner's
+    // last log line for it; shown per step so a script sees each region's revision and URL.
+    for s in v["steps"].as_array_mut().into_iter().flatten() {
+        let id = s["id"].as_str().unwrap_or_default().to_string();
+        let prefix = format!("{id} succeeded: ");
+        if let Some(summary) = view
+            .log
+            .iter()
+            .rev()
+            .filter(|l| l.step.as_deref() == Some(id.as_str()))
+            .find_map(|l| l.message.strip_prefix(&prefix))
+        {
+            s["summary"] = json!(summary);
+        }
+    }
+    Ok(Json(v))
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,7 +235,7 @@ async fn resume(
     _: Editor,
     Path(id): Path<i64>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
-    state.deployer.runner().resume(id).await?;
+    state.deployer.resume(id).await?;
     let job = db::jobs::get_job(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -819,6 +819,16 @@ impl IamPolicy {
         }
         true
     }
+
+    /// Removes `member` from `role`, dropping the binding when it empties. True when it changed.
+    pub fn revoke(&mut self, role: &str, member: &str) -> bool {
+        let before = self.bindings.clone();
+        for b in self.bindings.iter_mut().filter(|b| b.role == role) {
+            b.members.retain(|m| m != member);
+        }
+        self.bindings.retain(|b| !b.members.is_empty());
+        before != self.bindings
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

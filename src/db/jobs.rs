@@ -371,6 +371,25 @@ pub async fn set_step_operation(
     Ok(())
 }
 
+/// Replaces the call of a step that has not succeeded (and forgets its operation, which was made
+/// for the old call), so a resume sends what the fixed spec asks for.
+pub async fn refresh_step_request(
+    db: &Db,
+    job_id: i64,
+    idx: i64,
+    request: &str,
+) -> Result<bool, JobsDbError> {
+    let done = sqlx::query(
+        "UPDATE job_steps SET request = ?, operation = NULL, operation_scope = NULL          WHERE job_id = ? AND idx = ? AND status IN ('failed', 'skipped', 'pending')",
+    )
+    .bind(request)
+    .bind(job_id)
+    .bind(idx)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn finish_step(
     db: &Db,
     job_id: i64,

@@ -10,7 +10,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::spec::{Backend, BackendKind, IpKind, Protocol, Rule, Spec, Target, WeightedBackend};
+use super::spec::{
+    Backend, BackendKind, EnvVar, Ingress, IpKind, Protocol, Rollout, Rule, Service, Spec, Target,
+    WeightedBackend,
+};
 use super::validate::{self, ParseError};
 
 /// The spec being edited. Field for field the spec, with what may still be missing optional.
@@ -27,6 +30,10 @@ pub struct Draft {
     pub backends: Vec<Backend>,
     #[serde(default)]
     pub routing: DraftRouting,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<Service>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<Rollout>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +127,8 @@ impl Draft {
                 default: Some(spec.routing.default.clone()),
                 rules: spec.routing.rules.clone(),
             },
+            services: spec.services.clone(),
+            rollout: spec.rollout.clone(),
         }
     }
 
@@ -699,6 +708,200 @@ pub fn split_text(split: &[WeightedBackend]) -> String {
         .join(", ")
 }
 
+// ------------------------------------------------------------------------------------------
+// Services (Cloud Run services the deployment deploys)
+
+/// The Services step's add and edit form. Numbers arrive as text; blank means the default.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ServiceForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub image: String,
+    /// Comma, space or newline separated.
+    #[serde(default)]
+    pub regions: String,
+    #[serde(default)]
+    pub min_instances: String,
+    #[serde(default)]
+    pub max_instances: String,
+    #[serde(default)]
+    pub memory: String,
+    #[serde(default)]
+    pub cpu: String,
+    #[serde(default)]
+    pub concurrency: String,
+    /// One `NAME=value` per line.
+    #[serde(default)]
+    pub env: String,
+    #[serde(default)]
+    pub ingress: String,
+    #[serde(default)]
+    pub allow_unauthenticated: Option<String>,
+}
+
+fn number(field: &str, text: &str, default: u32) -> Result<u32> {
+    match text.trim() {
+        "" => Ok(default),
+        t => t
+            .parse()
+            .map_err(|_| DraftError::new(field, format!("`{t}` is not a whole number"))),
+    }
+}
+
+/// `NAME=value` lines → env vars, in order; blank lines dropped.
+pub fn parse_env(text: &str) -> Result<Vec<EnvVar>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok(EnvVar {
+                name: k.trim().to_string(),
+                value: v.to_string(),
+            }),
+            _ => Err(DraftError::new(
+                "env",
+                format!("`{l}`: write one NAME=value per line"),
+            )),
+        })
+        .collect()
+}
+
+/// The env vars as the form shows them.
+pub fn env_text(env: &[EnvVar]) -> String {
+    env.iter()
+        .map(|e| format!("{}={}", e.name, e.value))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn service_from_form(f: &ServiceForm) -> Result<Service> {
+    let name = f.name.trim().to_string();
+    if name.is_empty() {
+        return Err(DraftError::new("name", "give the Cloud Run service name"));
+    }
+    let image = f.image.trim().to_string();
+    if image.is_empty() {
+        return Err(DraftError::new(
+            "image",
+            "give the container image to deploy, e.g. us-docker.pkg.dev/PROJECT/REPO/IMAGE:TAG",
+        ));
+    }
+    let regions = split_list(&f.regions);
+    if regions.is_empty() {
+        return Err(DraftError::new(
+            "regions",
+            "choose at least one region to deploy to",
+        ));
+    }
+    let ingress = match f.ingress.trim() {
+        "" | "internal-and-cloud-load-balancing" => Ingress::InternalAndCloudLoadBalancing,
+        "internal" => Ingress::Internal,
+        "all" => Ingress::All,
+        other => {
+            return Err(DraftError::new(
+                "ingress",
+                format!(
+                    "`{other}` is not an ingress setting: all, internal or internal-and-cloud-load-balancing"
+                ),
+            ));
+        }
+    };
+    let text_or = |t: &str, d: &str| match t.trim() {
+        "" => d.to_string(),
+        t => t.to_string(),
+    };
+    Ok(Service {
+        name,
+        image,
+        regions,
+        min_instances: number("min_instances", &f.min_instances, 0)?,
+        max_instances: number("max_instances", &f.max_instances, 100)?,
+        memory: text_or(&f.memory, "512Mi"),
+        cpu: text_or(&f.cpu, "1"),
+        concurrency: number("concurrency", &f.concurrency, 80)?,
+        env: parse_env(&f.env)?,
+        ingress,
+        allow_unauthenticated: f.allow_unauthenticated.is_some(),
+    })
+}
+
+/// Adds a service. Its full rules (id syntax, cpu and memory values, ...) are validation's, shown
+/// on Review with a link back here; this only refuses what cannot be read or a duplicate name.
+pub fn add_service(d: &mut Draft, f: &ServiceForm) -> Result<()> {
+    let svc = service_from_form(f)?;
+    if d.services.iter().any(|s| s.name == svc.name) {
+        return Err(DraftError::new(
+            "name",
+            format!("a service named `{}` is already in the draft", svc.name),
+        ));
+    }
+    d.services.push(svc);
+    Ok(())
+}
+
+/// Changes service `index` in place; a serverless backend naming the old name follows a rename.
+pub fn update_service(d: &mut Draft, index: usize, f: &ServiceForm) -> Result<()> {
+    let Some(old) = d.services.get(index).cloned() else {
+        return Err(DraftError::new(
+            "index",
+            "that service is no longer in the draft; reload the page",
+        ));
+    };
+    let svc = service_from_form(f)?;
+    if d.services
+        .iter()
+        .enumerate()
+        .any(|(i, s)| i != index && s.name == svc.name)
+    {
+        return Err(DraftError::new(
+            "name",
+            format!("a service named `{}` is already in the draft", svc.name),
+        ));
+    }
+    if svc.name != old.name {
+        for b in &mut d.backends {
+            if let BackendKind::Serverless { service, .. } = &mut b.kind
+                && *service == old.name
+            {
+                *service = svc.name.clone();
+            }
+        }
+    }
+    d.services[index] = svc;
+    Ok(())
+}
+
+/// Removes service `index`. Backends naming it keep the name: they front a service deployed by
+/// other means from then on.
+pub fn remove_service(d: &mut Draft, index: usize) -> Result<()> {
+    if index >= d.services.len() {
+        return Err(DraftError::new(
+            "index",
+            "that service is no longer in the draft; reload the page",
+        ));
+    }
+    d.services.remove(index);
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RolloutForm {
+    /// Blank: every region at once.
+    #[serde(default)]
+    pub canary_region: String,
+}
+
+pub fn apply_rollout(d: &mut Draft, f: &RolloutForm) -> Result<()> {
+    d.rollout = match f.canary_region.trim() {
+        "" => None,
+        r => Some(Rollout {
+            canary_region: Some(r.to_string()),
+        }),
+    };
+    Ok(())
+}
+
 /// The wizard step that owns a spec field (for links from Review's errors).
 pub fn step_of_field(field: &str) -> &'static str {
     let head = field.split(['.', '[']).next().unwrap_or_default();
@@ -707,6 +910,7 @@ pub fn step_of_field(field: &str) -> &'static str {
         "frontend" => "frontend",
         "backends" => "backends",
         "routing" => "routing",
+        "services" | "rollout" => "services",
         _ => "basics",
     }
 }
@@ -717,6 +921,127 @@ mod tests {
 
     fn seed_002() -> Spec {
         validate::parse(include_str!("../../tests/data/seeds/seed-002.json")).unwrap()
+    }
+
+    #[test]
+    fn the_services_step_adds_edits_renames_and_removes() {
+        let mut d = Draft::from_json(include_str!("../../tests/data/seeds/seed-001.json")).unwrap();
+        let form = ServiceForm {
+            name: " my-app ".into(),
+            image: "us-docker.pkg.dev/cloudrun/container/hello".into(),
+            regions: "us-central1, europe-west1\nasia-east1".into(),
+            min_instances: "1".into(),
+            env: "MODE=prod\n\nGREETING=a=b".into(),
+            allow_unauthenticated: Some("on".into()),
+            ..Default::default()
+        };
+        add_service(&mut d, &form).unwrap();
+        let s = &d.services[0];
+        assert_eq!(s.name, "my-app");
+        assert_eq!(s.regions.len(), 3);
+        assert_eq!(
+            (s.min_instances, s.max_instances, s.concurrency),
+            (1, 100, 80)
+        );
+        assert_eq!((s.memory.as_str(), s.cpu.as_str()), ("512Mi", "1"));
+        assert_eq!(s.env[1].value, "a=b");
+        assert_eq!(env_text(&s.env), "MODE=prod\nGREETING=a=b");
+        assert_eq!(s.ingress, Ingress::InternalAndCloudLoadBalancing);
+        assert!(s.allow_unauthenticated);
+        // The seed's backend already names my-app: the draft is a valid spec with services.
+        let spec = d.to_spec().unwrap();
+        assert!(validate::validate(&spec).is_ok());
+
+        assert_eq!(add_service(&mut d, &form).unwrap_err().field, "name");
+        let bad = |f: ServiceForm| add_service(&mut d.clone(), &f).unwrap_err().field;
+        assert_eq!(
+            bad(ServiceForm {
+                name: "x".into(),
+                image: " ".into(),
+                ..form.clone()
+            }),
+            "image"
+        );
+        assert_eq!(
+            bad(ServiceForm {
+                name: "x".into(),
+                regions: " ".into(),
+                ..form.clone()
+            }),
+            "regions"
+        );
+        assert_eq!(
+            bad(ServiceForm {
+                name: "x".into(),
+                min_instances: "one".into(),
+                ..form.clone()
+            }),
+            "min_instances"
+        );
+        assert_eq!(
+            bad(ServiceForm {
+                name: "x".into(),
+                env: "NOEQUALS".into(),
+                ..form.clone()
+            }),
+            "env"
+        );
+        assert_eq!(
+            bad(ServiceForm {
+                name: "x".into(),
+                ingress: "public".into(),
+                ..form.clone()
+            }),
+            "ingress"
+        );
+
+        // Renaming carries into the backend that names it.
+        update_service(
+            &mut d,
+            0,
+            &ServiceForm {
+                name: "web-app".into(),
+                ingress: "all".into(),
+                ..form.clone()
+            },
+        )
+        .unwrap();
+        assert_eq!(d.services[0].ingress, Ingress::All);
+        assert!(
+            matches!(&d.backends[0].kind, BackendKind::Serverless { service, .. } if service == "web-app")
+        );
+        assert_eq!(update_service(&mut d, 5, &form).unwrap_err().field, "index");
+
+        apply_rollout(
+            &mut d,
+            &RolloutForm {
+                canary_region: "asia-east1".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(d.to_spec().unwrap().canary_region(), Some("asia-east1"));
+        apply_rollout(&mut d, &RolloutForm::default()).unwrap();
+        assert_eq!(d.rollout, None);
+
+        remove_service(&mut d, 0).unwrap();
+        assert!(d.services.is_empty());
+        assert_eq!(remove_service(&mut d, 0).unwrap_err().field, "index");
+    }
+
+    #[test]
+    fn services_and_rollout_survive_a_draft_round_trip() {
+        let text = include_str!("../../tests/data/seeds/seed-001-services.json");
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        v["rollout"] = serde_json::json!({ "canary_region": "asia-east1" });
+        let d = Draft::from_json(&v.to_string()).unwrap();
+        assert_eq!(d.services.len(), 1);
+        let spec = d.to_spec().unwrap();
+        assert_eq!(
+            spec.services[0].image,
+            "us-docker.pkg.dev/cloudrun/container/hello"
+        );
+        assert_eq!(spec.canary_region(), Some("asia-east1"));
+        assert_eq!(step_of_field("services[0].cpu"), "services");
     }
 
     #[test]

@@ -210,6 +210,51 @@ pub fn commands(spec: &Spec) -> GcloudScript {
     let description = format!("--description={}", names::owner_marker(d));
     let mut steps: Vec<GcloudStep> = Vec::new();
 
+    // Cloud Run services first (the canary region first when there is one): the NEGs name them.
+    let canary = spec.canary_region();
+    for svc in &spec.services {
+        let mut regions: Vec<&String> = svc.regions.iter().collect();
+        regions.sort_by_key(|r| Some(r.as_str()) != canary);
+        for r in regions {
+            let mut step = GcloudStep::new(
+                if Some(r.as_str()) == canary {
+                    format!("Cloud Run service {} in {r}, the canary region: check it is Ready before the others", svc.name)
+                } else {
+                    format!("Cloud Run service {} in {r}", svc.name)
+                },
+                &["gcloud", "run", "deploy"],
+            )
+            .arg(&svc.name)
+            .arg(format!("--image={}", svc.image))
+            .arg(format!("--region={r}"))
+            .arg(format!("--min-instances={}", svc.min_instances))
+            .arg(format!("--max-instances={}", svc.max_instances))
+            .arg(format!("--memory={}", svc.memory))
+            .arg(format!("--cpu={}", svc.cpu))
+            .arg(format!("--concurrency={}", svc.concurrency))
+            .arg(format!("--ingress={}", svc.ingress.as_str()))
+            .arg(if svc.allow_unauthenticated {
+                "--allow-unauthenticated"
+            } else {
+                "--no-allow-unauthenticated"
+            })
+            .arg(format!("--description={}", names::owner_marker(d)))
+            .arg(format!(
+                "--labels=managed-by=switchyard,switchyard-deployment={d}"
+            ));
+            if !svc.env.is_empty() {
+                // `^@^` switches gcloud's list separator so values may contain commas.
+                let env: Vec<String> = svc
+                    .env
+                    .iter()
+                    .map(|e| format!("{}={}", e.name, e.value))
+                    .collect();
+                step = step.arg(format!("--set-env-vars=^@^{}", env.join("@")));
+            }
+            steps.push(step.arg(&project));
+        }
+    }
+
     // NEGs. Backends with the same fqdn and port share one internet NEG.
     let mut internet_negs: Vec<String> = Vec::new();
     for b in &spec.backends {
@@ -675,6 +720,22 @@ mod tests {
             y,
             "a:\n  - b: 1\n    c:\n      - \"x\"\n  - 2\nd: {}\ne: \"it's \\\"q\\\"\"\n"
         );
+    }
+
+    #[test]
+    fn services_are_deployed_first_canary_region_first() {
+        let mut v = serde_json::to_value(contract()).unwrap();
+        v["services"] = json!([{ "name": "my-app", "image": "gcr.io/p/app:v1",
+            "regions": ["us-central1", "europe-west1"], "env": { "A": "1,2" } }]);
+        v["rollout"] = json!({ "canary_region": "europe-west1" });
+        let s = commands(&spec(v));
+        let l = lines(&s);
+        assert!(l[0].starts_with("gcloud run deploy my-app"), "{l:?}");
+        assert!(l[0].contains("--region=europe-west1"), "{}", l[0]);
+        assert!(l[1].contains("--region=us-central1"));
+        assert!(l[0].contains("--ingress=internal-and-cloud-load-balancing"));
+        assert!(l[0].contains("--allow-unauthenticated"));
+        assert!(l[0].contains("^@^A=1,2"), "{}", l[0]);
     }
 
     #[test]

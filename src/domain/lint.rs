@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::preview::{sample_host, sample_paths};
-use super::spec::{BackendKind, IpKind, Protocol, Spec, Target};
+use super::spec::{BackendKind, Ingress, IpKind, Protocol, Spec, Target};
 use super::urlmap::{self, Outcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,6 +70,7 @@ pub fn lint(spec: &Spec) -> Vec<Warning> {
     let mut out = Out(Vec::new());
     frontend(&mut out, spec);
     backends(&mut out, spec);
+    services(&mut out, spec);
     routing(&mut out, spec);
     out.0
 }
@@ -297,6 +298,72 @@ fn backends(out: &mut Out, spec: &Spec) {
     }
 }
 
+fn services(out: &mut Out, spec: &Spec) {
+    for (i, s) in spec.services.iter().enumerate() {
+        let base = format!("services[{i}]");
+        let behind_neg: Vec<&str> = spec
+            .backends
+            .iter()
+            .filter(|b| matches!(&b.kind, BackendKind::Serverless { service, .. } if *service == s.name))
+            .map(|b| b.name.as_str())
+            .collect();
+        // Cloud Run's URLs begin with the service id (`{id}-{hash}-{code}.a.run.app` or
+        // `{id}-{number}.{region}.run.app`), which is how an internet backend is tied to it.
+        let via_internet: Vec<&str> = spec
+            .backends
+            .iter()
+            .filter(|b| match &b.kind {
+                BackendKind::Internet { fqdn, .. } => {
+                    let fqdn = fqdn.trim_end_matches('.');
+                    fqdn.ends_with(".run.app") && fqdn.starts_with(&format!("{}-", s.name))
+                }
+                _ => false,
+            })
+            .map(|b| b.name.as_str())
+            .collect();
+        if s.min_instances == 0 {
+            out.push(
+                "min-instances-zero",
+                Level::Warning,
+                format!("{base}.min_instances"),
+                format!("Service `{}` scales to zero when idle.", s.name),
+                "The first request after a quiet period waits for a cold start (often seconds). A region with no instances also gives the load balancer no failover signal: outlier detection only sees errors from requests that are actually sent, so a broken region is discovered by users.",
+                "Set min_instances to 1 (or more) to keep an instance warm in every region; it is billed while idle.",
+            );
+        }
+        if s.regions.len() < 2 {
+            out.push(
+                "service-single-region",
+                Level::Warning,
+                format!("{base}.regions"),
+                format!("Service `{}` is deployed to {} region{}.", s.name, s.regions.len(), if s.regions.len() == 1 { "" } else { "s" }),
+                "With one region there is nothing to fail over to when that region or the revision there fails.",
+                "List a second region (and add it to the serverless backend's regions, with outlier_detection on).",
+            );
+        }
+        if s.ingress == Ingress::All && !behind_neg.is_empty() {
+            out.push(
+                "ingress-all-behind-neg",
+                Level::Warning,
+                format!("{base}.ingress"),
+                format!("Service `{}` accepts traffic from anywhere, although it is reached through the load balancer (backend `{}`).", s.name, behind_neg.join("`, `")),
+                "Its run.app URL stays open to the internet, so clients can bypass the load balancer and everything it adds (HTTPS on your domain, Cloud Armor, CDN, routing rules).",
+                "Set ingress to \"internal-and-cloud-load-balancing\": the serverless NEG still reaches the service, the run.app URL does not.",
+            );
+        }
+        if s.ingress != Ingress::All && !via_internet.is_empty() {
+            out.push(
+                "internet-neg-needs-ingress-all",
+                Level::Warning,
+                format!("{base}.ingress"),
+                format!("Backend `{}` reaches service `{}` through its run.app URL, but the service's ingress is `{}`.", via_internet.join("`, `"), s.name, s.ingress.as_str()),
+                "An internet NEG connects to the public run.app address like any client; Cloud Run does not recognise that traffic as coming from a load balancer, so anything but ingress `all` answers it with 404/403.",
+                "Set ingress to \"all\", or use a serverless backend for this service instead of an internet one.",
+            );
+        }
+    }
+}
+
 fn routing(out: &mut Out, spec: &Spec) {
     let splits = std::iter::once(("routing.default".to_string(), &spec.routing.default)).chain(
         spec.routing
@@ -499,6 +566,57 @@ mod tests {
             got.iter().any(|(c, fl)| *c == code && fl == field),
             "expected {code} on {field}, got {got:?}"
         );
+    }
+
+    /// The base spec plus service `my-app` (warm, two regions, closed ingress), changed by `f`.
+    fn service_codes(f: impl FnOnce(&mut Value)) -> Vec<(&'static str, String)> {
+        codes(|v| {
+            v["services"] = json!([{"name": "my-app", "image": "us-docker.pkg.dev/p/r/app:v1",
+                "regions": ["us-central1", "europe-west1"], "min_instances": 1}]);
+            f(v)
+        })
+    }
+
+    #[test]
+    fn service_warnings() {
+        assert_eq!(service_codes(|_| {}), vec![]);
+        let one = |f: fn(&mut Value), code: &'static str, field: &str| {
+            let got = service_codes(f);
+            assert!(
+                got.iter().any(|(c, fl)| *c == code && fl == field),
+                "expected {code} on {field}, got {got:?}"
+            );
+        };
+        one(
+            |v| v["services"][0]["min_instances"] = json!(0),
+            "min-instances-zero",
+            "services[0].min_instances",
+        );
+        one(
+            |v| v["services"][0]["regions"] = json!(["us-central1"]),
+            "service-single-region",
+            "services[0].regions",
+        );
+        one(
+            |v| v["services"][0]["ingress"] = json!("all"),
+            "ingress-all-behind-neg",
+            "services[0].ingress",
+        );
+        // hello2's fqdn is a run.app URL of a service named hello2.
+        one(
+            |v| {
+                v["services"][0]["name"] = json!("hello2");
+                v["services"][0]["ingress"] = json!("internal")
+            },
+            "internet-neg-needs-ingress-all",
+            "services[0].ingress",
+        );
+        // Ingress `all` for a service reached only through an internet NEG is what it needs.
+        let got = service_codes(|v| {
+            v["services"][0]["name"] = json!("hello2");
+            v["services"][0]["ingress"] = json!("all")
+        });
+        assert!(!got.iter().any(|(c, _)| c.contains("ingress")), "{got:?}");
     }
 
     #[test]

@@ -15,6 +15,141 @@ pub struct Spec {
     #[serde(default)]
     pub backends: Vec<Backend>,
     pub routing: Routing,
+    /// Cloud Run services the deployment deploys itself (one image to many regions). Optional:
+    /// a spec may also only front services deployed by other means.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<Service>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<Rollout>,
+}
+
+/// One Cloud Run service, deployed with the same settings to every listed region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub name: String,
+    pub image: String,
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub min_instances: u32,
+    #[serde(default = "default_max_instances")]
+    pub max_instances: u32,
+    #[serde(default = "default_memory")]
+    pub memory: String,
+    #[serde(default = "default_cpu", deserialize_with = "string_or_number")]
+    pub cpu: String,
+    #[serde(default = "default_concurrency")]
+    pub concurrency: u32,
+    /// Accepted as `{"K": "V"}` or `[{"name": "K", "value": "V"}]`; kept as the list, in order.
+    #[serde(
+        default,
+        deserialize_with = "env_map_or_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub env: Vec<EnvVar>,
+    #[serde(default)]
+    pub ingress: Ingress,
+    #[serde(default = "yes")]
+    pub allow_unauthenticated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: String,
+}
+
+/// Who may reach the service's own `run.app` URL (API-NOTES §1 `ingress`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ingress {
+    All,
+    Internal,
+    /// Internal traffic and Google Cloud load balancers: what a serverless NEG needs while
+    /// keeping `*.run.app` closed to the internet.
+    #[default]
+    InternalAndCloudLoadBalancing,
+}
+
+impl Ingress {
+    /// The Cloud Run v2 enum value.
+    pub fn api_value(self) -> &'static str {
+        match self {
+            Ingress::All => "INGRESS_TRAFFIC_ALL",
+            Ingress::Internal => "INGRESS_TRAFFIC_INTERNAL_ONLY",
+            Ingress::InternalAndCloudLoadBalancing => "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ingress::All => "all",
+            Ingress::Internal => "internal",
+            Ingress::InternalAndCloudLoadBalancing => "internal-and-cloud-load-balancing",
+        }
+    }
+}
+
+/// How a new revision reaches the regions.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rollout {
+    /// Deploy this region first; the other regions start only once it is Ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_region: Option<String>,
+}
+
+fn default_max_instances() -> u32 {
+    100
+}
+fn default_memory() -> String {
+    "512Mi".into()
+}
+fn default_cpu() -> String {
+    "1".into()
+}
+fn default_concurrency() -> u32 {
+    80
+}
+fn yes() -> bool {
+    true
+}
+
+/// `cpu: 2` and `cpu: "2"` both mean two CPUs; people write either.
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        S(String),
+        N(u64),
+    }
+    match Either::deserialize(d)
+        .map_err(|_| serde::de::Error::custom("must be a string such as \"1\" or \"1000m\""))?
+    {
+        Either::S(s) => Ok(s),
+        Either::N(n) => Ok(n.to_string()),
+    }
+}
+
+fn env_map_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<EnvVar>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Map(std::collections::BTreeMap<String, String>),
+        List(Vec<EnvVar>),
+    }
+    match Either::deserialize(d).map_err(|_| {
+        serde::de::Error::custom(
+            "must be an object of NAME: \"value\" or a list of {\"name\", \"value\"}",
+        )
+    })? {
+        Either::Map(m) => Ok(m
+            .into_iter()
+            .map(|(name, value)| EnvVar { name, value })
+            .collect()),
+        Either::List(l) => Ok(l),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +259,14 @@ fn any_host() -> Vec<String> {
 impl Spec {
     pub fn backend(&self, name: &str) -> Option<&Backend> {
         self.backends.iter().find(|b| b.name == name)
+    }
+
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    pub fn canary_region(&self) -> Option<&str> {
+        self.rollout.as_ref()?.canary_region.as_deref()
     }
 }
 

@@ -151,8 +151,37 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
     keys(
         top,
         "",
-        &["name", "project", "frontend", "backends", "routing"],
+        &[
+            "name", "project", "frontend", "backends", "routing", "services", "rollout",
+        ],
     )?;
+    if let Some(ss) = top.get("services").and_then(Value::as_array) {
+        for (i, svc) in ss.iter().enumerate() {
+            let Some(svc) = svc.as_object() else { continue };
+            let base = format!("services[{i}].");
+            keys(svc, &base, SERVICE_KEYS)?;
+            for (k, kind) in [
+                ("name", Kind::Str),
+                ("image", Kind::Str),
+                ("regions", Kind::StrList),
+                ("memory", Kind::Str),
+                ("ingress", Kind::Str),
+                ("allow_unauthenticated", Kind::Bool),
+                ("min_instances", Kind::Count),
+                ("max_instances", Kind::Count),
+                ("concurrency", Kind::Count),
+            ] {
+                if let Some(v) = svc.get(k)
+                    && let Some(expected) = kind.mismatch(v)
+                {
+                    return Err(shape_err(format!("{base}{k}"), expected));
+                }
+            }
+        }
+    }
+    if let Some(r) = top.get("rollout").and_then(Value::as_object) {
+        keys(r, "rollout.", &["canary_region"])?;
+    }
     if let Some(f) = top.get("frontend").and_then(Value::as_object) {
         keys(
             f,
@@ -242,7 +271,22 @@ enum Kind {
     StrList,
     Bool,
     Port,
+    Count,
 }
+
+const SERVICE_KEYS: &[&str] = &[
+    "name",
+    "image",
+    "regions",
+    "min_instances",
+    "max_instances",
+    "memory",
+    "cpu",
+    "concurrency",
+    "env",
+    "ingress",
+    "allow_unauthenticated",
+];
 
 impl Kind {
     /// What was expected, when `v` is not of this kind.
@@ -253,12 +297,14 @@ impl Kind {
             Kind::StrList => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
             Kind::Bool => v.is_boolean(),
             Kind::Port => v.as_u64().is_some_and(|p| p <= u64::from(u16::MAX)),
+            Kind::Count => v.as_u64().is_some_and(|n| n <= u64::from(u32::MAX)),
         };
         (!ok).then_some(match self {
             Kind::Str | Kind::OptStr => "must be a string",
             Kind::StrList => "must be a list of strings",
             Kind::Bool => "must be true or false",
             Kind::Port => "must be a port number from 1 to 65535",
+            Kind::Count => "must be a whole number, 0 or more",
         })
     }
 }
@@ -354,6 +400,7 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<FieldError>> {
     check_project(&mut e, &spec.project);
     check_frontend(&mut e, spec);
     check_backends(&mut e, spec, name_ok);
+    check_services(&mut e, spec);
     check_routing(&mut e, spec);
 
     // Belt and braces: the URL map these rules let through must pass the API's own checks.
@@ -618,6 +665,243 @@ fn check_backends(e: &mut Errors, spec: &Spec, deployment_ok: bool) {
                 {
                     e.add(format!("{base}.host_header"), format!("`{h}`: {p}"));
                 }
+            }
+        }
+    }
+}
+
+/// Cloud Run's CPU limits (API-NOTES §1): whole CPUs 1, 2, 4, 8, also written in millicores.
+/// Returns the number of CPUs.
+pub fn cpu_count(cpu: &str) -> Option<u32> {
+    let n = match cpu.strip_suffix('m') {
+        Some(milli) => {
+            let m: u32 = milli.parse().ok()?;
+            if !m.is_multiple_of(1000) {
+                return None;
+            }
+            m / 1000
+        }
+        None => cpu.parse().ok()?,
+    };
+    [1, 2, 4, 8].contains(&n).then_some(n)
+}
+
+/// A memory limit in Mi or Gi (`512Mi`, `2Gi`), in MiB. Cloud Run accepts 128Mi to 32Gi.
+pub fn memory_mib(memory: &str) -> Option<u64> {
+    let (digits, unit) = memory.split_at(memory.find(|c: char| !c.is_ascii_digit())?);
+    if digits.is_empty() || digits.starts_with('0') {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    let mib = match unit {
+        "Mi" => n,
+        "Gi" => n.checked_mul(1024)?,
+        _ => return None,
+    };
+    (128..=32 * 1024).contains(&mib).then_some(mib)
+}
+
+/// Why `image` is not a container image reference (`[host/]path[:tag][@sha256:digest]`).
+pub fn image_problem(image: &str) -> Option<&'static str> {
+    if image.trim().is_empty() {
+        return Some(
+            "give the container image to deploy, e.g. us-docker.pkg.dev/PROJECT/REPO/IMAGE:TAG",
+        );
+    }
+    if image.contains("://") {
+        return Some("give the image reference without a scheme such as https://");
+    }
+    let (name, digest) = match image.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (image, None),
+    };
+    if let Some(d) = digest
+        && !d
+            .strip_prefix("sha256:")
+            .is_some_and(|h| h.len() == 64 && h.bytes().all(|c| c.is_ascii_hexdigit()))
+    {
+        return Some("a digest is written @sha256: followed by 64 hex digits");
+    }
+    // The tag follows the last colon after the last slash (a colon before it is a port).
+    let last = name.rsplit('/').next().unwrap_or(name);
+    let (path_last, tag) = match last.split_once(':') {
+        Some((p, t)) => (p, Some(t)),
+        None => (last, None),
+    };
+    if let Some(t) = tag
+        && (t.is_empty()
+            || t.len() > 128
+            || !t
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c)))
+    {
+        return Some("a tag is up to 128 letters, digits, dots, dashes or underscores");
+    }
+    let repo_ok = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(&c))
+    };
+    let mut parts: Vec<&str> = name.split('/').collect();
+    parts.pop();
+    let host_ok = |h: &str| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b".-:".contains(&c))
+    };
+    let ok = repo_ok(path_last)
+        && parts
+            .iter()
+            .enumerate()
+            .all(|(i, p)| if i == 0 { host_ok(p) } else { repo_ok(p) });
+    (!ok).then_some(
+        "not an image reference: lowercase path segments separated by /, an optional :tag or @sha256:digest",
+    )
+}
+
+/// Environment names Cloud Run sets itself and refuses in a container's `env`.
+fn reserved_env(name: &str) -> bool {
+    name == "PORT" || name.starts_with("K_") || name.starts_with("CLOUD_RUN_")
+}
+
+fn check_services(e: &mut Errors, spec: &Spec) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, s) in spec.services.iter().enumerate() {
+        let base = format!("services[{i}]");
+        if !is_cloud_run_service_id(&s.name) {
+            e.add(
+                format!("{base}.name"),
+                format!("`{}` is not a Cloud Run service id: a lowercase letter first, fewer than 50 characters, lowercase letters, digits and hyphens, not ending with a hyphen", s.name),
+            );
+        } else if let Some(prev) = seen.insert(s.name.as_str(), i) {
+            e.add(
+                format!("{base}.name"),
+                format!("`{}` is already the name of services[{prev}]", s.name),
+            );
+        }
+        if let Some(p) = image_problem(&s.image) {
+            e.add(format!("{base}.image"), format!("`{}`: {p}", s.image));
+        }
+        if s.regions.is_empty() {
+            e.add(
+                format!("{base}.regions"),
+                "a service needs at least one region",
+            );
+        }
+        let mut seen_regions = HashSet::new();
+        for (j, r) in s.regions.iter().enumerate() {
+            let field = format!("{base}.regions[{j}]");
+            if !CLOUD_RUN_REGIONS.contains(&r.as_str()) {
+                e.add(field, format!("`{r}` is not a Cloud Run region"));
+            } else if !seen_regions.insert(r.as_str()) {
+                e.add(field, format!("`{r}` is listed twice"));
+            }
+        }
+        if s.max_instances == 0 || s.max_instances > 1000 {
+            e.add(
+                format!("{base}.max_instances"),
+                "max instances must be from 1 to 1000",
+            );
+        }
+        if s.min_instances > s.max_instances.min(1000) {
+            e.add(
+                format!("{base}.min_instances"),
+                format!(
+                    "min instances ({}) cannot exceed max instances ({})",
+                    s.min_instances, s.max_instances
+                ),
+            );
+        }
+        if !(1..=1000).contains(&s.concurrency) {
+            e.add(
+                format!("{base}.concurrency"),
+                "concurrency (requests per instance) must be from 1 to 1000",
+            );
+        }
+        let cpu = cpu_count(&s.cpu);
+        if cpu.is_none() {
+            e.add(
+                format!("{base}.cpu"),
+                format!(
+                    "`{}` is not a Cloud Run CPU limit: use 1, 2, 4 or 8 (or 1000m, 2000m, ...)",
+                    s.cpu
+                ),
+            );
+        }
+        match memory_mib(&s.memory) {
+            None => e.add(
+                format!("{base}.memory"),
+                format!("`{}` is not a memory limit: write a whole number with Mi or Gi, from 128Mi to 32Gi (e.g. 512Mi, 2Gi)", s.memory),
+            ),
+            Some(mib) if cpu.is_some_and(|c| c >= 4) && mib < 2048 => e.add(
+                format!("{base}.memory"),
+                format!("{} CPUs need at least 2Gi of memory", cpu.unwrap_or_default()),
+            ),
+            Some(_) => {}
+        }
+        let mut env_seen = HashSet::new();
+        for (j, v) in s.env.iter().enumerate() {
+            let field = format!("{base}.env[{j}].name");
+            let valid = !v.name.is_empty()
+                && !v.name.contains('=')
+                && v.name.bytes().all(|c| c.is_ascii_graphic());
+            if !valid {
+                e.add(field, format!("`{}` is not an environment variable name: non-empty, printable, no spaces or `=`", v.name));
+            } else if reserved_env(&v.name) {
+                e.add(
+                    field,
+                    format!(
+                        "`{}` is set by Cloud Run itself (PORT, K_* and CLOUD_RUN_* are reserved)",
+                        v.name
+                    ),
+                );
+            } else if !env_seen.insert(v.name.as_str()) {
+                e.add(field, format!("`{}` is set twice", v.name));
+            }
+        }
+        if let Some(canary) = spec.canary_region()
+            && !s.regions.iter().any(|r| r == canary)
+        {
+            e.add(
+                "rollout.canary_region",
+                format!(
+                    "`{canary}` is not one of the regions of service `{}`",
+                    s.name
+                ),
+            );
+        }
+    }
+    if spec.canary_region().is_some() && spec.services.is_empty() {
+        e.add(
+            "rollout.canary_region",
+            "a canary region only applies to services the spec deploys; add `services` or remove the rollout option",
+        );
+    }
+    // A serverless backend naming a spec service sends traffic to it in its regions, so the
+    // service must be deployed in every one of them; a subset is fine (a region can be in the
+    // deployment but kept out of this backend, e.g. while warming up).
+    for (i, b) in spec.backends.iter().enumerate() {
+        let BackendKind::Serverless { service, regions } = &b.kind else {
+            continue;
+        };
+        let Some(s) = spec.service(service) else {
+            continue;
+        };
+        // A service whose own regions are wrong already has its error; one is enough.
+        if s.regions.is_empty()
+            || s.regions
+                .iter()
+                .any(|r| !CLOUD_RUN_REGIONS.contains(&r.as_str()))
+        {
+            continue;
+        }
+        for (j, r) in regions.iter().enumerate() {
+            if !s.regions.contains(r) {
+                e.add(
+                    format!("backends[{i}].regions[{j}]"),
+                    format!("service `{service}` is not deployed in `{r}` (its regions: {}); add the region to the service or remove it here", s.regions.join(", ")),
+                );
             }
         }
     }
@@ -1026,6 +1310,150 @@ mod tests {
         );
         assert!(
             fields(|v| v["backends"][1]["host_header"] = json!("x.example.com:8443")).is_empty()
+        );
+    }
+
+    fn with_services(f: impl FnOnce(&mut Value)) -> Vec<String> {
+        fields(|v| {
+            v["services"] = json!([{"name": "my-app", "image": "us-docker.pkg.dev/cloudrun/container/hello",
+                "regions": ["us-central1", "europe-west1", "asia-east1"]}]);
+            f(v)
+        })
+    }
+
+    #[test]
+    fn service_rules() {
+        assert!(with_services(|_| {}).is_empty());
+        type Case = (fn(&mut Value), &'static str);
+        let cases: Vec<Case> = vec![
+            (
+                |v| v["services"][0]["name"] = json!("My_App"),
+                "services[0].name",
+            ),
+            (
+                |v| v["services"][0]["name"] = json!("a-"),
+                "services[0].name",
+            ),
+            (
+                |v| v["services"][0]["image"] = json!(""),
+                "services[0].image",
+            ),
+            (
+                |v| v["services"][0]["image"] = json!("https://x/y"),
+                "services[0].image",
+            ),
+            (
+                |v| v["services"][0]["image"] = json!("Foo/Bar"),
+                "services[0].image",
+            ),
+            (
+                |v| v["services"][0]["regions"] = json!(["mars-1"]),
+                "services[0].regions[0]",
+            ),
+            (
+                |v| v["services"][0]["regions"] = json!([]),
+                "services[0].regions",
+            ),
+            (|v| v["services"][0]["cpu"] = json!("3"), "services[0].cpu"),
+            (
+                |v| v["services"][0]["cpu"] = json!("500m"),
+                "services[0].cpu",
+            ),
+            (
+                |v| {
+                    v["services"][0]["cpu"] = json!(4);
+                    v["services"][0]["memory"] = json!("1Gi")
+                },
+                "services[0].memory",
+            ),
+            (
+                |v| v["services"][0]["memory"] = json!("512MB"),
+                "services[0].memory",
+            ),
+            (
+                |v| v["services"][0]["memory"] = json!("64Mi"),
+                "services[0].memory",
+            ),
+            (
+                |v| {
+                    v["services"][0]["min_instances"] = json!(5);
+                    v["services"][0]["max_instances"] = json!(2)
+                },
+                "services[0].min_instances",
+            ),
+            (
+                |v| v["services"][0]["max_instances"] = json!(1001),
+                "services[0].max_instances",
+            ),
+            (
+                |v| v["services"][0]["concurrency"] = json!(0),
+                "services[0].concurrency",
+            ),
+            (
+                |v| v["services"][0]["env"] = json!({"PORT": "9"}),
+                "services[0].env[0].name",
+            ),
+            (
+                |v| v["services"][0]["env"] = json!([{"name": "K_SERVICE", "value": "x"}]),
+                "services[0].env[0].name",
+            ),
+            (
+                |v| v["rollout"] = json!({"canary_region": "us-east1"}),
+                "rollout.canary_region",
+            ),
+            (
+                |v| v["backends"][0]["regions"] = json!(["us-central1", "us-east1"]),
+                "backends[0].regions[1]",
+            ),
+        ];
+        for (f, field) in cases {
+            assert_eq!(with_services(f), [field]);
+        }
+        // Accepted forms: millicores, a number, Gi, env as a map or a list, a digest, a subset
+        // of the service's regions in the backend, a canary among the service's regions.
+        assert!(
+            with_services(|v| {
+                v["services"][0]["cpu"] = json!("2000m");
+                v["services"][0]["memory"] = json!("2Gi");
+                v["services"][0]["env"] = json!({"MODE": "prod"});
+                v["services"][0]["image"] =
+                    json!(format!("gcr.io/p/app@sha256:{}", "a".repeat(64)));
+                v["backends"][0]["regions"] = json!(["us-central1"]);
+                v["rollout"] = json!({"canary_region": "asia-east1"});
+            })
+            .is_empty()
+        );
+        assert!(
+            with_services(|v| {
+                v["services"][0]["cpu"] = json!(8);
+                v["services"][0]["memory"] = json!("4Gi");
+                v["services"][0]["env"] = json!([{"name": "A", "value": "1"}]);
+                v["services"][0]["image"] = json!("localhost:5000/team/app:v1.2_3");
+            })
+            .is_empty()
+        );
+        // Shape errors name the field.
+        assert_eq!(
+            parse_field(|v| v["services"] =
+                json!([{"name": "a", "image": "x", "regions": [], "colour": 1}]))
+            .as_deref(),
+            Some("services[0].colour")
+        );
+        assert_eq!(
+            parse_field(|v| v["services"] =
+                json!([{"name": "a", "image": "x", "regions": [], "min_instances": -1}]))
+            .as_deref(),
+            Some("services[0].min_instances")
+        );
+        assert_eq!(
+            parse_field(|v| v["services"] =
+                json!([{"name": "a", "image": "x", "regions": [], "ingress": "public"}]))
+            .as_deref(),
+            Some("services[0].ingress")
+        );
+        assert_eq!(
+            parse_field(|v| v["rollout"] = json!({"canary": "x"})).as_deref(),
+            Some("rollout.canary")
         );
     }
 

@@ -8,9 +8,10 @@
 
 use super::live::{LiveError, LiveReader};
 use super::{Executor, Level, StepContext, StepError, StepOutcome, call_of};
+use crate::cloud::types::{IamPolicy, RunOperation, RunService};
 use crate::cloud::{Client, CloudError, OperationRef, ResourceRef};
 use crate::db::jobs::StepRecord;
-use crate::domain::plan::{Call, Verb};
+use crate::domain::plan::{Api, Call, INVOKER_ROLE, PUBLIC_MEMBER, Verb};
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::Value;
@@ -19,6 +20,10 @@ use uuid::Uuid;
 
 /// How many times an update is re-read and re-sent when its fingerprint went stale meanwhile.
 const STALE_FINGERPRINT_ATTEMPTS: usize = 3;
+
+/// How many times an IAM read-modify-write is redone when the policy changed in between (a stale
+/// etag answers 409 ABORTED, which asks for exactly that).
+const STALE_ETAG_ATTEMPTS: usize = 5;
 
 pub struct CloudExecutor {
     client: Arc<Client>,
@@ -141,6 +146,9 @@ impl Executor for CloudExecutor {
         ctx: &StepContext,
     ) -> Result<StepOutcome, StepError> {
         let call = call_of(step)?;
+        if call.api == Api::Run {
+            return self.execute_run(step, &call, ctx).await;
+        }
         if let Some(previous) = ctx.operation() {
             // An earlier run started this step's operation: poll it rather than send again.
             let reference = OperationRef::parse(&previous.name).ok_or_else(|| {
@@ -184,7 +192,206 @@ impl Executor for CloudExecutor {
     }
 }
 
+/// `path?k=v&k2=v2` → (`path`, query pairs).
+fn split_query(path: &str) -> (&str, Vec<(String, String)>) {
+    match path.split_once('?') {
+        Some((p, q)) => (
+            p,
+            q.split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
+        None => (path, Vec::new()),
+    }
+}
+
 impl CloudExecutor {
+    /// A Cloud Run step: deploy (patch with allowMissing, then wait for the revision to be
+    /// Ready), set the invoker binding, or delete.
+    async fn execute_run(
+        &self,
+        step: &StepRecord,
+        call: &Call,
+        ctx: &StepContext,
+    ) -> Result<StepOutcome, StepError> {
+        let result = if call.path.ends_with(":setIamPolicy") {
+            self.set_invoker(step, call, ctx).await
+        } else {
+            self.run_mutation(step, call, ctx).await
+        };
+        match result {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => self.failed(step, call, e, ctx).await,
+        }
+    }
+
+    async fn run_mutation(
+        &self,
+        step: &StepRecord,
+        call: &Call,
+        ctx: &StepContext,
+    ) -> Result<StepOutcome, CloudError> {
+        let reference = match ctx.operation() {
+            // An earlier run started this step's operation: poll it rather than send again.
+            Some(previous) => {
+                ctx.log(
+                    Level::Info,
+                    &format!(
+                        "resuming: polling operation {} started earlier",
+                        previous.name
+                    ),
+                )
+                .await;
+                OperationRef::Run {
+                    name: previous.name,
+                }
+            }
+            None => {
+                let (path, query) = split_query(&call.path);
+                ctx.log(
+                    Level::Info,
+                    &format!(
+                        "{} {}{}",
+                        verb_name(call.verb),
+                        call.path,
+                        call.body
+                            .as_ref()
+                            .map(|b| format!(" body={b}"))
+                            .unwrap_or_default()
+                    ),
+                )
+                .await;
+                let op: RunOperation = self
+                    .client
+                    .run_call(method(call.verb), path, &query, call.body.clone())
+                    .await?;
+                let reference = op.reference();
+                ctx.log(Level::Info, &format!("→ operation {reference}"))
+                    .await;
+                ctx.record_operation(&reference.path(), "run")
+                    .await
+                    .map_err(|e| CloudError::Decode(e.0))?;
+                reference
+            }
+        };
+        self.wait(&reference, ctx).await?;
+        if call.verb == Verb::Delete {
+            return Ok(StepOutcome::default());
+        }
+        // The operation can succeed while the revision is still not serving (or the service
+        // kept the previous one): Ready is the service's own verdict.
+        let service: Option<RunService> = self.client.run_get(&step.resource).await?;
+        let service = service.ok_or_else(|| CloudError::NotFound {
+            resource: step.resource.clone(),
+            message: format!("{} is gone after its deploy", step.resource),
+        })?;
+        if !service.is_ready() {
+            let reason = service
+                .terminal_condition
+                .as_ref()
+                .and_then(|c| c.message.clone())
+                .unwrap_or_else(|| "the service is not Ready".into());
+            return Err(CloudError::OperationFailed {
+                operation: reference.path(),
+                code: "NOT_READY".into(),
+                message: reason,
+                http_status: None,
+            });
+        }
+        let summary = format!(
+            "revision {} at {}",
+            service.latest_ready_revision.as_deref().unwrap_or("(none)"),
+            service.uri.as_deref().unwrap_or("(no URL yet)")
+        );
+        ctx.log(
+            Level::Info,
+            &format!("{} is Ready: {summary}", step.resource),
+        )
+        .await;
+        Ok(StepOutcome {
+            summary: Some(summary),
+        })
+    }
+
+    /// Get, modify, set with the etag just read. A 409 means someone changed the policy in
+    /// between: read it again and redo the change on top of theirs, so neither edit is lost.
+    async fn set_invoker(
+        &self,
+        step: &StepRecord,
+        call: &Call,
+        ctx: &StepContext,
+    ) -> Result<StepOutcome, CloudError> {
+        let body = call.body.clone().unwrap_or_default();
+        let role = body["role"].as_str().unwrap_or(INVOKER_ROLE);
+        let member = body["member"].as_str().unwrap_or(PUBLIC_MEMBER);
+        let present = body["present"].as_bool().unwrap_or(true);
+        let resource = step.resource.as_str();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut policy: IamPolicy = self
+                .client
+                .run_call(Method::GET, &format!("{resource}:getIamPolicy"), &[], None)
+                .await?;
+            let changed = if present {
+                policy.grant(role, member)
+            } else {
+                policy.revoke(role, member)
+            };
+            if !changed {
+                let summary = format!(
+                    "{member} {} {role} already",
+                    if present { "has" } else { "does not have" }
+                );
+                ctx.log(Level::Info, &summary).await;
+                return Ok(StepOutcome {
+                    summary: Some(summary),
+                });
+            }
+            ctx.log(
+                Level::Info,
+                &format!(
+                    "setIamPolicy {resource}: {} {member} {} {role} (etag {})",
+                    if present { "grant" } else { "revoke" },
+                    if present { "to" } else { "from" },
+                    policy.etag.as_deref().unwrap_or("none")
+                ),
+            )
+            .await;
+            let request = serde_json::json!({ "policy": policy });
+            let sent: Result<IamPolicy, CloudError> = self
+                .client
+                .run_call(
+                    Method::POST,
+                    &format!("{resource}:setIamPolicy"),
+                    &[],
+                    Some(request),
+                )
+                .await;
+            match sent {
+                Ok(_) => {
+                    return Ok(StepOutcome {
+                        summary: Some(format!(
+                            "{} {member} {role}",
+                            if present { "granted" } else { "revoked" }
+                        )),
+                    });
+                }
+                Err(CloudError::Conflict { message }) if attempt < STALE_ETAG_ATTEMPTS => {
+                    ctx.log(
+                        Level::Warn,
+                        &format!(
+                            "the IAM policy changed since it was read ({message}): reading it again"
+                        ),
+                    )
+                    .await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Turns the errors that mean "already in the state we want" into success.
     async fn failed(
         &self,
@@ -302,6 +509,25 @@ fn live_error(resource: &str, e: CloudError) -> LiveError {
 #[async_trait]
 impl LiveReader for CloudLiveReader {
     async fn get(&self, path: &str) -> Result<Option<Value>, LiveError> {
+        if path.contains("/locations/") {
+            // A Cloud Run service, with its IAM policy beside it: the planner compares the
+            // invoker binding too.
+            let service: Option<Value> = self
+                .client
+                .run_get(path)
+                .await
+                .map_err(|e| live_error(path, e))?;
+            let Some(mut service) = service else {
+                return Ok(None);
+            };
+            let policy: Value = self
+                .client
+                .run_call(Method::GET, &format!("{path}:getIamPolicy"), &[], None)
+                .await
+                .map_err(|e| live_error(path, e))?;
+            service["iamPolicy"] = policy;
+            return Ok(Some(service));
+        }
         let r = resource_ref(path).map_err(|e| live_error(path, e))?;
         let value: Option<Value> = self.client.get(&r).await.map_err(|e| live_error(path, e))?;
         match value {

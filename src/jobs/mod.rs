@@ -120,18 +120,25 @@ impl Level {
 
 /// Removes bearer tokens and secret-looking JSON fields from a log line.
 pub fn redact(message: &str) -> String {
-    static PATTERNS: std::sync::OnceLock<[regex::Regex; 2]> = std::sync::OnceLock::new();
-    let [bearer, fields] = PATTERNS.get_or_init(|| {
+    static PATTERNS: std::sync::OnceLock<[regex::Regex; 3]> = std::sync::OnceLock::new();
+    let [bearer, fields, env] = PATTERNS.get_or_init(|| {
         [
             regex::Regex::new(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+").expect("valid regex"),
             regex::Regex::new(
                 r#"(?i)("(?:access_token|refresh_token|id_token|private_key|client_secret|password|token)"\s*:\s*)"(?:[^"\\]|\\.)*""#,
             )
             .expect("valid regex"),
+            // Cloud Run environment variables (`{"name": .., "value": ..}`) often carry
+            // credentials: the log keeps the name and drops the value.
+            regex::Regex::new(
+                r#"("name"\s*:\s*"(?:[^"\\]|\\.)*"\s*,\s*"value"\s*:\s*)"(?:[^"\\]|\\.)*""#,
+            )
+            .expect("valid regex"),
         ]
     });
     let once = bearer.replace_all(message, "${1}[redacted]");
-    fields.replace_all(&once, "${1}\"[redacted]\"").into_owned()
+    let twice = fields.replace_all(&once, "${1}\"[redacted]\"");
+    env.replace_all(&twice, "${1}\"[redacted]\"").into_owned()
 }
 
 /// Carries out one step. Called again for the same step after a crash (with

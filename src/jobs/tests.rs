@@ -125,6 +125,7 @@ fn step(id: &str, deps: &[&str]) -> StepSpec {
         resource: format!("projects/p/global/urlMaps/{id}"),
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
         call: Call {
+            api: crate::domain::plan::Api::Compute,
             verb: Verb::Post,
             path: "projects/p/global/urlMaps".into(),
             body: Some(serde_json::json!({ "name": id })),
@@ -422,4 +423,24 @@ fn redaction_removes_tokens_and_secret_fields() {
         clean,
         r#"Authorization: Bearer [redacted] body {"private_key":"[redacted]","name":"x"}"#
     );
+}
+
+#[test]
+fn redaction_keeps_environment_variable_names_but_not_their_values() {
+    let body = serde_json::json!({
+        "template": { "containers": [{ "image": "img", "env": [
+            { "name": "DATABASE_URL", "value": "postgres://app:s3cret@db/app" },
+            { "name": "MODE", "value": "prod" }
+        ]}]}
+    });
+    let clean = redact(&format!("PATCH services/x body={body}"));
+    assert!(
+        clean.contains("DATABASE_URL") && clean.contains("MODE"),
+        "{clean}"
+    );
+    assert!(
+        !clean.contains("s3cret") && !clean.contains("prod"),
+        "{clean}"
+    );
+    assert!(clean.contains("\"img\""), "{clean}");
 }

@@ -54,6 +54,12 @@ fn plan_row(e: &PlanEntry) -> Row {
 fn short(v: &serde_json::Value) -> String {
     let s = match v {
         serde_json::Value::Null => "(none)".to_string(),
+        // Links are shortened; other strings (a container image) are shown whole.
+        serde_json::Value::String(s)
+            if !(s.starts_with("projects/") || s.contains("/projects/")) =>
+        {
+            s.clone()
+        }
         serde_json::Value::String(s) => s
             .rsplit('/')
             .take(2)
@@ -193,15 +199,19 @@ async fn destroy(
     State(state): State<AppState>,
     Editor(user): Editor,
     Path(id): Path<i64>,
+    body: axum::body::Bytes,
 ) -> AppResult<Response> {
+    // The `services` checkbox is sent only when ticked; a post without a form body (a script,
+    // or the button before the option existed) keeps the services.
+    let services = url::form_urlencoded::parse(&body).any(|(k, _)| k == "services");
     let row = deployment(&state, id).await?;
-    let job = state.deployer.destroy(&row, &user.name).await?;
+    let job = state.deployer.destroy(&row, &user.name, services).await?;
     crate::audit::record(
         &state.db,
         &user.name,
         crate::audit::Action::Destroy,
         &crate::audit::deployment(row.id),
-        serde_json::json!({"job": job}),
+        serde_json::json!({"job": job, "services": services}),
     )
     .await;
     Ok(Redirect::to(&format!("/jobs/{job}")).into_response())

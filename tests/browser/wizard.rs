@@ -191,6 +191,12 @@ async fn build_seed_002_in_the_wizard_with_reloads_and_review_the_routes() {
             .contains("Host header hello-3qx7k2dz6a-uc.a.run.app")
     );
     click(b, "next").await;
+    // Services: seed 002 deploys none (its services live in other projects).
+    b.wait()
+        .for_element(Locator::Id("no-services"))
+        .await
+        .unwrap();
+    click(b, "next").await;
     b.wait()
         .for_element(Locator::Id("default-form"))
         .await

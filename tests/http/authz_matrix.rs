@@ -212,6 +212,24 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
     ),
     (
         "POST",
+        "/deployments/{id}/services",
+        Access::Editor,
+        "/deployments/999999/services",
+    ),
+    (
+        "POST",
+        "/deployments/{id}/services/{index}",
+        Access::Editor,
+        "/deployments/999999/services/0",
+    ),
+    (
+        "POST",
+        "/deployments/{id}/services/{index}/remove",
+        Access::Editor,
+        "/deployments/999999/services/0/remove",
+    ),
+    (
+        "POST",
         "/deployments/{id}/rules",
         Access::Editor,
         "/deployments/999999/rules",

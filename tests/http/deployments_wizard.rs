@@ -585,3 +585,115 @@ async fn a_backend_is_edited_in_place_and_its_routes_follow_a_rename() {
     );
     assert_eq!(spec_of(&ann, &id).await["version"], 7);
 }
+
+#[tokio::test]
+async fn the_services_step_deploys_seed_001s_image_with_a_canary_and_review_lints_it() {
+    let app = spawn_app().await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let (status, created) = ann
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/deployments",
+            &seed("seed-001"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].to_string();
+    let base = format!("/deployments/{id}");
+
+    let (status, html) = ann.text(&format!("{base}/edit/services")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"no-services\""), "{html}");
+    // Backends → Services → Routing.
+    assert!(
+        html.contains("Back: Backends") && html.contains("Next: Routing"),
+        "{html}"
+    );
+
+    let add = |v: &str, min: &'static str| {
+        vec![
+            ("version", v.to_string()),
+            ("name", "my-app".to_string()),
+            (
+                "image",
+                "us-docker.pkg.dev/cloudrun/container/hello".to_string(),
+            ),
+            (
+                "regions",
+                "us-central1, europe-west1, asia-east1".to_string(),
+            ),
+            ("min_instances", min.to_string()),
+            ("max_instances", "100".to_string()),
+            ("cpu", "1".to_string()),
+            ("memory", "512Mi".to_string()),
+            ("concurrency", "80".to_string()),
+            ("env", "".to_string()),
+            ("ingress", "internal-and-cloud-load-balancing".to_string()),
+            ("allow_unauthenticated", "on".to_string()),
+        ]
+    };
+    let pairs = add("1", "0");
+    let form: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = ann.post_form(&format!("{base}/services"), &form).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("{base}/edit/services"));
+
+    // A bad number is a message naming what to fix, not a 500.
+    let mut bad = add("2", "one");
+    bad[1].1 = "other".into();
+    let form: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = ann.post_form(&format!("{base}/services"), &form).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("is not a whole number"));
+
+    // Min instances 0 shows in Review's lint, linked to the field.
+    let (_, html) = ann.text(&format!("{base}/edit/review")).await;
+    assert!(html.contains("scales to zero"), "{html}");
+
+    // Edit to min 1, and pick a canary region with the autosaving rollout form.
+    let pairs = add("2", "1");
+    let form: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = ann.post_form(&format!("{base}/services/0"), &form).await;
+    assert_eq!(r.status(), 303);
+    let r = ann
+        .hx_post(
+            &format!("{base}/edit/services"),
+            &[("version", "3"), ("canary_region", "us-central1")],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Saved · version 4"));
+
+    let got = spec_of(&ann, &id).await;
+    let mut want = seed("seed-001-services");
+    want["rollout"] = serde_json::json!({ "canary_region": "us-central1" });
+    // The wizard writes the defaults out (concurrency, ingress); the meaning is the seed's.
+    let parse = |v: &Value| switchyard::domain::validate::parse(v.to_string()).unwrap();
+    assert_eq!(parse(&got["spec"]), parse(&want));
+    let (_, html) = ann.text(&format!("{base}/edit/review")).await;
+    assert!(html.contains("id=\"review-valid\""), "{html}");
+    assert!(!html.contains("scales to zero"));
+
+    // A canary region the service does not use is a Review error linked to the Services step.
+    let r = ann
+        .hx_post(
+            &format!("{base}/edit/services"),
+            &[("version", "4"), ("canary_region", "us-east1")],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let (_, html) = ann.text(&format!("{base}/edit/review")).await;
+    assert!(
+        html.contains(&format!(
+            "href=\"/deployments/{id}/edit/services\">fix on the Services step"
+        )),
+        "{html}"
+    );
+
+    let r = ann
+        .post_form(&format!("{base}/services/0/remove"), &[("version", "5")])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(spec_of(&ann, &id).await["spec"].get("services").is_none());
+}

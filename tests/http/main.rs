@@ -27,3 +27,4 @@ mod deployments_support;
 mod deployments_wizard;
 mod errors;
 mod healthz;
+mod run_services;

@@ -119,6 +119,9 @@ pub enum Fault {
     OperationError,
     /// Next mutation: applied, then answered with a 503 as if the reply were lost.
     LostReply,
+    /// Next Cloud Run `setIamPolicy`: another writer changes the policy just before it (adds a
+    /// `roles/run.developer` binding for `user:racer@example.com`), so the etag sent is stale.
+    IamRace,
 }
 
 impl Fault {
@@ -220,7 +223,9 @@ impl ApiError {
                 "UNAVAILABLE",
                 "The service is currently unavailable (sandbox fault injection: the change was applied but its reply lost)",
             ),
-            Fault::Transient | Fault::OperationError => (
+            // IamRace is never answered as an error by itself (set_iam plays the other writer);
+            // listed here so the match stays exhaustive.
+            Fault::Transient | Fault::OperationError | Fault::IamRace => (
                 503,
                 "backendError",
                 "UNAVAILABLE",
@@ -347,6 +352,7 @@ impl Sandbox {
         let mut rt = self.runtime.lock().expect("sandbox lock");
         if let Some(pos) = rt.queue.iter().position(|f| {
             !f.is_mutation_fault()
+                && *f != Fault::IamRace
                 && (api == Api::Compute
                     || !matches!(f, Fault::RateLimited403 | Fault::ResourceNotReady))
         }) {
@@ -361,6 +367,15 @@ impl Sandbox {
             return Some(Fault::RateLimited);
         }
         None
+    }
+
+    /// Takes a queued `IamRace`, if any: the caller plays the other writer.
+    pub(crate) fn take_iam_race(&self) -> bool {
+        let mut rt = self.runtime.lock().expect("sandbox lock");
+        match rt.queue.iter().position(|f| *f == Fault::IamRace) {
+            Some(pos) => rt.queue.remove(pos).is_some(),
+            None => false,
+        }
     }
 
     /// A mutation-level fault (operation error or lost reply) for this mutation.

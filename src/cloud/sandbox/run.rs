@@ -785,6 +785,22 @@ async fn set_iam(ctx: &Ctx<'_>, id: &str, body: &Bytes) -> ApiResult {
         .await
         .map_err(run_err)?
         .ok_or_else(|| not_found(&ctx.name(id)))?;
+    let mut r = r;
+    if ctx.sb.take_iam_race() {
+        // The other writer's change lands first, with a new etag.
+        let mut theirs = policy_of(&r)["bindings"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        theirs.push(json!({"role": "roles/run.developer", "members": ["user:racer@example.com"]}));
+        let etag = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            random_hex(6).as_bytes(),
+        );
+        r.internal["iam"] = json!({"etag": etag, "bindings": theirs});
+        let internal = r.internal.clone();
+        store_internal(&mut conn, ctx, id, &r, &internal).await?;
+    }
     let current = policy_of(&r);
     if let Some(etag) = policy["etag"].as_str()
         && etag != current["etag"].as_str().unwrap_or_default()

@@ -5,7 +5,7 @@ use super::{
     urlmap_body,
 };
 use crate::domain::names;
-use crate::domain::spec::{BackendKind, IpKind, Protocol, Spec};
+use crate::domain::spec::{BackendKind, IpKind, Protocol, Service, Spec};
 use serde_json::{Value, json};
 
 struct Builder<'a> {
@@ -43,9 +43,50 @@ impl Builder<'_> {
             body,
             depends_on,
             endpoint,
+            public: None,
         });
         id
     }
+}
+
+/// The Cloud Run v2 Service body for `svc` (API-NOTES §1). Only the fields we manage are set, so
+/// a patch leaves the server's defaults (timeout, service account, ...) alone. The owner marker
+/// goes in `description`, as on Compute resources, so ownership is checked the same way; the
+/// labels make the services findable in the console.
+pub(super) fn run_service_body(deployment: &str, marker: &str, svc: &Service, id: &str) -> Value {
+    let env: Vec<Value> = svc
+        .env
+        .iter()
+        .map(|e| json!({ "name": e.name, "value": e.value }))
+        .collect();
+    let mut container = json!({
+        "image": svc.image,
+        "resources": {
+            "limits": { "cpu": svc.cpu, "memory": svc.memory },
+            // Request-based billing, which is the default only when `resources` is absent.
+            "cpuIdle": true
+        }
+    });
+    if !env.is_empty() {
+        container["env"] = json!(env);
+    }
+    json!({
+        "name": id,
+        "description": marker,
+        "labels": {
+            "managed-by": "switchyard",
+            "switchyard-deployment": deployment
+        },
+        "ingress": svc.ingress.api_value(),
+        "template": {
+            "containers": [container],
+            "scaling": {
+                "minInstanceCount": svc.min_instances,
+                "maxInstanceCount": svc.max_instances
+            },
+            "maxInstanceRequestConcurrency": svc.concurrency
+        }
+    })
 }
 
 /// Outlier detection as the failover signal for serverless backends, which cannot have health
@@ -75,6 +116,43 @@ pub fn compile(spec: &Spec) -> DesiredGraph {
         resources: Vec::new(),
     };
 
+    // Cloud Run services first: the serverless NEGs that front them wait for them. With a
+    // canary region, every other region's deploy waits for the canary's to be Ready.
+    let canary = spec.canary_region();
+    for svc in &spec.services {
+        let ordered = canary
+            .filter(|c| svc.regions.iter().any(|r| r == c))
+            .into_iter()
+            .map(str::to_string)
+            .chain(
+                svc.regions
+                    .iter()
+                    .filter(|r| Some(r.as_str()) != canary)
+                    .cloned(),
+            );
+        let mut canary_id: Option<String> = None;
+        for region in ordered {
+            let kind = ResourceKind::RunService {
+                region: region.clone(),
+            };
+            let id = resource_path(project, &kind, &svc.name);
+            let depends_on = canary_id.iter().cloned().collect();
+            if Some(region.as_str()) == canary {
+                canary_id = Some(id.clone());
+            }
+            b.resources.push(DesiredResource {
+                scope: kind.scope(),
+                kind,
+                name: svc.name.clone(),
+                body: run_service_body(deployment, &b.marker, svc, &id),
+                id,
+                depends_on,
+                endpoint: None,
+                public: Some(svc.allow_unauthenticated),
+            });
+        }
+    }
+
     // NEGs and backend services, one backend service per spec backend.
     for backend in &spec.backends {
         let mut groups = Vec::new();
@@ -87,6 +165,21 @@ pub fn compile(spec: &Spec) -> DesiredGraph {
                         region: region.clone(),
                     };
                     let name = names::serverless_neg(deployment, &backend.name, region, service);
+                    // A service the spec deploys must exist before its NEG is worth creating.
+                    let service_dep: Vec<String> = spec
+                        .service(service)
+                        .filter(|s| s.regions.contains(region))
+                        .map(|_| {
+                            resource_path(
+                                project,
+                                &ResourceKind::RunService {
+                                    region: region.clone(),
+                                },
+                                service,
+                            )
+                        })
+                        .into_iter()
+                        .collect();
                     let id = b.add(
                         kind,
                         name,
@@ -94,7 +187,7 @@ pub fn compile(spec: &Spec) -> DesiredGraph {
                             "networkEndpointType": "SERVERLESS",
                             "cloudRun": { "service": service }
                         }),
-                        Vec::new(),
+                        service_dep,
                         None,
                     );
                     groups.push(json!({ "group": full_url(&id) }));

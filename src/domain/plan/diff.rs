@@ -4,8 +4,9 @@ use super::{
     Action, Conflict, DesiredGraph, DesiredResource, FieldChange, LiveState, Plan, PlanEntry,
     ResourceKind, link_path,
 };
-use crate::domain::names;
-use serde_json::Value;
+use super::{INVOKER_ROLE, PUBLIC_MEMBER};
+use crate::domain::{names, validate};
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 /// Fields the API fills in itself; never compared even if a body happened to carry them.
@@ -210,6 +211,108 @@ fn changes(desired: &DesiredResource, live: &Value, state: &LiveState) -> Vec<Fi
     out
 }
 
+/// The settings of a Cloud Run service that the spec controls, in a form where the API's
+/// spellings and defaults compare equal (`cpu: "1"` and `"1000m"`, an absent max and 100).
+fn run_settings(service: &Value) -> Vec<(&'static str, Value)> {
+    let t = &service["template"];
+    let c = &t["containers"][0];
+    let limits = &c["resources"]["limits"];
+    let int = |v: &Value, default: u64| {
+        v.as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .unwrap_or(default)
+    };
+    let cpu = limits["cpu"].as_str().unwrap_or("1");
+    let memory = limits["memory"].as_str().unwrap_or("512Mi");
+    let env: Vec<String> = c["env"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    format!(
+                        "{}={}",
+                        e["name"].as_str().unwrap_or_default(),
+                        e["value"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    vec![
+        ("image", json!(c["image"].as_str().unwrap_or_default())),
+        (
+            "min instances",
+            json!(int(&t["scaling"]["minInstanceCount"], 0)),
+        ),
+        (
+            "max instances",
+            json!(int(&t["scaling"]["maxInstanceCount"], 100)),
+        ),
+        (
+            "cpu",
+            json!(validate::cpu_count(cpu).map_or(cpu.to_string(), |n| n.to_string())),
+        ),
+        (
+            "memory",
+            json!(
+                validate::memory_mib(memory).map_or(memory.to_string(), |m| if m % 1024 == 0 {
+                    format!("{}Gi", m / 1024)
+                } else {
+                    format!("{m}Mi")
+                })
+            ),
+        ),
+        (
+            "concurrency",
+            json!(int(&t["maxInstanceRequestConcurrency"], 80)),
+        ),
+        ("env", json!(env)),
+        (
+            "ingress",
+            json!(service["ingress"].as_str().unwrap_or("INGRESS_TRAFFIC_ALL")),
+        ),
+    ]
+}
+
+/// Whether an IAM policy (as `getIamPolicy` returns it) lets anyone invoke the service.
+pub fn is_public(policy: &Value) -> bool {
+    policy["bindings"].as_array().is_some_and(|bs| {
+        bs.iter().any(|b| {
+            b["role"] == INVOKER_ROLE
+                && b["members"]
+                    .as_array()
+                    .is_some_and(|m| m.iter().any(|m| m == PUBLIC_MEMBER))
+        })
+    })
+}
+
+/// What differs between a desired Cloud Run service and the live one, field by field in plain
+/// words (`image` a → b, `min instances` 0 → 1). `public access` compares the invoker binding,
+/// which the live reader puts under `iamPolicy` next to the service.
+fn run_changes(desired: &DesiredResource, live: &Value) -> Vec<FieldChange> {
+    let mut out: Vec<FieldChange> = run_settings(&desired.body)
+        .into_iter()
+        .zip(run_settings(live))
+        .filter(|((_, d), (_, l))| d != l)
+        .map(|((field, d), (_, l))| FieldChange {
+            field: field.to_string(),
+            live: l,
+            desired: d,
+        })
+        .collect();
+    if let Some(public) = desired.public {
+        let live_public = live.get("iamPolicy").map(is_public);
+        if live_public != Some(public) {
+            out.push(FieldChange {
+                field: "public access".to_string(),
+                live: live_public.map_or(Value::Null, Value::Bool),
+                desired: Value::Bool(public),
+            });
+        }
+    }
+    out
+}
+
 fn action_for(kind: &ResourceKind, changes: &[FieldChange]) -> Action {
     if changes.is_empty() {
         return Action::Noop;
@@ -274,7 +377,11 @@ pub fn diff(desired: &DesiredGraph, live: &LiveState) -> Plan {
                 continue;
             }
             Some(v) => {
-                let changes = changes(r, v, live);
+                let changes = if matches!(r.kind, ResourceKind::RunService { .. }) {
+                    run_changes(r, v)
+                } else {
+                    changes(r, v, live)
+                };
                 (action_for(&r.kind, &changes), changes)
             }
         };

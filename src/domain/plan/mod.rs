@@ -28,7 +28,9 @@ pub enum Scope {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
-    ServerlessNeg { region: String },
+    ServerlessNeg {
+        region: String,
+    },
     InternetNeg,
     BackendService,
     UrlMap,
@@ -38,6 +40,10 @@ pub enum ResourceKind {
     TargetHttpProxy,
     GlobalAddress,
     GlobalForwardingRule,
+    /// A Cloud Run service in one region (Cloud Run Admin v2, not Compute).
+    RunService {
+        region: String,
+    },
 }
 
 impl ResourceKind {
@@ -54,12 +60,15 @@ impl ResourceKind {
             ResourceKind::TargetHttpProxy => "targetHttpProxies",
             ResourceKind::GlobalAddress => "addresses",
             ResourceKind::GlobalForwardingRule => "forwardingRules",
+            ResourceKind::RunService { .. } => "services",
         }
     }
 
     pub fn scope(&self) -> Scope {
         match self {
-            ResourceKind::ServerlessNeg { region } => Scope::Region(region.clone()),
+            ResourceKind::ServerlessNeg { region } | ResourceKind::RunService { region } => {
+                Scope::Region(region.clone())
+            }
             _ => Scope::Global,
         }
     }
@@ -74,6 +83,9 @@ impl ResourceKind {
             ResourceKind::BackendService => 3,
             ResourceKind::ServerlessNeg { .. } | ResourceKind::InternetNeg => 4,
             ResourceKind::GlobalAddress => 5,
+            // A serverless NEG names its service without holding it, so Cloud Run would let the
+            // service go first; deleting it last keeps the NEGs from pointing at nothing.
+            ResourceKind::RunService { .. } => 6,
         }
     }
 
@@ -84,6 +96,7 @@ impl ResourceKind {
         matches!(
             (self, target),
             (BackendService, ServerlessNeg { .. } | InternetNeg)
+                | (ServerlessNeg { .. }, RunService { .. })
                 | (UrlMap | RedirectUrlMap, BackendService)
                 | (TargetHttpsProxy, UrlMap | RedirectUrlMap | SslCertificate)
                 | (TargetHttpProxy, UrlMap | RedirectUrlMap)
@@ -116,6 +129,9 @@ impl ResourceKind {
                     region: (*region).to_string(),
                 })
             }
+            ["projects", _, "locations", region, "services", _] => Some(ResourceKind::RunService {
+                region: (*region).to_string(),
+            }),
             ["projects", _, "global", collection, name] => Some(match *collection {
                 "networkEndpointGroups" => ResourceKind::InternetNeg,
                 "backendServices" => ResourceKind::BackendService,
@@ -136,8 +152,12 @@ impl ResourceKind {
 }
 
 /// Resource path in the form the API uses in links and that we use as the resource's id:
-/// `projects/P/global/urlMaps/N` or `projects/P/regions/R/networkEndpointGroups/N`.
+/// `projects/P/global/urlMaps/N` or `projects/P/regions/R/networkEndpointGroups/N`; for Cloud
+/// Run, its own name form `projects/P/locations/R/services/N`.
 pub fn resource_path(project: &str, kind: &ResourceKind, name: &str) -> String {
+    if let ResourceKind::RunService { region } = kind {
+        return format!("projects/{project}/locations/{region}/services/{name}");
+    }
     match kind.scope() {
         Scope::Global => format!("projects/{project}/global/{}/{name}", kind.collection()),
         Scope::Region(region) => {
@@ -184,6 +204,10 @@ pub struct DesiredResource {
     pub depends_on: Vec<String>,
     /// For internet NEGs: the endpoint to attach once the NEG exists.
     pub endpoint: Option<NetworkEndpoint>,
+    /// For Cloud Run services: whether `allUsers` holds `roles/run.invoker` (IAM is a separate
+    /// policy, not part of the service body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public: Option<bool>,
 }
 
 /// Everything one deployment needs, in creation order (dependencies first).
@@ -316,11 +340,29 @@ pub enum Verb {
     Delete,
 }
 
+/// Which Google API a call goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Api {
+    /// Compute Engine v1; what jobs stored before Cloud Run support hold (the serde default).
+    #[default]
+    Compute,
+    /// Cloud Run Admin v2.
+    Run,
+}
+
+/// The role and member that make a Cloud Run service callable without authentication.
+pub const INVOKER_ROLE: &str = "roles/run.invoker";
+pub const PUBLIC_MEMBER: &str = "allUsers";
+
 /// One REST call, fully described so the job can be stored and replayed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Call {
+    #[serde(default, skip_serializing_if = "is_compute")]
+    pub api: Api,
     pub verb: Verb,
-    /// Path under the Compute base URL, e.g. `projects/P/global/urlMaps` for an insert.
+    /// Path under the API's base URL, e.g. `projects/P/global/urlMaps` for an insert; a Cloud
+    /// Run path may carry a query (`...services/S?allowMissing=true`).
     pub path: String,
     pub body: Option<Value>,
     /// Where the returned operation lives.
@@ -328,6 +370,10 @@ pub struct Call {
     /// `update` needs the resource's current fingerprint; the executor reads it right before the
     /// call because a fingerprint stored at plan time may be stale by then.
     pub needs_fingerprint: bool,
+}
+
+fn is_compute(api: &Api) -> bool {
+    *api == Api::Compute
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,8 +8,8 @@
 
 use super::diff::mentions;
 use super::{
-    Action, Call, Plan, PlanEntry, PlanError, ResourceKind, Scope, StepAction, StepSpec, Verb,
-    link_path,
+    Action, Api, Call, INVOKER_ROLE, PUBLIC_MEMBER, Plan, PlanEntry, PlanError, ResourceKind,
+    Scope, StepAction, StepSpec, Verb, link_path,
 };
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -54,16 +54,80 @@ fn scope_of(entry: &PlanEntry) -> Scope {
     entry.kind.scope()
 }
 
+/// A Cloud Run service: one idempotent upsert (`patch` with `allowMissing`, since Cloud Run has
+/// no requestId to make a re-sent create safe), then the invoker binding once it exists. Only
+/// the deploy step is returned: NEGs and canary followers need the service, not its IAM.
+fn run_service_steps(
+    b: &mut Builder,
+    e: &PlanEntry,
+    deploy: bool,
+    iam: bool,
+    after: Vec<String>,
+) -> Vec<String> {
+    let Some(d) = &e.desired else {
+        return Vec::new();
+    };
+    let mut ready = Vec::new();
+    let mut iam_after = after.clone();
+    if deploy {
+        let (prefix, action) = match e.action {
+            Action::Create => ("create", StepAction::Create),
+            _ => ("update", StepAction::Update),
+        };
+        let id = b.push(
+            format!("{prefix}:{}", e.resource),
+            action,
+            &e.resource,
+            after,
+            Call {
+                api: Api::Run,
+                verb: Verb::Patch,
+                path: format!("{}?allowMissing=true", e.resource),
+                body: Some(d.body.clone()),
+                scope: scope_of(e),
+                needs_fingerprint: false,
+            },
+        );
+        iam_after = vec![id.clone()];
+        ready.push(id);
+    }
+    if iam && let Some(public) = d.public {
+        b.push(
+            format!("update:{}:setIamPolicy", e.resource),
+            StepAction::Update,
+            &e.resource,
+            iam_after,
+            Call {
+                api: Api::Run,
+                verb: Verb::Post,
+                path: format!("{}:setIamPolicy", e.resource),
+                body: Some(json!({
+                    "role": INVOKER_ROLE,
+                    "member": PUBLIC_MEMBER,
+                    "present": public,
+                })),
+                scope: scope_of(e),
+                needs_fingerprint: false,
+            },
+        );
+    }
+    ready
+}
+
 fn create_steps(b: &mut Builder, e: &PlanEntry, after: Vec<String>) -> Vec<String> {
     let Some(d) = &e.desired else {
         return Vec::new();
     };
+    if matches!(e.kind, ResourceKind::RunService { .. }) {
+        return run_service_steps(b, e, true, true, after);
+    }
     let create = b.push(
         format!("create:{}", e.resource),
         StepAction::Create,
         &e.resource,
         after,
         Call {
+            api: Api::Compute,
             verb: Verb::Post,
             path: collection_path(&e.resource).to_string(),
             body: Some(d.body.clone()),
@@ -90,6 +154,7 @@ fn attach_step(
         &e.resource,
         after,
         Call {
+            api: Api::Compute,
             verb: Verb::Post,
             path: format!("{}/attachNetworkEndpoints", e.resource),
             body: Some(json!({
@@ -108,6 +173,7 @@ fn put_step(b: &mut Builder, e: &PlanEntry, id: String, body: Value, after: Vec<
         &e.resource,
         after,
         Call {
+            api: Api::Compute,
             verb: Verb::Put,
             path: e.resource.clone(),
             body: Some(body),
@@ -133,6 +199,7 @@ fn update_steps(
             &e.resource,
             after.clone(),
             Call {
+                api: Api::Compute,
                 verb: Verb::Post,
                 path: format!("{path}/{verb}"),
                 body: Some(body),
@@ -142,6 +209,11 @@ fn update_steps(
         )
     };
     match &e.kind {
+        ResourceKind::RunService { .. } => {
+            let deploy = fields.iter().any(|f| f != "public access");
+            let iam = fields.iter().any(|f| f == "public access");
+            run_service_steps(b, e, deploy, iam, after)
+        }
         ResourceKind::TargetHttpsProxy | ResourceKind::TargetHttpProxy => {
             let mut out = Vec::new();
             if fields.iter().any(|f| f == "urlMap") {
@@ -184,6 +256,10 @@ fn delete_step(b: &mut Builder, e: &PlanEntry) -> String {
         &e.resource,
         Vec::new(),
         Call {
+            api: match e.kind {
+                ResourceKind::RunService { .. } => Api::Run,
+                _ => Api::Compute,
+            },
             verb: Verb::Delete,
             path: e.resource.clone(),
             body: None,

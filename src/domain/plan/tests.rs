@@ -838,3 +838,204 @@ fn the_api_shape_lists_actions_with_their_diff() {
     assert_eq!(update["diff"]["changes"][0]["desired"], true);
     assert!(actions.iter().filter(|a| a["action"] == "noop").count() > 10);
 }
+
+/// Seed 001 with its services: `my-app` deployed to three regions, canary region europe-west1.
+fn seed_with_services(canary: Option<&str>) -> Spec {
+    let mut v = json!({
+      "name": "my-app", "project": "my-project",
+      "frontend": { "protocol": "https", "domains": ["app.example.com"] },
+      "backends": [
+        { "name": "my-app", "type": "serverless", "service": "my-app",
+          "regions": ["us-central1", "europe-west1", "asia-east1"], "outlier_detection": true }
+      ],
+      "routing": { "default": { "backend": "my-app" } },
+      "services": [
+        { "name": "my-app", "image": "us-docker.pkg.dev/cloudrun/container/hello",
+          "regions": ["us-central1", "europe-west1", "asia-east1"], "min_instances": 1,
+          "env": { "MODE": "prod" } }
+      ]
+    });
+    if let Some(c) = canary {
+        v["rollout"] = json!({ "canary_region": c });
+    }
+    spec(v)
+}
+
+fn run_id(region: &str) -> String {
+    format!("projects/my-project/locations/{region}/services/my-app")
+}
+
+/// A live service as Cloud Run returns it: the body plus output fields, the server's spelling
+/// of cpu, and the IAM policy the live reader puts beside it.
+fn live_service(graph: &DesiredGraph, live: &mut LiveState, public: bool) {
+    for r in &graph.resources {
+        if !matches!(r.kind, ResourceKind::RunService { .. }) {
+            continue;
+        }
+        let mut v = r.body.clone();
+        v["template"]["containers"][0]["resources"]["limits"]["cpu"] = json!("1000m");
+        v["uri"] = json!("https://my-app-abc-uc.a.run.app");
+        v["latestReadyRevision"] = json!("my-app-00001-abc");
+        v["generation"] = json!("1");
+        v["iamPolicy"] = if public {
+            json!({ "etag": "BwX", "bindings": [{ "role": "roles/run.invoker", "members": ["allUsers"] }] })
+        } else {
+            json!({ "etag": "BwX" })
+        };
+        live.insert(r.id.clone(), Some(v));
+    }
+}
+
+#[test]
+fn services_deploy_per_region_before_their_negs_with_iam_after_each() {
+    let graph = compile(&seed_with_services(None));
+    let svc = graph.get(&run_id("asia-east1")).unwrap();
+    assert_eq!(
+        svc.body["template"]["containers"][0]["image"],
+        "us-docker.pkg.dev/cloudrun/container/hello"
+    );
+    assert_eq!(svc.body["template"]["scaling"]["minInstanceCount"], 1);
+    assert_eq!(svc.body["template"]["scaling"]["maxInstanceCount"], 100);
+    assert_eq!(svc.body["template"]["maxInstanceRequestConcurrency"], 80);
+    assert_eq!(
+        svc.body["template"]["containers"][0]["resources"]["cpuIdle"],
+        true
+    );
+    assert_eq!(
+        svc.body["template"]["containers"][0]["env"],
+        json!([{ "name": "MODE", "value": "prod" }])
+    );
+    assert_eq!(
+        svc.body["ingress"],
+        "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+    );
+    assert_eq!(svc.body["labels"]["managed-by"], "switchyard");
+    assert_eq!(svc.body["description"], names::owner_marker("my-app"));
+
+    let plan = diff(&graph, &nothing_live(&graph));
+    let steps = steps(&plan).unwrap();
+    assert_ordered(&steps);
+    for r in ["us-central1", "europe-west1", "asia-east1"] {
+        let deploy = format!("create:{}", run_id(r));
+        let s = &steps[pos(&steps, &deploy)];
+        assert_eq!(s.call.api, Api::Run);
+        assert_eq!(s.call.verb, Verb::Patch);
+        assert_eq!(s.call.path, format!("{}?allowMissing=true", run_id(r)));
+        // Regions deploy in parallel without a canary.
+        assert!(s.depends_on.is_empty(), "{deploy}: {:?}", s.depends_on);
+        let iam = format!("update:{}:setIamPolicy", run_id(r));
+        assert!(reaches(&steps, &iam, &deploy));
+        assert_eq!(
+            steps[pos(&steps, &iam)].call.body.as_ref().unwrap()["present"],
+            true
+        );
+        let neg = format!(
+            "create:projects/my-project/regions/{r}/networkEndpointGroups/{}",
+            names::serverless_neg("my-app", "my-app", r, "my-app")
+        );
+        assert!(reaches(&steps, &neg, &deploy), "{neg} waits for {deploy}");
+    }
+}
+
+#[test]
+fn a_canary_region_deploys_first_and_the_others_wait_for_it() {
+    let graph = compile(&seed_with_services(Some("europe-west1")));
+    let plan = diff(&graph, &nothing_live(&graph));
+    let steps = steps(&plan).unwrap();
+    let canary = format!("create:{}", run_id("europe-west1"));
+    assert!(steps[pos(&steps, &canary)].depends_on.is_empty());
+    for r in ["us-central1", "asia-east1"] {
+        let deploy = format!("create:{}", run_id(r));
+        assert_eq!(steps[pos(&steps, &deploy)].depends_on, vec![canary.clone()]);
+    }
+}
+
+#[test]
+fn a_deployed_service_is_a_noop_and_a_new_image_an_update_in_words() {
+    let spec = seed_with_services(Some("us-central1"));
+    let graph = compile(&spec);
+    let mut live = as_server_returns(&graph);
+    live_service(&graph, &mut live, true);
+    let plan = diff(&graph, &live);
+    for r in ["us-central1", "europe-west1", "asia-east1"] {
+        assert_eq!(entry(&plan, &run_id(r)).action, Action::Noop, "{r}");
+    }
+
+    let mut v = serde_json::to_value(&spec).unwrap();
+    v["services"][0]["image"] = json!("us-docker.pkg.dev/cloudrun/container/hello:v2");
+    v["services"][0]["min_instances"] = json!(2);
+    let changed = compile(&serde_json::from_value(v).unwrap());
+    let plan = diff(&changed, &live);
+    let e = entry(&plan, &run_id("asia-east1"));
+    assert_eq!(
+        e.action,
+        Action::Update {
+            fields: vec!["image".into(), "min instances".into()]
+        }
+    );
+    assert_eq!(
+        e.changes[0].live,
+        "us-docker.pkg.dev/cloudrun/container/hello"
+    );
+    assert_eq!(e.changes[1].live, 1);
+    assert_eq!(e.changes[1].desired, 2);
+    let steps = steps(&plan).unwrap();
+    // The update is the upsert again, no IAM call (the binding is already right); the others
+    // wait for the canary's update.
+    let canary = format!("update:{}", run_id("us-central1"));
+    assert_eq!(
+        steps[pos(&steps, &format!("update:{}", run_id("asia-east1")))].depends_on,
+        vec![canary]
+    );
+    assert!(!ids(&steps).iter().any(|i| i.ends_with(":setIamPolicy")));
+    assert!(
+        !ids(&steps)
+            .iter()
+            .any(|i| i.contains("networkEndpointGroups"))
+    );
+}
+
+#[test]
+fn only_public_access_changing_is_an_iam_step_alone() {
+    let graph = compile(&seed_with_services(None));
+    let mut live = as_server_returns(&graph);
+    live_service(&graph, &mut live, false);
+    let plan = diff(&graph, &live);
+    let steps = steps(&plan).unwrap();
+    for r in ["us-central1", "europe-west1", "asia-east1"] {
+        assert!(pos(&steps, &format!("update:{}:setIamPolicy", run_id(r))) < steps.len());
+        assert!(!ids(&steps).contains(&format!("update:{}", run_id(r)).as_str()));
+    }
+}
+
+#[test]
+fn destroying_services_deletes_them_after_their_negs() {
+    let graph = compile(&seed_with_services(None));
+    let mut live = as_server_returns(&graph);
+    live_service(&graph, &mut live, true);
+    let plan = destroy("my-app", "my-project", &live);
+    let steps = steps(&plan).unwrap();
+    assert_ordered(&steps);
+    for r in ["us-central1", "europe-west1", "asia-east1"] {
+        let del = format!("delete:{}", run_id(r));
+        let s = &steps[pos(&steps, &del)];
+        assert_eq!(s.call.api, Api::Run);
+        assert_eq!(s.call.verb, Verb::Delete);
+        let neg = format!(
+            "delete:projects/my-project/regions/{r}/networkEndpointGroups/{}",
+            names::serverless_neg("my-app", "my-app", r, "my-app")
+        );
+        assert!(reaches(&steps, &del, &neg), "{del} after {neg}");
+    }
+}
+
+#[test]
+fn stored_compute_calls_without_api_still_read() {
+    let call: Call = serde_json::from_value(json!({
+        "verb": "POST", "path": "projects/p/global/urlMaps", "body": null,
+        "scope": { "type": "global" }, "needs_fingerprint": false
+    }))
+    .unwrap();
+    assert_eq!(call.api, Api::Compute);
+    assert!(serde_json::to_value(&call).unwrap().get("api").is_none());
+}

@@ -71,6 +71,21 @@ pub fn routes(r: Routes) -> Routes {
             Access::Editor,
             wizard::remove_backend,
         )
+        .post(
+            "/deployments/{id}/services",
+            Access::Editor,
+            wizard::add_service,
+        )
+        .post(
+            "/deployments/{id}/services/{index}",
+            Access::Editor,
+            wizard::update_service,
+        )
+        .post(
+            "/deployments/{id}/services/{index}/remove",
+            Access::Editor,
+            wizard::remove_service,
+        )
         .post("/deployments/{id}/rules", Access::Editor, wizard::add_rule)
         .post(
             "/deployments/{id}/rules/{index}",

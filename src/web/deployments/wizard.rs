@@ -24,10 +24,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 /// The steps in order: slug (in the URL) and title.
-pub(crate) const STEPS: [(&str, &str); 5] = [
+pub(crate) const STEPS: [(&str, &str); 6] = [
     ("basics", "Basics"),
     ("frontend", "Frontend"),
     ("backends", "Backends"),
+    ("services", "Services"),
     ("routing", "Routing"),
     ("review", "Review"),
 ];
@@ -68,6 +69,58 @@ pub(crate) struct BackendView {
     pub host_header: String,
     pub cdn: bool,
     pub outlier_detection: bool,
+}
+
+/// A Cloud Run service the deployment deploys, as the Services step lists and edits it.
+pub(crate) struct ServiceView {
+    pub index: usize,
+    pub name: String,
+    /// One line in words: `us-docker.pkg.dev/...:v1 in us-central1, europe-west1`.
+    pub detail: String,
+    /// Scaling, resources and access in words.
+    pub extras: String,
+    pub image: String,
+    pub regions: String,
+    pub min_instances: u32,
+    pub max_instances: u32,
+    pub memory: String,
+    pub cpu: String,
+    pub concurrency: u32,
+    pub env: String,
+    pub ingress: &'static str,
+    pub allow_unauthenticated: bool,
+}
+
+fn service_view(index: usize, s: &crate::domain::spec::Service) -> ServiceView {
+    ServiceView {
+        index,
+        name: s.name.clone(),
+        detail: format!("{} in {}", s.image, s.regions.join(", ")),
+        extras: format!(
+            "{}–{} instances, {} CPU, {}, {} requests each, ingress {}, {}",
+            s.min_instances,
+            s.max_instances,
+            s.cpu,
+            s.memory,
+            s.concurrency,
+            s.ingress.as_str(),
+            if s.allow_unauthenticated {
+                "public"
+            } else {
+                "authenticated callers only"
+            }
+        ),
+        image: s.image.clone(),
+        regions: s.regions.join(", "),
+        min_instances: s.min_instances,
+        max_instances: s.max_instances,
+        memory: s.memory.clone(),
+        cpu: s.cpu.clone(),
+        concurrency: s.concurrency,
+        env: draft::env_text(&s.env),
+        ingress: s.ingress.as_str(),
+        allow_unauthenticated: s.allow_unauthenticated,
+    }
 }
 
 pub(crate) struct RuleView {
@@ -147,6 +200,9 @@ struct WizardPage {
     // Backends
     backends: Vec<BackendView>,
     regions: Vec<&'static str>,
+    // Services
+    services: Vec<ServiceView>,
+    canary_region: String,
     // Routing
     backend_names: Vec<String>,
     default_kind: String,
@@ -407,6 +463,17 @@ pub(crate) fn render_step(
             .map(|(i, b)| backend_view(i, b))
             .collect(),
         regions: validate::CLOUD_RUN_REGIONS.to_vec(),
+        services: d
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| service_view(i, s))
+            .collect(),
+        canary_region: d
+            .rollout
+            .as_ref()
+            .and_then(|r| r.canary_region.clone())
+            .unwrap_or_default(),
         backend_names: d.backend_names(),
         default_kind,
         default_backend,
@@ -615,6 +682,21 @@ pub(crate) async fn save_step(
                 version,
                 next,
                 |d| draft::apply_frontend(d, &f),
+            )
+            .await
+        }
+        "services" => {
+            let f: draft::RolloutForm = form_as(&form)?;
+            change_and_answer(
+                &state,
+                &user,
+                shell,
+                &headers,
+                id,
+                step,
+                version,
+                next,
+                |d| draft::apply_rollout(d, &f),
             )
             .await
         }
@@ -838,6 +920,79 @@ pub(crate) async fn remove_rule(
         version,
         None,
         |d| draft::remove_rule(d, index),
+    )
+    .await
+}
+
+pub(crate) async fn add_service(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    shell: Shell,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let form = form_object(pairs);
+    let version = form_version(&form)?;
+    let f: draft::ServiceForm = form_as(&form)?;
+    change_and_answer(
+        &state,
+        &user,
+        shell,
+        &headers,
+        id,
+        "services",
+        version,
+        None,
+        |d| draft::add_service(d, &f),
+    )
+    .await
+}
+
+pub(crate) async fn update_service(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    shell: Shell,
+    headers: HeaderMap,
+    Path((id, index)): Path<(i64, usize)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let form = form_object(pairs);
+    let version = form_version(&form)?;
+    let f: draft::ServiceForm = form_as(&form)?;
+    change_and_answer(
+        &state,
+        &user,
+        shell,
+        &headers,
+        id,
+        "services",
+        version,
+        None,
+        |d| draft::update_service(d, index, &f),
+    )
+    .await
+}
+
+pub(crate) async fn remove_service(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    shell: Shell,
+    headers: HeaderMap,
+    Path((id, index)): Path<(i64, usize)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let version = form_version(&form_object(pairs))?;
+    change_and_answer(
+        &state,
+        &user,
+        shell,
+        &headers,
+        id,
+        "services",
+        version,
+        None,
+        |d| draft::remove_service(d, index),
     )
     .await
 }
