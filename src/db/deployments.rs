@@ -216,17 +216,6 @@ pub async fn conflicts(db: &Db, id: i64) -> Result<Vec<ConflictRow>, sqlx::Error
     .await
 }
 
-/// Records the spec that a successful apply put in the cloud.
-pub async fn mark_applied(db: &Db, id: i64, version: i64, spec: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE deployments SET applied_spec = ?, applied_version = ? WHERE id = ?")
-        .bind(spec)
-        .bind(version)
-        .bind(id)
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
