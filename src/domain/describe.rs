@@ -1,7 +1,10 @@
 //! A spec in words: a few plain sentences saying what the load balancer does, for the
 //! deployment page (a reader should not need to know the JSON to check it).
+//!
+//! Environment variables are counted, never quoted: their values may be secrets.
 
-use super::spec::{Backend, BackendKind, IpKind, Protocol, Spec, Target};
+use super::spec::{Backend, BackendKind, Ingress, IpKind, Protocol, Service, Spec, Target};
+use super::validate::cpu_count;
 
 /// `a`, `a and b`, `a, b and c`.
 fn list(items: &[String]) -> String {
@@ -45,11 +48,20 @@ fn target(t: &Target) -> String {
     }
 }
 
-fn backend(b: &Backend) -> String {
+/// What a backend is. When the spec deploys services, a serverless backend also says whether
+/// its service is one of them or must exist already; a spec without `services` reads as before.
+fn backend(b: &Backend, spec: &Spec) -> String {
     let mut s = match &b.kind {
         BackendKind::Serverless { service, regions } => {
+            let origin = if spec.services.is_empty() {
+                " in"
+            } else if spec.service(service).is_some() {
+                ", deployed by this spec, in"
+            } else {
+                ", which must already exist in"
+            };
             let mut s = format!(
-                "{} is the Cloud Run service {service} in {}",
+                "{} is the Cloud Run service {service}{origin} {}",
                 b.name,
                 list(regions)
             );
@@ -85,8 +97,85 @@ fn backend(b: &Backend) -> String {
     s
 }
 
+/// `n thing` or `n things`.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The spec's canary region for `s`, when it has one to stage: a service in a single region
+/// has no other region to hold back.
+fn canary<'a>(spec: &'a Spec, s: &Service) -> Option<&'a str> {
+    spec.canary_region()
+        .filter(|c| s.regions.len() > 1 && s.regions.iter().any(|r| r == c))
+}
+
+/// One service the deployment deploys: where, how big, who may reach it.
+fn service(s: &Service, spec: &Spec) -> String {
+    let mut out = format!(
+        "Switchyard deploys the Cloud Run service {} (image {}) to {}",
+        s.name,
+        s.image,
+        list(&s.regions)
+    );
+    if let Some(c) = canary(spec, s) {
+        out.push_str(&format!(
+            " ({c} first as the canary, the other regions once it is ready)"
+        ));
+    }
+    let instances = if s.min_instances == s.max_instances {
+        format!(
+            "always {}",
+            count(s.max_instances.into(), "instance", "instances")
+        )
+    } else {
+        format!("{} to {} instances", s.min_instances, s.max_instances)
+    };
+    let cpu = match cpu_count(&s.cpu) {
+        Some(n) => count(n.into(), "CPU", "CPUs"),
+        None => format!("{} CPU", s.cpu),
+    };
+    out.push_str(&format!(
+        "; {instances}, each with {} memory and {cpu}, serving up to {} at a time",
+        s.memory,
+        count(s.concurrency.into(), "request", "requests")
+    ));
+    out.push_str(match s.ingress {
+        Ingress::InternalAndCloudLoadBalancing => {
+            "; reachable through a load balancer or internal networks, not directly from the internet"
+        }
+        Ingress::All => "; also reachable directly at its run.app URL, bypassing the load balancer",
+        Ingress::Internal => "; reachable only from internal networks, not through this load balancer",
+    });
+    out.push_str(&format!(" (ingress {})", s.ingress.as_str()));
+    out.push_str(if s.allow_unauthenticated {
+        "; open to unauthenticated requests (allUsers may invoke)"
+    } else {
+        "; callers need the Cloud Run Invoker role (allUsers may not invoke)"
+    });
+    if !s.env.is_empty() {
+        // The count only: a value may be a secret.
+        out.push_str(&format!(
+            "; {} set (values not shown)",
+            count(
+                s.env.len() as u64,
+                "environment variable",
+                "environment variables"
+            )
+        ));
+    }
+    let routed = spec
+        .backends
+        .iter()
+        .any(|b| matches!(&b.kind, BackendKind::Serverless { service, .. } if *service == s.name));
+    if !routed {
+        out.push_str("; no backend routes traffic to it");
+    }
+    out.push('.');
+    out
+}
+
 /// The spec as sentences, in the order a request meets them: frontend, rules, default, then
-/// what each backend is.
+/// what each backend is, then the Cloud Run services the deployment deploys itself.
 pub fn describe(spec: &Spec) -> Vec<String> {
     let mut out = Vec::new();
     let ip = match spec.frontend.ip {
@@ -145,7 +234,8 @@ pub fn describe(spec: &Spec) -> Vec<String> {
     } else {
         format!("Everything else goes to {}.", target(&spec.routing.default))
     });
-    out.extend(spec.backends.iter().map(backend));
+    out.extend(spec.backends.iter().map(|b| backend(b, spec)));
+    out.extend(spec.services.iter().map(|s| service(s, spec)));
     out
 }
 
@@ -200,6 +290,158 @@ mod tests {
         assert_eq!(
             describe(&spec)[1],
             "Every request goes to a split of 90 % to a and 10 % to b."
+        );
+    }
+
+    use crate::domain::tests::{services_seed, valid};
+
+    #[test]
+    fn seed_001_services_in_words() {
+        let words = describe(&valid(&services_seed()));
+        assert_eq!(
+            words,
+            [
+                "Serves HTTPS on port 443 for app.example.com with a Google-managed certificate, \
+                 on a reserved static IP address.",
+                "Every request goes to my-app.",
+                "my-app is the Cloud Run service my-app, deployed by this spec, in us-central1, \
+                 europe-west1 and asia-east1 (requests go to the nearest region that is serving), \
+                 with outlier detection.",
+                "Switchyard deploys the Cloud Run service my-app (image \
+                 us-docker.pkg.dev/cloudrun/container/hello) to us-central1, europe-west1 and \
+                 asia-east1; 1 to 100 instances, each with 512Mi memory and 1 CPU, serving up to \
+                 80 requests at a time; reachable through a load balancer or internal networks, \
+                 not directly from the internet (ingress internal-and-cloud-load-balancing); open \
+                 to unauthenticated requests (allUsers may invoke).",
+            ]
+        );
+    }
+
+    #[test]
+    fn services_canary_env_and_existing_services_in_words() {
+        let mut v = services_seed();
+        v["services"][0]["image"] =
+            serde_json::json!("europe-docker.pkg.dev/acme-prod/containers/my-app:v2");
+        v["services"][0]["min_instances"] = serde_json::json!(2);
+        v["services"][0]["max_instances"] = serde_json::json!(2);
+        v["services"][0]["memory"] = serde_json::json!("1Gi");
+        v["services"][0]["cpu"] = serde_json::json!("2000m");
+        v["services"][0]["concurrency"] = serde_json::json!(1);
+        v["services"][0]["env"] =
+            serde_json::json!({"DB_PASSWORD": "hunter2-s3cret", "MODE": "prod-only-value"});
+        v["services"][0]["ingress"] = serde_json::json!("all");
+        v["services"][0]["allow_unauthenticated"] = serde_json::json!(false);
+        v["services"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "name": "worker", "image": "us-docker.pkg.dev/cloudrun/container/job",
+                "regions": ["europe-west1"], "ingress": "internal",
+                "env": [{"name": "TOKEN", "value": "tok-very-secret"}]
+            }));
+        v["rollout"] = serde_json::json!({"canary_region": "europe-west1"});
+        v["backends"].as_array_mut().unwrap().push(serde_json::json!({
+            "name": "legacy", "type": "serverless", "service": "old-app", "regions": ["us-central1"]
+        }));
+        v["routing"]["rules"] = serde_json::json!([{"paths": ["/old/*"], "backend": "legacy"}]);
+        let words = describe(&valid(&v));
+        assert_eq!(
+            words[3],
+            "my-app is the Cloud Run service my-app, deployed by this spec, in us-central1, \
+             europe-west1 and asia-east1 (requests go to the nearest region that is serving), \
+             with outlier detection."
+        );
+        assert_eq!(
+            words[4],
+            "legacy is the Cloud Run service old-app, which must already exist in us-central1."
+        );
+        assert_eq!(
+            words[5],
+            "Switchyard deploys the Cloud Run service my-app (image \
+             europe-docker.pkg.dev/acme-prod/containers/my-app:v2) to us-central1, europe-west1 \
+             and asia-east1 (europe-west1 first as the canary, the other regions once it is \
+             ready); always 2 instances, each with 1Gi memory and 2 CPUs, serving up to 1 \
+             request at a time; also reachable directly at its run.app URL, bypassing the load \
+             balancer (ingress all); callers need the Cloud Run Invoker role (allUsers may not \
+             invoke); 2 environment variables set (values not shown)."
+        );
+        // One region: nothing to stage, so no canary; no backend uses it.
+        assert_eq!(
+            words[6],
+            "Switchyard deploys the Cloud Run service worker (image \
+             us-docker.pkg.dev/cloudrun/container/job) to europe-west1; 0 to 100 instances, each \
+             with 512Mi memory and 1 CPU, serving up to 80 requests at a time; reachable only \
+             from internal networks, not through this load balancer (ingress internal); open to \
+             unauthenticated requests (allUsers may invoke); 1 environment variable set (values \
+             not shown); no backend routes traffic to it."
+        );
+        assert_eq!(words.len(), 7);
+        let all = words.join("\n");
+        for secret in ["hunter2", "prod-only-value", "tok-very-secret"] {
+            assert!(!all.contains(secret), "an env value leaked: {all}");
+        }
+        assert_eq!(all.matches("canary").count(), 1);
+    }
+
+    #[test]
+    fn specs_without_services_read_as_before() {
+        let words = |json: &str| describe(&validate::parse(json).unwrap());
+        let seed = |n| match n {
+            "000" => include_str!("../../tests/data/seeds/seed-000.json"),
+            "001" => include_str!("../../tests/data/seeds/seed-001.json"),
+            "002" => include_str!("../../tests/data/seeds/seed-002.json"),
+            _ => include_str!("../../tests/data/seeds/seed-002-http.json"),
+        };
+        assert_eq!(
+            words(seed("000")),
+            [
+                "Serves HTTPS on port 443 for your-domain.com with a Google-managed certificate, \
+                 on a reserved static IP address.",
+                "Every request goes to cloudrun.",
+                "cloudrun is the Cloud Run service my-global-app in us-central1, with Cloud CDN \
+                 caching.",
+            ]
+        );
+        let seed_001 = [
+            "Serves HTTPS on port 443 for app.example.com with a Google-managed certificate, on \
+             a reserved static IP address.",
+            "Every request goes to my-app.",
+            "my-app is the Cloud Run service my-app in us-central1, europe-west1 and asia-east1 \
+             (requests go to the nearest region that is serving), with outlier detection.",
+        ];
+        assert_eq!(words(seed("001")), seed_001);
+        let mut without = services_seed();
+        without.as_object_mut().unwrap().remove("services");
+        assert_eq!(describe(&valid(&without)), seed_001);
+        let endpoints = [
+            "hello is the HTTPS endpoint hello-3qx7k2dz6a-uc.a.run.app:443, called with the Host \
+             header hello-3qx7k2dz6a-uc.a.run.app.",
+            "hello2 is the HTTPS endpoint hello2-3qx7k2dz6a-uc.a.run.app:443, called with the \
+             Host header hello2-3qx7k2dz6a-uc.a.run.app.",
+        ];
+        let rule = "Requests for any host with path /hello2 or /hello2/* go to hello2, with the \
+                    matched path prefix rewritten to /.";
+        assert_eq!(
+            words(seed("002")),
+            [
+                "Serves HTTPS on port 443 for hello.example.com with a Google-managed \
+                 certificate, on a reserved static IP address.",
+                "Port 80 answers every request with a redirect to the same URL over HTTPS.",
+                rule,
+                "Everything else goes to hello.",
+                endpoints[0],
+                endpoints[1],
+            ]
+        );
+        assert_eq!(
+            words(seed("002-http")),
+            [
+                "Serves plain HTTP on port 80 (no certificate), on a reserved static IP address.",
+                rule,
+                "Everything else goes to hello.",
+                endpoints[0],
+                endpoints[1],
+            ]
         );
     }
 }

@@ -13,6 +13,21 @@ use super::spec::Spec;
 use super::urlmap::{self, Outcome, UrlMap};
 use super::validate::{self, CLOUD_RUN_REGIONS};
 
+/// Seed 001 with Cloud Run services deployed by the spec, as JSON to vary.
+pub(crate) fn services_seed() -> Value {
+    serde_json::from_str(include_str!(
+        "../../tests/data/seeds/seed-001-services.json"
+    ))
+    .unwrap()
+}
+
+/// Parses a hand-made variant and checks it is a spec the panel would accept.
+pub(crate) fn valid(v: &Value) -> Spec {
+    let spec = validate::parse(v.to_string()).unwrap();
+    validate::validate(&spec).unwrap();
+    spec
+}
+
 const SEEDS: &[(&str, &str)] = &[
     (
         "seed-000",

@@ -6,6 +6,11 @@
 //! outlier detection) → network endpoint groups → Cloud Run regions or internet FQDN:port. Split
 //! weights are written on the rule → backend edges as percentages.
 //!
+//! A Cloud Run box whose service the spec deploys (`services`) also shows the image and marks
+//! the rollout's canary region; a region the service is deployed to but no backend routes to
+//! gets a box without an incoming edge. Environment variables are never shown (values may be
+//! secrets).
+//!
 //! Names come from [`super::names`], the same functions the planner uses, so the diagram names
 //! the resources that an apply creates. The SVG escapes every text it writes, so it can be
 //! embedded in a page unescaped; it uses presentation attributes only (no `style`, no script),
@@ -16,7 +21,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::names;
-use super::spec::{BackendKind, IpKind, Protocol, Spec, Target};
+use super::spec::{BackendKind, IpKind, Protocol, Service, Spec, Target};
 
 /// The columns of the diagram, in flow order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -82,6 +87,9 @@ pub struct Node {
     pub layer: Layer,
     pub title: String,
     pub lines: Vec<String>,
+    /// Text for the box's tooltip only, e.g. the whole image reference a line shortens.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Traffic flowing from one node to another; `label` carries a split's percentage.
@@ -118,6 +126,7 @@ impl Topology {
                 layer,
                 title: title.into(),
                 lines,
+                notes: Vec::new(),
             });
         }
     }
@@ -174,6 +183,82 @@ fn ip_line(kind: IpKind, ip: Option<&str>, address: &str) -> String {
         (IpKind::Ephemeral, Some(ip)) => format!("ephemeral IP {ip}"),
         (IpKind::Ephemeral, None) => "ephemeral IP (assigned on apply)".into(),
     }
+}
+
+/// `image` cut from the front to at most `room` characters, since registry and project tell
+/// the least (`…/container/hello:v2`); a digest keeps its first 12 hex digits. Whatever still
+/// does not fit is left to [`clip`].
+fn short_image(image: &str, room: usize) -> String {
+    let fits = |s: &str| s.chars().count() <= room;
+    if fits(image) {
+        return image.to_string();
+    }
+    let (name, digest) = match image.split_once('@') {
+        Some((name, d)) => {
+            let (algo, hex) = d.split_once(':').unwrap_or(("", d));
+            let short = if hex.chars().count() > 12 {
+                format!("{}…", hex.chars().take(12).collect::<String>())
+            } else {
+                hex.to_string()
+            };
+            let algo = if algo.is_empty() {
+                String::new()
+            } else {
+                format!("{algo}:")
+            };
+            (name, format!("@{algo}{short}"))
+        }
+        None => (image, String::new()),
+    };
+    let mut best = format!("{name}{digest}");
+    let parts: Vec<&str> = name.split('/').collect();
+    for k in 1..parts.len() {
+        if fits(&best) {
+            break;
+        }
+        best = format!("…/{}{digest}", parts[k..].join("/"));
+    }
+    best
+}
+
+/// The spec's canary region for `s`, when there is something to stage: a service in one region
+/// has no other region to hold back.
+fn canary<'a>(spec: &'a Spec, s: &Service) -> Option<&'a str> {
+    spec.canary_region()
+        .filter(|c| s.regions.len() > 1 && s.regions.iter().any(|r| r == c))
+}
+
+/// The box for Cloud Run `service` in `region` (`run:{service}:{region}`). For a service the
+/// spec deploys it names the image and marks the canary; `routed` is false for a region the
+/// service is deployed to but no backend sends traffic to.
+fn add_run(t: &mut Topology, spec: &Spec, service: &str, region: &str, routed: bool) -> String {
+    let id = format!("run:{service}:{region}");
+    let mut lines = vec![format!("Cloud Run service {service}")];
+    let mut notes = Vec::new();
+    if let Some(s) = spec.service(service) {
+        const PREFIX: &str = "image ";
+        let short = short_image(&s.image, MAX_CHARS - PREFIX.len());
+        if short != s.image {
+            notes.push(format!("{PREFIX}{}", s.image));
+        }
+        lines.push(format!("{PREFIX}{short}"));
+        if canary(spec, s) == Some(region) {
+            lines.push("canary: deployed first".into());
+        }
+    }
+    if !routed {
+        lines.push("no backend sends traffic here".into());
+    }
+    if t.node(&id).is_none() {
+        t.nodes.push(Node {
+            id: id.clone(),
+            layer: Layer::Endpoints,
+            title: region.to_string(),
+            lines,
+            notes,
+        });
+    }
+    id
 }
 
 /// The topology of `spec`. `ip` is the load balancer's address when it is known (after an
@@ -318,13 +403,7 @@ pub fn from_spec(spec: &Spec, ip: Option<&str>) -> Topology {
                         vec![names::serverless_neg(dep, &b.name, region, service)],
                     );
                     t.link(&bs, &neg, None);
-                    let run = format!("run:{service}:{region}");
-                    t.add(
-                        run.clone(),
-                        Layer::Endpoints,
-                        region.clone(),
-                        vec![format!("Cloud Run service {service}")],
-                    );
+                    let run = add_run(&mut t, spec, service, region, true);
                     t.link(&neg, &run, None);
                 }
             }
@@ -347,6 +426,13 @@ pub fn from_spec(spec: &Spec, ip: Option<&str>) -> Topology {
                 );
                 t.link(&neg, &ep, None);
             }
+        }
+    }
+
+    // Regions a deployed service runs in that no backend sends traffic to.
+    for s in &spec.services {
+        for region in &s.regions {
+            add_run(&mut t, spec, &s.name, region, false);
         }
     }
 
@@ -531,7 +617,7 @@ pub fn to_svg(t: &Topology) -> String {
     for (i, p) in &placed {
         let n = &t.nodes[*i];
         let mut tooltip = n.title.clone();
-        for l in &n.lines {
+        for l in n.lines.iter().chain(&n.notes) {
             tooltip.push('\n');
             tooltip.push_str(l);
         }
@@ -572,9 +658,11 @@ mod tests {
 
     fn seed(name: &str) -> Spec {
         let json = match name {
+            "000" => include_str!("../../tests/data/seeds/seed-000.json"),
             "001" => include_str!("../../tests/data/seeds/seed-001.json"),
             "002" => include_str!("../../tests/data/seeds/seed-002.json"),
             "002-http" => include_str!("../../tests/data/seeds/seed-002-http.json"),
+            "001-services" => include_str!("../../tests/data/seeds/seed-001-services.json"),
             _ => unreachable!(),
         };
         validate::parse(json).unwrap()
@@ -717,5 +805,154 @@ mod tests {
         assert!(svg.contains('…'));
         assert!(svg.contains(&long), "the tooltip keeps the whole domain");
         assert_eq!(escape("a\u{1}b"), "a\u{fffd}b");
+    }
+
+    use crate::domain::tests::{services_seed, valid};
+
+    /// The SVG's `<g class="node ...">` groups, by node id.
+    fn svg_nodes(svg: &str) -> Vec<(String, String)> {
+        svg.split("<g class=\"node ")
+            .skip(1)
+            .map(|g| {
+                let g = &g[..g.find("</g>").unwrap()];
+                let id = g.split("data-node=\"").nth(1).unwrap();
+                (id[..id.find('"').unwrap()].to_string(), g.to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn deployed_services_show_their_image() {
+        let spec = seed("001-services");
+        let t = from_spec(&spec, None);
+        // The same boxes, with the same ids, as the seed without `services`.
+        let ids = |t: &Topology| t.nodes.iter().map(|n| n.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&t), ids(&from_spec(&seed("001"), None)));
+        for r in ["us-central1", "europe-west1", "asia-east1"] {
+            let n = t.node(&format!("run:my-app:{r}")).unwrap();
+            assert_eq!(n.title, r);
+            assert_eq!(
+                n.lines,
+                [
+                    "Cloud Run service my-app",
+                    "image …/cloudrun/container/hello"
+                ]
+            );
+            assert_eq!(
+                n.notes,
+                ["image us-docker.pkg.dev/cloudrun/container/hello"]
+            );
+        }
+        let svg = to_svg(&t);
+        assert!(!svg.contains("canary"), "the seed has no rollout");
+        let (_, box_) = svg_nodes(&svg)
+            .into_iter()
+            .find(|(id, _)| id == "run:my-app:europe-west1")
+            .unwrap();
+        assert!(box_.contains(
+            "<title>europe-west1\nCloud Run service my-app\nimage …/cloudrun/container/hello\n\
+             image us-docker.pkg.dev/cloudrun/container/hello</title>"
+        ));
+        assert!(box_.contains(">image …/cloudrun/container/hello</text>"));
+    }
+
+    #[test]
+    fn the_canary_is_marked_and_env_values_never_shown() {
+        let mut v = services_seed();
+        v["rollout"] = serde_json::json!({"canary_region": "europe-west1"});
+        v["services"][0]["env"] =
+            serde_json::json!({"DB_PASSWORD": "hunter2-s3cret", "MODE": "prod-only-value"});
+        // Deployed to asia-east1 too, but the backend leaves it out (warming up).
+        v["backends"][0]["regions"] = serde_json::json!(["us-central1", "europe-west1"]);
+        // A second service in one region: nothing to stage there, so no canary mark.
+        v["services"].as_array_mut().unwrap().push(serde_json::json!({
+            "name": "api", "image": format!("europe-docker.pkg.dev/acme-prod/containers/api@sha256:{}", "ab".repeat(32)),
+            "regions": ["europe-west1"], "env": [{"name": "TOKEN", "value": "tok-very-secret"}]
+        }));
+        v["backends"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "name": "api", "type": "serverless", "service": "api", "regions": ["europe-west1"]
+            }));
+        v["routing"]["rules"] = serde_json::json!([{"paths": ["/api/*"], "backend": "api"}]);
+        let t = from_spec(&valid(&v), None);
+        let svg = to_svg(&t);
+
+        let marked: Vec<&str> = t
+            .nodes
+            .iter()
+            .filter(|n| n.lines.iter().any(|l| l.contains("canary")))
+            .map(|n| n.id.as_str())
+            .collect();
+        assert_eq!(marked, ["run:my-app:europe-west1"]);
+        assert_eq!(
+            t.node("run:my-app:europe-west1").unwrap().lines,
+            [
+                "Cloud Run service my-app",
+                "image …/cloudrun/container/hello",
+                "canary: deployed first"
+            ]
+        );
+        let in_svg: Vec<String> = svg_nodes(&svg)
+            .into_iter()
+            .filter(|(_, g)| g.contains("canary"))
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(in_svg, ["run:my-app:europe-west1"]);
+
+        // asia-east1 runs the service but gets no traffic: a box without an incoming edge.
+        let asia = t.node("run:my-app:asia-east1").unwrap();
+        assert_eq!(asia.lines.last().unwrap(), "no backend sends traffic here");
+        assert!(t.edges.iter().all(|e| e.to != "run:my-app:asia-east1"));
+        assert!(t.node("neg:my-app:asia-east1").is_none());
+
+        // A digest is cut to 12 hex digits in the box, kept whole in the tooltip.
+        let api = t.node("run:api:europe-west1").unwrap();
+        assert_eq!(api.lines[1], "image …/containers/api@sha256:abababababab…");
+        assert!(svg.contains(&format!("@sha256:{}", "ab".repeat(32))));
+
+        for secret in ["hunter2", "prod-only-value", "tok-very-secret"] {
+            assert!(!svg.contains(secret), "an env value leaked into the SVG");
+            assert!(!all_text(&t).contains(secret));
+            assert!(
+                t.nodes
+                    .iter()
+                    .all(|n| n.notes.iter().all(|l| !l.contains(secret)))
+            );
+        }
+    }
+
+    #[test]
+    fn images_are_shortened_from_the_front() {
+        assert_eq!(short_image("gcr.io/p/app:v1", 40), "gcr.io/p/app:v1");
+        assert_eq!(
+            short_image("us-docker.pkg.dev/cloudrun/container/hello", 40),
+            "…/cloudrun/container/hello"
+        );
+        assert_eq!(
+            short_image("europe-west1-docker.pkg.dev/acme/repo/app:2026-11-01", 25),
+            "…/repo/app:2026-11-01"
+        );
+        let digest = format!("gcr.io/p/app@sha256:{}", "0".repeat(64));
+        assert_eq!(
+            short_image(&digest, 40),
+            "gcr.io/p/app@sha256:000000000000…"
+        );
+        // What cannot be made to fit is left for `clip`.
+        let long = "r.io/".to_string() + &"x".repeat(60);
+        assert_eq!(short_image(&long, 40), format!("…/{}", "x".repeat(60)));
+    }
+
+    #[test]
+    fn specs_without_services_draw_as_before() {
+        let mut without = services_seed();
+        without.as_object_mut().unwrap().remove("services");
+        assert_eq!(
+            to_svg(&from_spec(&valid(&without), None)),
+            to_svg(&from_spec(&seed("001"), None))
+        );
+        let json = serde_json::to_value(from_spec(&seed("001"), None)).unwrap();
+        assert!(!json.to_string().contains("notes"));
     }
 }
