@@ -14,7 +14,8 @@
 //!
 //! Settings (environment): `BENCH_SECONDS` per route (default 5), `BENCH_CONCURRENCY` (64),
 //! `BENCH_DEPLOYMENTS` (1000), `BENCH_JOBS` (100000), `BENCH_SCALE_JOBS` (1000000; 0 skips
-//! part 2). Seeding a million jobs takes about a minute on two cores.
+//! part 2), `BENCH_ROUTES` (words of the labels to measure in part 1; all by default).
+//! Seeding a million jobs takes about a minute on two cores.
 //!
 //! The server runs in this process on its own Tokio runtime and the load generator on another,
 //! over loopback with keep-alive connections; every request carries an API token, so the
@@ -38,7 +39,10 @@ fn env(name: &str, default: u64) -> u64 {
 
 /// Fills the database: `deployments` applied deployments (seed 002 under other names) with live
 /// facts, and `jobs` jobs spread over them and ten users, one second apart; the newest few are
-/// running (one per deployment at most, as the runner guarantees).
+/// running (one per deployment at most, as the runner guarantees). Jobs key their deployment by
+/// its id as text, as the deploy service writes them. The newest ten jobs of each deployment
+/// carry its spec (the dashboard compares the last applied one with the draft); older ones carry
+/// a small document, which no measured page reads, so a million jobs fit in a few hundred MB.
 async fn seed(db: &Db, deployments: u64, jobs: u64) -> anyhow::Result<()> {
     let spec: serde_json::Value = serde_json::from_str(SEED_002)?;
     let mut tx = db.begin().await?;
@@ -71,17 +75,19 @@ async fn seed(db: &Db, deployments: u64, jobs: u64) -> anyhow::Result<()> {
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1) \
          INSERT INTO jobs (deployment, kind, status, spec, plan, created_by, created_at, started_at, finished_at, error) \
-         SELECT printf('bench-%05d', i % ?2), \
+         SELECT CAST(d0.first + i % ?2 AS TEXT), \
                 CASE WHEN i % 10 = 9 THEN 'destroy' ELSE 'apply' END, \
                 CASE WHEN i >= ?1 - ?3 THEN 'running' WHEN i % 7 = 3 THEN 'failed' \
                      WHEN i % 13 = 5 THEN 'cancelled' ELSE 'succeeded' END, \
-                '{}', '{\"entries\": []}', printf('user-%d', i % 10), \
+                CASE WHEN i >= ?1 - 10 * ?2 \
+                     THEN (SELECT json(spec) FROM deployments WHERE id = d0.first + i % ?2) ELSE '{}' END, \
+                '{\"entries\": []}', printf('user-%d', i % 10), \
                 strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'), \
                 strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'), \
                 CASE WHEN i >= ?1 - ?3 THEN NULL \
                      ELSE strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || (i + 30) || ' seconds') END, \
                 CASE WHEN i % 7 = 3 THEN 'step 3 failed: quota exceeded' END \
-         FROM n",
+         FROM n, (SELECT min(id) AS first FROM deployments) d0",
     )
     .bind(jobs as i64)
     .bind(deployments.max(1) as i64)
@@ -292,7 +298,15 @@ fn main() -> anyhow::Result<()> {
         "{:<24} {:>10} {:>10} {:>10} {:>14} {:>7}",
         "route", "req/s", "p50 ms", "p99 ms", "vs /healthz", "errors"
     );
-    for (label, path) in routes(&mid) {
+    // `BENCH_ROUTES=dashboard,status` measures only the routes whose label contains one of the
+    // words (and `/healthz`, the base of the ratios), e.g. while profiling one page.
+    let only = std::env::var("BENCH_ROUTES").unwrap_or_default();
+    let wanted = |label: &str| {
+        label.contains("healthz")
+            || only.is_empty()
+            || only.split(',').any(|w| !w.is_empty() && label.contains(w))
+    };
+    for (label, path) in routes(&mid).into_iter().filter(|(l, _)| wanted(l)) {
         let s = client_rt.block_on(load(
             &client,
             &format!("{}{path}", server.base),

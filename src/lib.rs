@@ -20,11 +20,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+/// mimalloc rather than the system allocator: pages allocate a lot from many threads at once
+/// (Tokio's workers and one thread per SQLite connection), and glibc's arenas spent a quarter of
+/// the dashboard benchmark's CPU time on their locks. In the library so that the binary, the
+/// tests and the benchmarks all run the same allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Everything a running panel shares between requests and background work.
 #[derive(Clone)]
 pub struct AppState {
     pub db: db::Db,
-    pub settings: config::Settings,
+    /// Shared, so cloning the state for each request copies no strings.
+    pub settings: Arc<config::Settings>,
     /// Setup link and sign-in throttle.
     pub auth: Arc<auth::AuthState>,
     /// Every route with its access rule (the shell builds its navigation from it).
@@ -33,6 +41,8 @@ pub struct AppState {
     pub cloud: Arc<cloud::Client>,
     /// Plans and runs apply/destroy jobs.
     pub deployer: Arc<deploy::Deployer>,
+    /// What dashboard rows derive from their specs, by version.
+    pub spec_facts: Arc<web::state::FactsMemo>,
 }
 
 /// A panel ready to serve: database migrated, router built, listener bound.
@@ -69,11 +79,12 @@ impl App {
         let (router, table) = web::routes().into_parts();
         let state = AppState {
             db,
-            settings,
+            settings: Arc::new(settings),
             auth: Arc::new(auth::AuthState::default()),
             routes: Arc::new(table),
             cloud,
             deployer,
+            spec_facts: Arc::default(),
         };
         let addr = listener.local_addr()?;
         let setup_url = if db::users::count(&state.db).await? == 0 {

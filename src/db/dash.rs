@@ -115,7 +115,7 @@ pub async fn latest_drift(db: &Db, deployment_id: i64) -> Result<Option<DriftRow
 }
 
 /// A job as lists show it (without its spec and plan, which can be large).
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, serde::Deserialize)]
 pub struct JobSummary {
     pub id: i64,
     /// The jobs' key of the deployment: its id as text (`deploy::job_key`).
@@ -147,17 +147,20 @@ pub struct JobFilter {
     pub status: Option<String>,
 }
 
-/// Up to `limit` jobs matching `filter`, newest first, strictly older than `before`. Each filter
-/// has an index that starts with it and continues with `(created_at DESC, id DESC)`, so a page
-/// is one index range scan however many jobs there are.
-pub async fn jobs_page(
-    db: &Db,
+/// The columns of [`JOB_SUMMARY`] as one JSON object with [`JobSummary`]'s field names.
+const JOB_SUMMARY_JSON: &str = "json_object('id', id, 'deployment', deployment, \
+     'deployment_name', deployment_name, 'kind', kind, 'status', status, \
+     'created_by', created_by, 'created_at', created_at, 'started_at', started_at, \
+     'finished_at', finished_at, 'error', error)";
+
+/// Pushes the statement that selects a jobs page.
+fn push_jobs_page(
+    q: &mut QueryBuilder<'_, Sqlite>,
     filter: &JobFilter,
     before: Option<&Cursor>,
     limit: i64,
-) -> Result<Vec<JobSummary>, sqlx::Error> {
-    let mut q: QueryBuilder<Sqlite> =
-        QueryBuilder::new(format!("SELECT {JOB_SUMMARY} {JOBS_FROM} WHERE 1 = 1"));
+) {
+    q.push(format!("SELECT {JOB_SUMMARY} {JOBS_FROM} WHERE 1 = 1"));
     if let Some(d) = &filter.deployment {
         q.push(" AND j.deployment = ").push_bind(d.clone());
     }
@@ -176,19 +179,41 @@ pub async fn jobs_page(
     }
     q.push(" ORDER BY j.created_at DESC, j.id DESC LIMIT ")
         .push_bind(limit);
-    q.build_query_as().fetch_all(db).await
 }
 
-/// One deployment with everything its dashboard row shows.
+/// Up to `limit` jobs matching `filter`, newest first, strictly older than `before`. Each filter
+/// has an index that starts with it and continues with `(created_at DESC, id DESC)`, so a page
+/// is one index range scan however many jobs there are.
+///
+/// SQLite hands the page over as one JSON array rather than row by row: every row crosses from
+/// the connection's thread to the caller's separately, and for a page of fifty that hand-over
+/// cost more than the query.
+pub async fn jobs_page(
+    db: &Db,
+    filter: &JobFilter,
+    before: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<JobSummary>, sqlx::Error> {
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+        "SELECT coalesce(json_group_array({JOB_SUMMARY_JSON} ORDER BY created_at DESC, id DESC), \
+         '[]') FROM ("
+    ));
+    push_jobs_page(&mut q, filter, before, limit);
+    q.push(")");
+    let (page,): (String,) = q.build_query_as().fetch_one(db).await?;
+    serde_json::from_str(&page).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// One deployment with everything its dashboard row shows, but its specs: what the row derives
+/// from them is remembered by version (see [`row_specs`]), so a page reads no spec text once warm.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct DashboardRow {
     pub id: i64,
     pub name: String,
-    pub spec: String,
     pub version: i64,
-    /// The spec of the last succeeded job when it was an apply (a later destroy means nothing
-    /// is deployed): what the deploy service treats as applied.
-    pub applied_spec: Option<String>,
+    /// The last succeeded job when it was an apply (a later destroy means nothing is deployed):
+    /// its spec is what the deploy service treats as applied.
+    pub applied_job: Option<i64>,
     pub applied_at: Option<String>,
     pub ip: Option<String>,
     pub cert_status: Option<String>,
@@ -209,8 +234,8 @@ pub struct DashboardRow {
 /// The unary `+` on `status` keeps SQLite from choosing `jobs_by_status` for the succeeded-job
 /// lookup: that index walks the succeeded jobs of every deployment, newest first, until it meets
 /// this one's (EXPLAIN QUERY PLAN showed SQLite picking it).
-const DASHBOARD_SELECT: &str = "SELECT d.id, d.name, d.spec, d.version, \
-     CASE WHEN s.kind = 'apply' THEN s.spec END AS applied_spec, \
+const DASHBOARD_SELECT: &str = "SELECT d.id, d.name, d.version, \
+     CASE WHEN s.kind = 'apply' THEN s.id END AS applied_job, \
      CASE WHEN s.kind = 'apply' THEN s.finished_at END AS applied_at, \
      l.ip, l.cert_status, l.domain_status, \
      j.id AS job_id, j.kind AS job_kind, j.status AS job_status, j.created_by AS job_by, \
@@ -250,13 +275,50 @@ pub async fn dashboard_row(db: &Db, id: i64) -> Result<Option<DashboardRow>, sql
         .await
 }
 
-/// How many jobs are queued or running (the dashboard's "in progress" count).
-pub async fn active_jobs(db: &Db) -> Result<i64, sqlx::Error> {
-    let (n,): (i64,) =
-        sqlx::query_as("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')")
-            .fetch_one(db)
-            .await?;
-    Ok(n)
+/// A deployment's draft as it is now and the spec a job applied.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct RowSpecs {
+    pub id: i64,
+    /// The draft's version now (it may have moved on since the row was read).
+    pub version: i64,
+    pub spec: String,
+    pub applied_job: Option<i64>,
+    pub applied_spec: Option<String>,
+}
+
+/// The specs behind dashboard rows: each `(deployment id, applied job)` in one statement.
+pub async fn row_specs(db: &Db, keys: &[(i64, Option<i64>)]) -> Result<Vec<RowSpecs>, sqlx::Error> {
+    let keys = serde_json::Value::from(
+        keys.iter()
+            .map(|(d, j)| serde_json::json!([d, j]))
+            .collect::<Vec<_>>(),
+    );
+    sqlx::query_as(
+        "SELECT d.id, d.version, d.spec, j.id AS applied_job, j.spec AS applied_spec \
+         FROM json_each(?) k \
+         JOIN deployments d ON d.id = k.value ->> 0 \
+         LEFT JOIN jobs j ON j.id = k.value ->> 1",
+    )
+    .bind(keys.to_string())
+    .fetch_all(db)
+    .await
+}
+
+/// The figures above the dashboard's table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct DashboardCounts {
+    pub users: i64,
+    /// Jobs queued or running.
+    pub active_jobs: i64,
+}
+
+pub async fn dashboard_counts(db: &Db) -> Result<DashboardCounts, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM users) AS users, \
+         (SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')) AS active_jobs",
+    )
+    .fetch_one(db)
+    .await
 }
 
 /// The spec of the deployment's last succeeded job when that job was an apply: what is deployed
@@ -391,24 +453,9 @@ mod tests {
                 "jobs_by_status",
             ),
         ] {
-            // The same statement jobs_page builds, explained.
-            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-                "EXPLAIN QUERY PLAN SELECT {JOB_SUMMARY} {JOBS_FROM} WHERE 1 = 1"
-            ));
-            for (col, v) in [
-                ("deployment", &filter.deployment),
-                ("created_by", &filter.user),
-                ("status", &filter.status),
-            ] {
-                if let Some(v) = v {
-                    q.push(format!(" AND j.{col} = ")).push_bind(v.clone());
-                }
-            }
-            q.push(" AND (j.created_at, j.id) < (")
-                .push_bind(cursor.at.clone())
-                .push(", ")
-                .push_bind(cursor.id)
-                .push(") ORDER BY j.created_at DESC, j.id DESC LIMIT 51");
+            // The statement jobs_page runs, explained.
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("EXPLAIN QUERY PLAN ");
+            push_jobs_page(&mut q, &filter, Some(&cursor), 51);
             let plan: Vec<(i64, i64, i64, String)> =
                 q.build_query_as().fetch_all(&db).await.unwrap();
             let text: String = plan
@@ -426,7 +473,13 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-        assert_eq!(active_jobs(&db).await.unwrap(), 0);
+        assert_eq!(
+            dashboard_counts(&db).await.unwrap(),
+            DashboardCounts {
+                users: 0,
+                active_jobs: 0
+            }
+        );
     }
 
     #[tokio::test]

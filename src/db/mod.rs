@@ -24,8 +24,11 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
         .journal_mode(SqliteJournalMode::Wal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
+    // A connection to a local file does not go stale: testing it before each use would only
+    // add a round trip to its thread for every statement.
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        .test_before_acquire(false)
         .connect_with(options)
         .await?;
     Ok(pool)

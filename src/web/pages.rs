@@ -3,7 +3,7 @@
 //! `/dashboard/rows/{id}` every second and stop once the job is over. With no deployments yet it
 //! welcomes the user and shows how to get started.
 
-use super::state::{DeploymentState, deployment_state};
+use super::state::{DeploymentState, SpecFacts, deployment_state};
 use super::{Routes, Shell, render, urlencode};
 use crate::AppState;
 use crate::auth::{Access, Viewer};
@@ -15,6 +15,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/", Access::Viewer, dashboard)
@@ -55,26 +57,45 @@ pub struct Row {
     pub drift_at: Option<String>,
 }
 
-/// The domains and protocol of a draft, read leniently: drafts may be incomplete specs.
-fn frontend_of(spec: &str) -> (bool, Vec<String>) {
-    let v: serde_json::Value = serde_json::from_str(spec).unwrap_or_default();
-    let https = v["frontend"]["protocol"].as_str() == Some("https");
-    let domains = v["frontend"]["domains"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|d| d.as_str().map(str::to_string))
-                .collect()
+/// The rows of `raw`, with what each derives from its specs: remembered, or read and derived
+/// for the rows seen for the first time at their version.
+async fn ready_rows(state: &AppState, raw: Vec<DashboardRow>) -> AppResult<Vec<Row>> {
+    let key = |r: &DashboardRow| (r.id, r.version, r.applied_job);
+    let mut known: HashMap<i64, Arc<SpecFacts>> = HashMap::new();
+    let mut missing = Vec::new();
+    for r in &raw {
+        match state.spec_facts.get(&key(r)) {
+            Some(f) => {
+                known.insert(r.id, f);
+            }
+            None => missing.push((r.id, r.applied_job)),
+        }
+    }
+    if !missing.is_empty() {
+        for s in crate::db::dash::row_specs(&state.db, &missing).await? {
+            let facts = Arc::new(SpecFacts::derive(&s.spec, s.applied_spec.as_deref()));
+            state
+                .spec_facts
+                .insert((s.id, s.version, s.applied_job), facts.clone());
+            // Kept for this page even if the draft was saved again since the row was read.
+            known.insert(s.id, facts);
+        }
+    }
+    Ok(raw
+        .into_iter()
+        .filter_map(|r| {
+            // A deployment deleted between the two reads has no specs left: it is left out.
+            let facts = known.get(&r.id)?.clone();
+            Some(row(r, &facts))
         })
-        .unwrap_or_default();
-    (https, domains)
+        .collect())
 }
 
-pub fn row(r: DashboardRow) -> Row {
+pub fn row(r: DashboardRow, facts: &SpecFacts) -> Row {
     let last_job = r.job_kind.as_deref().zip(r.job_status.as_deref());
-    let state = deployment_state(&r.spec, r.applied_spec.as_deref(), last_job);
-    // What is live is the applied spec; before any apply, the draft says what is planned.
-    let (https, domains) = frontend_of(r.applied_spec.as_deref().unwrap_or(&r.spec));
+    let state = deployment_state(facts.same_as_applied, last_job);
+    let https = facts.https;
+    let domains = facts.domains.clone();
     let live_domains: serde_json::Map<String, serde_json::Value> = r
         .domain_status
         .as_deref()
@@ -169,8 +190,8 @@ async fn dashboard(
     } else {
         None
     };
-    let users = crate::db::users::count(&state.db).await?;
-    let active_jobs = crate::db::dash::active_jobs(&state.db).await?;
+    let counts = crate::db::dash::dashboard_counts(&state.db).await?;
+    let rows = ready_rows(&state, rows).await?;
     render(
         StatusCode::OK,
         &Dashboard {
@@ -179,11 +200,11 @@ async fn dashboard(
             role: user.role.to_string(),
             can_edit: user.can_edit(),
             is_admin: user.is_admin(),
-            users,
+            users: counts.users,
             compute_endpoint: state.settings.compute_endpoint.clone(),
             run_endpoint: state.settings.run_endpoint.clone(),
-            rows: rows.into_iter().map(row).collect(),
-            active_jobs,
+            rows,
+            active_jobs: counts.active_jobs,
             paged: after.is_some(),
             next,
         },
@@ -199,5 +220,9 @@ async fn dashboard_row(
     let r = crate::db::dash::dashboard_row(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    render(StatusCode::OK, &RowPartial { r: row(r) })
+    let r = ready_rows(&state, vec![r])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
+    render(StatusCode::OK, &RowPartial { r })
 }
