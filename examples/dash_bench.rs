@@ -8,13 +8,17 @@
 //!    `/` (the dashboard), `/jobs` (first page, a page half-way down, filtered by status and by
 //!    deployment) and the trivial route `/healthz` of the same server, at 64 concurrent
 //!    connections, each also as a ratio to `/healthz` measured in the same run. Targets: at
-//!    least 0.5 of `/healthz`'s throughput, p99 under 25 ms.
+//!    least 0.5 of `/healthz`'s throughput, p99 under 25 ms. Both pages keep what they read
+//!    until something they show changes, so they are measured once more while a writer changes
+//!    a deployment's live facts `BENCH_CHANGES` times a second.
 //! 2. The jobs page at 1,000 and at 1,000,000 jobs (fresh databases): the same pages, and the
 //!    ratio of their medians. Target: within 30 %.
 //!
 //! Settings (environment): `BENCH_SECONDS` per route (default 5), `BENCH_CONCURRENCY` (64),
 //! `BENCH_DEPLOYMENTS` (1000), `BENCH_JOBS` (100000), `BENCH_SCALE_JOBS` (1000000; 0 skips
-//! part 2), `BENCH_ROUTES` (words of the labels to measure in part 1; all by default).
+//! part 2), `BENCH_ROUTES` (words of the labels to measure in part 1; all by default),
+//! `BENCH_CHANGES` (100: changes a second while the dashboard and the jobs page are measured
+//! once more; 0 skips those rows).
 //! Seeding a million jobs takes about a minute on two cores.
 //!
 //! The server runs in this process on its own Tokio runtime and the load generator on another,
@@ -249,6 +253,24 @@ async fn load(
     }
 }
 
+/// Changes one deployment's live facts `per_second` times a second, round the deployments, until
+/// aborted.
+async fn change(db: Db, per_second: u64) {
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / per_second as f64));
+    let mut n: i64 = 0;
+    loop {
+        tick.tick().await;
+        n += 1;
+        let _ = sqlx::query(
+            "UPDATE deployment_live SET checked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \
+             WHERE deployment_id = (SELECT min(deployment_id) FROM deployment_live) + ? % 1000",
+        )
+        .bind(n)
+        .execute(&db)
+        .await;
+    }
+}
+
 /// The `before` cursor of the job half-way down the history.
 async fn middle_cursor(db: &Db, jobs: u64) -> String {
     let (at, id): (String, i64) = sqlx::query_as(
@@ -306,7 +328,19 @@ fn main() -> anyhow::Result<()> {
             || only.is_empty()
             || only.split(',').any(|w| !w.is_empty() && label.contains(w))
     };
-    for (label, path) in routes(&mid).into_iter().filter(|(l, _)| wanted(l)) {
+    let churn = env("BENCH_CHANGES", 100);
+    let mut rows: Vec<(String, String, u64)> = routes(&mid)
+        .into_iter()
+        .map(|(l, p)| (l.to_string(), p, 0))
+        .collect();
+    if churn > 0 {
+        // The same pages while the team works: each change (a live fact of some deployment
+        // re-read) moves the change count, so the pages are rebuilt after it.
+        rows.push((format!("dashboard, {churn} chg/s"), "/".into(), churn));
+        rows.push((format!("jobs first, {churn} chg/s"), "/jobs".into(), churn));
+    }
+    for (label, path, changes) in rows.into_iter().filter(|(l, _, _)| wanted(l)) {
+        let writer = (changes > 0).then(|| client_rt.spawn(change(server.db.clone(), changes)));
         let s = client_rt.block_on(load(
             &client,
             &format!("{}{path}", server.base),
@@ -314,6 +348,9 @@ fn main() -> anyhow::Result<()> {
             concurrency,
             seconds,
         ));
+        if let Some(w) = writer {
+            w.abort();
+        }
         let base: Stats = *trivial.get_or_insert(s);
         println!(
             "{label:<24} {:>10.0} {:>10.2} {:>10.2} {:>13.2}x {:>7}",

@@ -43,6 +43,8 @@ pub struct AppState {
     pub deployer: Arc<deploy::Deployer>,
     /// What dashboard rows derive from their specs, by version.
     pub spec_facts: Arc<web::state::FactsMemo>,
+    /// Pages the whole team reloads, kept while nothing they show changes.
+    pub pages: Arc<web::page_cache::Pages>,
 }
 
 /// A panel ready to serve: database migrated, router built, listener bound.
@@ -85,6 +87,7 @@ impl App {
             cloud,
             deployer,
             spec_facts: Arc::default(),
+            pages: Arc::default(),
         };
         let addr = listener.local_addr()?;
         let setup_url = if db::users::count(&state.db).await? == 0 {

@@ -139,7 +139,7 @@ const JOBS_FROM: &str = "FROM jobs j LEFT JOIN deployments dd \
      ON dd.id = CAST(j.deployment AS INTEGER) AND dd.deleted_at IS NULL";
 
 /// Equality filters of the jobs page; `None` matches everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct JobFilter {
     /// The deployment's jobs key (`deploy::job_key`).
     pub deployment: Option<String>,
@@ -302,6 +302,14 @@ pub async fn row_specs(db: &Db, keys: &[(i64, Option<i64>)]) -> Result<Vec<RowSp
     .bind(keys.to_string())
     .fetch_all(db)
     .await
+}
+
+/// The count that every change to the dashboard's and the jobs page's tables moves forward
+/// (migration 0011's triggers).
+pub async fn change_count(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT n FROM change_count WHERE id = 1")
+        .fetch_one(db)
+        .await
 }
 
 /// The figures above the dashboard's table.

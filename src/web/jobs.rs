@@ -39,11 +39,37 @@ fn nonempty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// A jobs page's filters (the deployment by name) and cursor `(created_at, id)`.
+pub type JobsKey = (JobFilter, Option<(String, i64)>);
+
+/// Up to a page and one more job (which tells there is an older page).
+async fn load_page(
+    state: &AppState,
+    filter: &JobFilter,
+    before: Option<&Cursor>,
+) -> AppResult<Vec<JobSummary>> {
+    // People filter by name; jobs key their deployment by id. An unknown name matches nothing.
+    let deployment = match &filter.deployment {
+        Some(name) => Some(
+            crate::db::dash::deployment_id_by_name(&state.db, name)
+                .await?
+                .map(crate::deploy::job_key)
+                .unwrap_or_default(),
+        ),
+        None => None,
+    };
+    let by_key = JobFilter {
+        deployment,
+        ..filter.clone()
+    };
+    Ok(crate::db::dash::jobs_page(&state.db, &by_key, before, PAGE + 1).await?)
+}
+
 #[derive(Template)]
 #[template(path = "jobs.html")]
-struct JobsPage {
+struct JobsPage<'a> {
     shell: Shell,
-    jobs: Vec<JobSummary>,
+    jobs: &'a [JobSummary],
     statuses: [&'static str; 5],
     deployment: String,
     user: String,
@@ -59,7 +85,7 @@ async fn jobs_page(
     shell: Shell,
     Query(q): Query<JobsQuery>,
 ) -> AppResult<Response> {
-    let mut filter = JobFilter {
+    let filter = JobFilter {
         deployment: nonempty(q.deployment),
         user: nonempty(q.user),
         status: nonempty(q.status),
@@ -77,29 +103,22 @@ async fn jobs_page(
             return Err(AppError::invalid(field, "too long"));
         }
     }
-    // People filter by name; jobs key their deployment by id. An unknown name matches nothing.
-    let deployment_name = filter.deployment.clone();
-    let key = match &deployment_name {
-        Some(name) => Some(
-            crate::db::dash::deployment_id_by_name(&state.db, name)
-                .await?
-                .map(crate::deploy::job_key)
-                .unwrap_or_default(),
-        ),
-        None => None,
-    };
     let before: Option<Cursor> = nonempty(q.before)
         .map(|b| parse_cursor("before", &b))
         .transpose()?;
-    let by_key = JobFilter {
-        deployment: key,
-        ..filter.clone()
-    };
-    let mut jobs =
-        crate::db::dash::jobs_page(&state.db, &by_key, before.as_ref(), PAGE + 1).await?;
-    filter.deployment = deployment_name;
+    let key: JobsKey = (
+        filter.clone(),
+        before.as_ref().map(|c| (c.at.clone(), c.id)),
+    );
+    let jobs = state
+        .pages
+        .jobs
+        .get_or_load(&state.db, key, || {
+            load_page(&state, &filter, before.as_ref())
+        })
+        .await?;
     let more = jobs.len() as i64 > PAGE;
-    jobs.truncate(PAGE as usize);
+    let jobs = &jobs[..jobs.len().min(PAGE as usize)];
 
     let mut base = String::from("/jobs?");
     for (k, v) in [

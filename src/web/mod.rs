@@ -11,6 +11,7 @@ pub mod dash;
 pub mod deploy;
 pub mod deployments;
 pub mod jobs;
+pub mod page_cache;
 pub mod pages;
 pub mod routes;
 pub mod shell;

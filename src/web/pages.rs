@@ -143,6 +143,14 @@ pub fn row(r: DashboardRow, facts: &SpecFacts) -> Row {
     }
 }
 
+/// What a dashboard page reads from the database, the same for every viewer.
+pub struct DashboardData {
+    pub rows: Vec<Row>,
+    pub counts: crate::db::dash::DashboardCounts,
+    /// The next page's link.
+    pub next: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct Dashboard {
@@ -151,14 +159,11 @@ struct Dashboard {
     role: String,
     can_edit: bool,
     is_admin: bool,
-    users: i64,
     compute_endpoint: String,
     run_endpoint: String,
-    rows: Vec<Row>,
-    active_jobs: i64,
+    data: Arc<DashboardData>,
     /// The page starts after this name (not the first page).
     paged: bool,
-    next: Option<String>,
 }
 
 #[derive(Template)]
@@ -182,16 +187,13 @@ async fn dashboard(
     if after.as_ref().is_some_and(|a| a.len() > 200) {
         return Err(AppError::invalid("after", "not a deployment name"));
     }
-    let mut rows = crate::db::dash::dashboard_page(&state.db, after.as_deref(), PAGE + 1).await?;
-    let next = if rows.len() as i64 > PAGE {
-        rows.truncate(PAGE as usize);
-        rows.last()
-            .map(|r| format!("/?after={}", urlencode(&r.name)))
-    } else {
-        None
-    };
-    let counts = crate::db::dash::dashboard_counts(&state.db).await?;
-    let rows = ready_rows(&state, rows).await?;
+    let data = state
+        .pages
+        .dashboard
+        .get_or_load(&state.db, after.clone(), || {
+            load_page(&state, after.as_deref())
+        })
+        .await?;
     render(
         StatusCode::OK,
         &Dashboard {
@@ -200,15 +202,28 @@ async fn dashboard(
             role: user.role.to_string(),
             can_edit: user.can_edit(),
             is_admin: user.is_admin(),
-            users: counts.users,
             compute_endpoint: state.settings.compute_endpoint.clone(),
             run_endpoint: state.settings.run_endpoint.clone(),
-            rows,
-            active_jobs: counts.active_jobs,
+            data,
             paged: after.is_some(),
-            next,
         },
     )
+}
+
+async fn load_page(state: &AppState, after: Option<&str>) -> AppResult<DashboardData> {
+    let mut rows = crate::db::dash::dashboard_page(&state.db, after, PAGE + 1).await?;
+    let next = if rows.len() as i64 > PAGE {
+        rows.truncate(PAGE as usize);
+        rows.last()
+            .map(|r| format!("/?after={}", urlencode(&r.name)))
+    } else {
+        None
+    };
+    Ok(DashboardData {
+        rows: ready_rows(state, rows).await?,
+        counts: crate::db::dash::dashboard_counts(&state.db).await?,
+        next,
+    })
 }
 
 /// One row, for the live update of a deployment with a job in progress.

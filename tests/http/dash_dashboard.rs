@@ -126,3 +126,101 @@ async fn the_dashboard_pages_by_name() {
     let long = "x".repeat(300);
     assert_eq!(viewer.get(&format!("/?after={long}")).await.status(), 422);
 }
+
+/// The dashboard and the jobs page keep what they read while nothing changes; a change made
+/// through another connection to the file (as the CLI or a second panel would) shows at once,
+/// whichever table it touches.
+#[tokio::test]
+async fn pages_show_changes_from_another_process_at_once() {
+    let app = spawn_app().await;
+    let mut viewer = app.user_client("vic", Role::Viewer).await;
+    let id = deployment(&app, "shop", true).await;
+    let other = sqlx::SqlitePool::connect(&app.settings.database)
+        .await
+        .unwrap();
+
+    // Twice, so the second answer comes from what was kept.
+    for _ in 0..2 {
+        let body = viewer.get("/").await.text().await.unwrap();
+        assert!(row(&body, id).contains("data-state=\"applied\""));
+        assert!(!row(&body, id).contains("198.51.100.9"));
+        assert!(body.contains("No job in progress"));
+    }
+    sqlx::query(
+        "INSERT INTO deployment_live (deployment_id, ip, domain_status) VALUES (?, '198.51.100.9', '{}')",
+    )
+    .bind(id)
+    .execute(&other)
+    .await
+    .unwrap();
+    let body = viewer.get("/").await.text().await.unwrap();
+    assert!(row(&body, id).contains("198.51.100.9"), "a new live IP");
+
+    sqlx::query("UPDATE deployments SET spec = json_set(spec, '$.routing.rules', json('[]')), version = version + 1 WHERE id = ?")
+        .bind(id)
+        .execute(&other)
+        .await
+        .unwrap();
+    let body = viewer.get("/").await.text().await.unwrap();
+    assert!(
+        row(&body, id).contains("changed since apply"),
+        "an edited draft"
+    );
+
+    let jobs = viewer
+        .get("/jobs?status=running")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(jobs.contains("id=\"jobs-empty\""), "{jobs}");
+    let job = insert_job(&app, id, "apply", "running", "carol", 60).await;
+    let jobs = viewer
+        .get("/jobs?status=running")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(jobs.contains(&format!("/jobs/{job}")), "a new job");
+    let body = viewer.get("/").await.text().await.unwrap();
+    assert!(
+        row(&body, id).contains("data-state=\"applying\"") && body.contains("1 job in progress")
+    );
+
+    sqlx::query(
+        "UPDATE jobs SET status = 'failed', finished_at = '2026-01-01T02:00:00.000Z' WHERE id = ?",
+    )
+    .bind(job)
+    .execute(&other)
+    .await
+    .unwrap();
+    let jobs = viewer
+        .get("/jobs?status=running")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(jobs.contains("id=\"jobs-empty\""), "the job is over");
+    assert!(
+        row(&viewer.get("/").await.text().await.unwrap(), id).contains("data-state=\"failed\"")
+    );
+
+    sqlx::query("UPDATE deployments SET name = 'shop-renamed' WHERE id = ?")
+        .bind(id)
+        .execute(&other)
+        .await
+        .unwrap();
+    let jobs = viewer.get("/jobs").await.text().await.unwrap();
+    assert!(
+        jobs.contains("shop-renamed"),
+        "the jobs page names the deployment anew"
+    );
+
+    let users = |b: &str| b.contains("2 users");
+    assert!(!users(&viewer.get("/").await.text().await.unwrap()));
+    app.create_user("walt", Role::Viewer).await;
+    assert!(
+        users(&viewer.get("/").await.text().await.unwrap()),
+        "a new user is counted"
+    );
+}
