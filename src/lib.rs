@@ -20,13 +20,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-/// mimalloc rather than the system allocator: pages allocate a lot from many threads at once
-/// (Tokio's workers and one thread per SQLite connection), and glibc's arenas spent a quarter of
-/// the dashboard benchmark's CPU time on their locks. In the library so that the binary, the
-/// tests and the benchmarks all run the same allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Everything a running panel shares between requests and background work.
 #[derive(Clone)]
 pub struct AppState {

@@ -79,7 +79,7 @@ impl From<DeploymentRow> for DeploymentJson {
             updated_by: row.updated_by,
             created_at: row.created_at,
             updated_at: row.updated_at,
-            applied_version: row.applied_version,
+            applied_version: None,
             last_job: None,
         }
     }
@@ -350,8 +350,9 @@ async fn update(
             )
             .await;
             let version = row.version;
+            // The same representation as GET: an edit does not change what is applied.
             Ok(with_etag(
-                axum::Json(DeploymentJson::from(row)).into_response(),
+                axum::Json(with_last_job(&state, row).await?).into_response(),
                 version,
             ))
         }

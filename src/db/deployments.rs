@@ -13,8 +13,6 @@ pub struct DeploymentRow {
     pub updated_by: String,
     pub created_at: String,
     pub updated_at: String,
-    pub applied_spec: Option<String>,
-    pub applied_version: Option<i64>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -52,8 +50,9 @@ pub enum SaveError {
     Db(#[from] sqlx::Error),
 }
 
-const COLUMNS: &str = "id, name, spec, version, created_by, updated_by, created_at, updated_at, \
-                       applied_spec, applied_version";
+// The table's applied_spec and applied_version columns (0007) are no longer written: what is
+// applied is read from the jobs (`deploy::applied_spec`).
+const COLUMNS: &str = "id, name, spec, version, created_by, updated_by, created_at, updated_at";
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())

@@ -61,7 +61,7 @@ impl<K: Hash + Eq, V> PageCache<K, V> {
         e.map.get(key).cloned()
     }
 
-    /// Keeps `value`, read at `count`; values read at another count are dropped.
+    /// Keeps `value`, read at `count`; what was kept at another count is dropped.
     pub fn put(&self, count: i64, key: K, value: Arc<V>) {
         let mut e = self.lock();
         if e.count != count || e.map.len() >= LIMIT {

@@ -2,6 +2,9 @@
 //! status, last job and drift, paged by name. Rows of deployments with a job in progress poll
 //! `/dashboard/rows/{id}` every second and stop once the job is over. With no deployments yet it
 //! welcomes the user and shows how to get started.
+//!
+//! What a page reads is the same for every viewer and kept until something on it changes
+//! ([`super::page_cache`]); only the greeting and the links a role may follow are per request.
 
 use super::state::{DeploymentState, SpecFacts, deployment_state};
 use super::{Routes, Shell, render, urlencode};

@@ -165,6 +165,20 @@ async fn seeds_apply_replan_as_noop_and_destroy_to_nothing() {
         assert_eq!(d["last_job"]["id"], job["id"], "{d}");
         assert_eq!(d["last_job"]["status"], "succeeded");
         assert_eq!(d["applied_version"], 1);
+        // An edit's answer is the same representation: still applied at version 1.
+        let put: Value = c
+            .request(reqwest::Method::PUT, &format!("/api/v1/deployments/{id}"))
+            .header("if-match", "\"1\"")
+            .json(&spec)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(put["version"], 2, "{put}");
+        assert_eq!(put["applied_version"], 1, "{put}");
+        assert_eq!(put["last_job"]["id"], job["id"]);
 
         let again = plan_actions(&mut c, id).await;
         assert!(
