@@ -141,3 +141,34 @@ async fn incomplete_drafts_and_bad_input_are_not_errors() {
         .await;
     assert!(crate::common::Client::is_signin_redirect(&r));
 }
+
+/// A spec that deploys its own Cloud Run service: the words and the diagram say what is deployed
+/// where, and never an environment variable's value.
+#[tokio::test]
+async fn overview_shows_the_services_the_spec_deploys_without_env_values() {
+    let app = spawn_app().await;
+    let mut viewer = app.user_client("vic", Role::Viewer).await;
+    let mut spec: serde_json::Value =
+        serde_json::from_str(include_str!("../data/seeds/seed-001-services.json")).unwrap();
+    spec["services"][0]["env"] = serde_json::json!({"DB_PASSWORD": "hunter2-secret-value"});
+    spec["rollout"] = serde_json::json!({"canary_region": "europe-west1"});
+    let id = deployment(&app, "my-app", &spec.to_string()).await;
+
+    let page = viewer
+        .get(&format!("/deployments/{id}/overview"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Switchyard deploys the Cloud Run service my-app (image "),
+        "{page}"
+    );
+    assert!(page.contains("europe-west1 first as the canary"));
+    assert!(page.contains("1 environment variable set (values not shown)"));
+    assert!(
+        page.contains("canary: deployed first"),
+        "the diagram marks the canary"
+    );
+    assert!(!page.contains("hunter2"), "an env value reached the page");
+}
