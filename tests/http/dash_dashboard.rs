@@ -127,6 +127,16 @@ async fn the_dashboard_pages_by_name() {
     assert_eq!(viewer.get(&format!("/?after={long}")).await.status(), 422);
 }
 
+/// The body of a page.
+async fn page(c: &mut crate::common::Client, path: &str) -> String {
+    c.get(path).await.text().await.unwrap()
+}
+
+/// Runs `sql` with `id` bound, on a connection of its own (as another process would).
+async fn elsewhere(pool: &sqlx::SqlitePool, sql: &str, id: i64) {
+    sqlx::query(sql).bind(id).execute(pool).await.unwrap();
+}
+
 /// The dashboard and the jobs page keep what they read while nothing changes; a change made
 /// through another connection to the file (as the CLI or a second panel would) shows at once,
 /// whichever table it touches.
@@ -141,86 +151,69 @@ async fn pages_show_changes_from_another_process_at_once() {
 
     // Twice, so the second answer comes from what was kept.
     for _ in 0..2 {
-        let body = viewer.get("/").await.text().await.unwrap();
+        let body = page(&mut viewer, "/").await;
         assert!(row(&body, id).contains("data-state=\"applied\""));
         assert!(!row(&body, id).contains("198.51.100.9"));
         assert!(body.contains("No job in progress"));
     }
-    sqlx::query(
+    elsewhere(
+        &other,
         "INSERT INTO deployment_live (deployment_id, ip, domain_status) VALUES (?, '198.51.100.9', '{}')",
+        id,
     )
-    .bind(id)
-    .execute(&other)
-    .await
-    .unwrap();
-    let body = viewer.get("/").await.text().await.unwrap();
+    .await;
+    let body = page(&mut viewer, "/").await;
     assert!(row(&body, id).contains("198.51.100.9"), "a new live IP");
 
-    sqlx::query("UPDATE deployments SET spec = json_set(spec, '$.routing.rules', json('[]')), version = version + 1 WHERE id = ?")
-        .bind(id)
-        .execute(&other)
-        .await
-        .unwrap();
-    let body = viewer.get("/").await.text().await.unwrap();
+    elsewhere(
+        &other,
+        "UPDATE deployments SET spec = json_set(spec, '$.routing.rules', json('[]')), version = version + 1 WHERE id = ?",
+        id,
+    )
+    .await;
+    let body = page(&mut viewer, "/").await;
     assert!(
         row(&body, id).contains("changed since apply"),
         "an edited draft"
     );
 
-    let jobs = viewer
-        .get("/jobs?status=running")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let jobs = page(&mut viewer, "/jobs?status=running").await;
     assert!(jobs.contains("id=\"jobs-empty\""), "{jobs}");
     let job = insert_job(&app, id, "apply", "running", "carol", 60).await;
-    let jobs = viewer
-        .get("/jobs?status=running")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let jobs = page(&mut viewer, "/jobs?status=running").await;
     assert!(jobs.contains(&format!("/jobs/{job}")), "a new job");
-    let body = viewer.get("/").await.text().await.unwrap();
+    let body = page(&mut viewer, "/").await;
     assert!(
         row(&body, id).contains("data-state=\"applying\"") && body.contains("1 job in progress")
     );
 
-    sqlx::query(
+    elsewhere(
+        &other,
         "UPDATE jobs SET status = 'failed', finished_at = '2026-01-01T02:00:00.000Z' WHERE id = ?",
+        job,
     )
-    .bind(job)
-    .execute(&other)
-    .await
-    .unwrap();
-    let jobs = viewer
-        .get("/jobs?status=running")
-        .await
-        .text()
-        .await
-        .unwrap();
+    .await;
+    let jobs = page(&mut viewer, "/jobs?status=running").await;
     assert!(jobs.contains("id=\"jobs-empty\""), "the job is over");
-    assert!(
-        row(&viewer.get("/").await.text().await.unwrap(), id).contains("data-state=\"failed\"")
-    );
+    assert!(row(&page(&mut viewer, "/").await, id).contains("data-state=\"failed\""));
 
-    sqlx::query("UPDATE deployments SET name = 'shop-renamed' WHERE id = ?")
-        .bind(id)
-        .execute(&other)
-        .await
-        .unwrap();
-    let jobs = viewer.get("/jobs").await.text().await.unwrap();
+    elsewhere(
+        &other,
+        "UPDATE deployments SET name = 'shop-renamed' WHERE id = ?",
+        id,
+    )
+    .await;
+    let jobs = page(&mut viewer, "/jobs").await;
     assert!(
         jobs.contains("shop-renamed"),
         "the jobs page names the deployment anew"
     );
 
     let users = |b: &str| b.contains("2 users");
-    assert!(!users(&viewer.get("/").await.text().await.unwrap()));
+    assert!(!users(&page(&mut viewer, "/").await));
     app.create_user("walt", Role::Viewer).await;
     assert!(
-        users(&viewer.get("/").await.text().await.unwrap()),
+        users(&page(&mut viewer, "/").await),
         "a new user is counted"
     );
 }
