@@ -36,7 +36,8 @@ async fn main() -> anyhow::Result<()> {
         Arc::new(CloudExecutor::new(client.clone())),
         RunnerOptions::default(),
     ));
-    let deployer = Deployer::new(db.clone(), client, runner.clone());
+    let reader = Arc::new(switchyard::deploy::CloudLiveReader::new(client));
+    let deployer = Deployer::new(db.clone(), reader, runner.clone());
 
     let spec = include_str!("../tests/data/seeds/seed-001.json");
     let name: serde_json::Value = serde_json::from_str(spec)?;

@@ -115,7 +115,7 @@ struct Server {
 fn start(deployments: u64, jobs: u64) -> anyhow::Result<Server> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let settings = switchyard::config::Cli::parse_from([
+    let settings = switchyard::cli::Cli::parse_from([
         "switchyard",
         "--database",
         &url,
@@ -274,7 +274,7 @@ async fn change(db: Db, per_second: u64) {
 /// Median and p99 in microseconds of the statement behind each jobs page (what the panel runs
 /// when the page is not kept), run back to back on the idle server's pool.
 async fn statement_timings(db: &Db, jobs: u64) -> anyhow::Result<Vec<(&'static str, (f64, f64))>> {
-    use switchyard::db::dash::{JobFilter, jobs_page};
+    use switchyard::db::job_summaries::{JobFilter, jobs_page};
     let (at, id): (String, i64) = sqlx::query_as(
         "SELECT created_at, id FROM jobs ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET ?",
     )
@@ -282,9 +282,9 @@ async fn statement_timings(db: &Db, jobs: u64) -> anyhow::Result<Vec<(&'static s
     .fetch_one(db)
     .await?;
     let mid = switchyard::db::audit::Cursor { at, id };
-    let one = switchyard::db::dash::deployment_id_by_name(db, "bench-00007")
+    let one = switchyard::db::dashboard::deployment_id_by_name(db, "bench-00007")
         .await?
-        .map(switchyard::deploy::job_key);
+        .map(switchyard::db::jobs::deployment_key);
     let pages = [
         ("jobs, first page", JobFilter::default(), None),
         ("jobs, half-way down", JobFilter::default(), Some(&mid)),

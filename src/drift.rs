@@ -7,12 +7,11 @@
 
 use crate::audit;
 use crate::db::Db;
-use crate::db::dash::DriftRow;
+use crate::db::drift_checks::DriftRow;
+use crate::deploy::live::{LiveReader, read_live};
 use crate::domain::names;
 use crate::domain::plan::{self, Action, Plan};
 use crate::domain::spec::{IpKind, Protocol, Spec};
-use crate::jobs::cloud_executor::CloudLiveReader;
-use crate::jobs::live::{LiveReader, read_live};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -178,7 +177,10 @@ pub async fn check(
     let d = crate::db::deployments::get(db, deployment_id)
         .await?
         .ok_or(CheckError::NotFound)?;
-    let Some((applied, _)) = crate::db::dash::applied_spec(db, d.id).await? else {
+    let Some(applied) = crate::db::jobs::applied_job(db, d.id)
+        .await?
+        .map(|j| j.spec)
+    else {
         return Err(CheckError::NotApplied(d.name));
     };
     let (result, diffs, error) = match crate::domain::validate::parse(&applied) {
@@ -193,7 +195,7 @@ pub async fn check(
                 Err(e) => ("error", Vec::new(), Some(e.to_string())),
                 Ok(live) => {
                     let facts = live_facts(&spec, &live);
-                    crate::db::dash::set_live(
+                    crate::db::live_facts::set_live(
                         db,
                         d.id,
                         facts.ip.as_deref(),
@@ -213,7 +215,7 @@ pub async fn check(
             }
         }
     };
-    let row = crate::db::dash::insert_drift(
+    let row = crate::db::drift_checks::insert_drift(
         db,
         d.id,
         requested_by,
@@ -244,15 +246,9 @@ pub async fn check(
 /// Checks every applied deployment that has no job in progress (a running job changes the live
 /// state on purpose), one after the other so the cloud sees one reader at a time.
 pub async fn check_all(db: &Db, reader: &dyn LiveReader) -> Result<usize, sqlx::Error> {
-    let ids: Vec<(i64,)> = sqlx::query_as(
-        "SELECT d.id FROM deployments d WHERE d.deleted_at IS NULL \
-         AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.deployment = CAST(d.id AS TEXT) \
-                         AND j.status IN ('queued', 'running')) ORDER BY d.id",
-    )
-    .fetch_all(db)
-    .await?;
+    let ids = crate::db::drift_checks::deployments_without_active_job(db).await?;
     let mut n = 0;
-    for (id,) in ids {
+    for id in ids {
         match check(db, reader, id, SCHEDULE).await {
             Ok(_) => n += 1,
             Err(CheckError::Db(e)) => return Err(e),
@@ -290,18 +286,7 @@ const AFTER_APPLY_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 /// Deployments whose last succeeded apply finished after their live facts were last read (or
 /// that were never read): the dashboard's IP and certificate status would be stale.
 pub async fn stale_after_apply(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
-        "SELECT d.id FROM deployments d \
-         JOIN jobs s ON s.id = (SELECT s2.id FROM jobs s2 \
-             WHERE s2.deployment = CAST(d.id AS TEXT) AND +s2.status = 'succeeded' \
-             ORDER BY s2.created_at DESC, s2.id DESC LIMIT 1) \
-         LEFT JOIN deployment_live l ON l.deployment_id = d.id \
-         WHERE d.deleted_at IS NULL AND s.kind = 'apply' \
-           AND (l.checked_at IS NULL OR l.checked_at < s.finished_at)",
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
+    crate::db::drift_checks::applied_since_last_check(db).await
 }
 
 /// After each apply, reads the live resources once (a drift check by `(after apply)`), so the
@@ -328,19 +313,17 @@ pub async fn run_after_apply(db: Db, reader: std::sync::Arc<dyn LiveReader>) {
 
 /// Starts the background readers: the one after each apply, and the periodic check when
 /// `--drift-interval` is not 0. Abort the handles to stop them.
-pub fn spawn_periodic(state: &crate::AppState) -> Vec<tokio::task::JoinHandle<()>> {
-    let reader: std::sync::Arc<dyn LiveReader> =
-        std::sync::Arc::new(CloudLiveReader::new(state.cloud.clone()));
-    let mut tasks = vec![tokio::spawn(run_after_apply(
-        state.db.clone(),
-        reader.clone(),
-    ))];
-    let secs = state.settings.drift_interval;
-    if secs > 0 {
+pub fn spawn_periodic(
+    db: &Db,
+    reader: std::sync::Arc<dyn LiveReader>,
+    interval_secs: u64,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = vec![tokio::spawn(run_after_apply(db.clone(), reader.clone()))];
+    if interval_secs > 0 {
         tasks.push(tokio::spawn(run_periodic(
-            state.db.clone(),
+            db.clone(),
             reader,
-            std::time::Duration::from_secs(secs),
+            std::time::Duration::from_secs(interval_secs),
         )));
     }
     tasks

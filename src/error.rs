@@ -1,7 +1,7 @@
 //! The one error type of the web layer and its only `IntoResponse`.
 //!
 //! Handlers return `Result<_, AppError>`. The response carries the error in its extensions and
-//! [`crate::web::render_errors`] (a middleware that knows the request path and who is signed in)
+//! `crate::http::render_errors` (a middleware that knows the request path and who is signed in)
 //! turns it into an HTML error page for pages or the JSON of CONTRACT.md §3 for `/api/` paths:
 //! `{"error": {"code": "...", "message": "...", "field": "..."}}`.
 //!

@@ -11,6 +11,7 @@ pub mod deploy;
 pub mod domain;
 pub mod drift;
 pub mod error;
+pub mod http;
 pub mod jobs;
 pub mod telemetry;
 pub mod web;
@@ -29,7 +30,7 @@ pub struct AppState {
     /// Setup link and sign-in throttle.
     pub auth: Arc<auth::AuthState>,
     /// Every route with its access rule (the shell builds its navigation from it).
-    pub routes: Arc<web::RouteTable>,
+    pub routes: Arc<http::RouteTable>,
     /// The Google Cloud client (talking to the built-in sandbox with `--gcp sandbox`).
     pub cloud: Arc<cloud::Client>,
     /// Plans and runs apply/destroy jobs.
@@ -57,7 +58,7 @@ impl App {
     pub async fn build(settings: config::Settings, listener: TcpListener) -> anyhow::Result<App> {
         let db = db::connect(&settings.database).await?;
         db::migrate(&db).await?;
-        let (cloud, sandbox) = cloud::connect(&settings, &db).await?;
+        let (cloud, sandbox) = connect_cloud(&settings, &db).await?;
         let executor = Arc::new(jobs::cloud_executor::CloudExecutor::new(cloud.clone()));
         let runner = Arc::new(jobs::Runner::new(
             db.clone(),
@@ -70,8 +71,9 @@ impl App {
         if !recovered.is_empty() {
             tracing::info!(jobs = ?recovered, "continuing jobs left running by the previous process");
         }
-        let deployer = Arc::new(deploy::Deployer::new(db.clone(), cloud.clone(), runner));
-        let (router, table) = web::routes().into_parts();
+        let reader = Arc::new(deploy::CloudLiveReader::new(cloud.clone()));
+        let deployer = Arc::new(deploy::Deployer::new(db.clone(), reader, runner));
+        let (router, table) = routes().into_parts();
         let state = AppState {
             db,
             settings: Arc::new(settings),
@@ -89,7 +91,7 @@ impl App {
         } else {
             None
         };
-        let router = web::app(state.clone(), router);
+        let router = http::app(state.clone(), router, web::error_page);
         Ok(App {
             state,
             setup_url,
@@ -107,7 +109,11 @@ impl App {
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, gcp = ?self.state.settings.gcp, "switchyard listening");
         let cleanup = tokio::spawn(delete_expired_sessions(self.state.db.clone()));
-        let drift = drift::spawn_periodic(&self.state);
+        let drift = drift::spawn_periodic(
+            &self.state.db,
+            self.state.deployer.reader().clone(),
+            self.state.settings.drift_interval,
+        );
         let res = axum::serve(
             self.listener,
             self.router
@@ -125,6 +131,43 @@ impl App {
         self.state.db.close().await;
         tracing::info!("switchyard stopped");
         Ok(res?)
+    }
+}
+
+/// Every route the panel serves: the plumbing's, the pages' and the JSON API's.
+pub fn routes() -> http::Routes {
+    http::routes()
+        .merge(web::routes(http::Routes::new()))
+        .merge(api::routes(http::Routes::new()))
+}
+
+/// The table of every route the app serves (method, path pattern, access).
+pub fn route_table() -> http::RouteTable {
+    routes().table()
+}
+
+/// The client the panel uses, per `--gcp`: in sandbox mode the sandbox is started on a loopback
+/// port (state in `db`) and the client reaches it over HTTP with gcp_auth and the sandbox's
+/// generated service-account key; in google mode the configured endpoints and Application
+/// Default Credentials, resolved on first use. The returned handle keeps the sandbox running.
+async fn connect_cloud(
+    settings: &config::Settings,
+    db: &db::Db,
+) -> anyhow::Result<(Arc<cloud::Client>, Option<cloud::sandbox::SandboxHandle>)> {
+    match settings.gcp {
+        config::GcpMode::Google => {
+            let config =
+                cloud::ClientConfig::new(&settings.compute_endpoint, &settings.run_endpoint);
+            let tokens = Arc::new(cloud::GcpAuthTokens::application_default());
+            Ok((Arc::new(cloud::Client::new(config, tokens)?), None))
+        }
+        config::GcpMode::Sandbox => {
+            let config = cloud::sandbox::SandboxArgs::from_env()?.to_config();
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let handle = cloud::sandbox::spawn(db.clone(), config, listener).await?;
+            let client = handle.client(cloud::RetryPolicy::default())?;
+            Ok((Arc::new(client), Some(handle)))
+        }
     }
 }
 

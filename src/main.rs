@@ -1,5 +1,5 @@
 use clap::Parser;
-use switchyard::config::Cli;
+use switchyard::cli::Cli;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

@@ -30,7 +30,7 @@ use crate::auth::{Access, Editor, Viewer};
 use crate::db::deployments::{self as store, DeploymentRow, SaveError};
 use crate::domain::validate::{self, FieldError};
 use crate::error::{AppError, Path};
-use crate::web::Routes;
+use crate::http::Routes;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -201,7 +201,8 @@ fn with_etag(mut res: Response, version: i64) -> Response {
 
 /// The deployment with its newest job (CONTRACT §3: "with their spec, version and last job").
 async fn with_last_job(state: &AppState, row: DeploymentRow) -> Result<DeploymentJson, AppError> {
-    let job = crate::db::jobs::latest_job(&state.db, &crate::deploy::job_key(row.id)).await?;
+    let job =
+        crate::db::jobs::latest_job(&state.db, &crate::db::jobs::deployment_key(row.id)).await?;
     let applied_version = crate::deploy::applied_version(&state.db, row.id).await?;
     let mut out = DeploymentJson::from(row);
     out.applied_version = applied_version;

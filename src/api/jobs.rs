@@ -4,7 +4,7 @@ use crate::AppState;
 use crate::auth::{Access, Editor, Viewer};
 use crate::db::{self, jobs::JobRow, jobs::StepRecord};
 use crate::error::{AppError, AppResult, Json, Path, Query};
-use crate::web::Routes;
+use crate::http::Routes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -201,7 +201,7 @@ async fn list(
         return Err(AppError::invalid("limit", "must be between 1 and 500"));
     }
     let cursor = q.before.as_deref().map(parse_cursor).transpose()?;
-    let deployment = q.deployment.map(crate::deploy::job_key);
+    let deployment = q.deployment.map(crate::db::jobs::deployment_key);
     let jobs = db::jobs::list_jobs(
         &state.db,
         deployment.as_deref(),

@@ -1,13 +1,15 @@
 //! The JSON API under `/api/v1` (CONTRACT.md §3), over the same domain, db and deploy calls as
 //! the pages. Every area registers its routes through the route registry with its access level.
 
+pub mod account;
 pub mod deployments;
 pub mod jobs;
 
-use crate::web::Routes;
+use crate::http::Routes;
 
 /// Adds every API route to `r`.
 pub fn routes(r: Routes) -> Routes {
+    let r = account::routes(r);
     let r = deployments::routes(r);
     jobs::routes(r)
 }

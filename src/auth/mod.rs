@@ -59,7 +59,7 @@ impl std::str::FromStr for Role {
     }
 }
 
-/// Who may reach a route. Every route is registered with one (see [`crate::web::Routes`]).
+/// Who may reach a route. Every route is registered with one (see [`crate::http::Routes`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Access {
     /// Anyone, signed in or not: sign-in, setup, `/healthz`, static files.

@@ -3,8 +3,8 @@
 //!
 //! # Constructing the client
 //!
-//! The panel calls [`connect`], which gives an `Arc<Client>` per `--gcp` (and keeps the sandbox
-//! running in sandbox mode). Elsewhere: `Client::new(ClientConfig::new(compute, run), tokens)`
+//! The panel builds its client per `--gcp` in `App::build` (and keeps the sandbox running in
+//! sandbox mode). Elsewhere: `Client::new(ClientConfig::new(compute, run), tokens)`
 //! with a [`TokenSource`] ([`GcpAuthTokens::application_default`],
 //! [`GcpAuthTokens::service_account_json`], or [`StaticToken`]), or
 //! [`sandbox::SandboxHandle::client`] for a sandbox.
@@ -95,30 +95,3 @@ pub use client::{
 pub use error::CloudError;
 pub use retry::RetryPolicy;
 pub mod sandbox;
-
-use std::sync::Arc;
-
-/// The client the panel uses, per `--gcp`: in sandbox mode the sandbox is started on a loopback
-/// port (state in `db`) and the client reaches it over HTTP with gcp_auth and the sandbox's
-/// generated service-account key; in google mode the configured endpoints and Application
-/// Default Credentials, resolved on first use. Keep the returned handle alive as long as the
-/// client is used: dropping it stops the sandbox.
-pub async fn connect(
-    settings: &crate::config::Settings,
-    db: &crate::db::Db,
-) -> anyhow::Result<(Arc<Client>, Option<sandbox::SandboxHandle>)> {
-    match settings.gcp {
-        crate::config::GcpMode::Google => {
-            let config = ClientConfig::new(&settings.compute_endpoint, &settings.run_endpoint);
-            let client = Client::new(config, Arc::new(GcpAuthTokens::application_default()))?;
-            Ok((Arc::new(client), None))
-        }
-        crate::config::GcpMode::Sandbox => {
-            let config = sandbox::SandboxArgs::from_env()?.to_config();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            let handle = sandbox::spawn(db.clone(), config, listener).await?;
-            let client = handle.client(RetryPolicy::default())?;
-            Ok((Arc::new(client), Some(handle)))
-        }
-    }
-}

@@ -424,14 +424,29 @@ pub async fn skip_unfinished_steps(db: &Db, job_id: i64) -> Result<(), JobsDbErr
 
 /// The newest job of a deployment that succeeded (an apply means its spec is what the cloud
 /// holds; a destroy means nothing is deployed).
-pub async fn last_succeeded_job(db: &Db, deployment: &str) -> Result<Option<JobRow>, JobsDbError> {
-    Ok(sqlx::query_as::<_, JobRow>(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE deployment = ? AND status = 'succeeded' \
+pub async fn last_succeeded_job(db: &Db, deployment: &str) -> Result<Option<JobRow>, sqlx::Error> {
+    // The unary `+` keeps SQLite on jobs_by_deployment: jobs_by_status would walk the succeeded
+    // jobs of every deployment until it met this one's.
+    sqlx::query_as::<_, JobRow>(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE deployment = ? AND +status = 'succeeded' \
          ORDER BY created_at DESC, id DESC LIMIT 1"
     ))
     .bind(deployment)
     .fetch_optional(db)
-    .await?)
+    .await
+}
+
+/// The key jobs use for a deployment: its id as text (the runner keys jobs by any string).
+pub fn deployment_key(deployment_id: i64) -> String {
+    deployment_id.to_string()
+}
+
+/// What is deployed now: the deployment's last succeeded job when that job was an apply. The one
+/// home of that rule; a destroy since, or no apply at all, means nothing is deployed.
+pub async fn applied_job(db: &Db, deployment_id: i64) -> Result<Option<JobRow>, sqlx::Error> {
+    Ok(last_succeeded_job(db, &deployment_key(deployment_id))
+        .await?
+        .filter(|job| job.kind == "apply"))
 }
 
 /// The newest job of a deployment, whatever its outcome.

@@ -1,8 +1,11 @@
 //! Every SQL statement lives under this module, one file per table family.
 
 pub mod audit;
-pub mod dash;
+pub mod dashboard;
 pub mod deployments;
+pub mod drift_checks;
+pub mod job_summaries;
+pub mod live_facts;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

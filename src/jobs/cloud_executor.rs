@@ -6,7 +6,6 @@
 //! before it is waited on, so a restart polls it instead of sending again; and a create told
 //! "already exists" adopts the resource only when this deployment's owner marker is on it.
 
-use super::live::{LiveError, LiveReader};
 use super::{Executor, Level, StepContext, StepError, StepOutcome, call_of};
 use crate::cloud::types::{IamPolicy, RunOperation, RunService};
 use crate::cloud::{Client, CloudError, OperationRef, ResourceRef};
@@ -456,120 +455,5 @@ fn scope_name(op: &OperationRef) -> String {
         } => r.clone(),
         OperationRef::Run { .. } => "run".into(),
         _ => "global".into(),
-    }
-}
-
-/// Reads live resources through the same client, for `plan::diff` and drift checks.
-pub struct CloudLiveReader {
-    client: Arc<Client>,
-}
-
-impl CloudLiveReader {
-    pub fn new(client: Arc<Client>) -> Self {
-        CloudLiveReader { client }
-    }
-}
-
-impl CloudLiveReader {
-    /// An internet NEG's endpoint is not part of the resource, but the planner needs to know
-    /// whether it is attached: read it with `listNetworkEndpoints`.
-    async fn with_endpoints(&self, path: &str, mut v: Value) -> Result<Value, LiveError> {
-        if v.get("networkEndpointType").and_then(Value::as_str) != Some("INTERNET_FQDN_PORT") {
-            return Ok(v);
-        }
-        let name = v
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let project = path.split('/').nth(1).unwrap_or_default();
-        let endpoints = self
-            .client
-            .list_network_endpoints(project, &name)
-            .await
-            .map_err(|e| live_error(path, e))?;
-        v["networkEndpoints"] = serde_json::to_value(
-            endpoints
-                .iter()
-                .map(|e| &e.network_endpoint)
-                .collect::<Vec<_>>(),
-        )
-        .unwrap_or(Value::Null);
-        Ok(v)
-    }
-}
-
-fn live_error(resource: &str, e: CloudError) -> LiveError {
-    LiveError {
-        resource: resource.to_string(),
-        message: e.to_string(),
-    }
-}
-
-#[async_trait]
-impl LiveReader for CloudLiveReader {
-    async fn get(&self, path: &str) -> Result<Option<Value>, LiveError> {
-        if path.contains("/locations/") {
-            // A Cloud Run service, with its IAM policy beside it: the planner compares the
-            // invoker binding too.
-            let service: Option<Value> = self
-                .client
-                .run_get(path)
-                .await
-                .map_err(|e| live_error(path, e))?;
-            let Some(mut service) = service else {
-                return Ok(None);
-            };
-            let policy: Value = self
-                .client
-                .run_call(Method::GET, &format!("{path}:getIamPolicy"), &[], None)
-                .await
-                .map_err(|e| live_error(path, e))?;
-            service["iamPolicy"] = policy;
-            return Ok(Some(service));
-        }
-        let r = resource_ref(path).map_err(|e| live_error(path, e))?;
-        let value: Option<Value> = self.client.get(&r).await.map_err(|e| live_error(path, e))?;
-        match value {
-            Some(v) => Ok(Some(self.with_endpoints(path, v).await?)),
-            None => Ok(None),
-        }
-    }
-
-    async fn list(
-        &self,
-        collection: &str,
-        prefix: &str,
-    ) -> Result<Vec<(String, Value)>, LiveError> {
-        let parts: Vec<&str> = collection.split('/').collect();
-        let c = match parts.as_slice() {
-            ["projects", p, "global", coll] => crate::cloud::CollectionRef::global(p, coll),
-            ["projects", p, "regions", r, coll] => {
-                crate::cloud::CollectionRef::regional(p, r, coll)
-            }
-            _ => {
-                return Err(LiveError {
-                    resource: collection.to_string(),
-                    message: "not a collection path".into(),
-                });
-            }
-        };
-        let items: Vec<Value> = self
-            .client
-            .list(&c)
-            .await
-            .map_err(|e| live_error(collection, e))?;
-        let mut out = Vec::new();
-        for v in items {
-            let Some(name) = v.get("name").and_then(Value::as_str).map(str::to_string) else {
-                continue;
-            };
-            if name.starts_with(prefix) {
-                let path = format!("{collection}/{name}");
-                let v = self.with_endpoints(&path, v).await?;
-                out.push((path, v));
-            }
-        }
-        Ok(out)
     }
 }

@@ -16,7 +16,6 @@ use tokio::sync::watch;
 use tokio::task::{AbortHandle, JoinSet};
 
 pub mod cloud_executor;
-pub mod live;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {

@@ -120,7 +120,7 @@ async fn signin(
     match user {
         Some(u) if ok && !u.disabled => {
             state.auth.throttle.succeed(&user_key);
-            super::sign_in_session(&session, &u).await?;
+            crate::http::sign_in_session(&session, &u).await?;
             tracing::info!(user = %u.name, "signed in");
             crate::audit::record(
                 &state.db,
@@ -300,6 +300,6 @@ async fn setup(
         serde_json::json!({"role": "admin", "via": "setup link"}),
     )
     .await;
-    super::sign_in_session(&session, &user).await?;
+    crate::http::sign_in_session(&session, &user).await?;
     Ok(Redirect::to("/").into_response())
 }

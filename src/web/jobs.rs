@@ -7,7 +7,7 @@ use super::{Routes, Shell, render, urlencode};
 use crate::AppState;
 use crate::auth::{Access, Viewer};
 use crate::db::audit::Cursor;
-use crate::db::dash::{JobFilter, JobSummary, LogEntry, StepSummary};
+use crate::db::job_summaries::{JobFilter, JobSummary, LogEntry, StepSummary};
 use crate::error::{AppError, AppResult, Path, Query};
 use askama::Template;
 use axum::extract::State;
@@ -51,9 +51,9 @@ async fn load_page(
     // People filter by name; jobs key their deployment by id. An unknown name matches nothing.
     let deployment = match &filter.deployment {
         Some(name) => Some(
-            crate::db::dash::deployment_id_by_name(&state.db, name)
+            crate::db::dashboard::deployment_id_by_name(&state.db, name)
                 .await?
-                .map(crate::deploy::job_key)
+                .map(crate::db::jobs::deployment_key)
                 .unwrap_or_default(),
         ),
         None => None,
@@ -62,7 +62,7 @@ async fn load_page(
         deployment,
         ..filter.clone()
     };
-    Ok(crate::db::dash::jobs_page(&state.db, &by_key, before, PAGE + 1).await?)
+    Ok(crate::db::job_summaries::jobs_page(&state.db, &by_key, before, PAGE + 1).await?)
 }
 
 #[derive(Template)]
@@ -210,11 +210,11 @@ pub fn duration(start: Option<&str>, end: Option<&str>) -> String {
 }
 
 async fn progress(state: &AppState, id: i64) -> AppResult<Progress> {
-    let job = crate::db::dash::job(&state.db, id)
+    let job = crate::db::job_summaries::job(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let steps = crate::db::dash::job_steps(&state.db, id).await?;
-    let (log, log_cut) = crate::db::dash::job_log_tail(&state.db, id, LOG_LINES).await?;
+    let steps = crate::db::job_summaries::job_steps(&state.db, id).await?;
+    let (log, log_cut) = crate::db::job_summaries::job_log_tail(&state.db, id, LOG_LINES).await?;
     // Only while the deployment exists: a deleted one has no page to link to.
     let deployment_id = job
         .deployment_name

@@ -1,254 +1,41 @@
-//! HTML pages, htmx partials and the HTTP plumbing around them.
-//!
-//! Every route is registered through [`Routes`] with its [`crate::auth::Access`] level; an area
-//! exposes `pub fn routes(r: Routes) -> Routes` and [`routes`] below chains them.
+//! HTML pages and htmx partials (askama). Every route is registered through
+//! [`crate::http::Routes`] with its [`crate::auth::Access`] level; an area exposes
+//! `pub fn routes(r: Routes) -> Routes` and [`routes`] below chains them.
 
-pub mod account_api;
 pub mod assets;
 pub mod audit;
 pub mod auth;
-pub mod dash;
-pub mod deploy;
+pub mod dashboard;
 pub mod deployments;
 pub mod jobs;
+pub mod overview;
 pub mod page_cache;
-pub mod pages;
-pub mod routes;
+pub mod plan;
 pub mod shell;
 pub mod state;
 pub mod users;
 
-pub use routes::{RouteInfo, RouteTable, Routes};
+pub use crate::http::{Routes, urlencode};
 pub use shell::Shell;
 
 use crate::AppState;
-use crate::auth::{Access, AuthMethod, CurrentUser};
+use crate::auth::{Access, CurrentUser};
 use crate::error::{AppError, ErrorBody};
 use askama::Template;
-use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use serde::{Deserialize, Serialize};
-use std::sync::Arc;
-use tower_http::set_header::SetResponseHeaderLayer;
-use tower_sessions::{Expiry, Session, SessionManagerLayer, cookie::SameSite};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
 
-/// Every route of the panel, with its access rule. Areas add themselves here.
-pub fn routes() -> Routes {
-    let r = Routes::new().get("/healthz", Access::Public, healthz).get(
-        "/static/{*path}",
-        Access::Public,
-        assets::serve,
-    );
+/// Every page route, with its access rule. Areas add themselves here.
+pub fn routes(r: Routes) -> Routes {
+    let r = r.get("/static/{*path}", Access::Public, assets::serve);
     let r = auth::routes(r);
-    let r = pages::routes(r);
+    let r = dashboard::routes(r);
     let r = users::routes(r);
     let r = audit::routes(r);
-    let r = dash::routes(r);
+    let r = overview::routes(r);
     let r = jobs::routes(r);
-    let r = account_api::routes(r);
-    let r = deploy::routes(r);
-    let r = deployments::routes(r);
-    crate::api::routes(r)
-}
-
-/// The table of every route the app serves (method, path pattern, access).
-pub fn route_table() -> RouteTable {
-    routes().table()
-}
-
-/// Name of the session cookie.
-pub const SESSION_COOKIE: &str = "switchyard_session";
-/// Key of the signed-in user in the session.
-const SESSION_AUTH_KEY: &str = "auth";
-
-/// The Content-Security-Policy of every response: no inline script, no framing.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-    img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
-    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-
-/// The whole application: routes, then authentication, sessions, CSRF, error rendering and
-/// security headers.
-pub fn app(state: AppState, router: Router<AppState>) -> Router {
-    let sessions = SessionManagerLayer::new(crate::db::sessions::store(&state.db))
-        .with_name(SESSION_COOKIE)
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(false) // made Secure per request by `secure_cookies_over_tls`
-        .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
-    let csrf = tower_http::csrf::CsrfLayer::new();
-
-    router
-        .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .layer(sessions)
-        .layer(csrf)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            |_: Box<dyn std::any::Any + Send>| {
-                AppError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
-            },
-        ))
-        .layer(middleware::from_fn_with_state(state.clone(), render_errors))
-        .layer(middleware::from_fn(secure_cookies_over_tls))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
-}
-
-async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if crate::db::ping(&state.db).await {
-        (StatusCode::OK, "ok")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
-    }
-}
-
-async fn not_found() -> AppError {
-    AppError::NotFound
-}
-
-/// What the session remembers about the signed-in user.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct SessionAuth {
-    user_id: i64,
-    auth_version: i64,
-}
-
-/// Starts a session for `user` (a new session id, against fixation).
-pub async fn sign_in_session(
-    session: &Session,
-    user: &crate::db::users::User,
-) -> anyhow::Result<()> {
-    session.cycle_id().await?;
-    session
-        .insert(
-            SESSION_AUTH_KEY,
-            SessionAuth {
-                user_id: user.id,
-                auth_version: user.auth_version,
-            },
-        )
-        .await?;
-    Ok(())
-}
-
-/// Finds who is asking: a bearer token first, else the session. Puts [`CurrentUser`] in the
-/// request's (and the response's) extensions.
-async fn authenticate(
-    State(state): State<AppState>,
-    session: Session,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let user = match identify(&state, &session, req.headers()).await {
-        Ok(user) => user,
-        Err(e) => return e.into_response(),
-    };
-    if let Some(u) = &user {
-        req.extensions_mut().insert(u.clone());
-    }
-    let mut res = next.run(req).await;
-    if let Some(u) = user {
-        res.extensions_mut().insert(u);
-    }
-    res
-}
-
-async fn identify(
-    state: &AppState,
-    session: &Session,
-    headers: &axum::http::HeaderMap,
-) -> Result<Option<CurrentUser>, AppError> {
-    if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| {
-                AppError::BadCredentials("the Authorization header must be `Bearer TOKEN`".into())
-            })?;
-        let user = crate::db::tokens::user_for_hash(&state.db, &crate::auth::token_hash(token))
-            .await?
-            .filter(|u| !u.disabled)
-            .ok_or_else(|| AppError::BadCredentials("invalid or revoked API token".into()))?;
-        return Ok(Some(CurrentUser {
-            id: user.id,
-            name: user.name,
-            role: user.role,
-            method: AuthMethod::Token,
-        }));
-    }
-    let auth: Option<SessionAuth> = session
-        .get(SESSION_AUTH_KEY)
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("session store: {e}")))?;
-    let Some(auth) = auth else { return Ok(None) };
-    match crate::db::users::by_id(&state.db, auth.user_id).await? {
-        Some(u) if !u.disabled && u.auth_version == auth.auth_version => Ok(Some(CurrentUser {
-            id: u.id,
-            name: u.name,
-            role: u.role,
-            method: AuthMethod::Session,
-        })),
-        _ => {
-            // Disabled, deleted, or the password was reset since: the session is over.
-            let _ = session.flush().await;
-            Ok(None)
-        }
-    }
-}
-
-/// Marks cookies `Secure` when the panel is reached over TLS (a TLS-terminating proxy in front
-/// sets `X-Forwarded-Proto: https`).
-async fn secure_cookies_over_tls(req: Request, next: Next) -> Response {
-    let tls = req
-        .headers()
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
-        || req.uri().scheme_str() == Some("https");
-    let mut res = next.run(req).await;
-    if tls {
-        let cookies: Vec<HeaderValue> = res
-            .headers()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .cloned()
-            .collect();
-        res.headers_mut().remove(header::SET_COOKIE);
-        for c in cookies {
-            let s = c.to_str().unwrap_or_default();
-            let v = if s.to_ascii_lowercase().contains("; secure") {
-                c
-            } else {
-                HeaderValue::from_str(&format!("{s}; Secure")).unwrap_or(c)
-            };
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    res
+    let r = plan::routes(r);
+    deployments::routes(r)
 }
 
 #[derive(Template)]
@@ -259,141 +46,36 @@ struct ErrorPage {
     reason: String,
     message: String,
     field: Option<String>,
+    request_id: String,
 }
 
-/// Turns every error response into its final shape: JSON under `/api/`, a redirect to the
-/// sign-in page for anonymous page requests, an HTML error page otherwise.
-async fn render_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    let path_and_query = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| path.clone());
-    let is_get = req.method() == axum::http::Method::GET;
-    let is_api = path == "/api" || path.starts_with("/api/");
-    let is_htmx = req.headers().contains_key("hx-request");
-    // A request with an Authorization header is a script: it gets a 401, not a sign-in page.
-    let is_script = req.headers().contains_key(header::AUTHORIZATION);
-    let res = next.run(req).await;
-    let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return res;
-    }
-    let body = if let Some(b) = res.extensions().get::<Arc<ErrorBody>>() {
-        (**b).clone()
-    } else if res
-        .extensions()
-        .get::<tower_http::csrf::ProtectionError>()
-        .is_some()
-    {
-        ErrorBody {
-            message: "cross-site form posts are refused".into(),
-            ..ErrorBody::for_status(StatusCode::FORBIDDEN)
-        }
-    } else {
-        let ctype = res
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if ctype.starts_with("text/html") || ctype.starts_with("application/json") {
-            // A handler rendered its own error page or body: keep it.
-            return res;
-        }
-        let plain = ctype.starts_with("text/plain");
-        let mut b = ErrorBody::for_status(status);
-        if plain && status.is_client_error() {
-            let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024)
-                .await
-                .unwrap_or_default();
-            let text = String::from_utf8_lossy(&bytes).trim().to_string();
-            if !text.is_empty() {
-                b.message = text;
-            }
-            return finish(
-                &state,
-                b,
-                None,
-                is_api || is_script,
-                is_htmx,
-                is_get,
-                &path_and_query,
-                None,
-            );
-        }
-        b
-    };
-    let user = res.extensions().get::<CurrentUser>().cloned();
-    let retry = res.headers().get(header::RETRY_AFTER).cloned();
-    // A script whose token was refused gets the JSON 401, not a sign-in page.
-    let as_json = is_api || (is_script && body.status == StatusCode::UNAUTHORIZED);
-    finish(
-        &state,
-        body,
-        user,
-        as_json,
-        is_htmx,
-        is_get,
-        &path_and_query,
-        retry,
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-fn finish(
+/// The HTML error page, in the page shell: what happened, and the request id to quote.
+pub fn error_page(
     state: &AppState,
-    body: ErrorBody,
+    body: &ErrorBody,
     user: Option<CurrentUser>,
-    is_api: bool,
-    is_htmx: bool,
-    is_get: bool,
     path_and_query: &str,
-    retry_after: Option<HeaderValue>,
+    request_id: &str,
 ) -> Response {
-    let mut res = if is_api {
-        (body.status, axum::Json(body.to_json())).into_response()
-    } else if body.status == StatusCode::UNAUTHORIZED && user.is_none() {
-        // Always with `next`, so the sign-out page's plain `/signin` is told apart in tests.
-        let next = if is_get { path_and_query } else { "/" };
-        let target = format!("/signin?next={}", urlencode(next));
-        if is_htmx {
-            let mut r = StatusCode::UNAUTHORIZED.into_response();
-            if let Ok(v) = HeaderValue::from_str(&target) {
-                r.headers_mut().insert("hx-redirect", v);
-            }
-            r
-        } else {
-            Redirect::to(&target).into_response()
-        }
-    } else {
-        let page = ErrorPage {
-            shell: Shell::build(state, user, path_and_query),
-            status: body.status.as_u16(),
-            reason: body
-                .status
-                .canonical_reason()
-                .unwrap_or("Error")
-                .to_string(),
-            message: body.message.clone(),
-            field: body.field.clone(),
-        };
-        match page.render() {
-            Ok(html) => (body.status, Html(html)).into_response(),
-            Err(e) => {
-                tracing::error!(error = %e, "rendering the error page");
-                (body.status, body.message.clone()).into_response()
-            }
-        }
+    let page = ErrorPage {
+        shell: Shell::build(state, user, path_and_query),
+        status: body.status.as_u16(),
+        reason: body
+            .status
+            .canonical_reason()
+            .unwrap_or("Error")
+            .to_string(),
+        message: body.message.clone(),
+        field: body.field.clone(),
+        request_id: request_id.to_string(),
     };
-    if let Some(v) = retry_after {
-        res.headers_mut().insert(header::RETRY_AFTER, v);
+    match page.render() {
+        Ok(html) => (body.status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering the error page");
+            (body.status, body.message.clone()).into_response()
+        }
     }
-    res
-}
-
-pub(crate) fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// Renders an askama template into a response, mapping a render failure to an internal error.

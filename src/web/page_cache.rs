@@ -17,9 +17,9 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 pub struct Pages {
     /// Dashboard pages by the name they start after.
-    pub dashboard: PageCache<Option<String>, super::pages::DashboardData>,
+    pub dashboard: PageCache<Option<String>, super::dashboard::DashboardData>,
     /// Jobs pages by filters (the deployment by name) and cursor.
-    pub jobs: PageCache<super::jobs::JobsKey, Vec<crate::db::dash::JobSummary>>,
+    pub jobs: PageCache<super::jobs::JobsKey, Vec<crate::db::job_summaries::JobSummary>>,
 }
 
 /// Pages kept at most per cache; past it the cache starts afresh.
@@ -83,7 +83,7 @@ impl<K: Hash + Eq, V> PageCache<K, V> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = AppResult<V>>,
     {
-        let count = crate::db::dash::change_count(db).await?;
+        let count = crate::db::dashboard::change_count(db).await?;
         if let Some(v) = self.get(count, &key) {
             return Ok(v);
         }

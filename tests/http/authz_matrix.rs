@@ -313,7 +313,7 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
 
 #[test]
 fn every_route_has_an_expected_rule() {
-    let actual: Vec<(String, String, Access)> = switchyard::web::route_table()
+    let actual: Vec<(String, String, Access)> = switchyard::route_table()
         .iter()
         .map(|r| (r.method.to_string(), r.path.to_string(), r.access))
         .collect();

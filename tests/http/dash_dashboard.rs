@@ -38,7 +38,7 @@ async fn every_deployment_with_state_ip_certificates_and_last_job() {
     let draft = deployment(&app, "a-draft", false).await;
     let applied = deployment(&app, "b-applied", true).await;
 
-    switchyard::db::dash::set_live(
+    switchyard::db::live_facts::set_live(
         db,
         applied,
         Some("203.0.113.7"),
@@ -60,7 +60,7 @@ async fn every_deployment_with_state_ip_certificates_and_last_job() {
     let busy = deployment(&app, "e-busy", true).await;
     let job = insert_job(&app, busy, "destroy", "running", "carol", 30).await;
     let drifted = deployment(&app, "f-drifted", true).await;
-    switchyard::db::dash::insert_drift(
+    switchyard::db::drift_checks::insert_drift(
         db,
         drifted,
         "(schedule)",

@@ -31,7 +31,7 @@ async fn a_change_behind_the_panels_back_is_drift() {
         page.contains("in sync"),
         "right after the apply nothing differs"
     );
-    let live = switchyard::db::dash::live(&app.state.db, id)
+    let live = switchyard::db::live_facts::live(&app.state.db, id)
         .await
         .unwrap()
         .expect("live facts recorded");
@@ -83,7 +83,7 @@ async fn a_change_behind_the_panels_back_is_drift() {
 
     let dashboard = viewer.get("/").await.text().await.unwrap();
     assert!(dashboard.contains("live differs"));
-    let check = switchyard::db::dash::latest_drift(&app.state.db, id)
+    let check = switchyard::db::drift_checks::latest_drift(&app.state.db, id)
         .await
         .unwrap()
         .unwrap();
@@ -93,14 +93,14 @@ async fn a_change_behind_the_panels_back_is_drift() {
     );
 
     // The periodic task's unit of work finds the same thing.
-    let reader = switchyard::jobs::cloud_executor::CloudLiveReader::new(app.state.cloud.clone());
+    let reader = switchyard::deploy::CloudLiveReader::new(app.state.cloud.clone());
     assert_eq!(
         switchyard::drift::check_all(&app.state.db, &reader)
             .await
             .unwrap(),
         1
     );
-    let check = switchyard::db::dash::latest_drift(&app.state.db, id)
+    let check = switchyard::db::drift_checks::latest_drift(&app.state.db, id)
         .await
         .unwrap()
         .unwrap();

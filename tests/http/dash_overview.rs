@@ -47,7 +47,7 @@ async fn overview_shows_words_topology_dns_and_tests_routes() {
     // After an apply: the applied spec is shown, with the IP, the certificate's status and the
     // job in the history.
     let job = crate::dash_jobs::insert_apply(&app, id, SEED_002, 5).await;
-    switchyard::db::dash::set_live(
+    switchyard::db::live_facts::set_live(
         &app.state.db,
         id,
         Some("203.0.113.7"),

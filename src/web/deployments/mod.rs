@@ -16,7 +16,7 @@ use crate::domain::draft::Draft;
 use crate::error::{AppError, AppResult};
 use crate::web::{Routes, Shell, render};
 use askama::Template;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -244,10 +244,6 @@ impl Flash {
             "Not saved: a deployment named `{name}` already exists; choose another name."
         ))
     }
-}
-
-pub(crate) fn is_htmx(headers: &HeaderMap) -> bool {
-    headers.contains_key("hx-request")
 }
 
 /// A whole page that only says something (a refused plain form post without htmx).

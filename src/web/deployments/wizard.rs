@@ -7,9 +7,7 @@
 //! adding and removing rules are plain form posts that redirect back to the step. Every form
 //! carries the version it was rendered from.
 
-use super::{
-    Flash, Loaded, Saved, form_as, form_object, form_version, is_htmx, load, save, wizard_css_url,
-};
+use super::{Flash, Loaded, Saved, form_as, form_object, form_version, load, save, wizard_css_url};
 use crate::AppState;
 use crate::auth::{CurrentUser, Editor, Viewer};
 use crate::domain::draft::{self, Draft, DraftError};
@@ -553,7 +551,7 @@ async fn change_and_answer(
     next: Option<&'static str>,
     change: impl FnOnce(&mut Draft) -> Result<(), DraftError>,
 ) -> AppResult<Response> {
-    let htmx = is_htmx(headers);
+    let htmx = crate::http::is_htmx(headers);
     let mut loaded = load(state, id).await?;
     let mut d = loaded.draft.clone();
     if let Err(e) = change(&mut d) {
@@ -724,7 +722,7 @@ pub(crate) async fn save_step(
         // Next button still posts here, so move on without a change.
         _ => {
             let target = step_url(id, next.unwrap_or(step));
-            if is_htmx(&headers) {
+            if crate::http::is_htmx(&headers) {
                 let mut res = StatusCode::NO_CONTENT.into_response();
                 if let Ok(v) = HeaderValue::from_str(&target) {
                     res.headers_mut().insert("hx-redirect", v);

@@ -8,8 +8,8 @@
 use super::{Routes, Shell, render};
 use crate::AppState;
 use crate::auth::{Access, Viewer};
-use crate::db::dash::LiveRow;
 use crate::db::deployments::DeploymentRow;
+use crate::db::live_facts::LiveRow;
 use crate::domain::certificates::{self, DnsRecord, Explanation};
 use crate::domain::preview::{self, PreviewRow};
 use crate::domain::spec::{Protocol, Spec};
@@ -19,7 +19,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum_htmx::HxRequest;
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
@@ -36,7 +35,7 @@ pub struct DriftView {
     pub can_check: bool,
     /// Seconds between periodic checks; 0 when they are off.
     pub interval: u64,
-    pub last: Option<crate::db::dash::DriftRow>,
+    pub last: Option<crate::db::drift_checks::DriftRow>,
     pub differences: Vec<DiffView>,
 }
 
@@ -62,7 +61,7 @@ pub async fn drift_view(
     applied: bool,
     can_check: bool,
 ) -> AppResult<DriftView> {
-    let last = crate::db::dash::latest_drift(&state.db, d.id).await?;
+    let last = crate::db::drift_checks::latest_drift(&state.db, d.id).await?;
     let differences = last
         .as_ref()
         .map(|l| {
@@ -102,11 +101,11 @@ struct DriftPartial {
 async fn check_drift(
     State(state): State<AppState>,
     crate::auth::Editor(user): crate::auth::Editor,
-    HxRequest(htmx): HxRequest,
+    headers: axum::http::HeaderMap,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let reader = crate::jobs::cloud_executor::CloudLiveReader::new(state.cloud.clone());
-    match crate::drift::check(&state.db, &reader, id, &user.name).await {
+    let reader = state.deployer.reader();
+    match crate::drift::check(&state.db, reader.as_ref(), id, &user.name).await {
         Ok(_) => {}
         Err(crate::drift::CheckError::NotFound) => return Err(AppError::NotFound),
         Err(e @ crate::drift::CheckError::NotApplied(_)) => {
@@ -114,13 +113,11 @@ async fn check_drift(
         }
         Err(crate::drift::CheckError::Db(e)) => return Err(e.into()),
     }
-    if htmx {
+    if crate::http::is_htmx(&headers) {
         let d = crate::db::deployments::get(&state.db, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let applied = crate::db::dash::applied_spec(&state.db, id)
-            .await?
-            .is_some();
+        let applied = applied(&state.db, id).await?.is_some();
         let drift = drift_view(&state, &d, applied, true).await?;
         render(StatusCode::OK, &DriftPartial { drift })
     } else {
@@ -191,7 +188,7 @@ pub struct Overview {
     pub view_draft: bool,
     pub drift: DriftView,
     /// The newest jobs of this deployment.
-    pub jobs: Vec<crate::db::dash::JobSummary>,
+    pub jobs: Vec<crate::db::job_summaries::JobSummary>,
     pub more_jobs: bool,
 }
 
@@ -282,9 +279,9 @@ pub async fn load(
     let d = crate::db::deployments::get(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let live: Option<LiveRow> = crate::db::dash::live(&state.db, id).await?;
+    let live: Option<LiveRow> = crate::db::live_facts::live(&state.db, id).await?;
     let ip = live.as_ref().and_then(|l| l.ip.clone());
-    let applied = crate::db::dash::applied_spec(&state.db, id).await?;
+    let applied = applied(&state.db, id).await?;
     let (spec, showing) = chosen_spec(&d, applied.as_ref(), view);
     let differs = applied
         .as_ref()
@@ -322,11 +319,11 @@ pub async fn load(
         jobs: Vec::new(),
         more_jobs: false,
     };
-    let filter = crate::db::dash::JobFilter {
-        deployment: Some(crate::deploy::job_key(d.id)),
+    let filter = crate::db::job_summaries::JobFilter {
+        deployment: Some(crate::db::jobs::deployment_key(d.id)),
         ..Default::default()
     };
-    o.jobs = crate::db::dash::jobs_page(&state.db, &filter, None, JOB_HISTORY + 1).await?;
+    o.jobs = crate::db::job_summaries::jobs_page(&state.db, &filter, None, JOB_HISTORY + 1).await?;
     o.more_jobs = o.jobs.len() as i64 > JOB_HISTORY;
     o.jobs.truncate(JOB_HISTORY as usize);
     let spec = match spec {
@@ -373,7 +370,7 @@ pub async fn load(
 async fn overview(
     State(state): State<AppState>,
     Viewer(user): Viewer,
-    HxRequest(htmx): HxRequest,
+    headers: axum::http::HeaderMap,
     shell: Shell,
     Path(id): Path<i64>,
     Query(q): Query<OverviewQuery>,
@@ -383,7 +380,7 @@ async fn overview(
         _ => None,
     };
     let o = load(&state, user.can_edit(), id, q.view, test).await?;
-    if htmx {
+    if crate::http::is_htmx(&headers) {
         render(StatusCode::OK, &OverviewPartial { o })
     } else {
         render(StatusCode::OK, &OverviewPage { shell, o })
@@ -411,7 +408,7 @@ async fn route_test(
     let d = crate::db::deployments::get(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let applied = crate::db::dash::applied_spec(&state.db, id).await?;
+    let applied = applied(&state.db, id).await?;
     let answer = match chosen_spec(&d, applied.as_ref(), q.view).0 {
         Ok(spec) => test_route(&spec, &q.host, &q.path),
         Err(why) => RouteAnswer {
@@ -422,6 +419,16 @@ async fn route_test(
         },
     };
     render(StatusCode::OK, &RouteTestPartial { answer })
+}
+
+/// The applied spec's text and when its apply finished (see `db::jobs::applied_job`).
+async fn applied(
+    db: &crate::db::Db,
+    id: i64,
+) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
+    Ok(crate::db::jobs::applied_job(db, id)
+        .await?
+        .map(|j| (j.spec, j.finished_at)))
 }
 
 #[cfg(test)]

@@ -6,10 +6,14 @@ use crate::db::{self, Db, deployments::DeploymentRow, jobs::JobRow};
 use crate::domain::plan::{self, DesiredGraph, Plan, PlanError};
 use crate::domain::spec::{BackendKind, Spec};
 use crate::domain::validate::{self, FieldError};
-use crate::jobs::cloud_executor::CloudLiveReader;
-use crate::jobs::live::{LiveError, LiveReader, read_live};
 use crate::jobs::{JobError, JobKind, JobRequest, Runner};
 use std::sync::Arc;
+
+pub mod cloud_reader;
+pub mod live;
+
+pub use cloud_reader::CloudLiveReader;
+use live::{LiveError, LiveReader, read_live};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
@@ -59,11 +63,6 @@ pub struct Planned {
     pub plan: Plan,
 }
 
-/// The key jobs use for a deployment.
-pub fn job_key(deployment_id: i64) -> String {
-    deployment_id.to_string()
-}
-
 /// The spec as the deployment's draft holds it, validated.
 pub fn valid_spec(row: &DeploymentRow) -> Result<Spec, DeployError> {
     let spec = validate::parse(&row.spec).map_err(|e| {
@@ -78,17 +77,19 @@ pub fn valid_spec(row: &DeploymentRow) -> Result<Spec, DeployError> {
 
 /// The spec of the deployment's last successful apply, if what it applied is still deployed.
 pub async fn applied_spec(db: &Db, deployment_id: i64) -> Result<Option<Spec>, DeployError> {
-    let last = db::jobs::last_succeeded_job(db, &job_key(deployment_id)).await?;
-    Ok(last
-        .filter(|job| job.kind == "apply")
-        .and_then(|job| serde_json::from_str(&job.spec).ok()))
+    let last = db::jobs::applied_job(db, deployment_id)
+        .await
+        .map_err(db::jobs::JobsDbError::from)?;
+    Ok(last.and_then(|job| serde_json::from_str(&job.spec).ok()))
 }
 
 /// The draft version the deployment's last successful apply put in the cloud; `None` when
 /// nothing is applied (never applied, or destroyed since).
 pub async fn applied_version(db: &Db, deployment_id: i64) -> Result<Option<i64>, DeployError> {
-    let last = db::jobs::last_succeeded_job(db, &job_key(deployment_id)).await?;
-    Ok(last.filter(|job| job.kind == "apply").and_then(|job| {
+    let last = db::jobs::applied_job(db, deployment_id)
+        .await
+        .map_err(db::jobs::JobsDbError::from)?;
+    Ok(last.and_then(|job| {
         serde_json::from_str::<serde_json::Value>(&job.plan)
             .ok()?
             .get("version")?
@@ -108,17 +109,18 @@ fn regions(spec: &Spec) -> Vec<String> {
 
 pub struct Deployer {
     db: Db,
-    live: CloudLiveReader,
+    live: Arc<dyn LiveReader>,
     runner: Arc<Runner>,
 }
 
 impl Deployer {
-    pub fn new(db: Db, client: Arc<crate::cloud::Client>, runner: Arc<Runner>) -> Self {
-        Deployer {
-            db,
-            live: CloudLiveReader::new(client),
-            runner,
-        }
+    pub fn new(db: Db, live: Arc<dyn LiveReader>, runner: Arc<Runner>) -> Self {
+        Deployer { db, live, runner }
+    }
+
+    /// What plans and drift checks read the cloud through.
+    pub fn reader(&self) -> &Arc<dyn LiveReader> {
+        &self.live
     }
 
     pub fn runner(&self) -> &Arc<Runner> {
@@ -132,7 +134,7 @@ impl Deployer {
         // Regions the last apply used are searched too, so a dropped region is cleaned up.
         let previous = applied_spec(&self.db, row.id).await?;
         let extra = previous.as_ref().map(regions).unwrap_or_default();
-        let live = read_live(&self.live, &graph, &extra).await?;
+        let live = read_live(self.live.as_ref(), &graph, &extra).await?;
         let mut plan = plan::diff(&graph, &live);
         // Apply never deletes a Cloud Run service (it may serve on its own URL): say so when
         // the spec stopped deploying one that the last apply deployed.
@@ -163,7 +165,7 @@ impl Deployer {
         let id = self
             .runner
             .start(JobRequest {
-                deployment: job_key(row.id),
+                deployment: db::jobs::deployment_key(row.id),
                 kind: JobKind::Apply,
                 spec: serde_json::to_value(&planned.spec).expect("a spec always serialises"),
                 plan: stored_plan,
@@ -196,7 +198,7 @@ impl Deployer {
             resources: Vec::new(),
             ..plan::compile(&basis)
         };
-        let mut live = read_live(&self.live, &graph, &extra).await?;
+        let mut live = read_live(self.live.as_ref(), &graph, &extra).await?;
         if services {
             let mut ids: Vec<String> = [draft.as_ref(), previous.as_ref()]
                 .into_iter()
@@ -217,7 +219,7 @@ impl Deployer {
         let id = self
             .runner
             .start(JobRequest {
-                deployment: job_key(row.id),
+                deployment: db::jobs::deployment_key(row.id),
                 kind: JobKind::Destroy,
                 spec: serde_json::to_value(&basis).expect("a spec always serialises"),
                 plan: plan.api_json(),
@@ -268,7 +270,7 @@ impl Deployer {
 
     async fn refuse_if_busy(&self, deployment_id: i64) -> Result<(), DeployError> {
         if let Some(JobRow { id, created_by, .. }) =
-            db::jobs::active_job_for(&self.db, &job_key(deployment_id)).await?
+            db::jobs::active_job_for(&self.db, &db::jobs::deployment_key(deployment_id)).await?
         {
             return Err(DeployError::Busy {
                 job_id: id,

@@ -1,9 +1,9 @@
 //! The account part of the JSON API: who am I, and (admins) create users.
 
-use super::Routes;
 use crate::AppState;
 use crate::auth::{self, Access, Admin, Role, Viewer};
 use crate::error::{AppError, AppResult, Json};
+use crate::http::Routes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};

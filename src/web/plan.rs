@@ -107,7 +107,7 @@ async fn plan_page(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let row = deployment(&state, id).await?;
-    let running_job = db::jobs::active_job_for(&state.db, &crate::deploy::job_key(id))
+    let running_job = db::jobs::active_job_for(&state.db, &crate::db::jobs::deployment_key(id))
         .await?
         .map(|j| j.id);
     let mut page = PlanPage {

@@ -10,7 +10,7 @@ use super::state::{DeploymentState, SpecFacts, deployment_state};
 use super::{Routes, Shell, render, urlencode};
 use crate::AppState;
 use crate::auth::{Access, Viewer};
-use crate::db::dash::DashboardRow;
+use crate::db::dashboard::DashboardRow;
 use crate::domain::certificates::{self, Explanation};
 use crate::error::{AppError, AppResult, Path, Query};
 use askama::Template;
@@ -75,7 +75,7 @@ async fn ready_rows(state: &AppState, raw: Vec<DashboardRow>) -> AppResult<Vec<R
         }
     }
     if !missing.is_empty() {
-        for s in crate::db::dash::row_specs(&state.db, &missing).await? {
+        for s in crate::db::dashboard::row_specs(&state.db, &missing).await? {
             let facts = Arc::new(SpecFacts::derive(&s.spec, s.applied_spec.as_deref()));
             state
                 .spec_facts
@@ -149,7 +149,7 @@ pub fn row(r: DashboardRow, facts: &SpecFacts) -> Row {
 /// What a dashboard page reads from the database, the same for every viewer.
 pub struct DashboardData {
     pub rows: Vec<Row>,
-    pub counts: crate::db::dash::DashboardCounts,
+    pub counts: crate::db::dashboard::DashboardCounts,
     /// The next page's link.
     pub next: Option<String>,
 }
@@ -214,7 +214,7 @@ async fn dashboard(
 }
 
 async fn load_page(state: &AppState, after: Option<&str>) -> AppResult<DashboardData> {
-    let mut rows = crate::db::dash::dashboard_page(&state.db, after, PAGE + 1).await?;
+    let mut rows = crate::db::dashboard::dashboard_page(&state.db, after, PAGE + 1).await?;
     let next = if rows.len() as i64 > PAGE {
         rows.truncate(PAGE as usize);
         rows.last()
@@ -224,7 +224,7 @@ async fn load_page(state: &AppState, after: Option<&str>) -> AppResult<Dashboard
     };
     Ok(DashboardData {
         rows: ready_rows(state, rows).await?,
-        counts: crate::db::dash::dashboard_counts(&state.db).await?,
+        counts: crate::db::dashboard::dashboard_counts(&state.db).await?,
         next,
     })
 }
@@ -235,7 +235,7 @@ async fn dashboard_row(
     Viewer(_): Viewer,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let r = crate::db::dash::dashboard_row(&state.db, id)
+    let r = crate::db::dashboard::dashboard_row(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let r = ready_rows(&state, vec![r])

@@ -1,11 +1,11 @@
 //! The route registry: the one way to add a route. Each route is registered with its
 //! [`Access`] level, which both guards it (a route layer) and records `(method, path, access)`
-//! in the table the app exposes ([`crate::web::route_table`]); the authorization-matrix test
+//! in the table the app exposes ([`crate::route_table`]); the authorization-matrix test
 //! compares that table with its own, so a route without an expected rule fails the tests.
 //!
 //! ```ignore
 //! use switchyard::auth::{Access, Editor};
-//! use switchyard::web::Routes;
+//! use switchyard::http::Routes;
 //!
 //! pub fn routes(r: Routes) -> Routes {
 //!     r.get("/deployments", Access::Viewer, list)

@@ -1,0 +1,64 @@
+//! `deployment_live`: the last observed live facts of each deployment (IP, certificate status).
+
+use super::Db;
+use sqlx::FromRow;
+
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct LiveRow {
+    pub deployment_id: i64,
+    pub ip: Option<String>,
+    pub certificate: Option<String>,
+    pub cert_status: Option<String>,
+    /// JSON object: domain → status.
+    pub domain_status: String,
+    pub checked_at: String,
+}
+
+impl LiveRow {
+    /// The status Google reported for `domain`, if any.
+    pub fn domain(&self, domain: &str) -> Option<String> {
+        let map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&self.domain_status).unwrap_or_default();
+        map.iter()
+            .find(|(d, _)| {
+                d.trim_end_matches('.')
+                    .eq_ignore_ascii_case(domain.trim_end_matches('.'))
+            })
+            .and_then(|(_, v)| v.as_str().map(str::to_string))
+    }
+}
+
+pub async fn live(db: &Db, deployment_id: i64) -> Result<Option<LiveRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT deployment_id, ip, certificate, cert_status, domain_status, checked_at \
+         FROM deployment_live WHERE deployment_id = ?",
+    )
+    .bind(deployment_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Replaces what is known about the deployment's live resources.
+pub async fn set_live(
+    db: &Db,
+    deployment_id: i64,
+    ip: Option<&str>,
+    certificate: Option<&str>,
+    cert_status: Option<&str>,
+    domain_status: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO deployment_live (deployment_id, ip, certificate, cert_status, domain_status, checked_at) \
+         VALUES (?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) \
+         ON CONFLICT (deployment_id) DO UPDATE SET ip = excluded.ip, certificate = excluded.certificate, \
+         cert_status = excluded.cert_status, domain_status = excluded.domain_status, checked_at = excluded.checked_at",
+    )
+    .bind(deployment_id)
+    .bind(ip)
+    .bind(certificate)
+    .bind(cert_status)
+    .bind(domain_status.to_string())
+    .execute(db)
+    .await?;
+    Ok(())
+}
