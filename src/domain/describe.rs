@@ -3,6 +3,7 @@
 //!
 //! Environment variables are counted, never quoted: their values may be secrets.
 
+use super::draft::Draft;
 use super::spec::{Backend, BackendKind, Ingress, IpKind, Protocol, Service, Spec, Target};
 use super::validate::cpu_count;
 
@@ -239,6 +240,63 @@ pub fn describe(spec: &Spec) -> Vec<String> {
     out
 }
 
+/// A draft's frontend in one sentence (a draft may not have chosen everything yet).
+pub fn draft_frontend(d: &Draft) -> String {
+    let f = &d.frontend;
+    let ip = match f.ip {
+        IpKind::Static => "a reserved static IP address",
+        IpKind::Ephemeral => "an ephemeral IP address",
+    };
+    match f.protocol {
+        None => "Protocol not chosen yet.".to_string(),
+        Some(Protocol::Http) => format!("Plain HTTP on port 80, on {ip}."),
+        Some(Protocol::Https) => format!(
+            "HTTPS on port 443 with a Google-managed certificate for {}, on {ip}{}.",
+            if f.domains.is_empty() {
+                "no domain yet".to_string()
+            } else {
+                f.domains.join(", ")
+            },
+            if f.http_redirect {
+                "; port 80 redirects to HTTPS"
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
+/// A draft's routing, one sentence per rule.
+pub fn draft_routing(d: &Draft) -> Vec<String> {
+    let mut out = vec![match &d.routing.default {
+        Some(t) => format!("Requests that match no rule go to {}.", target(t)),
+        None => "No default backend chosen yet.".to_string(),
+    }];
+    for (i, r) in d.routing.rules.iter().enumerate() {
+        let hosts = if r.hosts.iter().any(|h| h == "*") {
+            "any host".to_string()
+        } else {
+            r.hosts.join(", ")
+        };
+        let mut s = format!(
+            "Rule {}: {} on {} go to {}",
+            i + 1,
+            r.paths.join(", "),
+            hosts,
+            target(&r.target)
+        );
+        if let Some(p) = &r.prefix_rewrite {
+            s.push_str(&format!(", the matched prefix rewritten to {p}"));
+        }
+        if let Some(h) = &r.host_rewrite {
+            s.push_str(&format!(", with Host {h}"));
+        }
+        s.push('.');
+        out.push(s);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,6 +499,22 @@ mod tests {
                 "Everything else goes to hello.",
                 endpoints[0],
                 endpoints[1],
+            ]
+        );
+    }
+
+    #[test]
+    fn a_draft_in_words() {
+        let d = Draft::from_json(include_str!("../../tests/data/seeds/seed-002.json")).unwrap();
+        assert_eq!(
+            draft_frontend(&d),
+            "HTTPS on port 443 with a Google-managed certificate for hello.example.com, on a reserved static IP address; port 80 redirects to HTTPS."
+        );
+        assert_eq!(
+            draft_routing(&d),
+            [
+                "Requests that match no rule go to hello.",
+                "Rule 1: /hello2, /hello2/* on any host go to hello2, the matched prefix rewritten to /."
             ]
         );
     }

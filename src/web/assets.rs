@@ -13,6 +13,7 @@ pub const HTMX_URL: &str = "/static/vendor/htmx-2.0.11.min.js";
 pub const HTMX_SSE_URL: &str = "/static/vendor/htmx-ext-sse-2.2.4.js";
 
 const CSS: &str = include_str!("../../static/css/switchyard.css");
+const WIZARD_CSS: &str = include_str!("../../static/css/wizard.css");
 
 const FILES: &[(&str, &str, &[u8])] = &[
     (
@@ -38,18 +39,28 @@ const FILES: &[(&str, &str, &[u8])] = &[
     (
         "css/wizard.css",
         "text/css; charset=utf-8",
-        include_bytes!("../../static/css/wizard.css"),
+        WIZARD_CSS.as_bytes(),
     ),
 ];
 
 /// `/static/css/switchyard.css?v=HASH`: a new URL whenever the CSS changes.
 pub fn css_url() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| {
-        let h = Sha256::digest(CSS.as_bytes());
-        let hex: String = h[..6].iter().map(|b| format!("{b:02x}")).collect();
-        format!("/static/css/switchyard.css?v={hex}")
-    })
+    URL.get_or_init(|| hashed_url("css/switchyard.css", CSS))
+}
+
+/// `/static/css/wizard.css?v=HASH`, the wizard's own stylesheet.
+pub fn wizard_css_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| hashed_url("css/wizard.css", WIZARD_CSS))
+}
+
+/// The URL of a static file with its content hash in the query string: a new URL whenever the
+/// file changes, so browsers can cache every URL as immutable.
+fn hashed_url(path: &str, contents: &str) -> String {
+    let h = Sha256::digest(contents.as_bytes());
+    let hex: String = h[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("/static/{path}?v={hex}")
 }
 
 pub async fn serve(Path(path): Path<String>) -> Result<Response, AppError> {

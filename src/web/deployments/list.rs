@@ -6,8 +6,8 @@ use super::{Flash, Saved, form_object, form_version, load, message_page, save, w
 use crate::AppState;
 use crate::auth::{Editor, Viewer};
 use crate::db::deployments::{self as store, SaveError};
+use crate::domain::describe;
 use crate::domain::draft::{self, Draft};
-use crate::domain::spec::{IpKind, Protocol, Target};
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, Form, Path};
 use crate::web::{Shell, render};
@@ -174,84 +174,6 @@ struct OverviewPage {
     conflicts: usize,
 }
 
-fn target_words(t: &Target) -> String {
-    match t {
-        Target::Backend { backend } => backend.clone(),
-        Target::Split { split } => {
-            let total: u64 = split.iter().map(|w| u64::from(w.weight)).sum();
-            split
-                .iter()
-                .map(|w| {
-                    let pct = if total == 0 {
-                        0.0
-                    } else {
-                        100.0 * f64::from(w.weight) / total as f64
-                    };
-                    format!("{} ({pct:.0} %)", w.backend)
-                })
-                .collect::<Vec<_>>()
-                .join(" and ")
-        }
-    }
-}
-
-/// The frontend in one sentence.
-pub(crate) fn frontend_words(d: &Draft) -> String {
-    let f = &d.frontend;
-    let ip = match f.ip {
-        IpKind::Static => "a reserved static IP address",
-        IpKind::Ephemeral => "an ephemeral IP address",
-    };
-    match f.protocol {
-        None => "Protocol not chosen yet.".to_string(),
-        Some(Protocol::Http) => format!("Plain HTTP on port 80, on {ip}."),
-        Some(Protocol::Https) => format!(
-            "HTTPS on port 443 with a Google-managed certificate for {}, on {ip}{}.",
-            if f.domains.is_empty() {
-                "no domain yet".to_string()
-            } else {
-                f.domains.join(", ")
-            },
-            if f.http_redirect {
-                "; port 80 redirects to HTTPS"
-            } else {
-                ""
-            }
-        ),
-    }
-}
-
-/// The routing, one sentence per rule.
-pub(crate) fn routing_words(d: &Draft) -> Vec<String> {
-    let mut out = vec![match &d.routing.default {
-        Some(t) => format!("Requests that match no rule go to {}.", target_words(t)),
-        None => "No default backend chosen yet.".to_string(),
-    }];
-    for (i, r) in d.routing.rules.iter().enumerate() {
-        let hosts = if r.hosts.iter().any(|h| h == "*") {
-            "any host".to_string()
-        } else {
-            r.hosts.join(", ")
-        };
-        let mut s = format!(
-            "Rule {}: {} on {} go to {}",
-            i + 1,
-            r.paths.join(", "),
-            hosts,
-            target_words(&r.target)
-        );
-        if let Some(p) = &r.prefix_rewrite {
-            s.push_str(&format!(", the matched prefix rewritten to {p}"));
-        }
-        if let Some(h) = &r.host_rewrite {
-            s.push_str(&format!(", with Host {h}"));
-        }
-        s.push('.');
-        out.push(s);
-    }
-    out
-}
-
 pub(crate) async fn overview(
     State(state): State<AppState>,
     Viewer(user): Viewer,
@@ -275,14 +197,14 @@ pub(crate) async fn overview(
             updated_at: short_time(&l.row.updated_at),
             state: draft_state(d),
             project: d.project.clone(),
-            frontend: frontend_words(d),
+            frontend: describe::draft_frontend(d),
             backends: d
                 .backends
                 .iter()
                 .enumerate()
                 .map(|(i, b)| backend_view(i, b))
                 .collect(),
-            routing: routing_words(d),
+            routing: describe::draft_routing(d),
             conflicts,
         },
     )
@@ -512,19 +434,7 @@ mod tests {
     }
 
     #[test]
-    fn the_seed_in_words() {
-        let d = Draft::from_json(include_str!("../../../tests/data/seeds/seed-002.json")).unwrap();
-        assert_eq!(
-            frontend_words(&d),
-            "HTTPS on port 443 with a Google-managed certificate for hello.example.com, on a reserved static IP address; port 80 redirects to HTTPS."
-        );
-        assert_eq!(
-            routing_words(&d),
-            [
-                "Requests that match no rule go to hello.",
-                "Rule 1: /hello2, /hello2/* on any host go to hello2, the matched prefix rewritten to /."
-            ]
-        );
+    fn times_read_short() {
         assert_eq!(
             short_time("2026-11-23T11:58:11.123Z"),
             "2026-11-23 11:58 UTC"

@@ -19,8 +19,6 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-use std::sync::OnceLock;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/deployments", Access::Viewer, list::list)
@@ -99,18 +97,7 @@ pub fn routes(r: Routes) -> Routes {
         )
 }
 
-const WIZARD_CSS: &str = include_str!("../../../static/css/wizard.css");
-
-/// `/static/css/wizard.css?v=HASH`: a new URL whenever the stylesheet changes (static files
-/// are cached as immutable).
-pub fn wizard_css_url() -> &'static str {
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| {
-        let h = Sha256::digest(WIZARD_CSS.as_bytes());
-        let hex: String = h[..6].iter().map(|b| format!("{b:02x}")).collect();
-        format!("/static/css/wizard.css?v={hex}")
-    })
-}
+pub use crate::web::assets::wizard_css_url;
 
 /// A deployment row with its draft read from the stored JSON.
 pub(crate) struct Loaded {
