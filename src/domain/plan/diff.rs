@@ -478,12 +478,14 @@ pub fn diff(desired: &DesiredGraph, live: &LiveState) -> Plan {
     deletes.sort_by_key(|e| e.kind.delete_rank());
     entries.extend(deletes);
 
+    let risks = super::risks::risks(&entries);
     Plan {
         deployment: deployment.to_string(),
         project: desired.project.clone(),
         entries,
         conflicts,
         warnings,
+        risks,
     }
 }
 

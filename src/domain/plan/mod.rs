@@ -5,11 +5,13 @@
 
 mod compile;
 mod diff;
+mod risks;
 mod steps;
 mod urlmap_body;
 
 pub use compile::compile;
 pub use diff::{destroy, diff};
+pub use risks::Risk;
 pub use steps::steps;
 
 use serde::{Deserialize, Serialize};
@@ -290,9 +292,36 @@ pub struct Plan {
     /// Any conflict stops the plan from being applied.
     pub conflicts: Vec<Conflict>,
     pub warnings: Vec<String>,
+    /// What applying can interrupt or move, in words; applying then needs a confirmation.
+    #[serde(default)]
+    pub risks: Vec<Risk>,
+}
+
+/// How many resources each action touches (the counter at the top of a plan).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub delete: usize,
+    pub noop: usize,
 }
 
 impl Plan {
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for e in &self.entries {
+            match e.action {
+                Action::Create => c.create += 1,
+                Action::Update { .. } => c.update += 1,
+                Action::Replace { .. } => c.replace += 1,
+                Action::Delete => c.delete += 1,
+                Action::Noop => c.noop += 1,
+            }
+        }
+        c
+    }
+
     pub fn is_blocked(&self) -> bool {
         !self.conflicts.is_empty()
     }
@@ -319,6 +348,8 @@ impl Plan {
             .collect();
         serde_json::json!({
             "actions": actions,
+            "counts": self.counts(),
+            "risks": self.risks,
             "conflicts": self.conflicts,
             "warnings": self.warnings,
         })

@@ -151,6 +151,78 @@ fn nothing_live(graph: &DesiredGraph) -> LiveState {
         .collect()
 }
 
+fn risk_kinds(plan: &Plan) -> Vec<&str> {
+    plan.risks.iter().map(|r| r.kind.as_str()).collect()
+}
+
+#[test]
+fn a_first_apply_and_an_unchanged_one_have_no_risks() {
+    for s in all_seeds() {
+        let graph = compile(&s);
+        assert!(diff(&graph, &nothing_live(&graph)).risks.is_empty(), "{}", s.name);
+        assert!(diff(&graph, &as_server_returns(&graph)).risks.is_empty(), "{}", s.name);
+    }
+}
+
+#[test]
+fn a_new_certificate_on_a_serving_proxy_is_a_risk() {
+    let live = as_server_returns(&compile(&contract_example()));
+    let mut s = contract_example();
+    s.frontend.domains.push("www.example.com".into());
+    let plan = diff(&compile(&s), &live);
+    assert_eq!(risk_kinds(&plan), ["certificate_not_active"]);
+    assert!(plan.risks[0].message.contains("shop.example.com and www.example.com"));
+}
+
+#[test]
+fn ip_changes_are_risks_both_ways() {
+    let live = as_server_returns(&compile(&seed_single_region()));
+    let mut s = seed_single_region();
+    s.frontend.ip = crate::domain::spec::IpKind::Ephemeral;
+    let plan = diff(&compile(&s), &live);
+    assert_eq!(risk_kinds(&plan), ["ip_changes", "ip_changes"]);
+    assert!(plan.risks.iter().any(|r| r.message.contains("34.111.1.1")));
+
+    let live = as_server_returns(&compile(&seed_split()));
+    let mut s = seed_split();
+    s.frontend.ip = crate::domain::spec::IpKind::Static;
+    let plan = diff(&compile(&s), &live);
+    assert!(risk_kinds(&plan).contains(&"ip_changes"), "{:?}", plan.risks);
+}
+
+#[test]
+fn changed_weights_removed_rules_and_backends_are_risks() {
+    let live = as_server_returns(&compile(&seed_split()));
+    let mut s = seed_split();
+    s.routing.default = serde_json::from_value(json!({ "split": [
+        { "backend": "stable", "weight": 50 }, { "backend": "canary", "weight": 50 } ] }))
+    .unwrap();
+    let plan = diff(&compile(&s), &live);
+    assert_eq!(risk_kinds(&plan), ["weights_changed"]);
+    assert!(plan.risks[0].message.contains("90/10 → 50/50"), "{}", plan.risks[0].message);
+
+    let live = as_server_returns(&compile(&contract_example()));
+    let mut s = contract_example();
+    s.routing.rules.clear();
+    s.backends.retain(|b| b.name != "hello2");
+    let plan = diff(&compile(&s), &live);
+    let kinds = risk_kinds(&plan);
+    assert!(kinds.contains(&"route_removed"), "{kinds:?}");
+    assert!(kinds.contains(&"backend_removed"), "{kinds:?}");
+    assert!(plan.risks.iter().any(|r| r.message.contains("rule /hello2/* is removed")));
+}
+
+#[test]
+fn deleting_a_cloud_run_service_is_a_risk() {
+    let graph = compile(&seed_with_services(None));
+    let mut live = as_server_returns(&graph);
+    live_service(&graph, &mut live, true);
+    let plan = destroy("my-app", "my-project", &live);
+    let kinds = risk_kinds(&plan);
+    assert_eq!(kinds.iter().filter(|k| **k == "run_service_deleted").count(), 3);
+    assert!(kinds.contains(&"ip_changes"));
+}
+
 fn pos(steps: &[StepSpec], id: &str) -> usize {
     steps
         .iter()
