@@ -63,4 +63,12 @@ pub struct Settings {
         global = true
     )]
     pub drift_interval: u64,
+    /// Seconds a plan may be applied after it was made; after that, plan again.
+    #[arg(
+        long,
+        env = "SWITCHYARD_PLAN_TTL",
+        default_value_t = crate::deploy::DEFAULT_PLAN_TTL_SECS,
+        global = true
+    )]
+    pub plan_ttl: u64,
 }

@@ -41,6 +41,10 @@ pub enum AppError {
     /// Another change came first (409).
     #[error("{0}")]
     Conflict(String),
+    /// A 409 with its own code, for refusals a script tells apart (`plan_stale`,
+    /// `risks_not_accepted`).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     /// `If-Match` does not match (412).
     #[error("{0}")]
     PreconditionFailed(String),
@@ -81,7 +85,7 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Refused { .. } => StatusCode::CONFLICT,
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -101,6 +105,7 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Invalid { .. } => "invalid",
             AppError::Conflict(_) => "conflict",
+            AppError::Refused { code, .. } => code,
             AppError::PreconditionFailed(_) => "precondition_failed",
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::PayloadTooLarge => "payload_too_large",
@@ -156,6 +161,22 @@ impl From<crate::deploy::DeployError> for AppError {
                 AppError::Conflict(e.to_string())
             }
             e @ DeployError::NothingDeployed => AppError::Conflict(e.to_string()),
+            e @ DeployError::PlanStale(_) => AppError::Refused {
+                code: "plan_stale",
+                message: e.to_string(),
+            },
+            e @ DeployError::RisksNotAccepted(_) => AppError::Refused {
+                code: "risks_not_accepted",
+                message: e.to_string(),
+            },
+            DeployError::PlanNotFound(id) => AppError::invalid(
+                "plan_id",
+                format!("no plan {id} for this deployment: make one with POST .../plan"),
+            ),
+            DeployError::PlanKind { plan, asked } => AppError::invalid(
+                "plan_id",
+                format!("plan is a {plan} plan; it cannot be used to {asked}"),
+            ),
             DeployError::Job(e) => AppError::Internal(e.into()),
             DeployError::Db(e) => AppError::Internal(e.into()),
         }

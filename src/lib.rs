@@ -72,7 +72,9 @@ impl App {
             tracing::info!(jobs = ?recovered, "continuing jobs left running by the previous process");
         }
         let reader = Arc::new(deploy::CloudLiveReader::new(cloud.clone()));
-        let deployer = Arc::new(deploy::Deployer::new(db.clone(), reader, runner));
+        let deployer = Arc::new(
+            deploy::Deployer::new(db.clone(), reader, runner).with_plan_ttl(settings.plan_ttl),
+        );
         let (router, table) = routes().into_parts();
         let state = AppState {
             db,

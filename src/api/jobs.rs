@@ -3,6 +3,7 @@
 use crate::AppState;
 use crate::auth::{Access, Editor, Viewer};
 use crate::db::{self, jobs::JobRow, jobs::StepRecord};
+use crate::deploy::PlanKind;
 use crate::error::{AppError, AppResult, Json, Path, Query};
 use crate::http::Routes;
 use axum::extract::State;
@@ -26,25 +27,84 @@ async fn deployment(state: &AppState, id: i64) -> AppResult<db::deployments::Dep
         .ok_or(AppError::NotFound)
 }
 
-/// Planning only reads the cloud, so viewers may look at what an apply would do.
+/// An optional JSON object body (none, empty or `{}` is no options) with only `allowed` keys.
+fn options(body: &[u8], allowed: &[&str]) -> AppResult<serde_json::Map<String, Value>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(serde_json::Map::new());
+    }
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    let Value::Object(o) = v else {
+        return Err(AppError::invalid(
+            "body",
+            format!("give a JSON object with any of: {}", allowed.join(", ")),
+        ));
+    };
+    if let Some(k) = o.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(AppError::invalid(
+            k.clone(),
+            format!("unknown field `{k}`, expected: {}", allowed.join(", ")),
+        ));
+    }
+    Ok(o)
+}
+
+fn flag(o: &serde_json::Map<String, Value>, key: &str, meaning: &str) -> AppResult<bool> {
+    match o.get(key) {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(AppError::invalid(
+            key,
+            format!("must be true ({meaning}) or false"),
+        )),
+    }
+}
+
+fn plan_id(o: &serde_json::Map<String, Value>) -> AppResult<Option<String>> {
+    match o.get("plan_id") {
+        None => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 64 => Ok(Some(s.clone())),
+        Some(_) => Err(AppError::invalid(
+            "plan_id",
+            "must be the plan_id a plan answered",
+        )),
+    }
+}
+
+/// Planning only reads the cloud, so viewers may look at what an apply would do. The plan is
+/// stored: its `plan_id` is what apply (or destroy) runs, exactly as reviewed.
 async fn plan(
     State(state): State<AppState>,
     Viewer(user): Viewer,
     Path(id): Path<i64>,
+    body: axum::body::Bytes,
 ) -> AppResult<Json<Value>> {
+    let o = options(&body, &["kind", "services"])?;
+    let kind = match o.get("kind").map(|k| k.as_str()) {
+        None | Some(Some("apply")) => PlanKind::Apply,
+        Some(Some("destroy")) => PlanKind::Destroy {
+            services: flag(&o, "services", "also delete the Cloud Run services")?,
+        },
+        Some(_) => {
+            return Err(AppError::invalid(
+                "kind",
+                "must be \"apply\" (the default) or \"destroy\"",
+            ));
+        }
+    };
     let row = deployment(&state, id).await?;
-    let planned = state.deployer.plan(&row).await?;
+    let pinned = state.deployer.pin(&row, kind, &user.name).await?;
     crate::audit::record(
         &state.db,
         &user.name,
         crate::audit::Action::Plan,
         &crate::audit::deployment(row.id),
-        serde_json::json!({"version": row.version, "via": "API"}),
+        serde_json::json!({"version": row.version, "plan": pinned.record.id,
+            "kind": kind.name(), "via": "API"}),
     )
     .await;
-    let mut body = planned.plan.api_json();
+    let mut body = pinned.json;
     body["deployment"] = json!(row.id);
-    body["version"] = json!(row.version);
     Ok(Json(body))
 }
 
@@ -52,47 +112,31 @@ async fn apply(
     State(state): State<AppState>,
     Editor(user): Editor,
     Path(id): Path<i64>,
+    body: axum::body::Bytes,
 ) -> AppResult<(StatusCode, Json<Value>)> {
+    let o = options(&body, &["plan_id", "accept_risks"])?;
+    let accept = flag(&o, "accept_risks", "apply despite the plan's risks")?;
+    let plan = plan_id(&o)?;
     let row = deployment(&state, id).await?;
-    let job_id = state.deployer.apply(&row, &user.name).await?;
+    let job_id = match &plan {
+        Some(p) => {
+            state
+                .deployer
+                .apply_pinned(&row, "apply", p, accept, &user.name)
+                .await?
+        }
+        None => state.deployer.apply(&row, &user.name).await?,
+    };
     crate::audit::record(
         &state.db,
         &user.name,
         crate::audit::Action::Apply,
         &crate::audit::deployment(row.id),
-        serde_json::json!({"job": job_id, "version": row.version, "via": "API"}),
+        serde_json::json!({"job": job_id, "version": row.version, "plan": plan,
+            "accepted_risks": accept, "via": "API"}),
     )
     .await;
     Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
-}
-
-/// Options of a destroy; the body is optional (`{}` or none keeps the Cloud Run services).
-fn destroy_services(body: &[u8]) -> AppResult<bool> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(false);
-    }
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
-    let Some(o) = v.as_object() else {
-        return Err(AppError::Invalid {
-            field: "body".into(),
-            message: "give an object such as {\"services\": true}".into(),
-        });
-    };
-    if let Some(k) = o.keys().find(|k| k.as_str() != "services") {
-        return Err(AppError::Invalid {
-            field: k.clone(),
-            message: format!("unknown field `{k}`, expected: services"),
-        });
-    }
-    match o.get("services") {
-        None => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(_) => Err(AppError::Invalid {
-            field: "services".into(),
-            message: "must be true (also delete the Cloud Run services) or false".into(),
-        }),
-    }
 }
 
 async fn destroy(
@@ -101,15 +145,33 @@ async fn destroy(
     Path(id): Path<i64>,
     body: axum::body::Bytes,
 ) -> AppResult<(StatusCode, Json<Value>)> {
-    let services = destroy_services(&body)?;
+    let o = options(&body, &["services", "plan_id", "accept_risks"])?;
+    let services = flag(&o, "services", "also delete the Cloud Run services")?;
+    let accept = flag(&o, "accept_risks", "destroy despite the plan's risks")?;
+    let plan = plan_id(&o)?;
     let row = deployment(&state, id).await?;
-    let job_id = state.deployer.destroy(&row, &user.name, services).await?;
+    let job_id = match &plan {
+        Some(p) => {
+            if o.contains_key("services") {
+                return Err(AppError::invalid(
+                    "services",
+                    "a destroy plan already says whether services are deleted: plan with {\"kind\": \"destroy\", \"services\": true}",
+                ));
+            }
+            state
+                .deployer
+                .apply_pinned(&row, "destroy", p, accept, &user.name)
+                .await?
+        }
+        None => state.deployer.destroy(&row, &user.name, services).await?,
+    };
     crate::audit::record(
         &state.db,
         &user.name,
         crate::audit::Action::Destroy,
         &crate::audit::deployment(row.id),
-        serde_json::json!({"job": job_id, "services": services, "via": "API"}),
+        serde_json::json!({"job": job_id, "services": services, "plan": plan,
+            "accepted_risks": accept, "via": "API"}),
     )
     .await;
     Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
@@ -128,6 +190,7 @@ pub fn job_json(job: &JobRow, steps: Option<&[StepRecord]>) -> Value {
         "finished_at": job.finished_at,
         "error": job.error,
         "cancel_requested": job.cancel_requested,
+        "plan_id": serde_json::from_str::<Value>(&job.plan).ok().and_then(|p| p.get("plan_id").cloned()),
     });
     if let Some(steps) = steps {
         v["steps"] = steps

@@ -6,6 +6,7 @@ pub mod deployments;
 pub mod drift_checks;
 pub mod job_summaries;
 pub mod live_facts;
+pub mod plans;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

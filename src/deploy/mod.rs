@@ -11,9 +11,11 @@ use std::sync::Arc;
 
 pub mod cloud_reader;
 pub mod live;
+mod pinned;
 
 pub use cloud_reader::CloudLiveReader;
 use live::{LiveError, LiveReader, read_live};
+pub use pinned::{PinnedPlan, PlanKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
@@ -32,6 +34,16 @@ pub enum DeployError {
     Busy { job_id: i64, created_by: String },
     #[error("nothing is deployed for this deployment")]
     NothingDeployed,
+    /// The plan no longer describes what applying would do: say what moved.
+    #[error("{0}")]
+    PlanStale(String),
+    /// The plan has risks and the caller did not accept them.
+    #[error("the plan has risks; review them and confirm (accept_risks): {}", .0.join("; "))]
+    RisksNotAccepted(Vec<String>),
+    #[error("no plan {0} for this deployment")]
+    PlanNotFound(String),
+    #[error("plan is a {plan} plan; it cannot be used to {asked}")]
+    PlanKind { plan: String, asked: String },
     #[error(transparent)]
     Job(JobError),
     #[error(transparent)]
@@ -61,6 +73,18 @@ pub struct Planned {
     pub spec: Spec,
     pub graph: DesiredGraph,
     pub plan: Plan,
+    /// SHA-256 of the live resources the plan read (a record of what it saw).
+    pub live_digest: String,
+}
+
+/// A stable digest of what was read from the cloud.
+fn digest(live: &plan::LiveState) -> String {
+    use sha2::{Digest, Sha256};
+    let text = serde_json::to_string(live).expect("live state always serialises");
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The spec as the deployment's draft holds it, validated.
@@ -111,11 +135,26 @@ pub struct Deployer {
     db: Db,
     live: Arc<dyn LiveReader>,
     runner: Arc<Runner>,
+    /// How long a pinned plan may be applied after it was made.
+    plan_ttl_secs: u64,
 }
+
+/// A pinned plan may be applied for a day unless configured otherwise (`--plan-ttl`).
+pub const DEFAULT_PLAN_TTL_SECS: u64 = 24 * 3600;
 
 impl Deployer {
     pub fn new(db: Db, live: Arc<dyn LiveReader>, runner: Arc<Runner>) -> Self {
-        Deployer { db, live, runner }
+        Deployer {
+            db,
+            live,
+            runner,
+            plan_ttl_secs: DEFAULT_PLAN_TTL_SECS,
+        }
+    }
+
+    pub fn with_plan_ttl(mut self, secs: u64) -> Self {
+        self.plan_ttl_secs = secs;
+        self
     }
 
     /// What plans and drift checks read the cloud through.
@@ -135,6 +174,7 @@ impl Deployer {
         let previous = applied_spec(&self.db, row.id).await?;
         let extra = previous.as_ref().map(regions).unwrap_or_default();
         let live = read_live(self.live.as_ref(), &graph, &extra).await?;
+        let live_digest = digest(&live);
         let mut plan = plan::diff(&graph, &live);
         // Apply never deletes a Cloud Run service (it may serve on its own URL): say so when
         // the spec stopped deploying one that the last apply deployed.
@@ -150,7 +190,12 @@ impl Deployer {
                 }
             }
         }
-        Ok(Planned { spec, graph, plan })
+        Ok(Planned {
+            spec,
+            graph,
+            plan,
+            live_digest,
+        })
     }
 
     /// Plans and starts an apply job. An unchanged deployment gets a job with no steps: the
@@ -162,6 +207,18 @@ impl Deployer {
         let mut stored_plan = planned.plan.api_json();
         // Which draft version this apply puts in the cloud (shown as the applied version).
         stored_plan["version"] = serde_json::json!(row.version);
+        self.start_apply(row, &planned, stored_plan, steps, user)
+            .await
+    }
+
+    async fn start_apply(
+        &self,
+        row: &DeploymentRow,
+        planned: &Planned,
+        stored_plan: serde_json::Value,
+        steps: Vec<plan::StepSpec>,
+        user: &str,
+    ) -> Result<i64, DeployError> {
         let id = self
             .runner
             .start(JobRequest {
@@ -186,7 +243,19 @@ impl Deployer {
         services: bool,
     ) -> Result<i64, DeployError> {
         self.refuse_if_busy(row.id).await?;
-        // Whatever the draft says now, search where the draft and the last apply put things.
+        let planned = self.destroy_plan(row, services).await?;
+        let steps = plan::steps(&planned.plan).map_err(DeployError::Blocked)?;
+        self.start_destroy(row, &planned, planned.plan.api_json(), steps, user)
+            .await
+    }
+
+    /// The plan that deletes what the deployment owns: whatever the draft says now, it searches
+    /// where the draft and the last apply put things.
+    pub async fn destroy_plan(
+        &self,
+        row: &DeploymentRow,
+        services: bool,
+    ) -> Result<Planned, DeployError> {
         let draft = valid_spec(row).ok();
         let previous = applied_spec(&self.db, row.id).await?;
         let Some(basis) = previous.clone().or(draft.clone()) else {
@@ -215,14 +284,29 @@ impl Deployer {
             }
         }
         let plan = plan::destroy(&basis.name, &basis.project, &live);
-        let steps = plan::steps(&plan).map_err(DeployError::Blocked)?;
+        Ok(Planned {
+            spec: basis,
+            graph,
+            plan,
+            live_digest: digest(&live),
+        })
+    }
+
+    async fn start_destroy(
+        &self,
+        row: &DeploymentRow,
+        planned: &Planned,
+        stored_plan: serde_json::Value,
+        steps: Vec<plan::StepSpec>,
+        user: &str,
+    ) -> Result<i64, DeployError> {
         let id = self
             .runner
             .start(JobRequest {
                 deployment: db::jobs::deployment_key(row.id),
                 kind: JobKind::Destroy,
-                spec: serde_json::to_value(&basis).expect("a spec always serialises"),
-                plan: plan.api_json(),
+                spec: serde_json::to_value(&planned.spec).expect("a spec always serialises"),
+                plan: stored_plan,
                 created_by: user.to_string(),
                 steps,
             })

@@ -10,6 +10,7 @@ async fn healthz_answers_when_the_database_does() {
         compute_endpoint: String::new(),
         run_endpoint: String::new(),
         drift_interval: 0,
+        plan_ttl: switchyard::deploy::DEFAULT_PLAN_TTL_SECS,
     };
     settings.listen = "127.0.0.1:0".parse().unwrap();
     let listener = tokio::net::TcpListener::bind(settings.listen)

@@ -223,7 +223,12 @@ fn managed_domains(body: Option<&Value>) -> String {
     let domains: Vec<String> = body
         .and_then(|b| b.pointer("/managed/domains"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
     match domains.as_slice() {
         [] => "its domains".to_string(),
@@ -330,7 +335,11 @@ fn targets(rule: &Value) -> Vec<(String, u64)> {
             .iter()
             .map(|w| {
                 (
-                    name_of(w.get("backendService").and_then(Value::as_str).unwrap_or("")),
+                    name_of(
+                        w.get("backendService")
+                            .and_then(Value::as_str)
+                            .unwrap_or(""),
+                    ),
                     w.get("weight").and_then(Value::as_u64).unwrap_or(0),
                 )
             })

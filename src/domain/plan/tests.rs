@@ -159,8 +159,16 @@ fn risk_kinds(plan: &Plan) -> Vec<&str> {
 fn a_first_apply_and_an_unchanged_one_have_no_risks() {
     for s in all_seeds() {
         let graph = compile(&s);
-        assert!(diff(&graph, &nothing_live(&graph)).risks.is_empty(), "{}", s.name);
-        assert!(diff(&graph, &as_server_returns(&graph)).risks.is_empty(), "{}", s.name);
+        assert!(
+            diff(&graph, &nothing_live(&graph)).risks.is_empty(),
+            "{}",
+            s.name
+        );
+        assert!(
+            diff(&graph, &as_server_returns(&graph)).risks.is_empty(),
+            "{}",
+            s.name
+        );
     }
 }
 
@@ -171,7 +179,11 @@ fn a_new_certificate_on_a_serving_proxy_is_a_risk() {
     s.frontend.domains.push("www.example.com".into());
     let plan = diff(&compile(&s), &live);
     assert_eq!(risk_kinds(&plan), ["certificate_not_active"]);
-    assert!(plan.risks[0].message.contains("shop.example.com and www.example.com"));
+    assert!(
+        plan.risks[0]
+            .message
+            .contains("shop.example.com and www.example.com")
+    );
 }
 
 #[test]
@@ -187,7 +199,11 @@ fn ip_changes_are_risks_both_ways() {
     let mut s = seed_split();
     s.frontend.ip = crate::domain::spec::IpKind::Static;
     let plan = diff(&compile(&s), &live);
-    assert!(risk_kinds(&plan).contains(&"ip_changes"), "{:?}", plan.risks);
+    assert!(
+        risk_kinds(&plan).contains(&"ip_changes"),
+        "{:?}",
+        plan.risks
+    );
 }
 
 #[test]
@@ -199,7 +215,11 @@ fn changed_weights_removed_rules_and_backends_are_risks() {
     .unwrap();
     let plan = diff(&compile(&s), &live);
     assert_eq!(risk_kinds(&plan), ["weights_changed"]);
-    assert!(plan.risks[0].message.contains("90/10 → 50/50"), "{}", plan.risks[0].message);
+    assert!(
+        plan.risks[0].message.contains("90/10 → 50/50"),
+        "{}",
+        plan.risks[0].message
+    );
 
     let live = as_server_returns(&compile(&contract_example()));
     let mut s = contract_example();
@@ -209,7 +229,11 @@ fn changed_weights_removed_rules_and_backends_are_risks() {
     let kinds = risk_kinds(&plan);
     assert!(kinds.contains(&"route_removed"), "{kinds:?}");
     assert!(kinds.contains(&"backend_removed"), "{kinds:?}");
-    assert!(plan.risks.iter().any(|r| r.message.contains("rule /hello2/* is removed")));
+    assert!(
+        plan.risks
+            .iter()
+            .any(|r| r.message.contains("rule /hello2/* is removed"))
+    );
 }
 
 #[test]
@@ -219,7 +243,13 @@ fn deleting_a_cloud_run_service_is_a_risk() {
     live_service(&graph, &mut live, true);
     let plan = destroy("my-app", "my-project", &live);
     let kinds = risk_kinds(&plan);
-    assert_eq!(kinds.iter().filter(|k| **k == "run_service_deleted").count(), 3);
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == "run_service_deleted")
+            .count(),
+        3
+    );
     assert!(kinds.contains(&"ip_changes"));
 }
 
