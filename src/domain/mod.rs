@@ -7,7 +7,7 @@
 //! bytes ──validate::parse──▶ Spec ──validate::validate──▶ ok / Vec<FieldError>   (400 / 422)
 //!                             │
 //!                             ├─ lint::lint ───────────▶ Vec<Warning> (what, why, fix)
-//!                             ├─ urlmap::from_spec ────▶ UrlMap ──urlmap::evaluate──▶ Outcome
+//!                             ├─ plan::url_map ────────▶ UrlMap ──urlmap::evaluate──▶ Outcome
 //!                             │                                    (the one evaluator; the
 //!                             │                                     sandbox and preview share it)
 //!                             ├─ preview::preview ─────▶ Vec<PreviewRow>
@@ -47,12 +47,14 @@
 //!     `Outcome::{Route { services: Vec<(String, u32)>, path, host, matched }, Redirect { code,
 //!     url, matched }, NoRoute}`;
 //!   - `run_tests(&UrlMap) -> Vec<TestFailure>` (serialises like Compute's `testFailures[]`);
-//!   - `from_spec(&Spec, &dyn Fn(&str) -> String) -> UrlMap`, `redirect_map(deployment: &str)
-//!     -> UrlMap`, `path_matcher_name(usize) -> String`;
 //!   - `same_resource(a, b) -> bool` (compares references by path after `/compute/v1/`),
 //!     `referenced_services(&UrlMap) -> Vec<String>`, `advanced_features(&UrlMap) ->
 //!     Vec<String>` (fields that need `EXTERNAL_MANAGED`), `path_pattern_problem`,
 //!     `host_pattern_problem`.
+//! - [`plan`]: `compile`, `diff`, `destroy`, `steps` (spec → resources → changes → API calls);
+//!   `url_map(&Spec, &dyn Fn(&str) -> String) -> UrlMap` (the spec's map, which the preview and
+//!   lint evaluate), `redirect_map(deployment: &str) -> UrlMap`, `path_matcher_name(usize) ->
+//!   String`.
 //! - [`lint`]: `lint(&Spec) -> Vec<Warning>`; `Warning { code, level, field, message, why,
 //!   fix }`, `Level::{Warning, Info}`.
 //! - [`preview`]: `preview(&Spec) -> Vec<PreviewRow>`, `preview_request(&Spec, host, path) ->

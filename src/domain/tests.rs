@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::gcloud;
 use super::lint::{self, Level};
+use super::plan;
 use super::preview;
 use super::spec::Spec;
 use super::urlmap::{self, Outcome, UrlMap};
@@ -61,7 +62,7 @@ fn every_seed_parses_validates_and_builds_a_url_map_google_would_accept() {
     for (name, json) in SEEDS {
         let spec = validate::parse(json).unwrap_or_else(|e| panic!("{name}: {e}"));
         validate::validate(&spec).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        let map = urlmap::from_spec(&spec, &|b| format!("global/backendServices/{b}"));
+        let map = plan::url_map(&spec, &|b| format!("global/backendServices/{b}"));
         urlmap::check(&map).unwrap_or_else(|e| panic!("{name}: {e}"));
         // The fixture is a canonical document: serialising the parsed spec gives it back.
         let reparsed: Value = serde_json::from_str(json).unwrap();
@@ -113,7 +114,7 @@ fn seed_001_explains_why_health_checks_and_max_rate_are_not_there() {
 fn seed_002_routes_hello2_and_its_sub_paths_to_the_second_service_at_the_root() {
     for name in ["seed-002", "seed-002-http"] {
         let s = seed(name);
-        let map = urlmap::from_spec(&s, &|b| b.to_string());
+        let map = plan::url_map(&s, &|b| b.to_string());
         let check = |path: &str, backend: &str, received: &str| match urlmap::evaluate(
             &map,
             "203.0.113.10",
@@ -365,7 +366,7 @@ fn exercise(spec: &Spec) {
     let _ = lint::lint(spec);
     let _ = preview::preview(spec);
     let _ = gcloud::commands(spec).to_shell();
-    let map = urlmap::from_spec(spec, &|b| b.to_string());
+    let map = plan::url_map(spec, &|b| b.to_string());
     let _ = urlmap::check_all(&map);
     let _ = urlmap::run_tests(&map);
 }
@@ -377,7 +378,7 @@ fn generated_valid_specs_validate_and_their_url_maps_pass_check() {
         let v = valid_spec(&mut rng);
         let spec = validate::parse(v.to_string()).unwrap_or_else(|e| panic!("#{i} {e}\n{v:#}"));
         validate::validate(&spec).unwrap_or_else(|e| panic!("#{i} {e:?}\n{v:#}"));
-        let map = urlmap::from_spec(&spec, &|b| b.to_string());
+        let map = plan::url_map(&spec, &|b| b.to_string());
         urlmap::check(&map).unwrap_or_else(|e| panic!("#{i} {e}\n{v:#}"));
         // Every preview row of a valid spec reaches a defined backend.
         for row in preview::preview(&spec) {

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::names::{self, MAX_NAME};
+use super::plan;
 use super::spec::{BackendKind, Protocol, Spec, Target};
 use super::urlmap::{self, MAX_HOST_REWRITE, MAX_PATH_PREFIX_REWRITE, MAX_WEIGHT};
 
@@ -406,7 +407,7 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<FieldError>> {
     // Belt and braces: the URL map these rules let through must pass the API's own checks.
     // A failure here is a gap in the rules above, reported rather than sent to Google.
     if e.0.is_empty() {
-        let map = urlmap::from_spec(spec, &|b| b.to_string());
+        let map = plan::url_map(spec, &|b| b.to_string());
         if let Err(err) = urlmap::check(&map) {
             e.add("routing", format!("the URL map would be rejected: {err}"));
         }
@@ -980,7 +981,7 @@ fn check_ref(e: &mut Errors, spec: &Spec, field: &str, name: &str) {
 fn check_routing(e: &mut Errors, spec: &Spec) {
     check_target(e, spec, "routing.default", &spec.routing.default);
 
-    // Host sets as `from_spec` groups them: hosts lowercased, sorted, deduplicated.
+    // Host sets as `plan::url_map` groups them: hosts lowercased, sorted, deduplicated.
     let host_set = |hosts: &[String]| {
         let mut h: Vec<String> = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
         h.sort();
