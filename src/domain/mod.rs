@@ -4,7 +4,7 @@
 //! How the pieces fit:
 //!
 //! ```text
-//! bytes ──validate::parse──▶ Spec ──validate::validate──▶ ok / Vec<FieldError>   (400 / 422)
+//! bytes ──parse::parse─────▶ Spec ──validate::validate──▶ ok / Vec<FieldError>   (400 / 422)
 //!                             │
 //!                             ├─ lint::lint ───────────▶ Vec<Warning> (what, why, fix)
 //!                             ├─ plan::url_map ────────▶ UrlMap ──urlmap::evaluate──▶ Outcome
@@ -25,10 +25,10 @@
 //!   override from a pasted Cloud Run URL), `update_backend` (a rename follows into the
 //!   routing), `remove_backend`, `apply_default`, `add_rule`, `update_rule`, `remove_rule`;
 //!   `step_of_field` maps a spec field to the wizard step that owns it.
+//! - [`parse`]: `parse(input: impl AsRef<[u8]>) -> Result<Spec, ParseError>`; `ParseError {
+//!   field: Option<String>, message }` (field is `None` only when the input is not a JSON
+//!   object). Unknown fields are errors.
 //! - [`validate`]:
-//!   - `parse(input: impl AsRef<[u8]>) -> Result<Spec, ParseError>`; `ParseError { field:
-//!     Option<String>, message }` (field is `None` only when the input is not a JSON object).
-//!     Unknown fields are errors.
 //!   - `validate(&Spec) -> Result<(), Vec<FieldError>>`; `FieldError { field, message }` with
 //!     fields like `backends[1].fqdn`, `routing.rules[0].paths[1]`.
 //!   - helpers: `is_resource_name`, `is_project_id`, `is_cloud_run_service_id`,
@@ -73,6 +73,7 @@ pub mod draft;
 pub mod gcloud;
 pub mod lint;
 pub mod names;
+pub mod parse;
 pub mod plan;
 pub mod preview;
 pub mod spec;
