@@ -183,7 +183,7 @@ pub async fn check(
     else {
         return Err(CheckError::NotApplied(d.name));
     };
-    let (result, diffs, error) = match crate::domain::validate::parse(&applied) {
+    let (result, diffs, error) = match crate::domain::parse::parse(&applied) {
         Err(e) => (
             "error",
             Vec::new(),
@@ -335,7 +335,7 @@ mod tests {
     use serde_json::json;
 
     fn seed2() -> Spec {
-        crate::domain::validate::parse(include_str!("../tests/data/seeds/seed-002.json")).unwrap()
+        crate::domain::parse::parse(include_str!("../tests/data/seeds/seed-002.json")).unwrap()
     }
 
     #[test]

@@ -28,6 +28,7 @@
 use crate::AppState;
 use crate::auth::{Access, Editor, Viewer};
 use crate::db::deployments::{self as store, DeploymentRow, SaveError};
+use crate::domain::parse;
 use crate::domain::validate::{self, FieldError};
 use crate::error::{AppError, Path};
 use crate::http::Routes;
@@ -168,7 +169,7 @@ fn spec_from_body(
             "the body must be a spec with Content-Type: application/json",
         )));
     }
-    let spec = validate::parse(&body).map_err(|e| {
+    let spec = parse::parse(&body).map_err(|e| {
         Box::new(match e.field {
             // Not JSON, or not an object: nothing to name.
             None => bad_request(&e.message),

@@ -3,6 +3,7 @@
 //! plan shown in the browser and one fetched by a script are made the same way.
 
 use crate::db::{self, Db, deployments::DeploymentRow, jobs::JobRow};
+use crate::domain::parse;
 use crate::domain::plan::{self, DesiredGraph, Plan, PlanError};
 use crate::domain::spec::{BackendKind, Spec};
 use crate::domain::validate::{self, FieldError};
@@ -89,7 +90,7 @@ fn digest(live: &plan::LiveState) -> String {
 
 /// The spec as the deployment's draft holds it, validated.
 pub fn valid_spec(row: &DeploymentRow) -> Result<Spec, DeployError> {
-    let spec = validate::parse(&row.spec).map_err(|e| {
+    let spec = parse::parse(&row.spec).map_err(|e| {
         DeployError::Invalid(vec![FieldError {
             field: e.field.unwrap_or_default(),
             message: e.message,

@@ -300,11 +300,11 @@ pub fn draft_routing(d: &Draft) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::validate;
+    use crate::domain::parse;
 
     #[test]
     fn seed_002_in_words() {
-        let spec = validate::parse(include_str!("../../tests/data/seeds/seed-002.json")).unwrap();
+        let spec = parse::parse(include_str!("../../tests/data/seeds/seed-002.json")).unwrap();
         let words = describe(&spec);
         assert_eq!(
             words[0],
@@ -327,7 +327,7 @@ mod tests {
 
     #[test]
     fn seed_001_and_splits_in_words() {
-        let spec = validate::parse(include_str!("../../tests/data/seeds/seed-001.json")).unwrap();
+        let spec = parse::parse(include_str!("../../tests/data/seeds/seed-001.json")).unwrap();
         let words = describe(&spec);
         assert_eq!(words[1], "Every request goes to my-app.");
         assert!(words[2].contains("in us-central1, europe-west1 and asia-east1"));
@@ -443,7 +443,7 @@ mod tests {
 
     #[test]
     fn specs_without_services_read_as_before() {
-        let words = |json: &str| describe(&validate::parse(json).unwrap());
+        let words = |json: &str| describe(&parse::parse(json).unwrap());
         let seed = |n| match n {
             "000" => include_str!("../../tests/data/seeds/seed-000.json"),
             "001" => include_str!("../../tests/data/seeds/seed-001.json"),

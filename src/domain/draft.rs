@@ -5,16 +5,16 @@
 //! A draft serializes to the spec JSON of CONTRACT.md §2 with the parts the user has not filled
 //! in yet left out (no `frontend.protocol` until one is chosen, no `routing.default` until a
 //! target is picked), so a complete draft *is* a spec: [`Draft::to_spec`] parses it with the
-//! same `validate::parse` the API uses, and the errors name the same fields.
+//! same `parse::parse` the API uses, and the errors name the same fields.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::parse::{self, ParseError};
 use super::spec::{
     Backend, BackendKind, EnvVar, Ingress, IpKind, Protocol, Rollout, Rule, Service, Spec, Target,
     WeightedBackend,
 };
-use super::validate::{self, ParseError};
 
 /// The spec being edited. Field for field the spec, with what may still be missing optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,7 +135,7 @@ impl Draft {
     /// Reads a stored draft or an imported file: a complete spec, or a draft with parts missing.
     /// Unknown fields are refused as they are for specs.
     pub fn from_json(text: &str) -> std::result::Result<Draft, ParseError> {
-        match validate::parse(text) {
+        match parse::parse(text) {
             Ok(spec) => Ok(Draft::from_spec(&spec)),
             Err(spec_err) => {
                 // Not a spec; an incomplete draft is fine, as long as what is there has the
@@ -155,7 +155,7 @@ impl Draft {
 
     /// The draft as a spec, or the first thing missing or malformed (with its field).
     pub fn to_spec(&self) -> std::result::Result<Spec, ParseError> {
-        validate::parse(self.to_json().to_string())
+        parse::parse(self.to_json().to_string())
     }
 
     /// Names of the backends, for the routing step's choices.
@@ -918,9 +918,10 @@ pub fn step_of_field(field: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::validate;
 
     fn seed_002() -> Spec {
-        validate::parse(include_str!("../../tests/data/seeds/seed-002.json")).unwrap()
+        parse::parse(include_str!("../../tests/data/seeds/seed-002.json")).unwrap()
     }
 
     #[test]

@@ -10,8 +10,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::names;
+use super::plan;
 use super::spec::{Backend, BackendKind, IpKind, Protocol, Spec, Target};
-use super::urlmap;
 
 /// Base of the resource URLs written into imported files (the form Compute itself returns).
 const COMPUTE: &str = "https://www.googleapis.com/compute/v1";
@@ -414,7 +414,7 @@ pub fn commands(spec: &Spec) -> GcloudScript {
             .arg(&project),
         ),
         _ => {
-            let map = urlmap::from_spec(spec, &|b| {
+            let map = plan::url_map(spec, &|b| {
                 format!(
                     "{COMPUTE}/projects/{}/global/backendServices/{}",
                     spec.project,
@@ -493,7 +493,7 @@ pub fn commands(spec: &Spec) -> GcloudScript {
             ));
             if spec.frontend.http_redirect {
                 let redirect = names::redirect_url_map(d);
-                let value = serde_json::to_value(urlmap::redirect_map(d)).unwrap_or(Value::Null);
+                let value = serde_json::to_value(plan::redirect_map(d)).unwrap_or(Value::Null);
                 steps.push(
                     GcloudStep::new(
                         "URL map for port 80: 301 to https",

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
+use super::plan;
 use super::preview::{sample_host, sample_paths};
 use super::spec::{BackendKind, Ingress, IpKind, Protocol, Spec, Target};
 use super::urlmap::{self, Outcome};
@@ -389,7 +390,7 @@ fn routing(out: &mut Out, spec: &Spec) {
         }
     }
 
-    // Paths per host set, as from_spec groups them.
+    // Paths per host set, as `plan::url_map` groups them.
     let mut by_set: HashMap<Vec<String>, HashSet<&str>> = HashMap::new();
     let set_of = |hosts: &[String]| {
         let mut h: Vec<String> = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
@@ -404,7 +405,7 @@ fn routing(out: &mut Out, spec: &Spec) {
             .extend(r.paths.iter().map(String::as_str));
     }
 
-    let map = urlmap::from_spec(spec, &|b| b.to_string());
+    let map = plan::url_map(spec, &|b| b.to_string());
     for (i, rule) in spec.routing.rules.iter().enumerate() {
         let base = format!("routing.rules[{i}]");
         if spec.frontend.protocol == Protocol::Https && !spec.frontend.domains.is_empty() {

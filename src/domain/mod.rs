@@ -4,10 +4,10 @@
 //! How the pieces fit:
 //!
 //! ```text
-//! bytes ──validate::parse──▶ Spec ──validate::validate──▶ ok / Vec<FieldError>   (400 / 422)
+//! bytes ──parse::parse─────▶ Spec ──validate::validate──▶ ok / Vec<FieldError>   (400 / 422)
 //!                             │
 //!                             ├─ lint::lint ───────────▶ Vec<Warning> (what, why, fix)
-//!                             ├─ urlmap::from_spec ────▶ UrlMap ──urlmap::evaluate──▶ Outcome
+//!                             ├─ plan::url_map ────────▶ UrlMap ──urlmap::evaluate──▶ Outcome
 //!                             │                                    (the one evaluator; the
 //!                             │                                     sandbox and preview share it)
 //!                             ├─ preview::preview ─────▶ Vec<PreviewRow>
@@ -25,10 +25,10 @@
 //!   override from a pasted Cloud Run URL), `update_backend` (a rename follows into the
 //!   routing), `remove_backend`, `apply_default`, `add_rule`, `update_rule`, `remove_rule`;
 //!   `step_of_field` maps a spec field to the wizard step that owns it.
+//! - [`parse`]: `parse(input: impl AsRef<[u8]>) -> Result<Spec, ParseError>`; `ParseError {
+//!   field: Option<String>, message }` (field is `None` only when the input is not a JSON
+//!   object). Unknown fields are errors.
 //! - [`validate`]:
-//!   - `parse(input: impl AsRef<[u8]>) -> Result<Spec, ParseError>`; `ParseError { field:
-//!     Option<String>, message }` (field is `None` only when the input is not a JSON object).
-//!     Unknown fields are errors.
 //!   - `validate(&Spec) -> Result<(), Vec<FieldError>>`; `FieldError { field, message }` with
 //!     fields like `backends[1].fqdn`, `routing.rules[0].paths[1]`.
 //!   - helpers: `is_resource_name`, `is_project_id`, `is_cloud_run_service_id`,
@@ -47,12 +47,14 @@
 //!     `Outcome::{Route { services: Vec<(String, u32)>, path, host, matched }, Redirect { code,
 //!     url, matched }, NoRoute}`;
 //!   - `run_tests(&UrlMap) -> Vec<TestFailure>` (serialises like Compute's `testFailures[]`);
-//!   - `from_spec(&Spec, &dyn Fn(&str) -> String) -> UrlMap`, `redirect_map(deployment: &str)
-//!     -> UrlMap`, `path_matcher_name(usize) -> String`;
 //!   - `same_resource(a, b) -> bool` (compares references by path after `/compute/v1/`),
 //!     `referenced_services(&UrlMap) -> Vec<String>`, `advanced_features(&UrlMap) ->
 //!     Vec<String>` (fields that need `EXTERNAL_MANAGED`), `path_pattern_problem`,
 //!     `host_pattern_problem`.
+//! - [`plan`]: `compile`, `diff`, `destroy`, `steps` (spec → resources → changes → API calls);
+//!   `url_map(&Spec, &dyn Fn(&str) -> String) -> UrlMap` (the spec's map, which the preview and
+//!   lint evaluate), `redirect_map(deployment: &str) -> UrlMap`, `path_matcher_name(usize) ->
+//!   String`.
 //! - [`lint`]: `lint(&Spec) -> Vec<Warning>`; `Warning { code, level, field, message, why,
 //!   fix }`, `Level::{Warning, Info}`.
 //! - [`preview`]: `preview(&Spec) -> Vec<PreviewRow>`, `preview_request(&Spec, host, path) ->
@@ -71,6 +73,7 @@ pub mod draft;
 pub mod gcloud;
 pub mod lint;
 pub mod names;
+pub mod parse;
 pub mod plan;
 pub mod preview;
 pub mod spec;

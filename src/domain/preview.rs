@@ -1,9 +1,10 @@
 //! Route preview: sample requests for a spec and where each one lands, computed by building the
-//! URL map (`urlmap::from_spec`) and evaluating it (`urlmap::evaluate`) — the same code the
+//! URL map (`plan::url_map`) and evaluating it (`urlmap::evaluate`) — the same code the
 //! sandbox uses to answer requests, so the preview cannot disagree with it.
 
 use serde::Serialize;
 
+use super::plan;
 use super::spec::{BackendKind, Protocol, Spec};
 use super::urlmap::{self, Outcome};
 
@@ -66,7 +67,7 @@ pub fn sample_paths(pattern: &str) -> Vec<String> {
     }
 }
 
-/// For each spec rule, the path matcher and path rule `from_spec` gives it.
+/// For each spec rule, the path matcher and path rule `plan::url_map` gives it.
 pub(crate) fn rule_positions(spec: &Spec) -> Vec<(usize, usize)> {
     let mut sets: Vec<(Vec<String>, usize)> = Vec::new();
     spec.routing
@@ -101,7 +102,7 @@ fn rule_of(label: &str, positions: &[(usize, usize)]) -> Option<usize> {
 
 /// Evaluates one request against the spec's URL map and fills in what the backends see.
 pub fn preview_request(spec: &Spec, host: &str, path: &str) -> PreviewRow {
-    let map = urlmap::from_spec(spec, &|b| b.to_string());
+    let map = plan::url_map(spec, &|b| b.to_string());
     row(spec, &map, &rule_positions(spec), host, path)
 }
 
@@ -167,7 +168,7 @@ fn row(
 /// Sample requests for every rule (each host pattern × each path and a sub-path) plus the
 /// default, and, with `http_redirect`, one plain-HTTP request showing the redirect.
 pub fn preview(spec: &Spec) -> Vec<PreviewRow> {
-    let map = urlmap::from_spec(spec, &|b| b.to_string());
+    let map = plan::url_map(spec, &|b| b.to_string());
     let positions = rule_positions(spec);
     let mut requests: Vec<(String, String)> = Vec::new();
     let mut push = |h: String, p: String| {
@@ -192,7 +193,7 @@ pub fn preview(spec: &Spec) -> Vec<PreviewRow> {
         .map(|(h, p)| row(spec, &map, &positions, h, p))
         .collect();
     if spec.frontend.protocol == Protocol::Https && spec.frontend.http_redirect {
-        let redirect = urlmap::redirect_map(&spec.name);
+        let redirect = plan::redirect_map(&spec.name);
         let url = match urlmap::evaluate(&redirect, &default_host, "/") {
             Outcome::Redirect { url, .. } => Some(url),
             _ => None,

@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 
 use super::gcloud;
 use super::lint::{self, Level};
+use super::parse;
+use super::plan;
 use super::preview;
 use super::spec::Spec;
 use super::urlmap::{self, Outcome, UrlMap};
@@ -23,7 +25,7 @@ pub(crate) fn services_seed() -> Value {
 
 /// Parses a hand-made variant and checks it is a spec the panel would accept.
 pub(crate) fn valid(v: &Value) -> Spec {
-    let spec = validate::parse(v.to_string()).unwrap();
+    let spec = parse::parse(v.to_string()).unwrap();
     validate::validate(&spec).unwrap();
     spec
 }
@@ -49,7 +51,7 @@ const SEEDS: &[(&str, &str)] = &[
 
 fn seed(name: &str) -> Spec {
     let (_, json) = SEEDS.iter().find(|(n, _)| *n == name).unwrap();
-    validate::parse(json).unwrap()
+    parse::parse(json).unwrap()
 }
 
 fn codes(spec: &Spec) -> Vec<&'static str> {
@@ -59,9 +61,9 @@ fn codes(spec: &Spec) -> Vec<&'static str> {
 #[test]
 fn every_seed_parses_validates_and_builds_a_url_map_google_would_accept() {
     for (name, json) in SEEDS {
-        let spec = validate::parse(json).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let spec = parse::parse(json).unwrap_or_else(|e| panic!("{name}: {e}"));
         validate::validate(&spec).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        let map = urlmap::from_spec(&spec, &|b| format!("global/backendServices/{b}"));
+        let map = plan::url_map(&spec, &|b| format!("global/backendServices/{b}"));
         urlmap::check(&map).unwrap_or_else(|e| panic!("{name}: {e}"));
         // The fixture is a canonical document: serialising the parsed spec gives it back.
         let reparsed: Value = serde_json::from_str(json).unwrap();
@@ -113,7 +115,7 @@ fn seed_001_explains_why_health_checks_and_max_rate_are_not_there() {
 fn seed_002_routes_hello2_and_its_sub_paths_to_the_second_service_at_the_root() {
     for name in ["seed-002", "seed-002-http"] {
         let s = seed(name);
-        let map = urlmap::from_spec(&s, &|b| b.to_string());
+        let map = plan::url_map(&s, &|b| b.to_string());
         let check = |path: &str, backend: &str, received: &str| match urlmap::evaluate(
             &map,
             "203.0.113.10",
@@ -145,14 +147,14 @@ fn seed_002_routes_hello2_and_its_sub_paths_to_the_second_service_at_the_root() 
         .as_object_mut()
         .unwrap()
         .remove("host_header");
-    let s = validate::parse(v.to_string()).unwrap();
+    let s = parse::parse(v.to_string()).unwrap();
     validate::validate(&s).unwrap();
     assert!(codes(&s).contains(&"run-app-no-host-header"));
     // The walkthrough's path rule was `/hello2` alone: sub-paths fall to the default service.
     let mut v: Value =
         serde_json::from_str(include_str!("../../tests/data/seeds/seed-002.json")).unwrap();
     v["routing"]["rules"][0]["paths"] = json!(["/hello2"]);
-    let s = validate::parse(v.to_string()).unwrap();
+    let s = parse::parse(v.to_string()).unwrap();
     validate::validate(&s).unwrap();
     let w = lint::lint(&s)
         .into_iter()
@@ -365,7 +367,7 @@ fn exercise(spec: &Spec) {
     let _ = lint::lint(spec);
     let _ = preview::preview(spec);
     let _ = gcloud::commands(spec).to_shell();
-    let map = urlmap::from_spec(spec, &|b| b.to_string());
+    let map = plan::url_map(spec, &|b| b.to_string());
     let _ = urlmap::check_all(&map);
     let _ = urlmap::run_tests(&map);
 }
@@ -375,9 +377,9 @@ fn generated_valid_specs_validate_and_their_url_maps_pass_check() {
     let mut rng = StdRng::seed_from_u64(0x5717_c4ad);
     for i in 0..300 {
         let v = valid_spec(&mut rng);
-        let spec = validate::parse(v.to_string()).unwrap_or_else(|e| panic!("#{i} {e}\n{v:#}"));
+        let spec = parse::parse(v.to_string()).unwrap_or_else(|e| panic!("#{i} {e}\n{v:#}"));
         validate::validate(&spec).unwrap_or_else(|e| panic!("#{i} {e:?}\n{v:#}"));
-        let map = urlmap::from_spec(&spec, &|b| b.to_string());
+        let map = plan::url_map(&spec, &|b| b.to_string());
         urlmap::check(&map).unwrap_or_else(|e| panic!("#{i} {e}\n{v:#}"));
         // Every preview row of a valid spec reaches a defined backend.
         for row in preview::preview(&spec) {
@@ -398,7 +400,7 @@ fn near_valid_specs_never_panic_and_every_error_names_a_field() {
     for i in 0..1500 {
         let mut v = valid_spec(&mut rng);
         mutate(&mut rng, &mut v);
-        match validate::parse(v.to_string()) {
+        match parse::parse(v.to_string()) {
             Err(e) => {
                 let field = e
                     .field
@@ -429,14 +431,14 @@ fn garbage_never_panics() {
     for _ in 0..1000 {
         let len = rng.random_range(0..200);
         let bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
-        if let Ok(spec) = validate::parse(&bytes) {
+        if let Ok(spec) = parse::parse(&bytes) {
             let _ = validate::validate(&spec);
             exercise(&spec);
         }
         // Structured junk: valid JSON of the wrong shape.
         let v = json!({ "name": junk(&mut rng), "project": junk(&mut rng), "frontend": junk(&mut rng),
                         "backends": [junk(&mut rng)], "routing": { "default": junk(&mut rng), "rules": [junk(&mut rng)] } });
-        let _ = validate::parse(v.to_string());
+        let _ = parse::parse(v.to_string());
     }
 }
 

@@ -654,7 +654,7 @@ pub fn to_svg(t: &Topology) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::validate;
+    use crate::domain::parse;
 
     fn seed(name: &str) -> Spec {
         let json = match name {
@@ -665,7 +665,7 @@ mod tests {
             "001-services" => include_str!("../../tests/data/seeds/seed-001-services.json"),
             _ => unreachable!(),
         };
-        validate::parse(json).unwrap()
+        parse::parse(json).unwrap()
     }
 
     fn all_text(t: &Topology) -> String {

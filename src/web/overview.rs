@@ -13,7 +13,7 @@ use crate::db::live_facts::LiveRow;
 use crate::domain::certificates::{self, DnsRecord, Explanation};
 use crate::domain::preview::{self, PreviewRow};
 use crate::domain::spec::{Protocol, Spec};
-use crate::domain::{describe, topology, validate};
+use crate::domain::{describe, parse, topology};
 use crate::error::{AppError, AppResult, Path, Query};
 use askama::Template;
 use axum::extract::State;
@@ -218,7 +218,7 @@ fn chosen_spec(
     applied: Option<&(String, Option<String>)>,
     view: View,
 ) -> (Result<Spec, String>, String) {
-    let parsed = applied.and_then(|(s, _)| validate::parse(s).ok());
+    let parsed = applied.and_then(|(s, _)| parse::parse(s).ok());
     match (view, parsed) {
         (View::Current, Some(spec)) => (
             Ok(spec),
@@ -228,7 +228,7 @@ fn chosen_spec(
             },
         ),
         _ => (
-            validate::parse(&d.spec).map_err(|e| {
+            parse::parse(&d.spec).map_err(|e| {
                 format!(
                     "The draft is not a complete spec yet ({}{}), so there is nothing to draw.",
                     e.field
@@ -436,7 +436,7 @@ mod tests {
     use super::*;
 
     fn seed2() -> Spec {
-        validate::parse(include_str!("../../tests/data/seeds/seed-002.json")).unwrap()
+        parse::parse(include_str!("../../tests/data/seeds/seed-002.json")).unwrap()
     }
 
     #[test]

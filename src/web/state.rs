@@ -66,8 +66,8 @@ pub fn same_spec(a: &str, b: &str) -> bool {
         return true;
     }
     if let (Ok(x), Ok(y)) = (
-        crate::domain::validate::parse(a),
-        crate::domain::validate::parse(b),
+        crate::domain::parse::parse(a),
+        crate::domain::parse::parse(b),
     ) {
         return x == y;
     }

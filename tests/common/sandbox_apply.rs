@@ -7,7 +7,7 @@ use crate::common::TestApp;
 /// Saves `spec` as a deployment by `by`, applies it and waits for the job. Returns the
 /// deployment id and the job id.
 pub async fn apply_in_sandbox(app: &TestApp, spec: &str, by: &str) -> (i64, i64) {
-    let parsed = switchyard::domain::validate::parse(spec).expect("a valid spec");
+    let parsed = switchyard::domain::parse::parse(spec).expect("a valid spec");
     let db = &app.state.db;
     let d = switchyard::db::deployments::create(db, &parsed.name, spec, by)
         .await

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use switchyard::auth::Role;
 use switchyard::domain::draft::Draft;
-use switchyard::domain::{gcloud, lint, preview, validate};
+use switchyard::domain::{gcloud, lint, parse, preview, validate};
 
 /// A small deterministic generator (xorshift64*), so a failure reproduces.
 struct Rng(u64);
@@ -166,13 +166,13 @@ fn garbage(rng: &mut Rng, base: &str) -> Vec<u8> {
 }
 
 /// What the Review step and the API do with a document, in process: must not panic.
-fn exercise(bytes: &[u8]) -> Result<Result<(), Vec<validate::FieldError>>, validate::ParseError> {
+fn exercise(bytes: &[u8]) -> Result<Result<(), Vec<validate::FieldError>>, parse::ParseError> {
     if let Ok(text) = std::str::from_utf8(bytes)
         && let Ok(d) = Draft::from_json(text)
     {
         let _ = d.to_spec();
     }
-    let spec = validate::parse(bytes)?;
+    let spec = parse::parse(bytes)?;
     let verdict = validate::validate(&spec);
     let _ = lint::lint(&spec);
     let _ = preview::preview(&spec);

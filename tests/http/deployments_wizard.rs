@@ -669,7 +669,7 @@ async fn the_services_step_deploys_seed_001s_image_with_a_canary_and_review_lint
     let mut want = seed("seed-001-services");
     want["rollout"] = serde_json::json!({ "canary_region": "us-central1" });
     // The wizard writes the defaults out (concurrency, ingress); the meaning is the seed's.
-    let parse = |v: &Value| switchyard::domain::validate::parse(v.to_string()).unwrap();
+    let parse = |v: &Value| switchyard::domain::parse::parse(v.to_string()).unwrap();
     assert_eq!(parse(&got["spec"]), parse(&want));
     let (_, html) = ann.text(&format!("{base}/edit/review")).await;
     assert!(html.contains("id=\"review-valid\""), "{html}");

@@ -2,6 +2,9 @@
 //! cloud holds now to a list of changes (`diff`), and from the changes to an ordered graph of API
 //! calls (`steps`). Pure functions: reading the live resources and making the calls belong to the
 //! caller (the job runner's executor and live reader).
+//!
+//! The URL maps a spec needs (`url_map`, `redirect_map`) are public: the route preview, lint,
+//! validator and gcloud export read the same maps the planner sends.
 
 mod compile;
 mod diff;
@@ -13,6 +16,7 @@ pub use compile::compile;
 pub use diff::{destroy, diff};
 pub use risks::Risk;
 pub use steps::steps;
+pub use urlmap_body::{path_matcher_name, redirect_map, url_map};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

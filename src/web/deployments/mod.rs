@@ -57,43 +57,47 @@ pub fn routes(r: Routes) -> Routes {
         .post(
             "/deployments/{id}/backends",
             Access::Editor,
-            wizard::add_backend,
+            wizard::change_item::<wizard::AddBackend>,
         )
         .post(
             "/deployments/{id}/backends/{index}",
             Access::Editor,
-            wizard::update_backend,
+            wizard::change_item::<wizard::UpdateBackend>,
         )
         .post(
             "/deployments/{id}/backends/{index}/remove",
             Access::Editor,
-            wizard::remove_backend,
+            wizard::change_item::<wizard::RemoveBackend>,
         )
         .post(
             "/deployments/{id}/services",
             Access::Editor,
-            wizard::add_service,
+            wizard::change_item::<wizard::AddService>,
         )
         .post(
             "/deployments/{id}/services/{index}",
             Access::Editor,
-            wizard::update_service,
+            wizard::change_item::<wizard::UpdateService>,
         )
         .post(
             "/deployments/{id}/services/{index}/remove",
             Access::Editor,
-            wizard::remove_service,
+            wizard::change_item::<wizard::RemoveService>,
         )
-        .post("/deployments/{id}/rules", Access::Editor, wizard::add_rule)
+        .post(
+            "/deployments/{id}/rules",
+            Access::Editor,
+            wizard::change_item::<wizard::AddRule>,
+        )
         .post(
             "/deployments/{id}/rules/{index}",
             Access::Editor,
-            wizard::update_rule,
+            wizard::change_item::<wizard::UpdateRule>,
         )
         .post(
             "/deployments/{id}/rules/{index}/remove",
             Access::Editor,
-            wizard::remove_rule,
+            wizard::change_item::<wizard::RemoveRule>,
         )
 }
 

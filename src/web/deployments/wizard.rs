@@ -20,6 +20,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// The steps in order: slug (in the URL) and title.
 pub(crate) const STEPS: [(&str, &str); 6] = [
@@ -639,6 +641,10 @@ fn next_step(q: &NextQuery) -> AppResult<Option<&'static str>> {
     q.next.as_deref().map(step_slug).transpose()
 }
 
+/// A change a form asks for, read from the form before the draft is loaded (so a malformed form
+/// is refused as such whether or not the deployment loads) and run on the loaded draft.
+type Change = Box<dyn FnOnce(&mut Draft) -> Result<(), DraftError> + Send>;
+
 pub(crate) async fn save_step(
     State(state): State<AppState>,
     Editor(user): Editor,
@@ -652,51 +658,18 @@ pub(crate) async fn save_step(
     let next = next_step(&q)?;
     let form = form_object(pairs);
     let version = form_version(&form)?;
-    match step {
+    let change: Change = match step {
         "basics" => {
             let f: draft::BasicsForm = form_as(&form)?;
-            change_and_answer(
-                &state,
-                &user,
-                shell,
-                &headers,
-                id,
-                step,
-                version,
-                next,
-                |d| draft::apply_basics(d, &f),
-            )
-            .await
+            Box::new(move |d| draft::apply_basics(d, &f))
         }
         "frontend" => {
             let f: draft::FrontendForm = form_as(&form)?;
-            change_and_answer(
-                &state,
-                &user,
-                shell,
-                &headers,
-                id,
-                step,
-                version,
-                next,
-                |d| draft::apply_frontend(d, &f),
-            )
-            .await
+            Box::new(move |d| draft::apply_frontend(d, &f))
         }
         "services" => {
             let f: draft::RolloutForm = form_as(&form)?;
-            change_and_answer(
-                &state,
-                &user,
-                shell,
-                &headers,
-                id,
-                step,
-                version,
-                next,
-                |d| draft::apply_rollout(d, &f),
-            )
-            .await
+            Box::new(move |d| draft::apply_rollout(d, &f))
         }
         "routing" => {
             let f: DefaultForm = form_as(&form)?;
@@ -705,24 +678,13 @@ pub(crate) async fn save_step(
                 backend: f.default_backend,
                 split: f.default_split,
             };
-            change_and_answer(
-                &state,
-                &user,
-                shell,
-                &headers,
-                id,
-                step,
-                version,
-                next,
-                |d| draft::apply_default(d, &t),
-            )
-            .await
+            Box::new(move |d| draft::apply_default(d, &t))
         }
         // Backends have their own add/remove forms and Review has nothing to save: the step's
         // Next button still posts here, so move on without a change.
         _ => {
             let target = step_url(id, next.unwrap_or(step));
-            if crate::http::is_htmx(&headers) {
+            return if crate::http::is_htmx(&headers) {
                 let mut res = StatusCode::NO_CONTENT.into_response();
                 if let Ok(v) = HeaderValue::from_str(&target) {
                     res.headers_mut().insert("hx-redirect", v);
@@ -730,9 +692,13 @@ pub(crate) async fn save_step(
                 Ok(res)
             } else {
                 Ok(Redirect::to(&target).into_response())
-            }
+            };
         }
-    }
+    };
+    change_and_answer(
+        &state, &user, shell, &headers, id, step, version, next, change,
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -745,252 +711,171 @@ struct DefaultForm {
     default_split: String,
 }
 
+/// The path of a list item's route: the deployment id, and for an existing item its index.
+pub(crate) trait ItemPath: DeserializeOwned + Send + 'static {
+    fn id(&self) -> i64;
+}
+
+impl ItemPath for i64 {
+    fn id(&self) -> i64 {
+        *self
+    }
+}
+
+impl ItemPath for (i64, usize) {
+    fn id(&self) -> i64 {
+        self.0
+    }
+}
+
+/// One add, update or remove form of a list on a step (backends, services, routing rules): the
+/// step that answers it, what its route's path holds and what its fields change. One handler,
+/// [`change_item`], serves them all, so every list edit is read, saved and answered alike.
+pub(crate) trait ItemChange {
+    const STEP: &'static str;
+    type At: ItemPath;
+    fn change(form: &Value, at: &Self::At) -> AppResult<Change>;
+}
+
+pub(crate) async fn change_item<C: ItemChange>(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    shell: Shell,
+    headers: HeaderMap,
+    Path(at): Path<C::At>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let form = form_object(pairs);
+    let version = form_version(&form)?;
+    let change = C::change(&form, &at)?;
+    change_and_answer(
+        &state,
+        &user,
+        shell,
+        &headers,
+        at.id(),
+        C::STEP,
+        version,
+        None,
+        change,
+    )
+    .await
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct BackendTypeForm {
     #[serde(default, rename = "type")]
     kind: String,
 }
 
-pub(crate) async fn add_backend(
-    State(state): State<AppState>,
-    Editor(user): Editor,
-    shell: Shell,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> AppResult<Response> {
-    let form = form_object(pairs);
-    let version = form_version(&form)?;
-    let kind: BackendTypeForm = form_as(&form)?;
-    match kind.kind.as_str() {
-        "serverless" => {
-            let f: draft::ServerlessForm = form_as(&form)?;
-            change_and_answer(
-                &state,
-                &user,
-                shell,
-                &headers,
-                id,
-                "backends",
-                version,
-                None,
-                |d| draft::add_serverless(d, &f),
-            )
-            .await
+pub(crate) struct AddBackend;
+
+impl ItemChange for AddBackend {
+    const STEP: &'static str = "backends";
+    type At = i64;
+    fn change(form: &Value, _: &i64) -> AppResult<Change> {
+        let kind: BackendTypeForm = form_as(form)?;
+        match kind.kind.as_str() {
+            "serverless" => {
+                let f: draft::ServerlessForm = form_as(form)?;
+                Ok(Box::new(move |d| draft::add_serverless(d, &f)))
+            }
+            "internet" => {
+                let f: draft::InternetForm = form_as(form)?;
+                Ok(Box::new(move |d| draft::add_internet(d, &f)))
+            }
+            other => Err(AppError::invalid(
+                "type",
+                format!("`{other}` is not a backend type: serverless or internet"),
+            )),
         }
-        "internet" => {
-            let f: draft::InternetForm = form_as(&form)?;
-            change_and_answer(
-                &state,
-                &user,
-                shell,
-                &headers,
-                id,
-                "backends",
-                version,
-                None,
-                |d| draft::add_internet(d, &f),
-            )
-            .await
-        }
-        other => Err(AppError::invalid(
-            "type",
-            format!("`{other}` is not a backend type: serverless or internet"),
-        )),
     }
 }
 
-pub(crate) async fn update_backend(
-    State(state): State<AppState>,
-    Editor(user): Editor,
-    shell: Shell,
-    headers: HeaderMap,
-    Path((id, index)): Path<(i64, usize)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> AppResult<Response> {
-    let form = form_object(pairs);
-    let version = form_version(&form)?;
-    let serverless: draft::ServerlessForm = form_as(&form)?;
-    let internet: draft::InternetForm = form_as(&form)?;
-    change_and_answer(
-        &state,
-        &user,
-        shell,
-        &headers,
-        id,
-        "backends",
-        version,
-        None,
-        |d| draft::update_backend(d, index, &serverless, &internet),
-    )
-    .await
+pub(crate) struct UpdateBackend;
+
+impl ItemChange for UpdateBackend {
+    const STEP: &'static str = "backends";
+    type At = (i64, usize);
+    fn change(form: &Value, &(_, index): &(i64, usize)) -> AppResult<Change> {
+        let serverless: draft::ServerlessForm = form_as(form)?;
+        let internet: draft::InternetForm = form_as(form)?;
+        Ok(Box::new(move |d| {
+            draft::update_backend(d, index, &serverless, &internet)
+        }))
+    }
 }
 
-pub(crate) async fn remove_backend(
-    State(state): State<AppState>,
-    Editor(user): Editor,
-    shell: Shell,
-    headers: HeaderMap,
-    Path((id, index)): Path<(i64, usize)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> AppResult<Response> {
-    let version = form_version(&form_object(pairs))?;
-    change_and_answer(
-        &state,
-        &user,
-        shell,
-        &headers,
-        id,
-        "backends",
-        version,
-        None,
-        |d| draft::remove_backend(d, index),
-    )
-    .await
+pub(crate) struct RemoveBackend;
+
+impl ItemChange for RemoveBackend {
+    const STEP: &'static str = "backends";
+    type At = (i64, usize);
+    fn change(_: &Value, &(_, index): &(i64, usize)) -> AppResult<Change> {
+        Ok(Box::new(move |d| draft::remove_backend(d, index)))
+    }
 }
 
-pub(crate) async fn add_rule(
-    State(state): State<AppState>,
-    Editor(user): Editor,
-    shell: Shell,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> AppResult<Response> {
-    let form = form_object(pairs);
-    let version = form_version(&form)?;
-    let f: draft::RuleForm = form_as(&form)?;
-    change_and_answer(
-        &state,
-        &user,
-        shell,
-        &headers,
-        id,
-        "routing",
-        version,
-        None,
-        |d| draft::add_rule(d, &f),
-    )
-    .await
+pub(crate) struct AddRule;
+
+impl ItemChange for AddRule {
+    const STEP: &'static str = "routing";
+    type At = i64;
+    fn change(form: &Value, _: &i64) -> AppResult<Change> {
+        let f: draft::RuleForm = form_as(form)?;
+        Ok(Box::new(move |d| draft::add_rule(d, &f)))
+    }
 }
 
-pub(crate) async fn update_rule(
-    State(state): State<AppState>,
-    Editor(user): Editor,
-    shell: Shell,
-    headers: HeaderMap,
-    Path((id, index)): Path<(i64, usize)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> AppResult<Response> {
-    let form = form_object(pairs);
-    let version = form_version(&form)?;
-    let f: draft::RuleForm = form_as(&form)?;
-    change_and_answer(
-        &state,
-        &user,
-        shell,
-        &headers,
-        id,
-        "routing",
-        version,
-        None,
-        |d| draft::update_rule(d, index, &f),
-    )
-    .await
+pub(crate) struct UpdateRule;
+
+impl ItemChange for UpdateRule {
+    const STEP: &'static str = "routing";
+    type At = (i64, usize);
+    fn change(form: &Value, &(_, index): &(i64, usize)) -> AppResult<Change> {
+        let f: draft::RuleForm = form_as(form)?;
+        Ok(Box::new(move |d| draft::update_rule(d, index, &f)))
+    }
 }
 
-pub(crate) async fn remove_rule(
-    State(state): State<AppState>,
-    Editor(user): Editor,
-    shell: Shell,
-    headers: HeaderMap,
-    Path((id, index)): Path<(i64, usize)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> AppResult<Response> {
-    let version = form_version(&form_object(pairs))?;
-    change_and_answer(
-        &state,
-        &user,
-        shell,
-        &headers,
-        id,
-        "routing",
-        version,
-        None,
-        |d| draft::remove_rule(d, index),
-    )
-    .await
+pub(crate) struct RemoveRule;
+
+impl ItemChange for RemoveRule {
+    const STEP: &'static str = "routing";
+    type At = (i64, usize);
+    fn change(_: &Value, &(_, index): &(i64, usize)) -> AppResult<Change> {
+        Ok(Box::new(move |d| draft::remove_rule(d, index)))
+    }
 }
 
-pub(crate) async fn add_service(
-    State(state): State<AppState>,
-    Editor(user): Editor,
-    shell: Shell,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> AppResult<Response> {
-    let form = form_object(pairs);
-    let version = form_version(&form)?;
-    let f: draft::ServiceForm = form_as(&form)?;
-    change_and_answer(
-        &state,
-        &user,
-        shell,
-        &headers,
-        id,
-        "services",
-        version,
-        None,
-        |d| draft::add_service(d, &f),
-    )
-    .await
+pub(crate) struct AddService;
+
+impl ItemChange for AddService {
+    const STEP: &'static str = "services";
+    type At = i64;
+    fn change(form: &Value, _: &i64) -> AppResult<Change> {
+        let f: draft::ServiceForm = form_as(form)?;
+        Ok(Box::new(move |d| draft::add_service(d, &f)))
+    }
 }
 
-pub(crate) async fn update_service(
-    State(state): State<AppState>,
-    Editor(user): Editor,
-    shell: Shell,
-    headers: HeaderMap,
-    Path((id, index)): Path<(i64, usize)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> AppResult<Response> {
-    let form = form_object(pairs);
-    let version = form_version(&form)?;
-    let f: draft::ServiceForm = form_as(&form)?;
-    change_and_answer(
-        &state,
-        &user,
-        shell,
-        &headers,
-        id,
-        "services",
-        version,
-        None,
-        |d| draft::update_service(d, index, &f),
-    )
-    .await
+pub(crate) struct UpdateService;
+
+impl ItemChange for UpdateService {
+    const STEP: &'static str = "services";
+    type At = (i64, usize);
+    fn change(form: &Value, &(_, index): &(i64, usize)) -> AppResult<Change> {
+        let f: draft::ServiceForm = form_as(form)?;
+        Ok(Box::new(move |d| draft::update_service(d, index, &f)))
+    }
 }
 
-pub(crate) async fn remove_service(
-    State(state): State<AppState>,
-    Editor(user): Editor,
-    shell: Shell,
-    headers: HeaderMap,
-    Path((id, index)): Path<(i64, usize)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> AppResult<Response> {
-    let version = form_version(&form_object(pairs))?;
-    change_and_answer(
-        &state,
-        &user,
-        shell,
-        &headers,
-        id,
-        "services",
-        version,
-        None,
-        |d| draft::remove_service(d, index),
-    )
-    .await
+pub(crate) struct RemoveService;
+
+impl ItemChange for RemoveService {
+    const STEP: &'static str = "services";
+    type At = (i64, usize);
+    fn change(_: &Value, &(_, index): &(i64, usize)) -> AppResult<Change> {
+        Ok(Box::new(move |d| draft::remove_service(d, index)))
+    }
 }
