@@ -1,16 +1,19 @@
-//! The plan page of a deployment and the apply / destroy actions behind its buttons.
-//! The same `deploy::Deployer` answers the JSON API, so the page shows what a script would get.
+//! The plan page of a deployment, the destroy page, and the apply / destroy actions behind their
+//! buttons. Each page shows a pinned plan (see `deploy::pinned`): its buttons carry the plan's
+//! id, so what runs is what the person read, or nothing.
 
 use super::{Routes, Shell, render};
 use crate::AppState;
 use crate::auth::{Access, Editor, Viewer};
 use crate::db;
-use crate::domain::plan::{Action, PlanEntry};
-use crate::error::{AppError, AppResult, Path};
+use crate::deploy::{DeployError, PinnedPlan, PlanKind};
+use crate::domain::plan::{Action, PlanEntry, summary};
+use crate::error::{AppError, AppResult, Form, Path, Query};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/deployments/{id}/plan", Access::Viewer, plan_page)
@@ -19,62 +22,88 @@ pub fn routes(r: Routes) -> Routes {
         .post("/deployments/{id}/destroy", Access::Editor, destroy)
 }
 
-/// One row of the plan table.
+/// One resource of the plan, in words first and with its whole diff.
 struct Row {
     action: &'static str,
-    kind: String,
+    symbol: &'static str,
+    kind: &'static str,
     name: String,
+    location: String,
     resource: String,
-    details: Vec<String>,
+    summary: String,
+    /// Field, before, after: whole values, pretty-printed, never cut.
+    changes: Vec<(String, String, String)>,
 }
 
-fn plan_row(e: &PlanEntry) -> Row {
-    let mut details: Vec<String> = e
-        .changes
-        .iter()
-        .map(|c| format!("{}: {} → {}", c.field, short(&c.live), short(&c.desired)))
-        .collect();
-    if let Action::Replace { reason } = &e.action {
-        details.insert(0, format!("replaced: {reason}"));
+fn pretty(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "(none)".to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
     }
+}
+
+fn row(e: &PlanEntry) -> Row {
     Row {
         action: e.action.name(),
-        kind: format!("{:?}", e.kind)
-            .split([' ', '{'])
-            .next()
-            .unwrap_or_default()
-            .to_string(),
+        symbol: match e.action {
+            Action::Create => "+",
+            Action::Update { .. } => "~",
+            Action::Replace { .. } => "±",
+            Action::Delete => "−",
+            Action::Noop => "=",
+        },
+        kind: summary::kind_words(&e.kind),
         name: e.name.clone(),
+        location: summary::location(&e.kind),
         resource: e.resource.clone(),
-        details,
+        summary: summary::summary(e),
+        changes: e
+            .changes
+            .iter()
+            .map(|c| (c.field.clone(), pretty(&c.live), pretty(&c.desired)))
+            .collect(),
     }
 }
 
-/// A value short enough for a table cell; links shortened to their last segments.
-fn short(v: &serde_json::Value) -> String {
-    let s = match v {
-        serde_json::Value::Null => "(none)".to_string(),
-        // Links are shortened; other strings (a container image) are shown whole.
-        serde_json::Value::String(s)
-            if !(s.starts_with("projects/") || s.contains("/projects/")) =>
-        {
-            s.clone()
+/// What both the plan page and the destroy page show of a pinned plan.
+struct PlanView {
+    plan_id: String,
+    made_by: String,
+    made_at: String,
+    expires_at: String,
+    counts: crate::domain::plan::Counts,
+    changed: Vec<Row>,
+    unchanged: Vec<Row>,
+    risks: Vec<crate::domain::plan::Risk>,
+    conflicts: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl PlanView {
+    fn of(p: &PinnedPlan) -> PlanView {
+        let plan = &p.planned.plan;
+        let (unchanged, changed): (Vec<&PlanEntry>, Vec<&PlanEntry>) =
+            plan.entries.iter().partition(|e| e.action == Action::Noop);
+        PlanView {
+            plan_id: p.record.id.clone(),
+            made_by: p.record.created_by.clone(),
+            made_at: super::deployments::short_time(&p.record.created_at),
+            expires_at: super::deployments::short_time(&p.record.expires_at),
+            counts: plan.counts(),
+            changed: changed.into_iter().map(row).collect(),
+            unchanged: unchanged.into_iter().map(row).collect(),
+            risks: plan.risks.clone(),
+            conflicts: plan.conflicts.iter().map(|c| c.message.clone()).collect(),
+            warnings: plan.warnings.clone(),
         }
-        serde_json::Value::String(s) => s
-            .rsplit('/')
-            .take(2)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect::<Vec<_>>()
-            .join("/"),
-        other => other.to_string(),
-    };
-    if s.chars().count() > 120 {
-        format!("{}…", s.chars().take(120).collect::<String>())
-    } else {
-        s
     }
+}
+
+/// A lint warning as the plan shows it, with the wizard step that fixes it.
+struct LintLine {
+    message: String,
+    fix: String,
 }
 
 #[derive(Template)]
@@ -84,13 +113,13 @@ struct PlanPage {
     id: i64,
     name: String,
     version: i64,
-    rows: Vec<Row>,
-    changes: usize,
-    conflicts: Vec<String>,
-    warnings: Vec<String>,
+    plan: Option<PlanView>,
+    lint: Vec<LintLine>,
     can_edit: bool,
     /// Why there is no plan (invalid draft, cloud unreachable), in words.
     problem: Option<String>,
+    /// Why the last Apply was refused (the plan shown is a new one).
+    refused: Option<String>,
     running_job: Option<i64>,
 }
 
@@ -100,72 +129,131 @@ async fn deployment(state: &AppState, id: i64) -> AppResult<db::deployments::Dep
         .ok_or(AppError::NotFound)
 }
 
+async fn running_job(state: &AppState, id: i64) -> AppResult<Option<i64>> {
+    Ok(
+        db::jobs::active_job_for(&state.db, &db::jobs::deployment_key(id))
+            .await?
+            .map(|j| j.id),
+    )
+}
+
+/// Plans now, pins the plan, and renders it (with `refused` when an Apply was just turned down).
+async fn show_plan(
+    state: &AppState,
+    user: &crate::auth::CurrentUser,
+    shell: Shell,
+    id: i64,
+    refused: Option<String>,
+) -> AppResult<Response> {
+    let row = deployment(state, id).await?;
+    let mut page = PlanPage {
+        shell,
+        id,
+        name: row.name.clone(),
+        version: row.version,
+        plan: None,
+        lint: Vec::new(),
+        can_edit: user.can_edit(),
+        problem: None,
+        refused: refused.clone(),
+        running_job: running_job(state, id).await?,
+    };
+    match state.deployer.pin(&row, PlanKind::Apply, &user.name).await {
+        Ok(pinned) => {
+            page.lint = crate::domain::lint::lint(&pinned.planned.spec)
+                .into_iter()
+                .map(|w| LintLine {
+                    message: w.message,
+                    fix: w.fix,
+                })
+                .collect();
+            page.plan = Some(PlanView::of(&pinned));
+            crate::audit::record(
+                &state.db,
+                &user.name,
+                crate::audit::Action::Plan,
+                &crate::audit::deployment(row.id),
+                serde_json::json!({"version": row.version, "plan": pinned.record.id, "kind": "apply"}),
+            )
+            .await;
+        }
+        // A draft that is not valid yet, or a cloud that cannot be read, is shown on the page:
+        // the person needs to know why there is no plan, not get an error page.
+        Err(e @ (DeployError::Invalid(_) | DeployError::Live(_))) => {
+            page.problem = Some(e.to_string());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let status = if refused.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::OK
+    };
+    render(status, &page)
+}
+
 async fn plan_page(
     State(state): State<AppState>,
     Viewer(user): Viewer,
     shell: Shell,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let row = deployment(&state, id).await?;
-    let running_job = db::jobs::active_job_for(&state.db, &crate::db::jobs::deployment_key(id))
-        .await?
-        .map(|j| j.id);
-    let mut page = PlanPage {
-        shell,
-        id,
-        name: row.name.clone(),
-        version: row.version,
-        rows: Vec::new(),
-        changes: 0,
-        conflicts: Vec::new(),
-        warnings: Vec::new(),
-        can_edit: user.can_edit(),
-        problem: None,
-        running_job,
-    };
-    match state.deployer.plan(&row).await {
-        Ok(planned) => {
-            page.rows = planned.plan.entries.iter().map(plan_row).collect();
-            page.changes = planned
-                .plan
-                .entries
-                .iter()
-                .filter(|e| e.action != Action::Noop)
-                .count();
-            page.conflicts = planned
-                .plan
-                .conflicts
-                .iter()
-                .map(|c| c.message.clone())
-                .collect();
-            page.warnings = planned.plan.warnings.clone();
-        }
-        // A draft that is not valid yet, or a cloud that cannot be read, is shown on the page:
-        // the person needs to know why there is no plan, not get an error page.
-        Err(e @ (crate::deploy::DeployError::Invalid(_) | crate::deploy::DeployError::Live(_))) => {
-            page.problem = Some(e.to_string());
-        }
-        Err(e) => return Err(e.into()),
-    }
-    render(StatusCode::OK, &page)
+    show_plan(&state, &user, shell, id, None).await
+}
+
+#[derive(Debug, Deserialize)]
+struct ApplyForm {
+    #[serde(default)]
+    plan_id: String,
+    /// The checkbox is sent only when ticked.
+    #[serde(default)]
+    accept_risks: Option<String>,
 }
 
 async fn apply(
     State(state): State<AppState>,
     Editor(user): Editor,
+    shell: Shell,
     Path(id): Path<i64>,
+    Form(form): Form<ApplyForm>,
 ) -> AppResult<Response> {
     let row = deployment(&state, id).await?;
-    let job = state.deployer.apply(&row, &user.name).await?;
-    crate::audit::record(
-        &state.db,
-        &user.name,
-        crate::audit::Action::Apply,
-        &crate::audit::deployment(row.id),
-        serde_json::json!({"job": job, "version": row.version}),
-    )
-    .await;
-    Ok(Redirect::to(&format!("/jobs/{job}")).into_response())
+    if form.plan_id.is_empty() {
+        return Err(AppError::invalid(
+            "plan_id",
+            "apply a plan you have reviewed: open the plan page and press Apply there",
+        ));
+    }
+    let accept = form.accept_risks.is_some();
+    match state
+        .deployer
+        .apply_pinned(&row, "apply", &form.plan_id, accept, &user.name)
+        .await
+    {
+        Ok(job) => {
+            crate::audit::record(
+                &state.db,
+                &user.name,
+                crate::audit::Action::Apply,
+                &crate::audit::deployment(row.id),
+                serde_json::json!({"job": job, "version": row.version, "plan": form.plan_id,
+                    "accepted_risks": accept}),
+            )
+            .await;
+            Ok(Redirect::to(&format!("/jobs/{job}")).into_response())
+        }
+        Err(e @ (DeployError::PlanStale(_) | DeployError::RisksNotAccepted(_))) => {
+            let why = match &e {
+                DeployError::RisksNotAccepted(_) => {
+                    "Not applied: this plan has risks; read them and tick the confirmation."
+                        .to_string()
+                }
+                other => format!("Not applied: {other}."),
+            };
+            show_plan(&state, &user, shell, id, Some(why)).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Template)]
@@ -175,6 +263,56 @@ struct DestroyPage {
     id: i64,
     name: String,
     can_edit: bool,
+    services: bool,
+    plan: Option<PlanView>,
+    problem: Option<String>,
+    refused: Option<String>,
+    running_job: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DestroyQuery {
+    #[serde(default)]
+    services: Option<String>,
+}
+
+async fn show_destroy(
+    state: &AppState,
+    user: &crate::auth::CurrentUser,
+    shell: Shell,
+    id: i64,
+    services: bool,
+    refused: Option<String>,
+) -> AppResult<Response> {
+    let row = deployment(state, id).await?;
+    let mut page = DestroyPage {
+        shell,
+        id,
+        name: row.name.clone(),
+        can_edit: user.can_edit(),
+        services,
+        plan: None,
+        problem: None,
+        refused: refused.clone(),
+        running_job: running_job(state, id).await?,
+    };
+    match state
+        .deployer
+        .pin(&row, PlanKind::Destroy { services }, &user.name)
+        .await
+    {
+        Ok(pinned) => page.plan = Some(PlanView::of(&pinned)),
+        Err(e @ (DeployError::NothingDeployed | DeployError::Live(_))) => {
+            page.problem = Some(e.to_string())
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let status = if refused.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::OK
+    };
+    render(status, &page)
 }
 
 async fn destroy_page(
@@ -182,37 +320,66 @@ async fn destroy_page(
     Viewer(user): Viewer,
     shell: Shell,
     Path(id): Path<i64>,
+    Query(q): Query<DestroyQuery>,
 ) -> AppResult<Response> {
-    let row = deployment(&state, id).await?;
-    render(
-        StatusCode::OK,
-        &DestroyPage {
-            shell,
-            id,
-            name: row.name,
-            can_edit: user.can_edit(),
-        },
-    )
+    let services = q.services.is_some_and(|s| !s.is_empty() && s != "0");
+    show_destroy(&state, &user, shell, id, services, None).await
+}
+
+#[derive(Debug, Deserialize)]
+struct DestroyForm {
+    #[serde(default)]
+    plan_id: String,
+    /// The deployment's name, typed: destroying takes a load balancer down.
+    #[serde(default)]
+    confirm: String,
 }
 
 async fn destroy(
     State(state): State<AppState>,
     Editor(user): Editor,
+    shell: Shell,
     Path(id): Path<i64>,
-    body: axum::body::Bytes,
+    Form(form): Form<DestroyForm>,
 ) -> AppResult<Response> {
-    // The `services` checkbox is sent only when ticked; a post without a form body (a script,
-    // or the button before the option existed) keeps the services.
-    let services = url::form_urlencoded::parse(&body).any(|(k, _)| k == "services");
     let row = deployment(&state, id).await?;
-    let job = state.deployer.destroy(&row, &user.name, services).await?;
-    crate::audit::record(
-        &state.db,
-        &user.name,
-        crate::audit::Action::Destroy,
-        &crate::audit::deployment(row.id),
-        serde_json::json!({"job": job, "services": services}),
-    )
-    .await;
-    Ok(Redirect::to(&format!("/jobs/{job}")).into_response())
+    if form.plan_id.is_empty() {
+        return Err(AppError::invalid(
+            "plan_id",
+            "destroy from the destroy page, which lists what will be deleted",
+        ));
+    }
+    let services = db::plans::get(&state.db, &form.plan_id)
+        .await?
+        .is_some_and(|p| p.services);
+    if form.confirm.trim() != row.name {
+        let why = format!(
+            "Not destroyed: type the deployment's name, {}, to confirm.",
+            row.name
+        );
+        return show_destroy(&state, &user, shell, id, services, Some(why)).await;
+    }
+    // Typing the name is the confirmation of everything the page listed, risks included.
+    match state
+        .deployer
+        .apply_pinned(&row, "destroy", &form.plan_id, true, &user.name)
+        .await
+    {
+        Ok(job) => {
+            crate::audit::record(
+                &state.db,
+                &user.name,
+                crate::audit::Action::Destroy,
+                &crate::audit::deployment(row.id),
+                serde_json::json!({"job": job, "services": services, "plan": form.plan_id}),
+            )
+            .await;
+            Ok(Redirect::to(&format!("/jobs/{job}")).into_response())
+        }
+        Err(e @ DeployError::PlanStale(_)) => {
+            let why = format!("Not destroyed: {e}.");
+            show_destroy(&state, &user, shell, id, services, Some(why)).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -426,6 +426,17 @@ async fn the_plan_page_shows_the_changes_and_its_apply_button_starts_a_job() {
     let r = editor
         .post_form(&format!("/deployments/{id}/apply"), &[])
         .await;
+    assert_eq!(
+        r.status(),
+        422,
+        "an Apply without the reviewed plan's id is refused"
+    );
+    let r = editor
+        .post_form(
+            &format!("/deployments/{id}/apply"),
+            &[("plan_id", &plan_id_in(&html))],
+        )
+        .await;
     assert_eq!(r.status(), 303);
     let location = r.headers()["location"].to_str().unwrap().to_string();
     let job: i64 = location.trim_start_matches("/jobs/").parse().unwrap();
@@ -449,4 +460,13 @@ async fn the_plan_page_shows_the_changes_and_its_apply_button_starts_a_job() {
         .await;
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("id=\"plan-problem\""));
+}
+
+/// The plan id a plan or destroy page's form carries.
+pub fn plan_id_in(html: &str) -> String {
+    let at = html
+        .find("name=\"plan_id\" value=\"")
+        .expect("the page carries a plan id");
+    let rest = &html[at + "name=\"plan_id\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_string()
 }

@@ -512,8 +512,29 @@ async fn the_destroy_pages_checkbox_also_deletes_the_services() {
         .await
         .unwrap();
     assert!(html.contains("id=\"destroy-services\""), "{html}");
+    let html = web
+        .get(&format!("/deployments/{id}/destroy?services=1"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("run_service_deleted"),
+        "the services are listed as deleted: {html}"
+    );
+    let plan = super::deploy::plan_id_in(&html);
     let r = web
-        .post_form(&format!("/deployments/{id}/destroy"), &[("services", "1")])
+        .post_form(
+            &format!("/deployments/{id}/destroy"),
+            &[("plan_id", plan.as_str()), ("confirm", "wrong")],
+        )
+        .await;
+    assert_eq!(r.status(), 409, "the name must be typed");
+    let r = web
+        .post_form(
+            &format!("/deployments/{id}/destroy"),
+            &[("plan_id", plan.as_str()), ("confirm", "my-app")],
+        )
         .await;
     assert_eq!(r.status(), 303);
     let to = r.headers()["location"].to_str().unwrap().to_string();

@@ -10,6 +10,7 @@ mod compile;
 mod diff;
 mod risks;
 mod steps;
+pub mod summary;
 mod urlmap_body;
 
 pub use compile::compile;
@@ -346,6 +347,8 @@ impl Plan {
                 serde_json::json!({
                     "action": e.action.name(),
                     "resource": e.resource,
+                    "location": summary::location(&e.kind),
+                    "summary": summary::summary(e),
                     "diff": diff,
                 })
             })

@@ -4,6 +4,7 @@
 //! Everything here reads the plan alone (its entries carry both the live and the desired
 //! resource), so the same plan always names the same risks.
 
+use super::summary::kind_words;
 use super::{Action, PlanEntry, ResourceKind, link_path};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -170,21 +171,6 @@ pub fn risks(entries: &[PlanEntry]) -> Vec<Risk> {
     out
 }
 
-fn kind_words(kind: &ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::ServerlessNeg { .. } => "serverless NEG",
-        ResourceKind::InternetNeg => "internet NEG",
-        ResourceKind::BackendService => "backend service",
-        ResourceKind::UrlMap | ResourceKind::RedirectUrlMap => "URL map",
-        ResourceKind::SslCertificate => "certificate",
-        ResourceKind::TargetHttpsProxy => "HTTPS proxy",
-        ResourceKind::TargetHttpProxy => "HTTP proxy",
-        ResourceKind::GlobalAddress => "address",
-        ResourceKind::GlobalForwardingRule => "forwarding rule",
-        ResourceKind::RunService { .. } => "Cloud Run service",
-    }
-}
-
 fn live_field<'a>(e: &'a PlanEntry, field: &str) -> Option<&'a str> {
     e.live.as_ref()?.get(field)?.as_str()
 }
@@ -244,7 +230,7 @@ fn name_of(link: &str) -> String {
 
 /// Each route of a URL map body (`host path`, or `host (default)`) with where it sends
 /// requests: one backend, or the weighted split as (backend, weight) pairs.
-fn routes(map: &Value) -> BTreeMap<String, Vec<(String, u64)>> {
+pub(super) fn routes(map: &Value) -> BTreeMap<String, Vec<(String, u64)>> {
     let mut out = BTreeMap::new();
     let matchers: BTreeMap<&str, &Value> = map
         .get("pathMatchers")
@@ -353,7 +339,7 @@ fn targets(rule: &Value) -> Vec<(String, u64)> {
 }
 
 /// `50/30/20` (the backends named when they differ from the other side is left to the diff).
-fn weight_words(ws: &[(String, u64)]) -> String {
+pub(super) fn weight_words(ws: &[(String, u64)]) -> String {
     ws.iter()
         .map(|(_, w)| w.to_string())
         .collect::<Vec<_>>()

@@ -253,6 +253,60 @@ fn deleting_a_cloud_run_service_is_a_risk() {
     assert!(kinds.contains(&"ip_changes"));
 }
 
+fn summaries(plan: &Plan) -> Vec<String> {
+    plan.entries
+        .iter()
+        .filter(|e| e.action != Action::Noop)
+        .map(summary::summary)
+        .collect()
+}
+
+#[test]
+fn changes_are_said_in_words() {
+    let live = as_server_returns(&compile(&seed_split()));
+    let mut s = seed_split();
+    s.routing.default = serde_json::from_value(json!({ "split": [
+        { "backend": "stable", "weight": 50 }, { "backend": "canary", "weight": 50 } ] }))
+    .unwrap();
+    assert_eq!(
+        summaries(&diff(&compile(&s), &live)),
+        ["weights of the default route 90/10 → 50/50"]
+    );
+
+    let live = as_server_returns(&compile(&contract_example()));
+    let mut s = contract_example();
+    if let crate::domain::spec::BackendKind::Serverless { regions, .. } = &mut s.backends[0].kind {
+        regions.push("us-east1".into());
+    }
+    s.routing.rules.clear();
+    let words = summaries(&diff(&compile(&s), &live));
+    assert!(
+        words
+            .iter()
+            .any(|w| w.starts_with("creates serverless NEG") && w.ends_with("(us-east1)")),
+        "{words:?}"
+    );
+    assert!(
+        words
+            .iter()
+            .any(|w| w.starts_with("adds region us-east1 to backend")),
+        "{words:?}"
+    );
+    assert!(
+        words.iter().any(|w| w.contains("rule /hello2/* removed")),
+        "{words:?}"
+    );
+
+    let graph = compile(&seed_with_services(None));
+    let mut live = as_server_returns(&graph);
+    live_service(&graph, &mut live, true);
+    let mut s = seed_with_services(None);
+    s.services[0].image = "us-docker.pkg.dev/cloudrun/container/hello:v2".into();
+    let words = summaries(&diff(&compile(&s), &live));
+    assert_eq!(words.len(), 3, "{words:?}");
+    assert!(words[0].starts_with("image us-docker.pkg.dev/cloudrun/container/hello → us-docker.pkg.dev/cloudrun/container/hello:v2 in "), "{words:?}");
+}
+
 fn pos(steps: &[StepSpec], id: &str) -> usize {
     steps
         .iter()

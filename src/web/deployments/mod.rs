@@ -7,6 +7,7 @@
 
 mod import_export;
 mod list;
+pub(crate) use list::short_time;
 mod wizard;
 
 use crate::AppState;
