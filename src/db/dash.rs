@@ -421,18 +421,9 @@ pub async fn deployment_id_by_name(db: &Db, name: &str) -> Result<Option<i64>, s
 mod tests {
     use super::*;
 
-    async fn db() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-            .await
-            .unwrap();
-        crate::db::migrate(&db).await.unwrap();
-        (dir, db)
-    }
-
     #[tokio::test]
     async fn every_jobs_page_is_one_index_range_scan() {
-        let (_dir, db) = db().await;
+        let (_dir, db) = crate::db::test_db().await;
         let cursor = Cursor {
             at: "2026-01-01T00:00:00.000Z".into(),
             id: 5,
@@ -492,7 +483,7 @@ mod tests {
 
     #[tokio::test]
     async fn live_facts_are_replaced_and_drift_checks_kept() {
-        let (_dir, db) = db().await;
+        let (_dir, db) = crate::db::test_db().await;
         let d = crate::db::deployments::create(&db, "shop", "{}", "ann")
             .await
             .unwrap();
