@@ -34,7 +34,7 @@ impl Browser {
             assert!(
                 std::path::Path::new(path).exists(),
                 "{path} is missing: the browser tests need Debian's `{pkg}` \
-                 (apt-get install -y chromium chromium-driver, as .ci/run does)"
+                 (scripts/test installs them: apt-get install -y chromium chromium-driver)"
             );
         }
         let port = free_port();
