@@ -155,11 +155,7 @@ mod tests {
 
     #[tokio::test]
     async fn record_writes_one_row() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-            .await
-            .unwrap();
-        crate::db::migrate(&db).await.unwrap();
+        let (_dir, db) = crate::db::test_db().await;
         record(
             &db,
             "ann",

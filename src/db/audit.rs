@@ -92,18 +92,9 @@ pub async fn page(
 mod tests {
     use super::*;
 
-    async fn db() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-            .await
-            .unwrap();
-        crate::db::migrate(&db).await.unwrap();
-        (dir, db)
-    }
-
     #[tokio::test]
     async fn pages_by_key_newest_first_with_filters() {
-        let (_dir, db) = db().await;
+        let (_dir, db) = crate::db::test_db().await;
         // Same timestamp for all: the id breaks the ties.
         for i in 0..7 {
             let actor = if i % 2 == 0 { "ann" } else { "bob" };
@@ -157,7 +148,7 @@ mod tests {
 
     #[tokio::test]
     async fn paging_uses_an_index() {
-        let (_dir, db) = db().await;
+        let (_dir, db) = crate::db::test_db().await;
         let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
             "EXPLAIN QUERY PLAN SELECT id, at, actor, action, target, detail FROM audit_log WHERE actor = 'a' AND (at, id) < ('x', 1) \
              ORDER BY at DESC, id DESC LIMIT 50",

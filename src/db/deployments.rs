@@ -219,18 +219,9 @@ pub async fn conflicts(db: &Db, id: i64) -> Result<Vec<ConflictRow>, sqlx::Error
 mod tests {
     use super::*;
 
-    async fn db() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-            .await
-            .unwrap();
-        crate::db::migrate(&db).await.unwrap();
-        (dir, db)
-    }
-
     #[tokio::test]
     async fn a_stale_save_is_refused_and_kept() {
-        let (_dir, db) = db().await;
+        let (_dir, db) = crate::db::test_db().await;
         let d = create(&db, "shop", "{\"v\":1}", "ann").await.unwrap();
         assert_eq!(d.version, 1);
         let second = update(&db, d.id, 1, "shop", "{\"v\":2}", "bob")
@@ -258,7 +249,7 @@ mod tests {
 
     #[tokio::test]
     async fn names_are_unique_among_live_deployments() {
-        let (_dir, db) = db().await;
+        let (_dir, db) = crate::db::test_db().await;
         let d = create(&db, "shop", "{}", "ann").await.unwrap();
         assert!(matches!(
             create(&db, "shop", "{}", "bob").await,

@@ -86,18 +86,9 @@ mod tests {
     use super::*;
     use crate::db::live_facts::{live, set_live};
 
-    async fn db() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-            .await
-            .unwrap();
-        crate::db::migrate(&db).await.unwrap();
-        (dir, db)
-    }
-
     #[tokio::test]
     async fn live_facts_are_replaced_and_drift_checks_kept() {
-        let (_dir, db) = db().await;
+        let (_dir, db) = crate::db::test_db().await;
         let d = crate::db::deployments::create(&db, "shop", "{}", "ann")
             .await
             .unwrap();

@@ -159,18 +159,9 @@ mod tests {
     use super::*;
     use crate::db::dashboard::{DashboardCounts, dashboard_counts};
 
-    async fn db() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-            .await
-            .unwrap();
-        crate::db::migrate(&db).await.unwrap();
-        (dir, db)
-    }
-
     #[tokio::test]
     async fn every_jobs_page_is_one_index_range_scan() {
-        let (_dir, db) = db().await;
+        let (_dir, db) = crate::db::test_db().await;
         let cursor = Cursor {
             at: "2026-01-01T00:00:00.000Z".into(),
             id: 5,

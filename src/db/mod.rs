@@ -48,3 +48,31 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
 pub async fn ping(db: &Db) -> bool {
     sqlx::query("SELECT 1").execute(db).await.is_ok()
 }
+
+/// The unit tests' database: a real SQLite file in its own temp dir, opened with [`connect`]
+/// and migrated. Keep the [`TestDb`] alive as long as the pool: dropping it deletes the dir.
+/// It also turns the tests' logging on when `TEST_LOG` is set.
+#[cfg(test)]
+pub async fn test_db() -> (TestDb, Db) {
+    crate::telemetry::init_for_tests();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let db = connect(&url).await.expect("open the test database");
+    migrate(&db).await.expect("migrate the test database");
+    (TestDb { _dir: dir, url }, db)
+}
+
+/// The temp dir of a [`test_db`], which can open more pools on the same file.
+#[cfg(test)]
+pub struct TestDb {
+    _dir: tempfile::TempDir,
+    url: String,
+}
+
+#[cfg(test)]
+impl TestDb {
+    /// A new pool on the same file, as another process or a restarted panel would open it.
+    pub async fn reopen(&self) -> Db {
+        connect(&self.url).await.expect("reopen the test database")
+    }
+}

@@ -114,11 +114,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_use_is_noted_at_most_once_a_minute() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-            .await
-            .unwrap();
-        crate::db::migrate(&db).await.unwrap();
+        let (_dir, db) = crate::db::test_db().await;
         let user = crate::db::users::create(&db, "ann", crate::auth::Role::Editor, "x")
             .await
             .unwrap()

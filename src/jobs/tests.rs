@@ -99,25 +99,6 @@ impl Executor for TestExecutor {
     }
 }
 
-struct TestDb {
-    _dir: tempfile::TempDir,
-    url: String,
-}
-
-impl TestDb {
-    async fn new() -> TestDb {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
-        let db = crate::db::connect(&url).await.unwrap();
-        crate::db::migrate(&db).await.unwrap();
-        TestDb { _dir: dir, url }
-    }
-
-    async fn pool(&self) -> Db {
-        crate::db::connect(&self.url).await.unwrap()
-    }
-}
-
 fn step(id: &str, deps: &[&str]) -> StepSpec {
     StepSpec {
         id: id.to_string(),
@@ -177,8 +158,7 @@ async fn wait(runner: &Runner, id: i64) -> JobRow {
 
 #[tokio::test]
 async fn independent_steps_overlap_and_dependents_wait() {
-    let t = TestDb::new().await;
-    let db = t.pool().await;
+    let (_dir, db) = crate::db::test_db().await;
     let exec = Arc::new(TestExecutor::with_delay(60));
     let runner = Runner::new(db.clone(), exec.clone(), RunnerOptions { concurrency: 4 });
     let id = runner
@@ -230,13 +210,9 @@ async fn independent_steps_overlap_and_dependents_wait() {
 
 #[tokio::test]
 async fn concurrency_is_bounded() {
-    let t = TestDb::new().await;
+    let (_dir, db) = crate::db::test_db().await;
     let exec = Arc::new(TestExecutor::with_delay(30));
-    let runner = Runner::new(
-        t.pool().await,
-        exec.clone(),
-        RunnerOptions { concurrency: 2 },
-    );
+    let runner = Runner::new(db, exec.clone(), RunnerOptions { concurrency: 2 });
     let steps = (0..6).map(|i| step(&format!("s{i}"), &[])).collect();
     let id = runner.start(request("shop", steps)).await.unwrap();
     assert_eq!(wait(&runner, id).await.status, "succeeded");
@@ -245,8 +221,7 @@ async fn concurrency_is_bounded() {
 
 #[tokio::test]
 async fn a_failed_step_stops_its_dependents_and_resume_reruns_it() {
-    let t = TestDb::new().await;
-    let db = t.pool().await;
+    let (_dir, db) = crate::db::test_db().await;
     let exec = Arc::new(TestExecutor::with_delay(20));
     exec.fail.lock().unwrap().insert("b".into());
     // `d` is in flight when `b` fails: it may finish, but `e` after it must not start.
@@ -303,8 +278,7 @@ async fn a_failed_step_stops_its_dependents_and_resume_reruns_it() {
 
 #[tokio::test]
 async fn cancel_lets_the_step_in_flight_finish_and_starts_nothing_new() {
-    let t = TestDb::new().await;
-    let db = t.pool().await;
+    let (_dir, db) = crate::db::test_db().await;
     let exec = Arc::new(TestExecutor::with_delay(1));
     let gate = exec.gate("a");
     let runner = Runner::new(db.clone(), exec.clone(), RunnerOptions::default());
@@ -328,8 +302,7 @@ async fn cancel_lets_the_step_in_flight_finish_and_starts_nothing_new() {
 
 #[tokio::test]
 async fn one_job_per_deployment_at_a_time() {
-    let t = TestDb::new().await;
-    let db = t.pool().await;
+    let (_dir, db) = crate::db::test_db().await;
     let exec = Arc::new(TestExecutor::with_delay(1));
     let gate = exec.gate("a");
     let runner = Runner::new(db.clone(), exec.clone(), RunnerOptions::default());
@@ -374,10 +347,9 @@ async fn one_job_per_deployment_at_a_time() {
 
 #[tokio::test]
 async fn a_new_runner_recovers_a_job_cut_off_mid_step() {
-    let t = TestDb::new().await;
+    let (t, db1) = crate::db::test_db().await;
     let exec = Arc::new(TestExecutor::with_delay(5));
     let gate = exec.gate("b");
-    let db1 = t.pool().await;
     let runner = Runner::new(db1.clone(), exec.clone(), RunnerOptions::default());
     let id = runner
         .start(request(
@@ -395,7 +367,7 @@ async fn a_new_runner_recovers_a_job_cut_off_mid_step() {
     db1.close().await;
 
     // The process is gone: the job and the step are still marked running.
-    let db2 = t.pool().await;
+    let db2 = t.reopen().await;
     assert_eq!(
         store::get_job(&db2, id).await.unwrap().unwrap().status,
         "running"

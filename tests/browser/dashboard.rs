@@ -1,43 +1,12 @@
 //! The dashboard's pages in a real Chromium: the deployment overview draws the topology and
 //! the route tester answers through htmx.
 
-use crate::common::{PASSWORD, TestApp, spawn_app};
-use crate::support::Browser;
+use crate::common::spawn_app;
+use crate::support::{Browser, click, current_path, fill, sign_in_from, text_of};
 use fantoccini::Locator;
 use switchyard::auth::Role;
 
 const SEED_002: &str = include_str!("../data/seeds/seed-002.json");
-
-async fn sign_in(b: &fantoccini::Client, app: &TestApp, name: &str, next: &str) {
-    b.goto(&format!("{}{next}", app.base)).await.unwrap();
-    assert!(b.current_url().await.unwrap().path().starts_with("/signin"));
-    b.find(Locator::Id("name"))
-        .await
-        .unwrap()
-        .send_keys(name)
-        .await
-        .unwrap();
-    b.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    b.find(Locator::Id("signin"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait().for_element(Locator::Id("whoami")).await.unwrap();
-}
-
-/// Replaces an input's value.
-async fn fill(b: &fantoccini::Client, id: &str, value: &str) {
-    let e = b.find(Locator::Id(id)).await.unwrap();
-    e.clear().await.unwrap();
-    e.send_keys(value).await.unwrap();
-}
 
 #[tokio::test]
 async fn overview_draws_the_topology_and_tests_routes_with_htmx() {
@@ -50,20 +19,13 @@ async fn overview_draws_the_topology_and_tests_routes_with_htmx() {
     let browser = Browser::start().await;
     let b = &browser.client;
     let page = format!("/deployments/{id}/overview");
-    sign_in(b, &app, "vic", &page).await;
-    assert_eq!(b.current_url().await.unwrap().path(), page);
+    sign_in_from(b, &app.base, &page, "vic").await;
+    assert_eq!(current_path(b).await, page);
 
     // The diagram is drawn: both backends and the rewrite are visible texts of the SVG.
     let svg = b.find(Locator::Css("#topology svg")).await.unwrap();
     assert!(svg.is_displayed().await.unwrap());
-    let texts = b
-        .find_all(Locator::Css("#topology svg text"))
-        .await
-        .unwrap();
-    let mut all = Vec::new();
-    for t in texts {
-        all.push(t.text().await.unwrap());
-    }
+    let all = diagram_texts(b).await;
     assert!(all.iter().any(|t| t == "hello"), "{all:?}");
     assert!(all.iter().any(|t| t == "hello2"), "{all:?}");
     assert!(all.iter().any(|t| t == "rewrite /hello2/* → /"), "{all:?}");
@@ -71,12 +33,7 @@ async fn overview_draws_the_topology_and_tests_routes_with_htmx() {
     // The route tester answers in place (htmx), without leaving the page.
     fill(b, "route-host", "hello.example.com").await;
     fill(b, "route-path", "/hello2/x").await;
-    b.find(Locator::Id("route-test-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(b, "route-test-submit").await;
     let answer = b
         .wait()
         .for_element(Locator::Css("#route-answer .route-target"))
@@ -86,24 +43,13 @@ async fn overview_draws_the_topology_and_tests_routes_with_htmx() {
         answer.attr("data-backend").await.unwrap().as_deref(),
         Some("hello2")
     );
-    let path = b
-        .find(Locator::Css("#route-answer .route-path"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let path = text_of(b, "#route-answer .route-path").await;
     assert_eq!(path, "/x");
-    assert_eq!(b.current_url().await.unwrap().path(), page, "no navigation");
+    assert_eq!(current_path(b).await, page, "no navigation");
 
     // A bad path is explained in place.
     fill(b, "route-path", "nope").await;
-    b.find(Locator::Id("route-test-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(b, "route-test-submit").await;
     let err = b
         .wait()
         .for_element(Locator::Css("#route-answer .flash.error"))
@@ -133,7 +79,7 @@ async fn seed_002_applied_in_the_sandbox_then_changed_behind_the_panels_back() {
     let (id, _job) = crate::sandbox_apply::apply_in_sandbox(&app, SEED_002, "ed").await;
     let browser = Browser::start().await;
     let b = &browser.client;
-    sign_in(b, &app, "ed", "/").await;
+    sign_in_from(b, &app.base, "/", "ed").await;
 
     // The dashboard: applied, with its IP (read from the sandbox right after the apply).
     let row = format!("#deployment-{id}");
@@ -150,21 +96,9 @@ async fn seed_002_applied_in_the_sandbox_then_changed_behind_the_panels_back() {
         ip.parse::<std::net::Ipv4Addr>().is_ok(),
         "no IP on the dashboard: {ip:?}"
     );
-    let state = b
-        .find(Locator::Css(&format!("{row} .deployment-state")))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let state = text_of(b, &format!("{row} .deployment-state")).await;
     assert_eq!(state, "applied");
-    let last_job = b
-        .find(Locator::Css(&format!("{row} .job-status")))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let last_job = text_of(b, &format!("{row} .job-status")).await;
     assert_eq!(last_job, "succeeded");
 
     // The overview: both backends and the rewrite in the diagram, the live IP in it too.
@@ -183,12 +117,7 @@ async fn seed_002_applied_in_the_sandbox_then_changed_behind_the_panels_back() {
     // The route tester: /hello2/x goes to hello2, which receives /x.
     fill(b, "route-host", "hello.example.com").await;
     fill(b, "route-path", "/hello2/x").await;
-    b.find(Locator::Id("route-test-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(b, "route-test-submit").await;
     let answer = b
         .wait()
         .for_element(Locator::Css("#route-answer .route-target"))
@@ -198,13 +127,7 @@ async fn seed_002_applied_in_the_sandbox_then_changed_behind_the_panels_back() {
         answer.attr("data-backend").await.unwrap().as_deref(),
         Some("hello2")
     );
-    let path = b
-        .find(Locator::Css("#route-answer .route-path"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let path = text_of(b, "#route-answer .route-path").await;
     assert_eq!(path, "/x");
 
     // Someone turns Cloud CDN on through the (sandbox) Compute API; "Check now" reports it.
@@ -225,12 +148,7 @@ async fn seed_002_applied_in_the_sandbox_then_changed_behind_the_panels_back() {
         .await
         .unwrap();
     app.state.cloud.wait_operation(&op).await.unwrap();
-    b.find(Locator::Id("drift-check"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(b, "drift-check").await;
     let result = b
         .wait()
         .for_element(Locator::Css("#drift-differences"))
@@ -243,13 +161,7 @@ async fn seed_002_applied_in_the_sandbox_then_changed_behind_the_panels_back() {
         result.contains("enableCDN") && result.contains("hello-lb-bs-hello2"),
         "{result}"
     );
-    let badge = b
-        .find(Locator::Id("drift-result"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let badge = text_of(b, "#drift-result").await;
     assert_eq!(badge, "live differs");
     b.goto(&format!("{}/", app.base)).await.unwrap();
     let cell = b

@@ -1,35 +1,10 @@
 //! Sign in, see the shell with the sandbox banner, sign out; a form posted from another origin
 //! is refused.
 
-use crate::common::{PASSWORD, spawn_app};
-use crate::support::Browser;
+use crate::common::spawn_app;
+use crate::support::{Browser, click, current_path, sign_in_from, text_of};
 use fantoccini::Locator;
 use switchyard::auth::Role;
-
-async fn sign_in(b: &fantoccini::Client, base: &str, name: &str) {
-    b.goto(&format!("{base}/")).await.unwrap();
-    // Anonymous: sent to the sign-in page.
-    assert!(b.current_url().await.unwrap().path().starts_with("/signin"));
-    b.find(Locator::Id("name"))
-        .await
-        .unwrap()
-        .send_keys(name)
-        .await
-        .unwrap();
-    b.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    b.find(Locator::Id("signin"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait().for_element(Locator::Id("whoami")).await.unwrap();
-}
 
 #[tokio::test]
 async fn sign_in_see_the_shell_and_sign_out() {
@@ -38,27 +13,16 @@ async fn sign_in_see_the_shell_and_sign_out() {
     let browser = Browser::start().await;
     let b = &browser.client;
 
-    sign_in(b, &app.base, "alice").await;
-    assert_eq!(b.current_url().await.unwrap().path(), "/");
-    let who = b
-        .find(Locator::Id("whoami"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // Anonymous: sent to the sign-in page.
+    sign_in_from(b, &app.base, "/", "alice").await;
+    assert_eq!(current_path(b).await, "/");
+    let who = text_of(b, "#whoami").await;
     let who = who.to_lowercase(); // the role badge is upper-cased by the CSS
     assert!(who.contains("alice") && who.contains("admin"), "{who}");
     let banner = b.find(Locator::Id("sandbox-banner")).await.unwrap();
     assert!(banner.is_displayed().await.unwrap());
     assert!(banner.text().await.unwrap().contains("simulated cloud"));
-    let nav = b
-        .find(Locator::Css("nav"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let nav = text_of(b, "nav").await;
     assert!(nav.contains("Dashboard") && nav.contains("Users"), "{nav}");
     // The CSS and htmx loaded under the CSP (htmx defines window.htmx).
     let htmx = b
@@ -67,12 +31,7 @@ async fn sign_in_see_the_shell_and_sign_out() {
         .unwrap();
     assert_eq!(htmx, "object");
 
-    b.find(Locator::Id("signout"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(b, "signout").await;
     b.wait().for_element(Locator::Id("signin")).await.unwrap();
     b.goto(&format!("{}/", app.base)).await.unwrap();
     assert!(b.current_url().await.unwrap().path().starts_with("/signin"));
@@ -104,17 +63,12 @@ async fn a_form_posted_from_another_origin_is_refused() {
 
     let browser = Browser::start().await;
     let b = &browser.client;
-    sign_in(b, &app.base, "alice").await;
+    sign_in_from(b, &app.base, "/", "alice").await;
 
     b.goto(&format!("http://localhost:{evil_port}/"))
         .await
         .unwrap();
-    b.find(Locator::Id("go"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(b, "go").await;
     let msg = b
         .wait()
         .for_element(Locator::Id("error-message"))

@@ -1,8 +1,13 @@
 //! A real headless Chromium driven through chromedriver: [`Browser::start`] spawns chromedriver
 //! on a free port and opens a session with the flags of STYLE.md. A missing chromedriver or
 //! Chromium fails the test with a clear message; nothing is skipped.
+//!
+//! Below it, the page helpers every browser test uses: signing in, filling and clicking by
+//! element id, reading texts and properties, waiting for a text.
 #![allow(dead_code)]
 
+use crate::common::PASSWORD;
+use fantoccini::{Client, Locator};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -29,7 +34,7 @@ impl Browser {
             assert!(
                 std::path::Path::new(path).exists(),
                 "{path} is missing: the browser tests need Debian's `{pkg}` \
-                 (apt-get install -y chromium chromium-driver, as .ci/run does)"
+                 (scripts/test installs them: apt-get install -y chromium chromium-driver)"
             );
         }
         let port = free_port();
@@ -90,4 +95,94 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
     }
+}
+
+/// Signs `name` in (with [`PASSWORD`]) on the sign-in page itself.
+pub async fn sign_in(b: &Client, base: &str, name: &str) {
+    b.goto(&format!("{base}/signin")).await.unwrap();
+    submit_sign_in(b, name).await;
+}
+
+/// Opens `path` as an anonymous user, checks it sends to the sign-in page, and signs `name`
+/// in there (the sign-in then returns to `path`).
+pub async fn sign_in_from(b: &Client, base: &str, path: &str, name: &str) {
+    b.goto(&format!("{base}{path}")).await.unwrap();
+    assert!(b.current_url().await.unwrap().path().starts_with("/signin"));
+    submit_sign_in(b, name).await;
+}
+
+/// Fills the sign-in form on the current page and waits for the signed-in shell.
+async fn submit_sign_in(b: &Client, name: &str) {
+    type_into(b, "name", name).await;
+    type_into(b, "password", PASSWORD).await;
+    click(b, "signin").await;
+    b.wait().for_element(Locator::Id("whoami")).await.unwrap();
+}
+
+/// Clicks the element with that id.
+pub async fn click(b: &Client, id: &str) {
+    b.find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `text` into the element with that id, after what it holds.
+pub async fn type_into(b: &Client, id: &str, text: &str) {
+    b.find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Replaces the value of the input with that id.
+pub async fn fill(b: &Client, id: &str, value: &str) {
+    let e = b
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"));
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+/// A DOM property (`value`, `checked`, ...) of the element with that id.
+pub async fn prop(b: &Client, id: &str, name: &str) -> Option<String> {
+    b.find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .prop(name)
+        .await
+        .unwrap()
+}
+
+/// The visible text of the first element matching `css`.
+pub async fn text_of(b: &Client, css: &str) -> String {
+    b.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits until the element with that id contains `text` and returns its whole text.
+pub async fn wait_for_text(b: &Client, id: &str, text: &str) -> String {
+    b.wait()
+        .for_element(Locator::XPath(&format!(
+            "//*[@id='{id}' and contains(., '{text}')]"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("#{id} containing {text:?}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The path of the current page.
+pub async fn current_path(b: &Client) -> String {
+    b.current_url().await.unwrap().path().to_string()
 }

@@ -3,72 +3,15 @@
 //! step, with reloads in the middle that must find everything kept, and the review's route
 //! preview.
 
-use crate::common::{PASSWORD, spawn_app};
-use crate::support::Browser;
-use fantoccini::{Client, Locator};
+use crate::common::spawn_app;
+use crate::support::{
+    Browser, click, current_path, prop, sign_in, text_of, type_into, wait_for_text,
+};
+use fantoccini::Locator;
 use std::time::Duration;
 use switchyard::auth::Role;
 use switchyard::domain::draft::Draft;
 use switchyard::domain::spec::Protocol;
-
-async fn sign_in(b: &Client, base: &str, name: &str) {
-    b.goto(&format!("{base}/signin")).await.unwrap();
-    b.find(Locator::Id("name"))
-        .await
-        .unwrap()
-        .send_keys(name)
-        .await
-        .unwrap();
-    b.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    b.find(Locator::Id("signin"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait().for_element(Locator::Id("whoami")).await.unwrap();
-}
-
-async fn click(b: &Client, id: &str) {
-    b.find(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-async fn type_into(b: &Client, id: &str, text: &str) {
-    b.find(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
-        .send_keys(text)
-        .await
-        .unwrap();
-}
-
-async fn prop(b: &Client, id: &str, name: &str) -> Option<String> {
-    b.find(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
-        .prop(name)
-        .await
-        .unwrap()
-}
-
-async fn text_of(b: &Client, css: &str) -> String {
-    b.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
 
 /// Waits until the stored draft satisfies `ok` (the htmx saves are asynchronous).
 async fn saved(app: &crate::common::TestApp, id: i64, ok: impl Fn(&Draft) -> bool) -> Draft {
@@ -84,10 +27,6 @@ async fn saved(app: &crate::common::TestApp, id: i64, ok: impl Fn(&Draft) -> boo
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the draft was not saved as expected");
-}
-
-async fn step_path(b: &Client) -> String {
-    b.current_url().await.unwrap().path().to_string()
 }
 
 #[tokio::test]
@@ -108,7 +47,7 @@ async fn build_seed_002_in_the_wizard_with_reloads_and_review_the_routes() {
         .for_element(Locator::Id("frontend-form"))
         .await
         .unwrap();
-    let path = step_path(b).await;
+    let path = current_path(b).await;
     assert!(path.ends_with("/edit/frontend"), "{path}");
     let id: i64 = path.split('/').nth(2).unwrap().parse().unwrap();
 
@@ -120,12 +59,7 @@ async fn build_seed_002_in_the_wizard_with_reloads_and_review_the_routes() {
         d.frontend.http_redirect && d.frontend.domains == ["hello.example.com"]
     })
     .await;
-    b.wait()
-        .for_element(Locator::XPath(
-            "//div[@id='save-status' and contains(., 'Saved')]",
-        ))
-        .await
-        .unwrap();
+    wait_for_text(b, "save-status", "Saved").await;
 
     // Reload: everything is still there.
     b.refresh().await.unwrap();
@@ -154,7 +88,7 @@ async fn build_seed_002_in_the_wizard_with_reloads_and_review_the_routes() {
         .for_element(Locator::Id("add-internet"))
         .await
         .unwrap();
-    assert!(step_path(b).await.ends_with("/edit/backends"));
+    assert!(current_path(b).await.ends_with("/edit/backends"));
 
     // Backends: paste the Cloud Run URLs; the Host override comes from them.
     for (i, url) in [
@@ -341,16 +275,7 @@ async fn a_save_after_someone_elses_is_refused_in_the_page_and_recoverable() {
 
     // Ed's change, saved as he goes from version 1: refused in the page, with the way out.
     click(b, "protocol-http").await;
-    let status = b
-        .wait()
-        .for_element(Locator::XPath(
-            "//div[@id='save-status' and contains(., 'Not saved')]",
-        ))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let status = wait_for_text(b, "save-status", "Not saved").await;
     assert!(
         status.contains("ann saved version 2 while you were editing version 1"),
         "{status}"
@@ -407,7 +332,7 @@ async fn import_a_spec_file() {
         .await
         .unwrap();
     assert!(b.find(Locator::Id("review-valid")).await.is_ok());
-    assert!(step_path(b).await.ends_with("/edit/review"));
+    assert!(current_path(b).await.ends_with("/edit/review"));
     browser.close().await;
 }
 
@@ -440,26 +365,12 @@ async fn two_tabs_on_one_draft_the_later_save_is_told() {
         .await
         .unwrap();
     click(b, "protocol-https").await;
-    b.wait()
-        .for_element(Locator::XPath(
-            "//div[@id='save-status' and contains(., 'Saved')]",
-        ))
-        .await
-        .unwrap();
+    wait_for_text(b, "save-status", "Saved").await;
 
     // The first tab, still on version 1, is told and keeps its edit as a copy.
     b.switch_to_window(first).await.unwrap();
     click(b, "protocol-http").await;
-    let status = b
-        .wait()
-        .for_element(Locator::XPath(
-            "//div[@id='save-status' and contains(., 'Not saved')]",
-        ))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let status = wait_for_text(b, "save-status", "Not saved").await;
     assert!(
         status.contains("ed saved version 2 while you were editing version 1"),
         "{status}"

@@ -55,7 +55,7 @@ pub async fn spawn_app_with(f: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 async fn start(settings: Settings, dir: Arc<tempfile::TempDir>) -> TestApp {
-    switchyard::telemetry::init();
+    switchyard::telemetry::init_for_tests();
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .expect("bind 127.0.0.1:0");
