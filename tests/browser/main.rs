@@ -7,5 +7,6 @@ mod sandbox_apply;
 mod support;
 
 mod dashboard;
+mod plan;
 mod shell;
 mod wizard;
