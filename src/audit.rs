@@ -27,6 +27,8 @@ pub enum Action {
     DeploymentEdit,
     DeploymentDelete,
     DeploymentImport,
+    DeploymentRestore,
+    DeploymentRollback,
     Plan,
     Apply,
     Destroy,
@@ -34,7 +36,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 20] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SignOut,
@@ -49,6 +51,8 @@ impl Action {
         Action::DeploymentEdit,
         Action::DeploymentDelete,
         Action::DeploymentImport,
+        Action::DeploymentRestore,
+        Action::DeploymentRollback,
         Action::Plan,
         Action::Apply,
         Action::Destroy,
@@ -71,6 +75,8 @@ impl Action {
             Action::DeploymentEdit => "deployment.edit",
             Action::DeploymentDelete => "deployment.delete",
             Action::DeploymentImport => "deployment.import",
+            Action::DeploymentRestore => "deployment.restore",
+            Action::DeploymentRollback => "deployment.rollback",
             Action::Plan => "deployment.plan",
             Action::Apply => "deployment.apply",
             Action::Destroy => "deployment.destroy",
@@ -95,6 +101,8 @@ impl Action {
             Action::DeploymentEdit => "edited a draft",
             Action::DeploymentDelete => "deleted a deployment",
             Action::DeploymentImport => "imported a spec",
+            Action::DeploymentRestore => "restored a version",
+            Action::DeploymentRollback => "rolled back",
             Action::Plan => "planned",
             Action::Apply => "applied",
             Action::Destroy => "destroyed",

@@ -77,6 +77,7 @@ pub mod parse;
 pub mod plan;
 pub mod preview;
 pub mod spec;
+pub mod spec_changes;
 pub mod topology;
 pub mod urlmap;
 pub mod validate;

@@ -73,3 +73,63 @@ async fn a_plan_reviewed_in_one_tab_is_refused_after_an_edit_in_another() {
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn roll_back_to_an_earlier_version_through_its_plan() {
+    let app = spawn_app().await;
+    app.create_user("ed", Role::Editor).await;
+    let (id, _) = crate::sandbox_apply::apply_in_sandbox(&app, SEED_002, "ann").await;
+    // Version 2 drops the /hello2 rule and is applied.
+    let mut v2: serde_json::Value = serde_json::from_str(SEED_002).unwrap();
+    v2["routing"]["rules"] = serde_json::json!([]);
+    let row = switchyard::db::deployments::update(
+        &app.state.db,
+        id,
+        1,
+        "hello-lb",
+        &v2.to_string(),
+        "ann",
+    )
+    .await
+    .unwrap();
+    let job = app.state.deployer.apply(&row, "ann").await.unwrap();
+    let done = app.state.deployer.runner().wait(job).await.unwrap();
+    assert_eq!(done.status, "succeeded");
+
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    sign_in(b, &app.base, "ed").await;
+    b.goto(&format!("{}/deployments/{id}/versions", app.base))
+        .await
+        .unwrap();
+    let changes = crate::support::text_of(b, "#version-2 .version-changes").await;
+    assert!(changes.contains("routing.rules[0] removed"), "{changes}");
+
+    // Rolling back to version 1 shows the plan back to it before anything changes.
+    click(b, "rollback-version-1").await;
+    let summary = wait_for_text(b, "plan-table", "rule /hello2/* added").await;
+    assert!(summary.contains("URL map"), "{summary}");
+    assert_eq!(current_path(b).await, format!("/deployments/{id}/plan"));
+    let row = switchyard::db::deployments::get(&app.state.db, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.version, 3, "the rollback is a new version");
+    assert_eq!(
+        switchyard::deploy::applied_version(&app.state.db, id)
+            .await
+            .unwrap(),
+        Some(2),
+        "nothing is applied before the plan is"
+    );
+    click(b, "apply").await;
+    let started = std::time::Instant::now();
+    while !current_path(b).await.starts_with("/jobs/") {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the job page did not open"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    browser.close().await;
+}

@@ -8,6 +8,7 @@ use crate::auth::{Editor, Viewer};
 use crate::db::deployments::{self as store, SaveError};
 use crate::domain::describe;
 use crate::domain::draft::{self, Draft};
+use crate::domain::spec_changes::spec_changes;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, Form, Path};
 use crate::web::{Shell, render};
@@ -172,6 +173,8 @@ struct OverviewPage {
     backends: Vec<BackendView>,
     routing: Vec<String>,
     conflicts: usize,
+    /// The draft version the last successful apply put in the cloud, to roll back to.
+    applied_version: Option<i64>,
 }
 
 pub(crate) async fn overview(
@@ -206,6 +209,7 @@ pub(crate) async fn overview(
                 .collect(),
             routing: describe::draft_routing(d),
             conflicts,
+            applied_version: crate::deploy::applied_version(&state.db, id).await?,
         },
     )
 }
@@ -277,6 +281,10 @@ pub(crate) struct VersionView {
     created_at: String,
     json: String,
     current: bool,
+    /// What this version changed from the one before, field by field.
+    changes: Vec<String>,
+    /// True for the version the last successful apply put in the cloud.
+    applied: bool,
 }
 
 pub(crate) struct ConflictView {
@@ -314,15 +322,25 @@ pub(crate) async fn versions(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let l = load(&state, id).await?;
-    let versions = store::versions(&state.db, id)
-        .await?
-        .into_iter()
-        .map(|v| VersionView {
-            current: v.version == l.row.version,
-            version: v.version,
-            author: v.author,
-            created_at: short_time(&v.created_at),
-            json: pretty(&v.spec),
+    let applied = crate::deploy::applied_version(&state.db, id).await?;
+    let stored = store::versions(&state.db, id).await?;
+    let parsed = |text: &str| serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
+    let versions = stored
+        .iter()
+        .map(|v| {
+            let before = stored.iter().find(|p| p.version == v.version - 1);
+            VersionView {
+                current: v.version == l.row.version,
+                version: v.version,
+                author: v.author.clone(),
+                created_at: short_time(&v.created_at),
+                json: pretty(&v.spec),
+                changes: match before {
+                    Some(p) => spec_changes(&parsed(&p.spec), &parsed(&v.spec)),
+                    None => vec!["first version".to_string()],
+                },
+                applied: applied == Some(v.version),
+            }
         })
         .collect();
     let conflicts = store::conflicts(&state.db, id)
@@ -398,8 +416,31 @@ pub(crate) async fn restore(
         AppError::invalid("source", format!("that copy does not read as a spec: {e}"))
     })?;
     let back = format!("/deployments/{id}/versions");
+    // A rollback is a restore followed by the plan from the live state to that version,
+    // reviewed and applied like any plan.
+    let rollback = form.get("rollback").is_some();
     match save(&state, id, version, &d, &user).await? {
-        Saved::Done(_) => Ok(Redirect::to(&format!("/deployments/{id}")).into_response()),
+        Saved::Done(saved) => {
+            let action = if rollback {
+                crate::audit::Action::DeploymentRollback
+            } else {
+                crate::audit::Action::DeploymentRestore
+            };
+            crate::audit::record(
+                &state.db,
+                &user.name,
+                action,
+                &crate::audit::deployment(id),
+                serde_json::json!({"source": source, "version": saved.version}),
+            )
+            .await;
+            let to = if rollback {
+                format!("/deployments/{id}/plan")
+            } else {
+                format!("/deployments/{id}")
+            };
+            Ok(Redirect::to(&to).into_response())
+        }
         Saved::Stale {
             expected,
             current,
