@@ -1,4 +1,4 @@
-//! The settings of CONTRACT.md §1: every one a flag with a `SWITCHYARD_*` twin (flag wins).
+//! The settings of docs/contract.md §1: every one a flag with a `SWITCHYARD_*` twin (flag wins).
 //! The commands that take them are in [`crate::cli`].
 
 use clap::{Args, ValueEnum};

@@ -2,7 +2,7 @@
 //!
 //! Handlers return `Result<_, AppError>`. The response carries the error in its extensions and
 //! `crate::http::render_errors` (a middleware that knows the request path and who is signed in)
-//! turns it into an HTML error page for pages or the JSON of CONTRACT.md §3 for `/api/` paths:
+//! turns it into an HTML error page for pages or the JSON of docs/contract.md §3 for `/api/` paths:
 //! `{"error": {"code": "...", "message": "...", "field": "..."}}`.
 //!
 //! Use the extractors of this module ([`Form`], [`Json`], [`Query`], [`Path`]) instead of axum's:
@@ -89,7 +89,7 @@ impl AppError {
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            // A body we cannot parse is a 400 (CONTRACT §3), whatever the reason.
+            // A body we cannot parse is a 400 (docs/contract.md §3), whatever the reason.
             AppError::UnsupportedMediaType(_) => StatusCode::BAD_REQUEST,
             AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -241,7 +241,7 @@ impl ErrorBody {
         }
     }
 
-    /// The JSON of CONTRACT.md §3.
+    /// The JSON of docs/contract.md §3.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({ "error": self })
     }

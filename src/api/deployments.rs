@@ -200,7 +200,7 @@ fn with_etag(mut res: Response, version: i64) -> Response {
     res
 }
 
-/// The deployment with its newest job (CONTRACT §3: "with their spec, version and last job").
+/// The deployment with its newest job (docs/contract.md §3.3).
 async fn with_last_job(state: &AppState, row: DeploymentRow) -> Result<DeploymentJson, AppError> {
     let job =
         crate::db::jobs::latest_job(&state.db, &crate::db::jobs::deployment_key(row.id)).await?;

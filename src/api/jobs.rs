@@ -177,7 +177,7 @@ async fn destroy(
     Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
 }
 
-/// A job in the API's shape (CONTRACT §3).
+/// A job in the API's shape (docs/contract.md §3).
 pub fn job_json(job: &JobRow, steps: Option<&[StepRecord]>) -> Value {
     let mut v = json!({
         "id": job.id,

@@ -1,4 +1,4 @@
-//! The JSON API under `/api/v1` (CONTRACT.md §3), over the same domain, db and deploy calls as
+//! The JSON API under `/api/v1` (docs/contract.md §3), over the same domain, db and deploy calls as
 //! the pages. Every area registers its routes through the route registry with its access level.
 
 pub mod account;

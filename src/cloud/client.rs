@@ -2,7 +2,7 @@
 //!
 //! A Compute resource is addressed by a [`ResourceRef`] (project, scope, collection, name); every
 //! call builds its URL from the configured endpoint and that reference, never from a link found
-//! in a response (API-NOTES §9), so a client pointed at a proxy or the sandbox never escapes to
+//! in a response (docs/google-cloud.md §9), so a client pointed at a proxy or the sandbox never escapes to
 //! the public host.
 
 use super::auth::TokenSource;

@@ -2,7 +2,7 @@
 //!
 //! Compute Engine answers `{"error":{"code","message","errors":[{"reason","message"}]}}` with
 //! lowerCamel reasons; Cloud Run answers `{"error":{"code","message","status"}}` with
-//! UPPER_SNAKE statuses (API-NOTES §10, §1). Both are folded into the same variants so a caller
+//! UPPER_SNAKE statuses (docs/google-cloud.md §10, §1). Both are folded into the same variants so a caller
 //! matches on meaning, not on which API answered.
 
 use serde::Deserialize;

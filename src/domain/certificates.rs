@@ -1,5 +1,5 @@
 //! Google-managed certificates in plain words: what each certificate status and each domain
-//! status means, why it happens and what to do (API-NOTES §6), and the DNS records a deployment
+//! status means, why it happens and what to do (docs/google-cloud.md §6), and the DNS records a deployment
 //! needs so that Google can issue its certificate.
 //!
 //! Google issues a managed certificate only once three things hold: the certificate is attached
@@ -60,7 +60,7 @@ fn a_record(domain: &str, ip: Option<&str>) -> String {
 }
 
 /// Explains the certificate's `managed.status`. A missing status is normal right after the
-/// certificate is created (API-NOTES §6), so it is not an error.
+/// certificate is created (docs/google-cloud.md §6), so it is not an error.
 pub fn certificate_status(status: Option<&str>) -> Explanation {
     match status {
         Some("ACTIVE") => explain(

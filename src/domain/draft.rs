@@ -2,7 +2,7 @@
 //! that merge one wizard step's form fields into it. Nothing here knows about HTTP: the web
 //! layer deserializes a form into the plain structs below and calls these functions.
 //!
-//! A draft serializes to the spec JSON of CONTRACT.md §2 with the parts the user has not filled
+//! A draft serializes to the spec JSON of docs/contract.md §2 with the parts the user has not filled
 //! in yet left out (no `frontend.protocol` until one is chosen, no `routing.default` until a
 //! target is picked), so a complete draft *is* a spec: [`Draft::to_spec`] parses it with the
 //! same `parse::parse` the API uses, and the errors name the same fields.

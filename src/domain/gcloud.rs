@@ -173,7 +173,7 @@ fn yaml(v: &Value, indent: usize, out: &mut String) {
 /// Outlier detection Switchyard sets when a backend asks for it: eject a NEG after 5
 /// consecutive 5xx (enforced 100 % — the API default enforces only gateway failures) for 30 s,
 /// checked every 10 s, at most half the NEGs at once. Success-rate fields are left out: they are
-/// not supported with serverless NEGs (API-NOTES §4).
+/// not supported with serverless NEGs (docs/google-cloud.md §4).
 pub fn outlier_detection() -> Value {
     json!({
         "consecutiveErrors": 5,

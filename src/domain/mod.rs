@@ -17,7 +17,7 @@
 //! Exported API:
 //!
 //! - [`spec`]: `Spec`, `Frontend`, `Protocol`, `IpKind`, `Backend`, `BackendKind`, `Routing`,
-//!   `Target`, `WeightedBackend`, `Rule` (serde, CONTRACT.md §2).
+//!   `Target`, `WeightedBackend`, `Rule` (serde, docs/contract.md §2).
 //! - [`names`]: derived Google Cloud resource names and the owner marker.
 //! - [`draft`]: `Draft` (a spec being written in the wizard, parts possibly missing;
 //!   `from_json`, `to_spec`, `to_json`) and the pure per-step merges the wizard calls:

@@ -309,7 +309,7 @@ pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
-    /// The CONTRACT.md §2 example. Shared with the validation tests, which also use `parse_field`
+    /// The docs/contract.md §2 example. Shared with the validation tests, which also use `parse_field`
     /// for the shape errors of the fields they cover.
     pub(crate) fn base() -> Value {
         json!({

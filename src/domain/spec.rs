@@ -1,4 +1,4 @@
-//! The routing spec, version 1 (CONTRACT.md §2): one JSON document per load balancer.
+//! The routing spec, version 1 (docs/contract.md §2): one JSON document per load balancer.
 //!
 //! These types only describe the shape. Parsing with serde rejects unknown fields so a typo in a
 //! script is an error rather than a silently ignored setting; the semantic rules live in the
@@ -60,7 +60,7 @@ pub struct EnvVar {
     pub value: String,
 }
 
-/// Who may reach the service's own `run.app` URL (API-NOTES §1 `ingress`).
+/// Who may reach the service's own `run.app` URL (docs/google-cloud.md §1 `ingress`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Ingress {

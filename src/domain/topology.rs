@@ -408,7 +408,7 @@ pub fn from_spec(spec: &Spec, ip: Option<&str>) -> Topology {
                 }
             }
             BackendKind::Internet { fqdn, port, .. } => {
-                // Backends with the same endpoint share one internet NEG (CONTRACT.md §2).
+                // Backends with the same endpoint share one internet NEG (docs/contract.md §2).
                 let neg = format!("ineg:{fqdn}:{port}");
                 t.add(
                     neg.clone(),

@@ -26,7 +26,7 @@ impl fmt::Display for FieldError {
     }
 }
 
-/// Most domains one managed certificate may carry (API-NOTES §6: "commonly 100").
+/// Most domains one managed certificate may carry (docs/google-cloud.md §6, §15.1).
 pub const MAX_DOMAINS: usize = 100;
 
 /// Regions where Cloud Run (fully managed) runs services, 2026-11.
@@ -192,7 +192,7 @@ fn check_project(e: &mut Errors, p: &str) {
     }
 }
 
-/// Cloud Run service ids (API-NOTES §1): letter first, fewer than 50 characters, lowercase
+/// Cloud Run service ids (docs/google-cloud.md §1): letter first, fewer than 50 characters, lowercase
 /// letters, digits and hyphens, no trailing hyphen.
 pub fn is_cloud_run_service_id(s: &str) -> bool {
     let b = s.as_bytes();
@@ -367,7 +367,7 @@ fn check_backends(e: &mut Errors, spec: &Spec, deployment_ok: bool) {
     }
 }
 
-/// Cloud Run's CPU limits (API-NOTES §1): whole CPUs 1, 2, 4, 8, also written in millicores.
+/// Cloud Run's CPU limits (docs/google-cloud.md §1): whole CPUs 1, 2, 4, 8, also written in millicores.
 /// Returns the number of CPUs.
 pub fn cpu_count(cpu: &str) -> Option<u32> {
     let n = match cpu.strip_suffix('m') {

@@ -24,7 +24,7 @@ pub fn routes(r: Routes) -> Routes {
 /// Jobs per page.
 const PAGE: i64 = 50;
 
-/// CONTRACT.md §3's job statuses.
+/// docs/contract.md §3's job statuses.
 pub const STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "cancelled"];
 
 #[derive(Debug, Default, Deserialize)]

@@ -81,7 +81,7 @@ pub fn same_spec(a: &str, b: &str) -> bool {
 }
 
 /// `applied` is `Some(draft is the same spec)` when something is applied, `None` when nothing
-/// is; `last_job` is `(kind, status)` of the deployment's newest job, with CONTRACT.md §3's job
+/// is; `last_job` is `(kind, status)` of the deployment's newest job, with docs/contract.md §3's job
 /// statuses and kinds such as `apply` and `destroy`.
 pub fn deployment_state(applied: Option<bool>, last_job: Option<(&str, &str)>) -> DeploymentState {
     if let Some((kind, status)) = last_job {

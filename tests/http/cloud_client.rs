@@ -147,7 +147,7 @@ async fn builds_a_whole_load_balancer_and_tears_it_down_in_order() {
     }
     assert!(!err.is_retryable());
 
-    // Teardown in the order of API-NOTES §10.
+    // Teardown in the order of docs/google-cloud.md §10.
     let fr_op = c
         .global_forwarding_rules(P)
         .delete("shop-https-fr", rid())

@@ -756,7 +756,7 @@ async fn every_request_the_client_sends_fits_the_discovery_documents() {
         "requests that do not fit the discovery documents:\n{}",
         problems.join("\n")
     );
-    // Every call of API-NOTES was exercised (so a new wrapper cannot escape this test).
+    // Every call of docs/google-cloud.md §1–§10 was exercised (so a new wrapper cannot escape this test).
     let expected = [
         "compute.regionNetworkEndpointGroups.insert",
         "compute.regionNetworkEndpointGroups.get",

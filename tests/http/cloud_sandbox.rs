@@ -1,4 +1,4 @@
-//! The sandbox's own rules, one or more tests per point of API-NOTES §11, checked with raw HTTP
+//! The sandbox's own rules, one or more tests per point of docs/google-cloud.md §11, checked with raw HTTP
 //! so status codes and error shapes are exact.
 
 use crate::cloud_support::{R, TestCloud, fast_config, raw, start, start_in};

@@ -1,4 +1,4 @@
-//! The deployments calls of the JSON API (CONTRACT.md §3).
+//! The deployments calls of the JSON API (docs/contract.md §3).
 
 use crate::deployments_support::{ClientExt, seed, spawn_app};
 use reqwest::Method;

@@ -49,7 +49,7 @@ impl Builder<'_> {
     }
 }
 
-/// The Cloud Run v2 Service body for `svc` (API-NOTES §1). Only the fields we manage are set, so
+/// The Cloud Run v2 Service body for `svc` (docs/google-cloud.md §1). Only the fields we manage are set, so
 /// a patch leaves the server's defaults (timeout, service account, ...) alone. The owner marker
 /// goes in `description`, as on Compute resources, so ownership is checked the same way; the
 /// labels make the services findable in the console.
@@ -90,7 +90,7 @@ pub(super) fn run_service_body(deployment: &str, marker: &str, svc: &Service, id
 }
 
 /// Outlier detection as the failover signal for serverless backends, which cannot have health
-/// checks (API-NOTES §4). The `enforcing*` percentages are raised from the API's defaults (0 for
+/// checks (docs/google-cloud.md §4). The `enforcing*` percentages are raised from the API's defaults (0 for
 /// plain 5xx) so that a region answering errors is actually ejected; the success-rate fields
 /// are left out because serverless NEGs do not support them.
 fn outlier_detection() -> Value {

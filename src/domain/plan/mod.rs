@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// Where a resource lives, which is also where its operations are polled (API-NOTES §9).
+/// Where a resource lives, which is also where its operations are polled (docs/google-cloud.md §9).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "type", content = "region", rename_all = "lowercase")]
 pub enum Scope {
@@ -80,7 +80,7 @@ impl ResourceKind {
         }
     }
 
-    /// Position in the delete order (API-NOTES §10): forwarding rule first, address last.
+    /// Position in the delete order (docs/google-cloud.md §10): forwarding rule first, address last.
     /// Creation runs the other way round.
     pub fn delete_rank(&self) -> u8 {
         match self {
@@ -331,7 +331,7 @@ impl Plan {
         !self.conflicts.is_empty()
     }
 
-    /// The plan in the JSON API's shape (CONTRACT §3):
+    /// The plan in the JSON API's shape (docs/contract.md §3):
     /// `{"actions": [{"action", "resource", "diff"}], "conflicts", "warnings"}`.
     pub fn api_json(&self) -> Value {
         let actions: Vec<Value> = self

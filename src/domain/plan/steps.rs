@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// `projects/P/global/targetHttpsProxies/N` → `projects/P/targetHttpsProxies/N`: the proxies'
-/// `setUrlMap` and `setSslCertificates` paths have no `/global/` segment (API-NOTES §7).
+/// `setUrlMap` and `setSslCertificates` paths have no `/global/` segment (docs/google-cloud.md §7).
 fn without_global(id: &str) -> String {
     id.replacen("/global/", "/", 1)
 }

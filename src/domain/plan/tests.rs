@@ -7,7 +7,7 @@ fn spec(v: Value) -> Spec {
     serde_json::from_value(v).unwrap()
 }
 
-/// CONTRACT.md §2: multi-region serverless backend plus a cross-project internet backend.
+/// docs/contract.md §2: multi-region serverless backend plus a cross-project internet backend.
 fn contract_example() -> Spec {
     spec(json!({
       "name": "shop", "project": "acme-edge",

@@ -1,4 +1,4 @@
-//! The rules Compute applies when it accepts a URL map (API-NOTES §11.8), with its limits and its
+//! The rules Compute applies when it accepts a URL map (docs/google-cloud.md §11.8), with its limits and its
 //! error wording; the sandbox answers with them and the validator checks a spec's map against them.
 
 use std::collections::{HashMap, HashSet};
@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::model::{HttpRedirectAction, HttpRouteAction, HttpRouteRule, PathRule, UrlMap};
 
-/// Most tests a URL map may carry (API-NOTES §5).
+/// Most tests a URL map may carry (docs/google-cloud.md §5).
 pub const MAX_TESTS: usize = 100;
 pub const MAX_WEIGHT: i64 = 1000;
 pub const MAX_PATH_PREFIX_REWRITE: usize = 1024;
@@ -58,7 +58,7 @@ impl Checker {
     }
 }
 
-/// The API's acceptance rules (API-NOTES §11.8); the first violation, as Compute reports one.
+/// The API's acceptance rules (docs/google-cloud.md §11.8); the first violation, as Compute reports one.
 /// Tests are not run here: `run_tests` does that, so `validate` can report both separately.
 pub fn check(map: &UrlMap) -> Result<(), UrlMapError> {
     match check_all(map).into_iter().next() {
@@ -549,7 +549,7 @@ pub fn host_pattern_problem(h: &str) -> Option<&'static str> {
 
 /// Fields that need backend services with scheme `EXTERNAL_MANAGED` (weighted splits, host
 /// rewrites, header actions), as Compute field paths; empty when a classic `EXTERNAL` load
-/// balancer could serve the map (API-NOTES §5).
+/// balancer could serve the map (docs/google-cloud.md §5).
 pub fn advanced_features(map: &UrlMap) -> Vec<String> {
     let mut out = Vec::new();
     let mut action = |field: String, a: &Option<HttpRouteAction>| {

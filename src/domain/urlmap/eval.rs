@@ -1,7 +1,7 @@
 //! The evaluator: where a request for a host and path goes through a URL map, and the map's own
 //! `tests[]` run against it.
 //!
-//! Matching rules implemented (API-NOTES §5, Compute's field documentation):
+//! Matching rules implemented (docs/google-cloud.md §5, Compute's field documentation):
 //! - hosts: port stripped unless the pattern names a port; exact beats `*.suffix`/`*-suffix`
 //!   (longest suffix wins), which beats `*`; no host rule matches → the map's defaults;
 //! - pathRules: longest pattern wins whatever the order; `/x/*` matches `/x/` and below, `/x`
@@ -209,7 +209,7 @@ fn default_label(prefix: &str, redirect: bool, service: bool) -> String {
 /// would need the matched portion to be `/hello2`, which is a routeRule `prefixMatch`, not a
 /// pathRule). This is the reading of Compute's "the matching portion of the request's path is
 /// replaced by pathPrefixRewrite" that makes the seed-002 walkthrough work as described
-/// (/hello2 → / and sub-paths reaching the service at the root); API-NOTES §5 marks the exact
+/// (/hello2 → / and sub-paths reaching the service at the root); docs/google-cloud.md §5 marks the exact
 /// real behaviour UNCONFIRMED, so the planner should prove it with a URL-map test on Google.
 fn best_path_rule(rules: &[PathRule], path: &str) -> Option<(usize, Matched)> {
     // Score: (length of the literal part, exact beats prefix at equal length).
