@@ -148,3 +148,31 @@ async fn unknown_api_paths_and_methods_answer_json() {
     let r = app.anonymous().get("/api/v1/me").await;
     assert_eq!(r.status(), 401);
 }
+
+/// A failure a user reports can be found in the log: every response carries its request id,
+/// and error pages and JSON errors show it.
+#[tokio::test]
+async fn errors_show_the_request_id_of_their_response() {
+    let app = spawn_app().await;
+    let mut web = app.user_client("vic", Role::Viewer).await;
+    let r = web.get("/deployments/424242").await;
+    assert_eq!(r.status(), 404);
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(&format!("<code id=\"request-id\">{id}</code>")),
+        "{html}"
+    );
+
+    let mut api = app.token_client("bot", Role::Viewer).await;
+    let r = api.get("/api/v1/deployments/424242").await;
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_string();
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["request_id"], serde_json::json!(id));
+
+    // Two requests never share an id.
+    let a = api.get("/api/v1/me").await.headers()["x-request-id"].clone();
+    let b = api.get("/api/v1/me").await.headers()["x-request-id"].clone();
+    assert_ne!(a, b);
+}
