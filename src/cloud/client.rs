@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// Canonical prefix of Compute links inside resources (`backends[].group` must be a full URL).
-pub const COMPUTE_LINK_BASE: &str = "https://www.googleapis.com/compute/v1/";
+pub use crate::domain::links::COMPUTE_BASE as COMPUTE_LINK_BASE;
 
 /// Where a Compute resource lives.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -131,24 +131,9 @@ impl fmt::Display for ResourceRef {
     }
 }
 
-/// The path of a Compute link after `/compute/v1/` (links from responses use
-/// `www.googleapis.com`, requests go to the configured endpoint: compare by path only).
-pub fn link_path(link: &str) -> Option<String> {
-    let path = match link.find("/compute/v1/") {
-        Some(i) => &link[i + "/compute/v1/".len()..],
-        None if link.starts_with("projects/") => link,
-        None => return None,
-    };
-    Some(path.trim_end_matches('/').to_string())
-}
-
-/// True when two links name the same resource, whatever their host or form.
-pub fn same_resource(a: &str, b: &str) -> bool {
-    match (link_path(a), link_path(b)) {
-        (Some(x), Some(y)) => x == y,
-        _ => false,
-    }
-}
+pub use crate::domain::links::same_resource;
+// The sandbox still imports it by this name from here.
+pub use crate::domain::links::compute_path as link_path;
 
 /// A long-running operation, by what is needed to poll it again (e.g. after a restart).
 /// Its string form is the operation's path, which is what to store:

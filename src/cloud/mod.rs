@@ -90,7 +90,7 @@ pub mod types;
 pub use auth::{GcpAuthTokens, StaticToken, TokenSource};
 pub use client::{
     COMPUTE_LINK_BASE, Client, ClientConfig, Collection, CollectionRef, CompletedOperation,
-    OperationRef, OperationState, ResourceRef, RunServices, Scope, link_path, same_resource,
+    OperationRef, OperationState, ResourceRef, RunServices, Scope, same_resource,
 };
 pub use error::CloudError;
 pub use retry::RetryPolicy;

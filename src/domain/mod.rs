@@ -71,6 +71,7 @@ pub mod certificates;
 pub mod describe;
 pub mod draft;
 pub mod gcloud;
+pub mod links;
 pub mod lint;
 pub mod names;
 pub mod parse;

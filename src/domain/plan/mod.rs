@@ -13,6 +13,7 @@ mod steps;
 pub mod summary;
 mod urlmap_body;
 
+pub use crate::domain::links::{full_url, link_path};
 pub use compile::compile;
 pub use diff::{destroy, diff};
 pub use risks::Risk;
@@ -173,20 +174,6 @@ pub fn resource_path(project: &str, kind: &ResourceKind, name: &str) -> String {
                 kind.collection()
             )
         }
-    }
-}
-
-/// A link as Compute returns it: `https://www.googleapis.com/compute/v1/` + path.
-pub fn full_url(path: &str) -> String {
-    format!("https://www.googleapis.com/compute/v1/{path}")
-}
-
-/// The part of a link after `/compute/v1/`, so that the full URLs the API returns compare equal
-/// to the partial paths we send (and a private endpoint's host never matters).
-pub fn link_path(link: &str) -> &str {
-    match link.find("/compute/v1/") {
-        Some(i) => &link[i + "/compute/v1/".len()..],
-        None => link,
     }
 }
 

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::check::MAX_WEIGHT;
 use super::model::{
     HostRule, HttpRedirectAction, HttpRouteAction, HttpRouteRule, HttpRouteRuleMatch, PathRule,
-    UrlMap, same_resource,
+    UrlMap,
 };
 
 /// Where a request ends up.
@@ -438,7 +438,7 @@ pub fn run_tests(map: &UrlMap) -> Vec<TestFailure> {
                 if let Some(want) = &t.service
                     && !services
                         .iter()
-                        .any(|(s, w)| *w > 0 && same_resource(s, want))
+                        .any(|(s, w)| *w > 0 && crate::domain::links::same_reference(s, want))
                 {
                     problems.push(format!(
                         "expected service {want}, got {}",

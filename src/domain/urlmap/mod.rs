@@ -26,5 +26,5 @@ pub use eval::{Outcome, TestFailure, evaluate, run_tests};
 pub use model::{
     Extra, HostRule, HttpRedirectAction, HttpRouteAction, HttpRouteRule, HttpRouteRuleMatch,
     PathMatcher, PathRule, UrlMap, UrlMapTest, UrlRewrite, WeightedBackendService,
-    referenced_services, same_resource,
+    referenced_services,
 };

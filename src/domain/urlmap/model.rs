@@ -229,27 +229,6 @@ pub struct UrlMapTest {
     pub extra: Extra,
 }
 
-/// Whether two references name the same Compute resource, whatever their form: full URL on
-/// either host (`https://www.googleapis.com/compute/v1/projects/P/global/backendServices/N`),
-/// `projects/P/global/backendServices/N`, `global/backendServices/N`, or a bare name (compared by
-/// last segment). A project is only compared when both sides name one.
-pub fn same_resource(a: &str, b: &str) -> bool {
-    fn parts(s: &str) -> (Option<&str>, &str) {
-        let s = s.split_once("/compute/v1/").map_or(s, |(_, rest)| rest);
-        let s = s.trim_matches('/');
-        match s.strip_prefix("projects/").and_then(|r| r.split_once('/')) {
-            Some((project, rest)) => (Some(project), rest),
-            None => (None, s),
-        }
-    }
-    let (pa, ra) = parts(a);
-    let (pb, rb) = parts(b);
-    if !ra.contains('/') || !rb.contains('/') {
-        return ra.rsplit('/').next() == rb.rsplit('/').next();
-    }
-    ra == rb && (pa.is_none() || pb.is_none() || pa == pb)
-}
-
 /// Every backend service the map references (defaults, rules, weighted services), in document
 /// order without repeats: what the sandbox needs for "backend service in use by URL map".
 pub fn referenced_services(map: &UrlMap) -> Vec<String> {
@@ -284,7 +263,6 @@ pub fn referenced_services(map: &UrlMap) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::domain::urlmap::check;
     use crate::domain::urlmap::fixtures::map;
     use serde_json::json;
@@ -318,20 +296,23 @@ mod tests {
 
     #[test]
     fn resource_references_compare_by_path() {
-        assert!(same_resource(
+        assert!(crate::domain::links::same_reference(
             "https://compute.googleapis.com/compute/v1/projects/p/global/backendServices/a",
             "https://www.googleapis.com/compute/v1/projects/p/global/backendServices/a"
         ));
-        assert!(same_resource(
+        assert!(crate::domain::links::same_reference(
             "global/backendServices/a",
             "projects/p/global/backendServices/a"
         ));
-        assert!(same_resource("a", "projects/p/global/backendServices/a"));
-        assert!(!same_resource(
+        assert!(crate::domain::links::same_reference(
+            "a",
+            "projects/p/global/backendServices/a"
+        ));
+        assert!(!crate::domain::links::same_reference(
             "projects/p/global/backendServices/a",
             "projects/q/global/backendServices/a"
         ));
-        assert!(!same_resource(
+        assert!(!crate::domain::links::same_reference(
             "global/backendServices/a",
             "global/backendServices/b"
         ));
