@@ -88,11 +88,11 @@ pub async fn read_live(
     for r in &graph.resources {
         if !live.contains_key(&r.id) {
             // Not listed under the prefix: only a name outside the convention can hide it.
-            let found = if r.name.starts_with(&prefix) {
-                None
-            } else {
-                reader.get(&r.id).await?
-            };
+            // Cloud Run services are not in the listed collections at all, so each is read:
+            // one with our prefix may well exist and belong to someone else.
+            let listed = r.name.starts_with(&prefix)
+                && !matches!(r.kind, ResourceKind::RunService { .. });
+            let found = if listed { None } else { reader.get(&r.id).await? };
             live.insert(r.id.clone(), found);
         }
     }
@@ -160,5 +160,34 @@ mod tests {
         let plan = plan::diff(&graph, &live);
         let delete = plan.entries.iter().find(|e| e.resource == dropped).unwrap();
         assert_eq!(delete.action, Action::Delete);
+    }
+
+    #[tokio::test]
+    async fn a_cloud_run_service_named_with_the_prefix_is_read_and_a_foreign_one_refused() {
+        let spec: crate::domain::spec::Spec = serde_json::from_value(json!({
+          "name": "own", "project": "p",
+          "frontend": { "protocol": "http", "ip": "ephemeral" },
+          "backends": [ { "name": "web", "type": "serverless", "service": "own-app", "regions": ["us-central1"] } ],
+          "routing": { "default": { "backend": "web" } },
+          "services": [ { "name": "own-app", "image": "us-docker.pkg.dev/cloudrun/container/hello",
+                          "regions": ["us-central1"] } ]
+        }))
+        .unwrap();
+        let graph = plan::compile(&spec);
+        let path = "projects/p/locations/us-central1/services/own-app";
+        assert!(graph.get(path).is_some());
+        let mut cloud = BTreeMap::new();
+        cloud.insert(
+            path.to_string(),
+            json!({ "description": "another team's app", "labels": {"team": "other"} }),
+        );
+        let live = read_live(&MapReader(cloud), &graph, &[]).await.unwrap();
+        assert!(live[path].is_some(), "the service is read although it has our prefix");
+        let plan = plan::diff(&graph, &live);
+        assert!(
+            plan.conflicts.iter().any(|c| c.resource == path),
+            "{:?}",
+            plan.conflicts
+        );
     }
 }

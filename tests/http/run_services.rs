@@ -546,3 +546,25 @@ async fn the_destroy_pages_checkbox_also_deletes_the_services() {
         assert!(service(&app, r).await.is_none(), "{r} deleted");
     }
 }
+
+/// A service named with the deployment's prefix (`own-app` of deployment `own`) is read like any
+/// other resource: after an apply, the next plan is all noop and an unchanged re-apply sends no
+/// mutating call.
+#[tokio::test]
+async fn a_service_named_with_the_deployment_prefix_replans_as_noop() {
+    let app = spawn_app().await;
+    let mut c = app.token_client("ed", Role::Editor).await;
+    let mut spec = seed();
+    spec["name"] = json!("own");
+    spec["backends"][0]["service"] = json!("own-app");
+    spec["services"][0]["name"] = json!("own-app");
+    let id = create_deployment(&app, &spec).await;
+    let job = run_job(&mut c, id, "apply", json!({})).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let p = plan(&mut c, id).await;
+    for a in p["actions"].as_array().unwrap() {
+        assert_eq!(a["action"], "noop", "{a}");
+    }
+    let again = run_job(&mut c, id, "apply", json!({})).await;
+    assert_eq!(again["steps"], json!([]), "no call for an unchanged deployment: {again}");
+}
