@@ -107,12 +107,26 @@ pub async fn set_role(db: &Db, id: i64, role: Role) -> sqlx::Result<bool> {
     Ok(r.rows_affected() == 1)
 }
 
+/// Disables or enables a user. Disabling ends every session (a new `auth_version`) and deletes
+/// every API token, for good: enabling again starts from nothing, so a disabled person's old
+/// cookie or token never comes back to life.
 pub async fn set_disabled(db: &Db, id: i64, disabled: bool) -> sqlx::Result<bool> {
-    let r = sqlx::query("UPDATE users SET disabled = ? WHERE id = ?")
-        .bind(disabled)
-        .bind(id)
-        .execute(db)
-        .await?;
+    let mut tx = db.begin().await?;
+    let r = if disabled {
+        sqlx::query("UPDATE users SET disabled = 1, auth_version = auth_version + 1 WHERE id = ?")
+    } else {
+        sqlx::query("UPDATE users SET disabled = 0 WHERE id = ?")
+    }
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if disabled {
+        sqlx::query("DELETE FROM api_tokens WHERE user_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
     Ok(r.rows_affected() == 1)
 }
 

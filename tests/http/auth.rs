@@ -177,6 +177,18 @@ async fn a_disabled_user_cannot_sign_in_or_use_a_token() {
         .await;
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("disabled"));
+
+    // Enabling again starts from nothing: the old session and the old token stay dead.
+    switchyard::db::users::set_disabled(&app.state.db, id, false)
+        .await
+        .unwrap();
+    assert_eq!(api.get("/api/v1/me").await.status(), 401, "the token is gone");
+    assert!(
+        crate::common::Client::is_signin_redirect(&session.get("/").await),
+        "the old session does not come back"
+    );
+    let mut fresh = app.sign_in("dan", PASSWORD).await;
+    assert_eq!(fresh.get("/").await.status(), 200, "a new sign-in works");
 }
 
 #[tokio::test]
