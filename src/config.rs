@@ -71,4 +71,14 @@ pub struct Settings {
         global = true
     )]
     pub plan_ttl: u64,
+    /// Addresses of the TLS-terminating proxies in front of the panel (comma-separated). Only
+    /// for a request from one of them is the client's address taken from `X-Forwarded-For`,
+    /// so the per-address sign-in throttle counts clients, not the proxy.
+    #[arg(
+        long,
+        env = "SWITCHYARD_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }

@@ -90,9 +90,13 @@ pub async fn read_live(
             // Not listed under the prefix: only a name outside the convention can hide it.
             // Cloud Run services are not in the listed collections at all, so each is read:
             // one with our prefix may well exist and belong to someone else.
-            let listed = r.name.starts_with(&prefix)
-                && !matches!(r.kind, ResourceKind::RunService { .. });
-            let found = if listed { None } else { reader.get(&r.id).await? };
+            let listed =
+                r.name.starts_with(&prefix) && !matches!(r.kind, ResourceKind::RunService { .. });
+            let found = if listed {
+                None
+            } else {
+                reader.get(&r.id).await?
+            };
             live.insert(r.id.clone(), found);
         }
     }
@@ -182,7 +186,10 @@ mod tests {
             json!({ "description": "another team's app", "labels": {"team": "other"} }),
         );
         let live = read_live(&MapReader(cloud), &graph, &[]).await.unwrap();
-        assert!(live[path].is_some(), "the service is read although it has our prefix");
+        assert!(
+            live[path].is_some(),
+            "the service is read although it has our prefix"
+        );
         let plan = plan::diff(&graph, &live);
         assert!(
             plan.conflicts.iter().any(|c| c.resource == path),

@@ -5,6 +5,7 @@
 //! The HTML error page belongs to the web layer; it is handed in as an [`ErrorPage`] function so
 //! this module needs nothing from `web`.
 
+pub mod client_addr;
 pub mod routes;
 
 pub use routes::{RouteInfo, RouteTable, Routes};

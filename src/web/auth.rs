@@ -69,9 +69,16 @@ struct SigninForm {
     next: Option<String>,
 }
 
-fn client_addr(ext: &Extensions) -> String {
+fn client_addr(state: &AppState, ext: &Extensions, headers: &axum::http::HeaderMap) -> String {
     ext.get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| {
+            crate::http::client_addr::client_addr(
+                c.0.ip(),
+                headers,
+                &state.settings.trusted_proxies,
+            )
+            .to_string()
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -80,12 +87,14 @@ async fn signin(
     shell: Shell,
     session: Session,
     ext: Extensions,
+    headers: axum::http::HeaderMap,
     Form(form): Form<SigninForm>,
 ) -> AppResult<Response> {
     let next = safe_next(form.next.as_deref());
+    let from = client_addr(&state, &ext, &headers);
     let name = form.name.trim().to_string();
     let user_key = format!("user:{}", name.to_lowercase());
-    let client_key = format!("client:{}", client_addr(&ext));
+    let client_key = format!("client:{from}");
     let again = |status: StatusCode, error: String| {
         render(
             status,
@@ -127,7 +136,7 @@ async fn signin(
                 &u.name,
                 crate::audit::Action::SignIn,
                 &crate::audit::user(&u.name),
-                serde_json::json!({"from": client_addr(&ext)}),
+                serde_json::json!({"from": from}),
             )
             .await;
             Ok(Redirect::to(&next).into_response())
@@ -139,7 +148,7 @@ async fn signin(
                 crate::audit::ANONYMOUS,
                 crate::audit::Action::SignInFailed,
                 &crate::audit::user(&u.name),
-                serde_json::json!({"reason": "account disabled", "from": client_addr(&ext)}),
+                serde_json::json!({"reason": "account disabled", "from": from}),
             )
             .await;
             again(StatusCode::FORBIDDEN, "This account is disabled.".into())
@@ -157,7 +166,7 @@ async fn signin(
                 crate::audit::ANONYMOUS,
                 crate::audit::Action::SignInFailed,
                 &crate::audit::user(&tried),
-                serde_json::json!({"reason": "wrong name or password", "from": client_addr(&ext)}),
+                serde_json::json!({"reason": "wrong name or password", "from": from}),
             )
             .await;
             again(

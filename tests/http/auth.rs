@@ -182,7 +182,11 @@ async fn a_disabled_user_cannot_sign_in_or_use_a_token() {
     switchyard::db::users::set_disabled(&app.state.db, id, false)
         .await
         .unwrap();
-    assert_eq!(api.get("/api/v1/me").await.status(), 401, "the token is gone");
+    assert_eq!(
+        api.get("/api/v1/me").await.status(),
+        401,
+        "the token is gone"
+    );
     assert!(
         crate::common::Client::is_signin_redirect(&session.get("/").await),
         "the old session does not come back"
@@ -347,4 +351,61 @@ async fn a_cross_site_form_post_is_refused() {
         .unwrap();
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("cross-site"));
+}
+
+/// Behind the trusted TLS proxy the per-address throttle counts the clients the proxy names,
+/// not the proxy: one client's failures do not lock everyone else out. A peer that is not a
+/// trusted proxy cannot dodge the throttle with the header.
+#[tokio::test]
+async fn the_address_throttle_counts_clients_behind_a_trusted_proxy() {
+    use switchyard::auth::throttle::FREE_FAILURES_PER_CLIENT as FREE;
+    let app = crate::common::spawn_app_with(|s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let attempt = |from: &'static str, name: String| {
+        let url = app.url("/signin");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("x-forwarded-for", from)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("name={name}&password=nope+nope"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    for i in 0..FREE {
+        assert_eq!(attempt("203.0.113.1", format!("u{i}")).await, 401);
+    }
+    assert_eq!(
+        attempt("203.0.113.1", "other".into()).await,
+        429,
+        "that client waits"
+    );
+    assert_eq!(
+        attempt("203.0.113.2", "other".into()).await,
+        401,
+        "another client does not"
+    );
+
+    // Without the setting, the header is not believed: the peer is throttled.
+    let app = spawn_app().await;
+    let url = app.url("/signin");
+    for i in 0..=FREE {
+        let status = reqwest::Client::new()
+            .post(&url)
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("name=v{i}&password=nope+nope"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(status, if i < FREE { 401 } else { 429 }, "attempt {i}");
+    }
 }

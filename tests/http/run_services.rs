@@ -566,5 +566,9 @@ async fn a_service_named_with_the_deployment_prefix_replans_as_noop() {
         assert_eq!(a["action"], "noop", "{a}");
     }
     let again = run_job(&mut c, id, "apply", json!({})).await;
-    assert_eq!(again["steps"], json!([]), "no call for an unchanged deployment: {again}");
+    assert_eq!(
+        again["steps"],
+        json!([]),
+        "no call for an unchanged deployment: {again}"
+    );
 }
