@@ -169,6 +169,12 @@ fn spec_from_body(
             "the body must be a spec with Content-Type: application/json",
         )));
     }
+    // Too large to store is refused before parsing says anything else.
+    if let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&body)
+        && let Some((field, message)) = crate::domain::sizes::oversized(&doc)
+    {
+        return Err(Box::new(invalid(&[FieldError { field, message }])));
+    }
     let spec = parse::parse(&body).map_err(|e| {
         Box::new(match e.field {
             // Not JSON, or not an object: nothing to name.

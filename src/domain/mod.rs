@@ -77,6 +77,7 @@ pub mod names;
 pub mod parse;
 pub mod plan;
 pub mod preview;
+pub mod sizes;
 pub mod spec;
 pub mod spec_changes;
 pub mod topology;

@@ -29,6 +29,10 @@ impl fmt::Display for FieldError {
 /// Most domains one managed certificate may carry (docs/google-cloud.md §6, §15.1).
 pub const MAX_DOMAINS: usize = 100;
 
+/// Largest URL map a global external Application Load Balancer accepts (Google's "URL map size
+/// and quota units" page: 1 MB since the Envoy-based load balancers; classic ones keep 64 KB).
+pub const MAX_URL_MAP_BYTES: usize = 1024 * 1024;
+
 /// Regions where Cloud Run (fully managed) runs services, 2026-11.
 pub const CLOUD_RUN_REGIONS: &[&str] = &[
     "africa-south1",
@@ -106,6 +110,25 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<FieldError>> {
         let map = plan::url_map(spec, &|b| b.to_string());
         if let Err(err) = urlmap::check(&map) {
             e.add("routing", format!("the URL map would be rejected: {err}"));
+        }
+        // Google's own bound on a URL map of a global external Application Load Balancer,
+        // measured with links as long as the ones sent.
+        let long_links = plan::url_map(spec, &|b| {
+            crate::domain::links::full_url(&format!(
+                "projects/{}/global/backendServices/{}",
+                spec.project,
+                names::backend_service(&spec.name, b)
+            ))
+        });
+        let size = serde_json::to_vec(&long_links).map_or(0, |v| v.len());
+        if size > MAX_URL_MAP_BYTES {
+            e.add(
+                "routing",
+                format!(
+                    "the URL map would be {} KB; Google accepts at most 1 MB per URL map of a global external Application Load Balancer: use fewer or shorter rules",
+                    size / 1024
+                ),
+            );
         }
     }
     if e.0.is_empty() { Ok(()) } else { Err(e.0) }
@@ -1156,5 +1179,28 @@ mod tests {
             v["backends"][0]["regions"] = json!(["nowhere"]);
         });
         assert_eq!(errs, ["name", "project", "backends[0].regions[0]"]);
+    }
+
+    #[test]
+    fn a_url_map_over_googles_size_limit_is_refused_naming_the_limit() {
+        let mut v = base();
+        let rules: Vec<Value> = (0..900)
+            .map(|i| {
+                json!({ "hosts": ["*"],
+                    "paths": [format!("/{i}/{}", "a".repeat(600)), format!("/{i}/{}/*", "b".repeat(600))],
+                    "backend": "hello2" })
+            })
+            .collect();
+        v["routing"]["rules"] = json!(rules);
+        let spec = parse(&v.to_string()).unwrap();
+        let errs = validate(&spec).unwrap_err();
+        assert!(
+            errs.iter()
+                .any(|e| e.field == "routing" && e.message.contains("at most 1 MB")),
+            "{errs:?}"
+        );
+        // The same rules, fewer of them, pass.
+        v["routing"]["rules"] = json!(rules[..50].to_vec());
+        assert!(validate(&parse(&v.to_string()).unwrap()).is_ok());
     }
 }

@@ -214,3 +214,40 @@ async fn bad_bodies_are_400_and_invalid_specs_422_naming_the_field() {
     assert_eq!(status, 422);
     assert_eq!(err["error"]["field"], "name");
 }
+
+/// Free text is bounded at the edge: an oversized field is refused naming it, for the API and
+/// the wizard alike, and nothing already saved changes.
+#[tokio::test]
+async fn oversized_fields_are_refused_naming_them() {
+    let app = spawn_app().await;
+    let ann = app.token_client("ann", Role::Editor).await;
+    let mut spec = seed("seed-002");
+    spec["backends"][1]["fqdn"] = json!("a".repeat(100_000));
+    let (status, body) = ann
+        .send_json(Method::POST, "/api/v1/deployments", &spec, None)
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], "backends[1].fqdn", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 2048")
+    );
+
+    let mut web = app.user_client("ed", Role::Editor).await;
+    let r = web
+        .post_form(
+            "/deployments",
+            &[("name", "x".repeat(50_000).as_str()), ("project", "p")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("at most 2048"));
+    let r = app
+        .token_client("vic", Role::Viewer)
+        .await
+        .send_json(Method::GET, "/api/v1/deployments", &json!(null), None)
+        .await;
+    assert_eq!(r.1["deployments"], json!([]), "nothing was saved");
+}

@@ -182,6 +182,7 @@ pub(crate) async fn import(
             "the spec has no name: give one in the name field".into(),
         );
     }
+    super::refuse_oversized(&d.to_json())?;
     match store::create(&state.db, &d.name, &d.to_json().to_string(), &user.name).await {
         Ok(row) => {
             crate::audit::record(

@@ -134,6 +134,7 @@ pub(crate) async fn create(
         Ok(d) => d,
         Err(e) => return again(shell, e.message),
     };
+    super::refuse_oversized(&d.to_json())?;
     match store::create(&state.db, &d.name, &d.to_json().to_string(), &user.name).await {
         Ok(row) => {
             crate::audit::record(

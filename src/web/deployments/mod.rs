@@ -135,6 +135,14 @@ pub(crate) enum Saved {
     NameTaken(String),
 }
 
+/// Refuses a draft with a field too large to store (see `domain::sizes`), naming the field.
+pub(crate) fn refuse_oversized(doc: &serde_json::Value) -> AppResult<()> {
+    match crate::domain::sizes::oversized(doc) {
+        Some((field, message)) => Err(AppError::invalid(field, message)),
+        None => Ok(()),
+    }
+}
+
 pub(crate) async fn save(
     state: &AppState,
     id: i64,
@@ -142,7 +150,9 @@ pub(crate) async fn save(
     draft: &Draft,
     user: &CurrentUser,
 ) -> AppResult<Saved> {
-    let text = draft.to_json().to_string();
+    let doc = draft.to_json();
+    refuse_oversized(&doc)?;
+    let text = doc.to_string();
     match store::update(&state.db, id, expected, &draft.name, &text, &user.name).await {
         Ok(row) => {
             crate::audit::record(
