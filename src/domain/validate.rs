@@ -1192,7 +1192,7 @@ mod tests {
             })
             .collect();
         v["routing"]["rules"] = json!(rules);
-        let spec = parse(&v.to_string()).unwrap();
+        let spec = parse(v.to_string()).unwrap();
         let errs = validate(&spec).unwrap_err();
         assert!(
             errs.iter()
@@ -1201,6 +1201,6 @@ mod tests {
         );
         // The same rules, fewer of them, pass.
         v["routing"]["rules"] = json!(rules[..50].to_vec());
-        assert!(validate(&parse(&v.to_string()).unwrap()).is_ok());
+        assert!(validate(&parse(v.to_string()).unwrap()).is_ok());
     }
 }
