@@ -27,4 +27,5 @@ mod deployments_support;
 mod deployments_wizard;
 mod errors;
 mod healthz;
+mod job_control;
 mod run_services;
