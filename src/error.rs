@@ -177,7 +177,9 @@ impl From<crate::deploy::DeployError> for AppError {
                 "plan_id",
                 format!("plan is a {plan} plan; it cannot be used to {asked}"),
             ),
-            DeployError::Job(e) => AppError::Internal(e.into()),
+            // A job that is missing or in the wrong state is the caller's 404 or 409, whether
+            // the runner or the deploy service found it out.
+            DeployError::Job(e) => e.into(),
             DeployError::Db(e) => AppError::Internal(e.into()),
         }
     }

@@ -101,6 +101,16 @@ pub async fn job(db: &Db, id: i64) -> Result<Option<JobSummary>, sqlx::Error> {
         .await
 }
 
+/// Whether someone asked the job to stop; the runner lets the steps in flight finish first, so
+/// a job can be `running` for a while after.
+pub async fn cancel_requested(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
+    let row: Option<(bool,)> = sqlx::query_as("SELECT cancel_requested FROM jobs WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.is_some_and(|(c,)| c))
+}
+
 /// A step as the job page shows it.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct StepSummary {

@@ -5,20 +5,22 @@
 use super::audit::{cursor_text, parse_cursor};
 use super::{Routes, Shell, render, urlencode};
 use crate::AppState;
-use crate::auth::{Access, Viewer};
+use crate::auth::{Access, Editor, Viewer};
 use crate::db::audit::Cursor;
 use crate::db::job_summaries::{JobFilter, JobSummary, LogEntry, StepSummary};
 use crate::error::{AppError, AppResult, Path, Query};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/jobs", Access::Viewer, jobs_page)
         .get("/jobs/{id}", Access::Viewer, job_page)
         .get("/jobs/{id}/progress", Access::Viewer, job_progress)
+        .post("/jobs/{id}/cancel", Access::Editor, cancel_job)
+        .post("/jobs/{id}/resume", Access::Editor, resume_job)
 }
 
 /// Jobs per page.
@@ -178,6 +180,11 @@ pub struct Progress {
     pub log: Vec<LogEntry>,
     pub log_cut: bool,
     pub duration: String,
+    /// The viewer may cancel and resume (the buttons are shown).
+    pub can_edit: bool,
+    pub cancel_requested: bool,
+    /// For a failed or cancelled job: where it left the cloud.
+    pub outcome: Option<Outcome>,
 }
 
 impl Progress {
@@ -187,6 +194,149 @@ impl Progress {
             "succeeded" | "failed" | "cancelled"
         )
     }
+
+    pub fn is_destroy(&self) -> bool {
+        self.job.kind == "destroy"
+    }
+}
+
+/// Where a job that stopped short left the cloud, step by step, in words.
+pub struct Outcome {
+    /// What the succeeded steps did: that much is in the cloud now.
+    pub done: Vec<String>,
+    /// What each failed step tried, and why it failed.
+    pub failed: Vec<(String, String)>,
+    /// What was never done (skipped after the failure or the cancel).
+    pub not_run: Vec<String>,
+    /// The wizard step where the first failed step's resource is described: where a fix of
+    /// the draft most likely goes.
+    pub fix_step: &'static str,
+}
+
+/// The wizard step that edits what `resource` is made from.
+fn wizard_step(resource: &str) -> &'static str {
+    let mut parts = resource.rsplit('/');
+    let name = parts.next().unwrap_or_default();
+    match parts.next().unwrap_or_default() {
+        "services" => "services",
+        "urlMaps" if !name.ends_with("-redirect") => "routing",
+        "backendServices" | "networkEndpointGroups" => "backends",
+        "urlMaps" | "sslCertificates" | "addresses" | "targetHttpsProxies"
+        | "targetHttpProxies" | "forwardingRules" => "frontend",
+        _ => "review",
+    }
+}
+
+/// A resource path in words: `projects/p/global/addresses/shop-ip` → `the IP address shop-ip`.
+pub fn resource_words(resource: &str) -> String {
+    let parts: Vec<&str> = resource.split('/').collect();
+    let (Some(name), Some(collection)) = (parts.last(), parts.iter().rev().nth(1)) else {
+        return resource.to_string();
+    };
+    let region = parts
+        .iter()
+        .position(|p| *p == "regions" || *p == "locations")
+        .and_then(|i| parts.get(i + 1));
+    match (*collection, region) {
+        ("addresses", _) => format!("the IP address {name}"),
+        ("sslCertificates", _) => format!("the managed certificate {name}"),
+        ("urlMaps", _) if name.ends_with("-redirect") => {
+            format!("the HTTP-to-HTTPS redirect {name}")
+        }
+        ("urlMaps", _) => format!("the URL map {name}"),
+        ("targetHttpsProxies", _) => format!("the HTTPS proxy {name}"),
+        ("targetHttpProxies", _) => format!("the HTTP proxy {name}"),
+        ("forwardingRules", _) => format!("the forwarding rule {name}"),
+        ("backendServices", _) => format!("the backend service {name}"),
+        ("networkEndpointGroups", Some(r)) => format!("the serverless NEG {name} in {r}"),
+        ("networkEndpointGroups", None) => format!("the internet NEG {name}"),
+        ("services", Some(r)) => format!("the Cloud Run service {name} in {r}"),
+        _ => resource.to_string(),
+    }
+}
+
+/// What a step does, as (done, to do): `("Created the IP address shop-ip", "Create the IP
+/// address shop-ip")`. Step ids are `{action}:{resource}` with a suffix naming the call for
+/// the secondary calls on a resource; a suffix not known here is still shown, never dropped.
+pub fn step_words(action: &str, step_id: &str, resource: &str) -> (String, String) {
+    let what = resource_words(resource);
+    let call = step_id
+        .strip_prefix(&format!("{action}:{resource}"))
+        .and_then(|rest| rest.strip_prefix(':'))
+        .unwrap_or_default();
+    let run = resource.contains("/services/");
+    let (done, todo) = match (action, call) {
+        ("create", "") if run => (format!("Deployed {what}"), format!("Deploy {what}")),
+        ("update", "") if run => (
+            format!("Deployed a new revision of {what}"),
+            format!("Deploy a new revision of {what}"),
+        ),
+        ("create", "") => (format!("Created {what}"), format!("Create {what}")),
+        ("update", "") => (format!("Updated {what}"), format!("Update {what}")),
+        ("delete", "") => (format!("Deleted {what}"), format!("Delete {what}")),
+        (_, "setIamPolicy") => (
+            format!("Set who may invoke {what}"),
+            format!("Set who may invoke {what}"),
+        ),
+        (_, "attachNetworkEndpoints") => (
+            format!("Attached the endpoint to {what}"),
+            format!("Attach the endpoint to {what}"),
+        ),
+        (_, "setUrlMap") => (
+            format!("Pointed {what} at its URL map"),
+            format!("Point {what} at its URL map"),
+        ),
+        (_, "setSslCertificates") => (
+            format!("Put the new certificate on {what}"),
+            format!("Put the new certificate on {what}"),
+        ),
+        (_, "setTarget") => (
+            format!("Pointed {what} at its proxy"),
+            format!("Point {what} at its proxy"),
+        ),
+        (_, "detach") => (
+            format!("Took the NEGs being replaced off {what}"),
+            format!("Take the NEGs being replaced off {what}"),
+        ),
+        (_, other) => (
+            format!("Changed {what} ({other})"),
+            format!("Change {what} ({other})"),
+        ),
+    };
+    (done, todo)
+}
+
+pub fn outcome(steps: &[StepSummary]) -> Outcome {
+    let mut o = Outcome {
+        done: Vec::new(),
+        failed: Vec::new(),
+        not_run: Vec::new(),
+        fix_step: steps
+            .iter()
+            .find(|s| s.status == "failed")
+            .map(|s| wizard_step(&s.resource))
+            .unwrap_or("review"),
+    };
+    for s in steps {
+        let (done, todo) = step_words(&s.action, &s.step_id, &s.resource);
+        match s.status.as_str() {
+            "succeeded" => o.done.push(done),
+            "failed" => o.failed.push((
+                todo,
+                s.error
+                    .clone()
+                    .unwrap_or_else(|| "no reason recorded".into()),
+            )),
+            // A step left `running` was cut off (a crash or a panicking executor): whether its
+            // call took effect is unknown, and resuming sends it again with the same requestId.
+            "running" => o.failed.push((
+                todo,
+                "interrupted before its result was recorded; resuming sends it again".into(),
+            )),
+            _ => o.not_run.push(todo),
+        }
+    }
+    o
 }
 
 fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
@@ -209,7 +359,7 @@ pub fn duration(start: Option<&str>, end: Option<&str>) -> String {
     }
 }
 
-async fn progress(state: &AppState, id: i64) -> AppResult<Progress> {
+async fn progress(state: &AppState, id: i64, can_edit: bool) -> AppResult<Progress> {
     let job = crate::db::job_summaries::job(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -232,6 +382,8 @@ async fn progress(state: &AppState, id: i64) -> AppResult<Progress> {
             String::new()
         }
     );
+    let cancel_requested = crate::db::job_summaries::cancel_requested(&state.db, id).await?;
+    let outcome = matches!(job.status.as_str(), "failed" | "cancelled").then(|| outcome(&steps));
     Ok(Progress {
         duration: duration(
             job.started_at.as_deref().or(Some(job.created_at.as_str())),
@@ -249,6 +401,9 @@ async fn progress(state: &AppState, id: i64) -> AppResult<Progress> {
         counts,
         log,
         log_cut,
+        can_edit,
+        cancel_requested,
+        outcome,
     })
 }
 
@@ -267,11 +422,11 @@ struct JobProgressPartial {
 
 async fn job_page(
     State(state): State<AppState>,
-    Viewer(_): Viewer,
+    Viewer(user): Viewer,
     shell: Shell,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let p = progress(&state, id).await?;
+    let p = progress(&state, id, user.can_edit()).await?;
     render(StatusCode::OK, &JobPage { shell, p })
 }
 
@@ -279,16 +434,38 @@ async fn job_page(
 /// job is over so the browser stops asking.
 async fn job_progress(
     State(state): State<AppState>,
-    Viewer(_): Viewer,
+    Viewer(user): Viewer,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let p = progress(&state, id).await?;
+    let p = progress(&state, id, user.can_edit()).await?;
     let status = if p.is_over() {
         StatusCode::from_u16(STOP_POLLING).unwrap_or(StatusCode::OK)
     } else {
         StatusCode::OK
     };
     render(status, &JobProgressPartial { p })
+}
+
+/// The Cancel button: no new step starts, the steps in flight finish. Back to the job page,
+/// which shows the cancel as asked for until the job stops.
+async fn cancel_job(
+    State(state): State<AppState>,
+    Editor(_): Editor,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    state.deployer.runner().cancel(id).await?;
+    Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
+}
+
+/// The Resume button, through the same deploy service as the API: an apply's Cloud Run deploys
+/// that had not succeeded take the draft's current settings, so a fixed image is picked up.
+async fn resume_job(
+    State(state): State<AppState>,
+    Editor(_): Editor,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    state.deployer.resume(id).await?;
+    Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
 }
 
 #[cfg(test)]
@@ -309,5 +486,116 @@ mod tests {
         );
         assert_eq!(duration(Some("2026-01-01T00:00:00Z"), None), "");
         assert_eq!(duration(Some("garbage"), Some("2026-01-01T00:00:00Z")), "");
+    }
+
+    fn step(idx: i64, step_id: &str, status: &str, error: Option<&str>) -> StepSummary {
+        let (action, rest) = step_id.split_once(':').unwrap();
+        let resource = rest.split(':').next().unwrap();
+        StepSummary {
+            idx,
+            step_id: step_id.into(),
+            action: action.into(),
+            resource: resource.into(),
+            status: status.into(),
+            operation: None,
+            started_at: None,
+            finished_at: None,
+            error: error.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_failed_canary_says_what_it_left_in_the_cloud() {
+        let steps = [
+            step(
+                0,
+                "create:projects/p/global/addresses/shop-ip",
+                "succeeded",
+                None,
+            ),
+            step(
+                1,
+                "create:projects/p/global/sslCertificates/shop-cert-1a2b",
+                "succeeded",
+                None,
+            ),
+            step(
+                2,
+                "create:projects/p/global/urlMaps/shop-redirect",
+                "succeeded",
+                None,
+            ),
+            step(
+                3,
+                "create:projects/p/locations/us-central1/services/app",
+                "failed",
+                Some("revision app-001 failed to start"),
+            ),
+            step(
+                4,
+                "update:projects/p/locations/us-central1/services/app:setIamPolicy",
+                "skipped",
+                None,
+            ),
+            step(
+                5,
+                "create:projects/p/regions/us-central1/networkEndpointGroups/shop-web-us-central1-ab12cd",
+                "skipped",
+                None,
+            ),
+            step(
+                6,
+                "update:projects/p/global/targetHttpsProxies/shop-https-proxy:setSslCertificates",
+                "pending",
+                None,
+            ),
+        ];
+        let o = outcome(&steps);
+        assert_eq!(o.fix_step, "services", "the image is on the services step");
+        assert_eq!(
+            o.done,
+            [
+                "Created the IP address shop-ip",
+                "Created the managed certificate shop-cert-1a2b",
+                "Created the HTTP-to-HTTPS redirect shop-redirect",
+            ]
+        );
+        assert_eq!(
+            o.failed,
+            [(
+                "Deploy the Cloud Run service app in us-central1".to_string(),
+                "revision app-001 failed to start".to_string()
+            )]
+        );
+        assert_eq!(
+            o.not_run,
+            [
+                "Set who may invoke the Cloud Run service app in us-central1",
+                "Create the serverless NEG shop-web-us-central1-ab12cd in us-central1",
+                "Put the new certificate on the HTTPS proxy shop-https-proxy",
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_calls_and_paths_are_still_shown() {
+        let (done, todo) = step_words(
+            "update",
+            "update:projects/p/global/urlMaps/shop-urlmap:invalidateCache",
+            "projects/p/global/urlMaps/shop-urlmap",
+        );
+        assert_eq!(done, "Changed the URL map shop-urlmap (invalidateCache)");
+        assert_eq!(todo, "Change the URL map shop-urlmap (invalidateCache)");
+        assert_eq!(resource_words("weird"), "weird");
+        assert_eq!(
+            resource_words("projects/p/global/networkEndpointGroups/shop-ineg-1"),
+            "the internet NEG shop-ineg-1"
+        );
+        let (done, _) = step_words(
+            "delete",
+            "delete:projects/p/global/forwardingRules/shop-https-fr",
+            "projects/p/global/forwardingRules/shop-https-fr",
+        );
+        assert_eq!(done, "Deleted the forwarding rule shop-https-fr");
     }
 }

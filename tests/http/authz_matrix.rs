@@ -292,6 +292,18 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
         "/jobs/999999/progress",
     ),
     (
+        "POST",
+        "/jobs/{id}/cancel",
+        Access::Editor,
+        "/jobs/999999/cancel",
+    ),
+    (
+        "POST",
+        "/jobs/{id}/resume",
+        Access::Editor,
+        "/jobs/999999/resume",
+    ),
+    (
         "GET",
         "/dashboard/rows/{id}",
         Access::Viewer,

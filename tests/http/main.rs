@@ -28,4 +28,5 @@ mod deployments_wizard;
 mod errors;
 mod healthz;
 mod pinned_plans;
+mod job_control;
 mod run_services;
