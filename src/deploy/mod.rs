@@ -208,13 +208,15 @@ impl Deployer {
         let mut stored_plan = planned.plan.api_json();
         // Which draft version this apply puts in the cloud (shown as the applied version).
         stored_plan["version"] = serde_json::json!(row.version);
-        self.start_apply(row, &planned, stored_plan, steps, user)
+        self.start(row, JobKind::Apply, &planned, stored_plan, steps, user)
             .await
     }
 
-    async fn start_apply(
+    /// Starts the job that carries out `planned`, with its stored plan and its steps.
+    async fn start(
         &self,
         row: &DeploymentRow,
+        kind: JobKind,
         planned: &Planned,
         stored_plan: serde_json::Value,
         steps: Vec<plan::StepSpec>,
@@ -224,7 +226,7 @@ impl Deployer {
             .runner
             .start(JobRequest {
                 deployment: db::jobs::deployment_key(row.id),
-                kind: JobKind::Apply,
+                kind,
                 spec: serde_json::to_value(&planned.spec).expect("a spec always serialises"),
                 plan: stored_plan,
                 created_by: user.to_string(),
@@ -246,8 +248,15 @@ impl Deployer {
         self.refuse_if_busy(row.id).await?;
         let planned = self.destroy_plan(row, services).await?;
         let steps = plan::steps(&planned.plan).map_err(DeployError::Blocked)?;
-        self.start_destroy(row, &planned, planned.plan.api_json(), steps, user)
-            .await
+        self.start(
+            row,
+            JobKind::Destroy,
+            &planned,
+            planned.plan.api_json(),
+            steps,
+            user,
+        )
+        .await
     }
 
     /// The plan that deletes what the deployment owns: whatever the draft says now, it searches
@@ -291,28 +300,6 @@ impl Deployer {
             plan,
             live_digest: digest(&live),
         })
-    }
-
-    async fn start_destroy(
-        &self,
-        row: &DeploymentRow,
-        planned: &Planned,
-        stored_plan: serde_json::Value,
-        steps: Vec<plan::StepSpec>,
-        user: &str,
-    ) -> Result<i64, DeployError> {
-        let id = self
-            .runner
-            .start(JobRequest {
-                deployment: db::jobs::deployment_key(row.id),
-                kind: JobKind::Destroy,
-                spec: serde_json::to_value(&planned.spec).expect("a spec always serialises"),
-                plan: stored_plan,
-                created_by: user.to_string(),
-                steps,
-            })
-            .await?;
-        Ok(id)
     }
 
     /// Resumes a failed or cancelled job. For an apply, the Cloud Run deploys that did not

@@ -160,13 +160,13 @@ impl Deployer {
             )));
         }
         let steps = plan::steps(&planned.plan).map_err(DeployError::Blocked)?;
-        let id = match kind {
-            PlanKind::Apply => self.start_apply(row, &planned, stored, steps, user).await?,
-            PlanKind::Destroy { .. } => {
-                self.start_destroy(row, &planned, stored, steps, user)
-                    .await?
-            }
+        let job_kind = match kind {
+            PlanKind::Apply => crate::jobs::JobKind::Apply,
+            PlanKind::Destroy { .. } => crate::jobs::JobKind::Destroy,
         };
+        let id = self
+            .start(row, job_kind, &planned, stored, steps, user)
+            .await?;
         db::plans::mark_run(&self.db, plan_id, id)
             .await
             .map_err(db::jobs::JobsDbError::from)?;

@@ -27,6 +27,6 @@ mod deployments_support;
 mod deployments_wizard;
 mod errors;
 mod healthz;
-mod pinned_plans;
 mod job_control;
+mod pinned_plans;
 mod run_services;
