@@ -1,7 +1,7 @@
 //! Global addresses: reserved external IPs (given or allocated, unique across projects), shown
 //! RESERVED or IN_USE with their users on read.
 
-use super::shared::{one_of, str_field, users_of};
+use super::shared::{Users, one_of, str_field};
 use super::{API, Ctx};
 use crate::cloud::sandbox::{ApiError, ApiResult};
 use crate::db::sandbox::{self as sql, StoredResource};
@@ -12,6 +12,7 @@ use sqlx::SqliteConnection;
 pub(super) async fn render(
     ctx: &Ctx<'_>,
     conn: &mut SqliteConnection,
+    users: &mut Users,
     path: &str,
     body: &mut Value,
 ) -> ApiResult<()> {
@@ -19,7 +20,7 @@ pub(super) async fn render(
         .get("address")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let users = users_of(conn, ctx.project, path, ip.as_deref()).await?;
+    let users = users.of(conn, ctx.project, path, ip.as_deref()).await?;
     if users.is_empty() {
         body["status"] = json!("RESERVED");
     } else {

@@ -1,7 +1,7 @@
 //! Backend services: NEG backends only, with the rules for serverless and internet NEGs (no
 //! health checks, no balancing settings), server defaults, and `usedBy` shown on read.
 
-use super::shared::{one_of, split_path, str_field, users_of};
+use super::shared::{Users, one_of, split_path, str_field};
 use super::{API, Ctx};
 use crate::cloud::client::link_path;
 use crate::cloud::sandbox::ApiError;
@@ -14,10 +14,11 @@ use sqlx::SqliteConnection;
 pub(super) async fn render(
     ctx: &Ctx<'_>,
     conn: &mut SqliteConnection,
+    users: &mut Users,
     path: &str,
     body: &mut Value,
 ) -> ApiResult<()> {
-    let users = users_of(conn, ctx.project, path, None).await?;
+    let users = users.of(conn, ctx.project, path, None).await?;
     if !users.is_empty() {
         body["usedBy"] = json!(
             users

@@ -3,7 +3,9 @@
 //! the kind's own rules and fills the server's fields.
 
 use super::operations::{Change, Write};
-use super::shared::{check_name, check_references, resource_path, str_field, users_of};
+use super::shared::{
+    Users, check_name, check_references, resource_path, str_field, users_of, valid_name,
+};
 use super::{
     API, Coll, Ctx, Fingerprint, ListQuery, addresses, backend_services, coll, forwarding_rules,
     health_checks, negs, ssl_certificates, target_proxies, url_maps,
@@ -22,7 +24,8 @@ pub(super) async fn get(ctx: &Ctx<'_>, c: &str, n: &str) -> ApiResult {
     let res = sql::get_resource(&mut conn, ctx.key(c, n))
         .await?
         .ok_or_else(|| ApiError::not_found(&ctx.path(c, n)))?;
-    Ok(axum::Json(render(ctx, &mut conn, &res).await?).into_response())
+    let mut users = Users::default();
+    Ok(axum::Json(render(ctx, &mut conn, &mut users, &res).await?).into_response())
 }
 
 pub(super) async fn list(ctx: &Ctx<'_>, c: &str, q: &ListQuery) -> ApiResult {
@@ -46,17 +49,35 @@ pub(super) async fn list(ctx: &Ctx<'_>, c: &str, q: &ListQuery) -> ApiResult {
             }
         },
     };
-    let start = match q.page_token.as_deref() {
-        None | Some("") => 0,
-        Some(t) => t
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid("pageToken", t, "Invalid page token."))?,
+    // The token is the last name of the previous page: each page is one indexed range read,
+    // however deep into the collection it is.
+    let after = match q.page_token.as_deref() {
+        None | Some("") => None,
+        Some(t) if valid_name(t) => Some(t),
+        Some(t) => return Err(ApiError::invalid("pageToken", t, "Invalid page token.")),
     };
     let mut conn = ctx.sb.db.acquire().await?;
-    let all = sql::list_resources(&mut conn, API, ctx.project, ctx.location, c).await?;
-    let mut items = Vec::new();
-    for r in all.iter().skip(start).take(max) {
-        items.push(render(ctx, &mut conn, r).await?);
+    let mut rows = sql::list_page(
+        &mut conn,
+        API,
+        ctx.project,
+        ctx.location,
+        c,
+        after,
+        max as u32 + 1,
+    )
+    .await?;
+    let next = (rows.len() > max).then(|| {
+        rows.truncate(max);
+        rows.last().map(|r| r.name.clone()).unwrap_or_default()
+    });
+    // Read once for the page: reading them again for each item made a list cost the square of
+    // the collection. The work stays within the page (at most 500 items) and within this
+    // request's future, which hyper drops when the client goes away.
+    let mut users = Users::default();
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        items.push(render(ctx, &mut conn, &mut users, r).await?);
     }
     let kind = coll(c, ctx.location).map(|s| s.kind).unwrap_or_default();
     let mut page = json!({
@@ -65,8 +86,8 @@ pub(super) async fn list(ctx: &Ctx<'_>, c: &str, q: &ListQuery) -> ApiResult {
         "items": items,
         "selfLink": ctx.link(&format!("{}/{c}", ctx.scope_path(ctx.location))),
     });
-    if start + max < all.len() {
-        page["nextPageToken"] = json!((start + max).to_string());
+    if let Some(token) = next {
+        page["nextPageToken"] = json!(token);
     }
     Ok(axum::Json(page).into_response())
 }
@@ -76,14 +97,17 @@ pub(super) async fn list(ctx: &Ctx<'_>, c: &str, q: &ListQuery) -> ApiResult {
 async fn render(
     ctx: &Ctx<'_>,
     conn: &mut SqliteConnection,
+    users: &mut Users,
     r: &StoredResource,
 ) -> ApiResult<Value> {
     let mut body = r.body.clone();
     let path = resource_path(ctx.project, r);
     match r.collection.as_str() {
-        "addresses" => addresses::render(ctx, conn, &path, &mut body).await?,
-        "backendServices" => backend_services::render(ctx, conn, &path, &mut body).await?,
-        "sslCertificates" => ssl_certificates::render(ctx, conn, r, &path, &mut body).await?,
+        "addresses" => addresses::render(ctx, conn, users, &path, &mut body).await?,
+        "backendServices" => backend_services::render(ctx, conn, users, &path, &mut body).await?,
+        "sslCertificates" => {
+            ssl_certificates::render(ctx, conn, users, r, &path, &mut body).await?
+        }
         "networkEndpointGroups" => negs::render(&mut body, &r.internal),
         _ => {}
     }

@@ -9,10 +9,16 @@ use crate::domain::urlmap::{self, UrlMap};
 use regex::Regex;
 use serde_json::Value;
 use sqlx::SqliteConnection;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 static NAME_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$").expect("valid regex"));
+
+/// True for an RFC 1035 label of 1–63 characters.
+pub(super) fn valid_name(name: &str) -> bool {
+    NAME_RE.is_match(name)
+}
 
 /// RFC 1035 label, 1–63 characters (API-NOTES §0).
 pub(crate) fn check_name(field: &str, name: &str) -> ApiResult<()> {
@@ -89,14 +95,46 @@ pub(super) fn split_path(path: &str) -> Option<(String, String, String, String)>
     }
 }
 
-/// Fields that hold references, and which collections they may point at.
-const REF_FIELDS: &[(&str, &[&str])] = &[
-    ("target", &["targetHttpProxies", "targetHttpsProxies"]),
-    ("urlMap", &["urlMaps"]),
-    ("sslCertificates", &["sslCertificates"]),
-    ("group", &["networkEndpointGroups"]),
-    ("healthChecks", &["healthChecks"]),
+/// Fields that hold references: (field, the collections whose resources carry it, the
+/// collections it may point at). A field is checked wherever it appears; the carriers say where
+/// a resource's users are looked for, so that finding them reads those collections only.
+const REF_FIELDS: &[(&str, &[&str], &[&str])] = &[
+    (
+        "target",
+        &["forwardingRules"],
+        &["targetHttpProxies", "targetHttpsProxies"],
+    ),
+    (
+        "urlMap",
+        &["targetHttpProxies", "targetHttpsProxies"],
+        &["urlMaps"],
+    ),
+    (
+        "sslCertificates",
+        &["targetHttpsProxies"],
+        &["sslCertificates"],
+    ),
+    ("group", &["backendServices"], &["networkEndpointGroups"]),
+    ("healthChecks", &["backendServices"], &["healthChecks"]),
 ];
+
+/// The collections that can hold a reference to a resource of kind `collection`: URL maps point
+/// at services through their own fields, forwarding rules at addresses by IP.
+fn holders(collection: &str) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = REF_FIELDS
+        .iter()
+        .filter(|(_, _, to)| to.contains(&collection))
+        .flat_map(|(_, from, _)| from.iter().copied())
+        .collect();
+    match collection {
+        "backendServices" | "backendBuckets" => out.push("urlMaps"),
+        "addresses" => out.push("forwardingRules"),
+        _ => {}
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
 
 /// Every reference a stored or proposed resource holds: (field path, normalised target path).
 pub(super) fn references(project: &str, collection: &str, body: &Value) -> Vec<(String, String)> {
@@ -116,7 +154,7 @@ pub(super) fn references(project: &str, collection: &str, body: &Value) -> Vec<(
             Value::Object(m) => {
                 for (k, v) in m {
                     let f = format!("{field}.{k}");
-                    if REF_FIELDS.iter().any(|(name, _)| name == k) {
+                    if REF_FIELDS.iter().any(|(name, _, _)| name == k) {
                         match v {
                             Value::String(s) => {
                                 if let Some(p) = norm(project, s) {
@@ -177,8 +215,8 @@ pub(super) async fn check_references(
         } else {
             REF_FIELDS
                 .iter()
-                .find(|(f, _)| *f == leaf)
-                .map(|(_, a)| *a)
+                .find(|(f, _, _)| *f == leaf)
+                .map(|(_, _, to)| *to)
                 .unwrap_or(&[])
         };
         if !allowed.contains(&c.as_str()) {
@@ -202,30 +240,103 @@ pub(super) async fn check_references(
     Ok(())
 }
 
-/// Paths of the resources that use `target` (by reference, or an address by its IP).
+/// Who uses what in one project, read at most once per kind in a request: a list page answers
+/// every item's users from what was read for the first, where reading the project again for
+/// each item made listing a collection cost the square of its size.
+#[derive(Default)]
+pub(super) struct Users {
+    by_kind: HashMap<String, KindUsers>,
+}
+
+/// The holders of references to one kind: their paths in project order (location, collection,
+/// name) and, for each target path or address IP, the indexes of those that use it.
+#[derive(Default)]
+struct KindUsers {
+    paths: Vec<String>,
+    by_target: HashMap<String, Vec<usize>>,
+    by_ip: HashMap<String, Vec<usize>>,
+}
+
+impl KindUsers {
+    async fn read(
+        conn: &mut SqliteConnection,
+        project: &str,
+        collection: &str,
+    ) -> ApiResult<KindUsers> {
+        let mut users = KindUsers::default();
+        let holders = holders(collection);
+        for (i, r) in sql::collections_resources(conn, API, project, &holders)
+            .await?
+            .iter()
+            .enumerate()
+        {
+            users.paths.push(resource_path(project, r));
+            let mut targets: Vec<String> = references(project, &r.collection, &r.body)
+                .into_iter()
+                .map(|(_, p)| p)
+                .collect();
+            targets.sort_unstable();
+            targets.dedup();
+            for t in targets {
+                users.by_target.entry(t).or_default().push(i);
+            }
+            if r.collection == "forwardingRules"
+                && let Some(ip) = r.body.get("IPAddress").and_then(Value::as_str)
+            {
+                users.by_ip.entry(ip.to_string()).or_default().push(i);
+            }
+        }
+        Ok(users)
+    }
+}
+
+impl Users {
+    /// Paths of the resources that use `target_path` (by reference, or an address by its IP),
+    /// in project order.
+    pub(super) async fn of(
+        &mut self,
+        conn: &mut SqliteConnection,
+        project: &str,
+        target_path: &str,
+        address_ip: Option<&str>,
+    ) -> ApiResult<Vec<String>> {
+        let kind = split_path(target_path)
+            .map(|(_, _, c, _)| c)
+            .unwrap_or_default();
+        if !self.by_kind.contains_key(&kind) {
+            let read = KindUsers::read(conn, project, &kind).await?;
+            self.by_kind.insert(kind.clone(), read);
+        }
+        let users = &self.by_kind[&kind];
+        let by_ip = address_ip.and_then(|ip| users.by_ip.get(ip));
+        let mut found: Vec<usize> = users
+            .by_target
+            .get(target_path)
+            .into_iter()
+            .chain(by_ip)
+            .flatten()
+            .copied()
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        Ok(found
+            .into_iter()
+            .map(|i| users.paths[i].clone())
+            .filter(|p| p != target_path)
+            .collect())
+    }
+}
+
+/// Paths of the resources that use `target_path`, for a request that asks about one resource.
 pub(super) async fn users_of(
     conn: &mut SqliteConnection,
     project: &str,
     target_path: &str,
     address_ip: Option<&str>,
 ) -> ApiResult<Vec<String>> {
-    let mut users = Vec::new();
-    for r in sql::project_resources(conn, API, project).await? {
-        let path = resource_path(project, &r);
-        if path == target_path {
-            continue;
-        }
-        let uses = references(project, &r.collection, &r.body)
-            .iter()
-            .any(|(_, p)| p == target_path)
-            || (r.collection == "forwardingRules"
-                && address_ip.is_some()
-                && r.body.get("IPAddress").and_then(Value::as_str) == address_ip);
-        if uses {
-            users.push(path);
-        }
-    }
-    Ok(users)
+    Users::default()
+        .of(conn, project, target_path, address_ip)
+        .await
 }
 
 pub(super) fn resource_path(project: &str, r: &StoredResource) -> String {
@@ -273,5 +384,20 @@ mod tests {
         assert_eq!(refs[1].1, "projects/p/global/healthChecks/h");
         let neg = json!({"cloudRun": {"service": "my-app"}});
         assert!(references("p", "networkEndpointGroups", &neg).is_empty());
+    }
+
+    #[test]
+    fn users_are_looked_for_where_references_to_the_kind_live() {
+        assert_eq!(holders("backendServices"), ["urlMaps"]);
+        assert_eq!(holders("addresses"), ["forwardingRules"]);
+        assert_eq!(holders("networkEndpointGroups"), ["backendServices"]);
+        assert_eq!(holders("healthChecks"), ["backendServices"]);
+        assert_eq!(holders("sslCertificates"), ["targetHttpsProxies"]);
+        assert_eq!(
+            holders("urlMaps"),
+            ["targetHttpProxies", "targetHttpsProxies"]
+        );
+        assert_eq!(holders("targetHttpsProxies"), ["forwardingRules"]);
+        assert!(holders("forwardingRules").is_empty());
     }
 }

@@ -1,7 +1,7 @@
 //! SSL certificates: self-managed (PEM, private key write-only) and Google-managed ones, which
 //! provision through the admin hook or by themselves once served, when so configured.
 
-use super::shared::{one_of, str_field, users_of, valid_domain};
+use super::shared::{Users, one_of, str_field, valid_domain};
 use super::{API, Ctx};
 use crate::cloud::sandbox::{ApiError, ApiResult, CertPathExtract, Sandbox, now_ms, rfc3339};
 use crate::db::sandbox::{self as sql, Key, StoredResource};
@@ -17,6 +17,7 @@ use std::sync::Arc;
 pub(super) async fn render(
     ctx: &Ctx<'_>,
     conn: &mut SqliteConnection,
+    users: &mut Users,
     r: &StoredResource,
     path: &str,
     body: &mut Value,
@@ -24,7 +25,7 @@ pub(super) async fn render(
     if let Some(after) = ctx.sb.config().certificate_provision_after
         && body["managed"]["status"] == "PROVISIONING"
         && now_ms() - r.created_ms >= after.as_millis() as i64
-        && certificate_served(conn, ctx.project, path).await?
+        && certificate_served(conn, users, ctx.project, path).await?
     {
         set_certificate_status(body, "ACTIVE", "ACTIVE");
         let key = ctx.key(&r.collection, &r.name);
@@ -36,12 +37,13 @@ pub(super) async fn render(
 /// A certificate is served when an HTTPS proxy that holds it is the target of a forwarding rule.
 async fn certificate_served(
     conn: &mut SqliteConnection,
+    users: &mut Users,
     project: &str,
     cert: &str,
 ) -> ApiResult<bool> {
-    for proxy in users_of(conn, project, cert, None).await? {
+    for proxy in users.of(conn, project, cert, None).await? {
         if proxy.contains("/targetHttpsProxies/")
-            && !users_of(conn, project, &proxy, None).await?.is_empty()
+            && !users.of(conn, project, &proxy, None).await?.is_empty()
         {
             return Ok(true);
         }
