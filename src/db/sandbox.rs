@@ -83,22 +83,64 @@ pub async fn list_resources(
     Ok(rows.iter().map(resource_from_row).collect())
 }
 
-/// Every resource of a project in one API (for dependency checks).
-pub async fn project_resources(
+/// One page of a collection: at most `limit` resources named after `after`, by name. Paging by
+/// name rather than by offset keeps each page's cost to the page, however deep it is.
+pub async fn list_page(
     conn: &mut SqliteConnection,
     api: &str,
     project: &str,
+    location: &str,
+    collection: &str,
+    after: Option<&str>,
+    limit: u32,
 ) -> sqlx::Result<Vec<StoredResource>> {
     let rows = sqlx::query(
         "SELECT location, collection, name, body, internal, ready_at_ms, created_ms
-         FROM sandbox_resources WHERE api = ? AND project = ?
-         ORDER BY location, collection, name",
+         FROM sandbox_resources
+         WHERE api = ? AND project = ? AND location = ? AND collection = ? AND name > ?
+         ORDER BY name
+         LIMIT ?",
     )
     .bind(api)
     .bind(project)
+    .bind(location)
+    .bind(collection)
+    .bind(after.unwrap_or(""))
+    .bind(limit)
     .fetch_all(conn)
     .await?;
     Ok(rows.iter().map(resource_from_row).collect())
+}
+
+/// The resources of some collections of a project, every location, ordered by location,
+/// collection and name (for dependency checks, which read only the kinds that can point at
+/// another).
+pub async fn collections_resources(
+    conn: &mut SqliteConnection,
+    api: &str,
+    project: &str,
+    collections: &[&str],
+) -> sqlx::Result<Vec<StoredResource>> {
+    // One search per collection: with `collection IN (...)` SQLite prefers the primary key,
+    // whose order matches the ORDER BY, and walks the whole project.
+    let mut out = Vec::new();
+    for c in collections {
+        let rows = sqlx::query(
+            "SELECT location, collection, name, body, internal, ready_at_ms, created_ms
+             FROM sandbox_resources
+             WHERE api = ? AND collection = ? AND project = ?",
+        )
+        .bind(api)
+        .bind(*c)
+        .bind(project)
+        .fetch_all(&mut *conn)
+        .await?;
+        out.extend(rows.iter().map(resource_from_row));
+    }
+    out.sort_by(|a, b| {
+        (&a.location, &a.collection, &a.name).cmp(&(&b.location, &b.collection, &b.name))
+    });
+    Ok(out)
 }
 
 /// Every Compute address and forwarding rule IP in use, across projects (IPs are global).

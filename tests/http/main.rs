@@ -14,6 +14,7 @@ mod cloud_client;
 mod cloud_contract;
 mod cloud_run;
 mod cloud_sandbox;
+mod cloud_scale;
 mod cloud_support;
 mod dash_audit;
 mod dash_dashboard;

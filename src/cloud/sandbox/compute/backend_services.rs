@@ -1,0 +1,267 @@
+//! Backend services: NEG backends only, with the rules for serverless and internet NEGs (no
+//! health checks, no balancing settings), server defaults, and `usedBy` shown on read.
+
+use super::shared::{Users, one_of, split_path, str_field};
+use super::{API, Ctx};
+use crate::cloud::client::link_path;
+use crate::cloud::sandbox::ApiError;
+use crate::cloud::sandbox::ApiResult;
+use crate::db::sandbox::{self as sql, Key};
+use serde_json::{Value, json};
+use sqlx::SqliteConnection;
+
+/// Read-time field: the URL maps (and other resources) that reference this service.
+pub(super) async fn render(
+    ctx: &Ctx<'_>,
+    conn: &mut SqliteConnection,
+    users: &mut Users,
+    path: &str,
+    body: &mut Value,
+) -> ApiResult<()> {
+    let users = users.of(conn, ctx.project, path, None).await?;
+    if !users.is_empty() {
+        body["usedBy"] = json!(
+            users
+                .iter()
+                .map(|u| json!({"reference": ctx.link(u)}))
+                .collect::<Vec<_>>()
+        );
+    }
+    Ok(())
+}
+
+/// NEG types behind a backend service's backends.
+async fn backend_neg_types(conn: &mut SqliteConnection, body: &Value) -> ApiResult<Vec<String>> {
+    let mut types = Vec::new();
+    for (i, b) in body["backends"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let field = format!("resource.backends[{i}].group");
+        let group = str_field(b, "group").unwrap_or_default();
+        if !(group.starts_with("https://") || group.starts_with("http://"))
+            || link_path(group).is_none()
+        {
+            return Err(ApiError::invalid(
+                &field,
+                group,
+                "The group must be a fully-qualified URL; partial URLs are not supported for backends[].group.",
+            ));
+        }
+        let path = link_path(group).expect("checked");
+        let Some((p, loc, c, n)) = split_path(&path) else {
+            return Err(ApiError::invalid(
+                &field,
+                group,
+                "Not a valid resource reference.",
+            ));
+        };
+        if c != "networkEndpointGroups" {
+            return Err(ApiError::invalid(
+                &field,
+                group,
+                "The sandbox implements network endpoint group backends only.",
+            ));
+        }
+        let key = Key {
+            api: API,
+            project: &p,
+            location: &loc,
+            collection: &c,
+            name: &n,
+        };
+        let neg = sql::get_resource(conn, key)
+            .await?
+            .ok_or_else(|| ApiError::not_found(&path))?;
+        types.push(
+            str_field(&neg.body, "networkEndpointType")
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    Ok(types)
+}
+
+pub(super) async fn prepare(conn: &mut SqliteConnection, body: &mut Value) -> ApiResult<()> {
+    let scheme = one_of(
+        "resource.loadBalancingScheme",
+        str_field(body, "loadBalancingScheme"),
+        &["EXTERNAL", "EXTERNAL_MANAGED", "INTERNAL_SELF_MANAGED"],
+        "EXTERNAL",
+    )?;
+    body["loadBalancingScheme"] = json!(scheme);
+    let protocol = one_of(
+        "resource.protocol",
+        str_field(body, "protocol"),
+        &[
+            "HTTP",
+            "HTTPS",
+            "HTTP2",
+            "H2C",
+            "TCP",
+            "SSL",
+            "GRPC",
+            "UDP",
+            "UNSPECIFIED",
+        ],
+        "HTTP",
+    )?;
+    body["protocol"] = json!(protocol);
+    let types = backend_neg_types(conn, body).await?;
+    let mut groups: Vec<&str> = Vec::new();
+    let backends = body["backends"].as_array().cloned().unwrap_or_default();
+    for (i, b) in backends.iter().enumerate() {
+        let g = str_field(b, "group").unwrap_or_default();
+        if groups.iter().any(|x| crate::cloud::same_resource(x, g)) {
+            return Err(ApiError::invalid(
+                &format!("resource.backends[{i}].group"),
+                g,
+                "Duplicate backend group.",
+            ));
+        }
+        groups.push(g);
+    }
+    let serverless = types.iter().any(|t| t == "SERVERLESS");
+    let internet = types.iter().any(|t| t.starts_with("INTERNET_"));
+    if serverless && types.iter().any(|t| t != "SERVERLESS") {
+        return Err(ApiError::invalid(
+            "resource.backends",
+            "",
+            "Serverless network endpoint groups cannot be mixed with other backend types.",
+        ));
+    }
+    let has_health_checks = body["healthChecks"]
+        .as_array()
+        .is_some_and(|h| !h.is_empty());
+    if has_health_checks && serverless {
+        return Err(ApiError::invalid(
+            "resource.healthChecks",
+            "",
+            "A backend service cannot have a healthcheck with Serverless network endpoint group backends.",
+        ));
+    }
+    if has_health_checks && internet && scheme != "INTERNAL_SELF_MANAGED" {
+        return Err(ApiError::invalid(
+            "resource.healthChecks",
+            "",
+            &format!(
+                "Health checks are not allowed for GLOBAL {protocol} backend services with {scheme} load balancing scheme that have an Internet NEG."
+            ),
+        ));
+    }
+    for (i, (b, t)) in backends.iter().zip(&types).enumerate() {
+        let label = if t == "SERVERLESS" {
+            "Serverless network endpoint groups"
+        } else {
+            "Internet network endpoint groups"
+        };
+        let f = |k: &str| format!("resource.backends[{i}].{k}");
+        if let Some(mode) = str_field(b, "balancingMode")
+            && mode != "UTILIZATION"
+        {
+            return Err(ApiError::invalid(
+                &f("balancingMode"),
+                mode,
+                &format!("Balancing mode is not supported for {label}."),
+            ));
+        }
+        for k in [
+            "maxRate",
+            "maxRatePerInstance",
+            "maxRatePerEndpoint",
+            "maxConnections",
+            "maxConnectionsPerInstance",
+            "maxConnectionsPerEndpoint",
+        ] {
+            if let Some(v) = b.get(k) {
+                return Err(ApiError::invalid(
+                    &f(k),
+                    &v.to_string(),
+                    &format!("{k} is not supported for {label}."),
+                ));
+            }
+        }
+        if let Some(v) = b.get("maxUtilization") {
+            return Err(ApiError::invalid(
+                &f("maxUtilization"),
+                &v.to_string(),
+                &format!("Max utilization is not supported for {label}."),
+            ));
+        }
+        if let Some(v) = b.get("capacityScaler").and_then(Value::as_f64)
+            && (v - 1.0).abs() > f64::EPSILON
+        {
+            return Err(ApiError::invalid(
+                &f("capacityScaler"),
+                &v.to_string(),
+                &format!("Capacity scaler is not supported for {label}."),
+            ));
+        }
+    }
+    if serverless {
+        if let Some(v) = body.get("timeoutSec") {
+            return Err(ApiError::invalid(
+                "resource.timeoutSec",
+                &v.to_string(),
+                "Timeout sec is not supported for a backend service with Serverless network endpoint groups.",
+            ));
+        }
+        if let Some(v) = str_field(body, "portName") {
+            return Err(ApiError::invalid(
+                "resource.portName",
+                v,
+                "Port name is not supported for a backend service with Serverless network endpoint groups.",
+            ));
+        }
+    }
+    if let Some(mode) = body.pointer("/cdnPolicy/cacheMode").and_then(Value::as_str) {
+        one_of(
+            "resource.cdnPolicy.cacheMode",
+            Some(mode),
+            &[
+                "CACHE_ALL_STATIC",
+                "USE_ORIGIN_HEADERS",
+                "FORCE_CACHE_ALL",
+                "INVALID_CACHE_MODE",
+            ],
+            "",
+        )?;
+    }
+    for (i, h) in body["customRequestHeaders"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let h = h.as_str().unwrap_or_default();
+        if !h.contains(':') {
+            return Err(ApiError::invalid(
+                &format!("resource.customRequestHeaders[{i}]"),
+                h,
+                "Headers take the form 'Name: value'.",
+            ));
+        }
+    }
+    // Server defaults seen on GET (API-NOTES §4).
+    if body.get("sessionAffinity").is_none() {
+        body["sessionAffinity"] = json!("NONE");
+    }
+    if body.get("affinityCookieTtlSec").is_none() {
+        body["affinityCookieTtlSec"] = json!(0);
+    }
+    if body.get("connectionDraining").is_none() {
+        body["connectionDraining"] =
+            json!({"drainingTimeoutSec": if serverless { 0 } else { 300 }});
+    }
+    if !serverless && body.get("timeoutSec").is_none() {
+        body["timeoutSec"] = json!(30);
+    }
+    if body.get("enableCDN").is_none() {
+        body["enableCDN"] = json!(false);
+    }
+    Ok(())
+}
