@@ -131,9 +131,8 @@ impl fmt::Display for ResourceRef {
     }
 }
 
+use crate::domain::links::compute_path as link_path;
 pub use crate::domain::links::same_resource;
-// The sandbox still imports it by this name from here.
-pub use crate::domain::links::compute_path as link_path;
 
 /// A long-running operation, by what is needed to poll it again (e.g. after a restart).
 /// Its string form is the operation's path, which is what to store:

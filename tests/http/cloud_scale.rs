@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchyard::cloud::{CollectionRef, RetryPolicy};
 use switchyard::db::sandbox::{self as sql, Key};
-use switchyard::jobs::cloud_executor::CloudLiveReader;
-use switchyard::jobs::live::LiveReader;
+use switchyard::deploy::CloudLiveReader;
+use switchyard::deploy::live::LiveReader;
 
 const WWW: &str = "https://www.googleapis.com/compute/v1";
 const SERVICES: usize = 2000;

@@ -1,5 +1,5 @@
 //! The sandbox cloud: a local implementation of the Compute Engine v1 and Cloud Run v2 REST
-//! calls the panel makes, faithful to the rules of API-NOTES §11, served over HTTP on a port of
+//! calls the panel makes, faithful to the rules of docs/google-cloud.md §11, served over HTTP on a port of
 //! its own. The panel reaches it through the very same [`Client`](super::Client) and the real
 //! gcp_auth service-account flow (a generated key whose `token_uri` is [`SandboxHandle::token_uri`]),
 //! so sandbox mode exercises the production code path end to end.

@@ -1,5 +1,5 @@
 //! Cloud Run Admin API v2 in the sandbox: services with revisions that become Ready after the
-//! configured latency, URIs, long-running operations whose metadata is the Service (API-NOTES §1),
+//! configured latency, URIs, long-running operations whose metadata is the Service (docs/google-cloud.md §1),
 //! IAM policies with etags, and the failing-image fault.
 
 use super::{Api, ApiError, ApiResult, Fault, Sandbox, now_ms, random_hex, rfc3339, sha256_hex};
@@ -216,25 +216,38 @@ async fn get(ctx: &Ctx<'_>, id: &str) -> ApiResult {
 }
 
 async fn list(ctx: &Ctx<'_>, q: &RunQuery) -> ApiResult {
-    let mut conn = ctx.sb.db.acquire().await.map_err(run_err)?;
-    let all = sql::list_resources(&mut conn, API, ctx.project, ctx.location, "services")
-        .await
-        .map_err(run_err)?;
     let size = q.page_size.unwrap_or(100).clamp(1, 1000);
-    let start: usize = match q.page_token.as_deref() {
-        None | Some("") => 0,
-        Some(t) => t.parse().map_err(|_| invalid("Invalid page token."))?,
+    // The token is the last name of the previous page: each page is one indexed range read,
+    // however deep it is.
+    let after = match q.page_token.as_deref() {
+        None | Some("") => None,
+        Some(t)
+            if t.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') =>
+        {
+            Some(t)
+        }
+        Some(_) => return Err(invalid("Invalid page token.")),
     };
+    let mut conn = ctx.sb.db.acquire().await.map_err(run_err)?;
+    let mut rows = sql::list_page(
+        &mut conn,
+        API,
+        ctx.project,
+        ctx.location,
+        "services",
+        after,
+        size as u32 + 1,
+    )
+    .await
+    .map_err(run_err)?;
+    let more = rows.len() > size;
+    rows.truncate(size);
     let now = now_ms();
-    let services: Vec<Value> = all
-        .iter()
-        .skip(start)
-        .take(size)
-        .map(|r| render(r, now))
-        .collect();
+    let services: Vec<Value> = rows.iter().map(|r| render(r, now)).collect();
     let mut page = json!({ "services": services });
-    if start + size < all.len() {
-        page["nextPageToken"] = json!((start + size).to_string());
+    if more && let Some(last) = rows.last() {
+        page["nextPageToken"] = json!(last.name);
     }
     Ok(axum::Json(page).into_response())
 }
@@ -246,7 +259,7 @@ enum Mutation {
     Delete,
 }
 
-/// Label and annotation prefixes v2 refuses (API-NOTES §1).
+/// Label and annotation prefixes v2 refuses (docs/google-cloud.md §1).
 const RESERVED_PREFIXES: &[&str] = &[
     "run.googleapis.com",
     "cloud.googleapis.com",

@@ -3,10 +3,10 @@
 
 use super::shared::{Users, one_of, split_path, str_field};
 use super::{API, Ctx};
-use crate::cloud::client::link_path;
 use crate::cloud::sandbox::ApiError;
 use crate::cloud::sandbox::ApiResult;
 use crate::db::sandbox::{self as sql, Key};
+use crate::domain::links::compute_path;
 use serde_json::{Value, json};
 use sqlx::SqliteConnection;
 
@@ -43,7 +43,7 @@ async fn backend_neg_types(conn: &mut SqliteConnection, body: &Value) -> ApiResu
         let field = format!("resource.backends[{i}].group");
         let group = str_field(b, "group").unwrap_or_default();
         if !(group.starts_with("https://") || group.starts_with("http://"))
-            || link_path(group).is_none()
+            || compute_path(group).is_none()
         {
             return Err(ApiError::invalid(
                 &field,
@@ -51,7 +51,7 @@ async fn backend_neg_types(conn: &mut SqliteConnection, body: &Value) -> ApiResu
                 "The group must be a fully-qualified URL; partial URLs are not supported for backends[].group.",
             ));
         }
-        let path = link_path(group).expect("checked");
+        let path = compute_path(group).expect("checked");
         let Some((p, loc, c, n)) = split_path(&path) else {
             return Err(ApiError::invalid(
                 &field,
@@ -115,7 +115,10 @@ pub(super) async fn prepare(conn: &mut SqliteConnection, body: &mut Value) -> Ap
     let backends = body["backends"].as_array().cloned().unwrap_or_default();
     for (i, b) in backends.iter().enumerate() {
         let g = str_field(b, "group").unwrap_or_default();
-        if groups.iter().any(|x| crate::cloud::same_resource(x, g)) {
+        if groups
+            .iter()
+            .any(|x| crate::domain::links::same_resource(x, g))
+        {
             return Err(ApiError::invalid(
                 &format!("resource.backends[{i}].group"),
                 g,
@@ -246,7 +249,7 @@ pub(super) async fn prepare(conn: &mut SqliteConnection, body: &mut Value) -> Ap
             ));
         }
     }
-    // Server defaults seen on GET (API-NOTES §4).
+    // Server defaults seen on GET (docs/google-cloud.md §4).
     if body.get("sessionAffinity").is_none() {
         body["sessionAffinity"] = json!("NONE");
     }

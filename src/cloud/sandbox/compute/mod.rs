@@ -1,6 +1,6 @@
 //! Compute Engine v1 in the sandbox: NEGs, backend services, URL maps, SSL certificates, target
 //! proxies, global addresses, global forwarding rules, health checks and their operations, with
-//! the validation and dependency rules of API-NOTES §2–§11.
+//! the validation and dependency rules of docs/google-cloud.md §2–§11.
 //!
 //! This file routes a path and verb to its handler; `crud` holds the flow every collection
 //! shares, `operations` the operation records, `shared` references and field checks, and one

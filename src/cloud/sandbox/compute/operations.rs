@@ -34,7 +34,7 @@ pub(super) struct Change {
     pub(super) writes: Vec<Write>,
 }
 
-/// `requestId` must be a UUID other than the all-zero one (API-NOTES §9).
+/// `requestId` must be a UUID other than the all-zero one (docs/google-cloud.md §9).
 pub(super) fn parse_request_id(rid: Option<&str>) -> ApiResult<Option<String>> {
     let Some(rid) = rid else { return Ok(None) };
     match uuid::Uuid::parse_str(rid) {
@@ -152,7 +152,7 @@ pub(super) async fn commit(
     Ok(axum::Json(render_operation(&stored)).into_response())
 }
 
-/// A repeated requestId answers the original operation and changes nothing (API-NOTES §9).
+/// A repeated requestId answers the original operation and changes nothing (docs/google-cloud.md §9).
 pub(super) async fn replay(
     conn: &mut SqliteConnection,
     project: &str,

@@ -2,9 +2,9 @@
 //! resources (normalising links, checking that targets exist, finding who uses a resource).
 
 use super::API;
-use crate::cloud::client::link_path;
 use crate::cloud::sandbox::{ApiError, ApiResult};
 use crate::db::sandbox::{self as sql, Key, StoredResource};
+use crate::domain::links::compute_path;
 use crate::domain::urlmap::{self, UrlMap};
 use regex::Regex;
 use serde_json::Value;
@@ -20,7 +20,7 @@ pub(super) fn valid_name(name: &str) -> bool {
     NAME_RE.is_match(name)
 }
 
-/// RFC 1035 label, 1–63 characters (API-NOTES §0).
+/// RFC 1035 label, 1–63 characters (docs/google-cloud.md §0).
 pub(crate) fn check_name(field: &str, name: &str) -> ApiResult<()> {
     if NAME_RE.is_match(name) {
         Ok(())
@@ -72,7 +72,7 @@ pub(super) fn one_of(
 /// `projects/p/global/x/n` for any accepted form of a link; relative `global/...` forms are
 /// resolved against `project`.
 pub(super) fn norm(project: &str, s: &str) -> Option<String> {
-    if let Some(p) = link_path(s) {
+    if let Some(p) = compute_path(s) {
         return Some(p);
     }
     if s.starts_with("global/") || s.starts_with("regions/") {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::SqliteConnection;
 
-/// The URL map rules of API-NOTES §11.8 come from `domain::urlmap`, the one implementation the
+/// The URL map rules of docs/google-cloud.md §11.8 come from `domain::urlmap`, the one implementation the
 /// planner and the route preview also use; tests run on every insert and update.
 pub(super) async fn prepare(
     conn: &mut SqliteConnection,
