@@ -243,6 +243,51 @@ pub async fn check(
     Ok(row)
 }
 
+/// Reads only the applied spec's managed certificate (one list call) and records its status,
+/// for the certificate section that polls while Google provisions: a full check every few
+/// seconds would read every collection and fill the drift history. A cloud that cannot be
+/// read is logged and leaves the stored status as it was; the next poll tries again.
+pub async fn read_certificate(
+    db: &Db,
+    reader: &dyn LiveReader,
+    deployment_id: i64,
+) -> Result<(), sqlx::Error> {
+    let Some(applied) = crate::db::jobs::applied_job(db, deployment_id)
+        .await?
+        .map(|j| j.spec)
+    else {
+        return Ok(());
+    };
+    let Ok(spec) = crate::domain::validate::parse(&applied) else {
+        return Ok(());
+    };
+    if spec.frontend.protocol != Protocol::Https {
+        return Ok(());
+    }
+    let collection = format!("projects/{}/global/sslCertificates", spec.project);
+    // Every certificate of the deployment, so one being replaced during a domain change is
+    // found the way `live_facts` finds it in a full read.
+    let prefix = format!("{}-cert-", spec.name);
+    match reader.list(&collection, &prefix).await {
+        Ok(listed) => {
+            let live: Live = listed.into_iter().map(|(p, v)| (p, Some(v))).collect();
+            let facts = live_facts(&spec, &live);
+            crate::db::live_facts::set_certificate(
+                db,
+                deployment_id,
+                facts.certificate.as_deref(),
+                facts.cert_status.as_deref(),
+                &facts.domain_status,
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::warn!(deployment = deployment_id, error = %e, "reading the certificate");
+            Ok(())
+        }
+    }
+}
+
 /// Checks every applied deployment that has no job in progress (a running job changes the live
 /// state on purpose), one after the other so the cloud sees one reader at a time.
 pub async fn check_all(db: &Db, reader: &dyn LiveReader) -> Result<usize, sqlx::Error> {

@@ -62,3 +62,29 @@ pub async fn set_live(
     .await?;
     Ok(())
 }
+
+/// Replaces what is known about the deployment's certificate only, and only when the live
+/// facts were read in full before. `checked_at` stays: it tells the reader that runs after
+/// each apply whether the IP and the rest were read since, and a certificate-only read must
+/// not stand in for that. An unchanged status is not written, so the pages kept in memory
+/// (which a write to this table invalidates) stay kept while a certificate provisions.
+pub async fn set_certificate(
+    db: &Db,
+    deployment_id: i64,
+    certificate: Option<&str>,
+    cert_status: Option<&str>,
+    domain_status: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE deployment_live SET certificate = ?2, cert_status = ?3, domain_status = ?4 \
+         WHERE deployment_id = ?1 AND (certificate IS NOT ?2 OR cert_status IS NOT ?3 \
+         OR domain_status IS NOT ?4)",
+    )
+    .bind(deployment_id)
+    .bind(certificate)
+    .bind(cert_status)
+    .bind(domain_status.to_string())
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -25,6 +25,134 @@ pub fn routes(r: Routes) -> Routes {
     r.get("/deployments/{id}/overview", Access::Viewer, overview)
         .get("/deployments/{id}/route-test", Access::Viewer, route_test)
         .post("/deployments/{id}/drift", Access::Editor, check_drift)
+        .get("/deployments/{id}/certificate", Access::Viewer, certificate)
+}
+
+/// How often the certificate section asks again while the certificate provisions.
+pub const CERT_POLL_SECS: u64 = 5;
+
+/// The certificate is read from the cloud at most this often for the polling sections, a
+/// little under the poll interval so a single open page gets a fresh read on every poll.
+const CERT_READ_EVERY: std::time::Duration = std::time::Duration::from_secs(CERT_POLL_SECS - 1);
+
+/// HTTP 286: htmx 2 stops polling when it gets this (and still swaps the content in).
+const STOP_POLLING: u16 = 286;
+
+/// The event a live read sends (`HX-Trigger`): the certificate section reloads on it.
+const LIVE_READ_EVENT: &str = "live-read";
+
+/// The certificate section: the managed certificate's status and each domain's.
+pub struct CertView {
+    pub id: i64,
+    /// The shown spec serves HTTPS (otherwise there is no section).
+    pub https: bool,
+    pub name: Option<String>,
+    pub status: Option<Explanation>,
+    pub domains: Vec<DomainCert>,
+    pub checked_at: Option<String>,
+    /// Google is still provisioning: the section asks again every few seconds.
+    pub polling: bool,
+    /// Editors get "Check now" once there is something applied to read.
+    pub can_check: bool,
+    pub view_draft: bool,
+}
+
+impl CertView {
+    fn new(
+        id: i64,
+        spec: Option<&Spec>,
+        live: Option<&LiveRow>,
+        can_check: bool,
+        view_draft: bool,
+    ) -> CertView {
+        let mut c = CertView {
+            id,
+            https: spec.is_some_and(|s| s.frontend.protocol == Protocol::Https),
+            name: live.and_then(|l| l.certificate.clone()),
+            status: None,
+            domains: Vec::new(),
+            checked_at: live.map(|l| l.checked_at.clone()),
+            polling: false,
+            can_check,
+            view_draft,
+        };
+        // Before the first apply there is no certificate to report on.
+        if let (Some(spec), Some(l)) = (spec, live.filter(|l| l.certificate.is_some()))
+            && c.https
+        {
+            let ip = l.ip.as_deref();
+            let status = certificates::certificate_status(l.cert_status.as_deref());
+            c.polling = status.health == certificates::Health::Pending;
+            c.status = Some(status);
+            c.domains = spec
+                .frontend
+                .domains
+                .iter()
+                .map(|dom| DomainCert {
+                    explanation: certificates::domain_status(dom, l.domain(dom).as_deref(), ip),
+                    domain: dom.clone(),
+                })
+                .collect();
+        }
+        c
+    }
+
+    /// The section's own URL, keeping the view it was shown in.
+    pub fn url(&self) -> String {
+        format!(
+            "/deployments/{}/certificate{}",
+            self.id,
+            if self.view_draft { "?view=draft" } else { "" }
+        )
+    }
+
+    /// When the section reloads: on every live read of the page, and every few seconds while
+    /// Google provisions.
+    pub fn trigger(&self) -> String {
+        let on_read = format!("{LIVE_READ_EVENT} from:body");
+        if self.polling {
+            format!("every {CERT_POLL_SECS}s, {on_read}")
+        } else {
+            on_read
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "certificate_partial.html")]
+struct CertificatePartial {
+    cert: CertView,
+}
+
+/// The certificate section alone, polled while the certificate provisions. Each poll reads the
+/// certificate from the cloud (at most once an interval per deployment, however many pages
+/// poll) and answers 286 once the status is final, which stops the polling.
+async fn certificate(
+    State(state): State<AppState>,
+    Viewer(user): Viewer,
+    Path(id): Path<i64>,
+    Query(q): Query<ViewQuery>,
+) -> AppResult<Response> {
+    let d = crate::db::deployments::get(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let applied = applied(&state.db, id).await?;
+    let spec = chosen_spec(&d, applied.as_ref(), q.view).0.ok();
+    let mut live = crate::db::live_facts::live(&state.db, id).await?;
+    let view_draft = q.view == View::Draft;
+    let can_check = user.can_edit() && applied.is_some();
+    let before = CertView::new(id, spec.as_ref(), live.as_ref(), can_check, view_draft);
+    if before.polling && state.pages.certificate_reads.due(id, CERT_READ_EVERY) {
+        crate::drift::read_certificate(&state.db, state.deployer.reader().as_ref(), id).await?;
+        live = crate::db::live_facts::live(&state.db, id).await?;
+    }
+    let cert = CertView::new(id, spec.as_ref(), live.as_ref(), can_check, view_draft);
+    let status = if cert.polling {
+        StatusCode::OK
+    } else {
+        StatusCode::from_u16(STOP_POLLING).unwrap_or(StatusCode::OK)
+    };
+    render(status, &CertificatePartial { cert })
 }
 
 /// The drift section: the newest check and its differences.
@@ -97,12 +225,21 @@ struct DriftPartial {
     drift: DriftView,
 }
 
-/// "Check now": compares the live resources with the last apply and shows the result.
+#[derive(Debug, Default, Deserialize)]
+struct DriftQuery {
+    /// The section the button was in, where a page without JS returns to.
+    then: Option<String>,
+}
+
+/// "Check now" (in the drift and the certificate sections): compares the live resources with
+/// the last apply and shows the result. The read also refreshes the IP and certificate status,
+/// so the htmx answer tells the page (`HX-Trigger`) and the certificate section reloads.
 async fn check_drift(
     State(state): State<AppState>,
     crate::auth::Editor(user): crate::auth::Editor,
     headers: axum::http::HeaderMap,
     Path(id): Path<i64>,
+    Query(q): Query<DriftQuery>,
 ) -> AppResult<Response> {
     let reader = state.deployer.reader();
     match crate::drift::check(&state.db, reader.as_ref(), id, &user.name).await {
@@ -119,10 +256,19 @@ async fn check_drift(
             .ok_or(AppError::NotFound)?;
         let applied = applied(&state.db, id).await?.is_some();
         let drift = drift_view(&state, &d, applied, true).await?;
-        render(StatusCode::OK, &DriftPartial { drift })
+        let mut response = render(StatusCode::OK, &DriftPartial { drift })?;
+        response.headers_mut().insert(
+            "HX-Trigger",
+            axum::http::HeaderValue::from_static(LIVE_READ_EVENT),
+        );
+        Ok(response)
     } else {
+        let section = match q.then.as_deref() {
+            Some("certificate") => "certificate",
+            _ => "drift",
+        };
         Ok(
-            axum::response::Redirect::to(&format!("/deployments/{id}/overview#drift"))
+            axum::response::Redirect::to(&format!("/deployments/{id}/overview#{section}"))
                 .into_response(),
         )
     }
@@ -139,6 +285,12 @@ pub enum View {
     #[default]
     Current,
     Draft,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ViewQuery {
+    #[serde(default)]
+    view: View,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,11 +329,8 @@ pub struct Overview {
     pub svg: String,
     pub https: bool,
     pub ip: Option<String>,
-    pub live_checked_at: Option<String>,
     pub dns: Vec<DnsRecord>,
-    pub certificate: Option<String>,
-    pub cert: Option<Explanation>,
-    pub domains: Vec<DomainCert>,
+    pub cert: CertView,
     pub sample_host: String,
     pub tester: Option<RouteAnswer>,
     /// `?view=draft` was asked for (kept by the route tester's form).
@@ -307,11 +456,14 @@ pub async fn load(
         svg: String::new(),
         https: false,
         ip: ip.clone(),
-        live_checked_at: live.as_ref().map(|l| l.checked_at.clone()),
         dns: Vec::new(),
-        certificate: live.as_ref().and_then(|l| l.certificate.clone()),
-        cert: None,
-        domains: Vec::new(),
+        cert: CertView::new(
+            id,
+            None,
+            None,
+            can_edit && applied.is_some(),
+            view == View::Draft,
+        ),
         sample_host: preview::SAMPLE_IP.to_string(),
         tester: None,
         view_draft: view == View::Draft,
@@ -338,25 +490,13 @@ pub async fn load(
     o.svg = topology::to_svg(&topology::from_spec(&spec, ip.as_deref()));
     o.https = spec.frontend.protocol == Protocol::Https;
     o.dns = certificates::dns_records(&spec.frontend.domains, ip.as_deref());
-    if o.https {
-        // Before the first apply there is no certificate to report on.
-        if let Some(l) = live.as_ref().filter(|l| l.certificate.is_some()) {
-            o.cert = Some(certificates::certificate_status(l.cert_status.as_deref()));
-            o.domains = spec
-                .frontend
-                .domains
-                .iter()
-                .map(|dom| DomainCert {
-                    explanation: certificates::domain_status(
-                        dom,
-                        l.domain(dom).as_deref(),
-                        ip.as_deref(),
-                    ),
-                    domain: dom.clone(),
-                })
-                .collect();
-        }
-    }
+    o.cert = CertView::new(
+        id,
+        Some(&spec),
+        live.as_ref(),
+        o.cert.can_check,
+        o.cert.view_draft,
+    );
     o.sample_host = ip
         .clone()
         .filter(|_| spec.frontend.domains.is_empty())
@@ -447,6 +587,37 @@ mod tests {
         assert_eq!(row.rule, Some(0));
         assert_eq!(row.targets[0].backend, "hello2");
         assert_eq!(row.targets[0].path, "/x");
+    }
+
+    #[test]
+    fn the_certificate_section_polls_only_while_google_has_not_decided() {
+        let spec = seed2();
+        let live = |status: Option<&str>| LiveRow {
+            deployment_id: 1,
+            ip: Some("203.0.113.7".into()),
+            certificate: Some("hello-lb-cert-1".into()),
+            cert_status: status.map(str::to_string),
+            domain_status: "{}".into(),
+            checked_at: "2026-01-01T00:00:00.000Z".into(),
+        };
+        for (status, polls) in [
+            (Some("PROVISIONING"), true),
+            (None, true),
+            (Some("ACTIVE"), false),
+            (Some("PROVISIONING_FAILED"), false),
+            (Some("PROVISIONING_FAILED_PERMANENTLY"), false),
+            (Some("RENEWAL_FAILED"), false),
+        ] {
+            let c = CertView::new(1, Some(&spec), Some(&live(status)), true, false);
+            assert!(c.https);
+            assert_eq!(c.polling, polls, "{status:?}");
+            assert_eq!(c.trigger().starts_with("every 5s, "), polls, "{status:?}");
+        }
+        // Nothing applied yet: nothing to wait for.
+        let c = CertView::new(1, Some(&spec), None, false, true);
+        assert!(!c.polling && c.status.is_none());
+        assert_eq!(c.url(), "/deployments/1/certificate?view=draft");
+        assert_eq!(c.trigger(), "live-read from:body");
     }
 
     #[test]

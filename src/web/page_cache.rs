@@ -20,6 +20,29 @@ pub struct Pages {
     pub dashboard: PageCache<Option<String>, super::dashboard::DashboardData>,
     /// Jobs pages by filters (the deployment by name) and cursor.
     pub jobs: PageCache<super::jobs::JobsKey, Vec<crate::db::job_summaries::JobSummary>>,
+    /// When each deployment's certificate was last read from the cloud for the certificate
+    /// section that polls while it provisions.
+    pub certificate_reads: ReadThrottle,
+}
+
+/// When each deployment was last read, so that however many open pages poll it, the cloud
+/// is asked at most once an interval.
+#[derive(Debug, Default)]
+pub struct ReadThrottle(Mutex<HashMap<i64, std::time::Instant>>);
+
+impl ReadThrottle {
+    /// True, and counted as a read starting now, when `id` was not read in the last `every`.
+    pub fn due(&self, id: i64, every: std::time::Duration) -> bool {
+        let mut last = self.0.lock().expect("throttle lock");
+        let now = std::time::Instant::now();
+        match last.get(&id) {
+            Some(t) if now.duration_since(*t) < every => false,
+            _ => {
+                last.insert(id, now);
+                true
+            }
+        }
+    }
 }
 
 /// Pages kept at most per cache; past it the cache starts afresh.

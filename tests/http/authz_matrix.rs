@@ -317,6 +317,12 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
     ),
     (
         "GET",
+        "/deployments/{id}/certificate",
+        Access::Viewer,
+        "/deployments/999999/certificate",
+    ),
+    (
+        "GET",
         "/deployments/{id}/route-test",
         Access::Viewer,
         "/deployments/999999/route-test",

@@ -17,6 +17,7 @@ mod cloud_sandbox;
 mod cloud_scale;
 mod cloud_support;
 mod dash_audit;
+mod dash_certificate;
 mod dash_dashboard;
 mod dash_drift;
 mod dash_jobs;
