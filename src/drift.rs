@@ -258,7 +258,7 @@ pub async fn read_certificate(
     else {
         return Ok(());
     };
-    let Ok(spec) = crate::domain::validate::parse(&applied) else {
+    let Ok(spec) = crate::domain::parse::parse(&applied) else {
         return Ok(());
     };
     if spec.frontend.protocol != Protocol::Https {
