@@ -8,7 +8,7 @@ use switchyard::auth::Role;
 
 const SEED_002: &str = include_str!("../data/seeds/seed-002.json");
 
-async fn sign_in(b: &fantoccini::Client, app: &TestApp, name: &str, next: &str) {
+pub async fn sign_in(b: &fantoccini::Client, app: &TestApp, name: &str, next: &str) {
     b.goto(&format!("{}{next}", app.base)).await.unwrap();
     assert!(b.current_url().await.unwrap().path().starts_with("/signin"));
     b.find(Locator::Id("name"))

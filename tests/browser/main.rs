@@ -6,6 +6,8 @@ pub mod common;
 mod sandbox_apply;
 mod support;
 
+mod certificate;
 mod dashboard;
+mod jobs;
 mod shell;
 mod wizard;
