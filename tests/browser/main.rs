@@ -6,7 +6,9 @@ pub mod common;
 mod sandbox_apply;
 mod support;
 
+mod certificate;
 mod dashboard;
+mod jobs;
 mod plan;
 mod shell;
 mod wizard;

@@ -186,3 +186,35 @@ pub async fn wait_for_text(b: &Client, id: &str, text: &str) -> String {
 pub async fn current_path(b: &Client) -> String {
     b.current_url().await.unwrap().path().to_string()
 }
+/// Saves what the window shows as `NAME.png` in the test's scratch directory and returns the
+/// path, so a person can look at the page a test drove.
+pub async fn screenshot(b: &fantoccini::Client, name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, b.screenshot().await.unwrap()).unwrap();
+    path
+}
+
+/// Waits until `css` matches an element whose text is `text`, and returns the text it had.
+pub async fn wait_for_css_text(
+    b: &fantoccini::Client,
+    css: &str,
+    text: &str,
+    within: Duration,
+) -> String {
+    let start = std::time::Instant::now();
+    let mut last = String::new();
+    while start.elapsed() < within {
+        if let Ok(e) = b.find(fantoccini::Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+        {
+            if t == text {
+                return t;
+            }
+            last = t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} did not read {text:?} within {within:?}; last {last:?}");
+}

@@ -1,0 +1,150 @@
+//! The certificate section of the deployment page in a real Chromium: it refreshes by itself
+//! while the certificate is pending and stops once Google has issued it; "Check now" reads
+//! the live state and the section follows.
+
+use crate::common::TestApp;
+use crate::common::spawn_app;
+use crate::support::sign_in_from;
+use crate::support::{Browser, screenshot, wait_for_css_text};
+use fantoccini::Locator;
+use std::time::Duration;
+use switchyard::auth::Role;
+
+const SEED_002: &str = include_str!("../data/seeds/seed-002.json");
+
+/// What Google reports before it has a status for a new certificate.
+const PENDING: &str = "MANAGED_CERTIFICATE_STATUS_UNSPECIFIED";
+
+/// Sets the certificate's status through the sandbox's admin hook, as Google would.
+async fn provision(app: &TestApp, name: &str, status: &str, domains: &str) {
+    let compute = app.state.cloud.config().compute_endpoint.clone();
+    let base = compute.trim_end_matches("compute/v1/");
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{base}sandbox/v1/projects/my-lb-project/sslCertificates/{name}:provision"
+        ))
+        .json(&serde_json::json!({ "status": status, "domainStatus": domains }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "provision: {}", r.status());
+}
+
+async fn attr(b: &fantoccini::Client, css: &str, name: &str) -> Option<String> {
+    b.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .attr(name)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_certificate_status_refreshes_by_itself_until_it_is_active() {
+    let app = spawn_app().await;
+    app.create_user("ed", Role::Editor).await;
+    let (id, _) = crate::sandbox_apply::apply_in_sandbox(&app, SEED_002, "ed").await;
+    // The panel reads the live state once after the apply; wait for it, then hold the
+    // certificate at a pending status the sandbox never changes by itself (it issues a
+    // PROVISIONING one 30 s after creating it, which a loaded machine can reach mid-test).
+    let mut name = None;
+    for _ in 0..100 {
+        if let Some(l) = switchyard::db::live_facts::live(&app.state.db, id)
+            .await
+            .unwrap()
+        {
+            name = l.certificate;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let name = name.expect("the certificate read after the apply");
+    provision(&app, &name, PENDING, "PROVISIONING").await;
+    switchyard::drift::check(
+        &app.state.db,
+        app.state.deployer.reader().as_ref(),
+        id,
+        "ed",
+    )
+    .await
+    .unwrap();
+
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    b.set_window_size(1366, 1000).await.unwrap();
+    sign_in_from(b, &app.base, &format!("/deployments/{id}"), "ed").await;
+    // The deployment page loads its overview with htmx; the certificate section is in it.
+    let status = b
+        .wait()
+        .for_element(Locator::Id("cert-status"))
+        .await
+        .unwrap();
+    assert_eq!(status.text().await.unwrap(), PENDING);
+    assert_eq!(
+        attr(b, "#certificate", "data-polling").await.as_deref(),
+        Some("true")
+    );
+    b.execute(
+        "document.getElementById('certificate').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .unwrap();
+    screenshot(b, "certificate-pending").await;
+
+    // Google issues it; the page follows without a reload and stops asking.
+    provision(&app, &name, "ACTIVE", "ACTIVE").await;
+    wait_for_css_text(b, "#cert-status", "ACTIVE", Duration::from_secs(15)).await;
+    assert_eq!(
+        attr(b, "#certificate", "data-polling").await.as_deref(),
+        Some("false")
+    );
+    assert_eq!(
+        b.current_url().await.unwrap().path(),
+        format!("/deployments/{id}")
+    );
+    b.execute(
+        "document.getElementById('certificate').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .unwrap();
+    screenshot(b, "certificate-active").await;
+
+    // The certificate is renewed badly: nothing polls now, "Check now" reads it.
+    provision(&app, &name, "RENEWAL_FAILED", "FAILED_NOT_VISIBLE").await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        b.find(Locator::Id("cert-status"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ACTIVE",
+        "no polling once ACTIVE"
+    );
+    b.find(Locator::Id("cert-check"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_css_text(b, "#cert-status", "RENEWAL_FAILED", Duration::from_secs(10)).await;
+    assert_eq!(
+        b.current_url().await.unwrap().path(),
+        format!("/deployments/{id}")
+    );
+    assert!(
+        b.find(Locator::Id("drift-result")).await.is_ok(),
+        "the drift section too"
+    );
+    b.execute(
+        "document.getElementById('certificate').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .unwrap();
+    screenshot(b, "certificate-renewal-failed").await;
+    browser.close().await;
+}
