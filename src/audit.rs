@@ -26,6 +26,7 @@ pub enum Action {
     DeploymentCreate,
     DeploymentEdit,
     DeploymentDelete,
+    DeploymentForget,
     DeploymentImport,
     Plan,
     Apply,
@@ -34,7 +35,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 19] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SignOut,
@@ -48,6 +49,7 @@ impl Action {
         Action::DeploymentCreate,
         Action::DeploymentEdit,
         Action::DeploymentDelete,
+        Action::DeploymentForget,
         Action::DeploymentImport,
         Action::Plan,
         Action::Apply,
@@ -70,6 +72,7 @@ impl Action {
             Action::DeploymentCreate => "deployment.create",
             Action::DeploymentEdit => "deployment.edit",
             Action::DeploymentDelete => "deployment.delete",
+            Action::DeploymentForget => "deployment.forget",
             Action::DeploymentImport => "deployment.import",
             Action::Plan => "deployment.plan",
             Action::Apply => "deployment.apply",
@@ -94,6 +97,7 @@ impl Action {
             Action::DeploymentCreate => "created a draft",
             Action::DeploymentEdit => "edited a draft",
             Action::DeploymentDelete => "deleted a deployment",
+            Action::DeploymentForget => "forgot a deployment, leaving its resources running",
             Action::DeploymentImport => "imported a spec",
             Action::Plan => "planned",
             Action::Apply => "applied",

@@ -27,5 +27,6 @@ mod deployments_support;
 mod deployments_wizard;
 mod errors;
 mod healthz;
+mod orphans;
 mod pinned_plans;
 mod run_services;
