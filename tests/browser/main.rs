@@ -7,6 +7,7 @@ mod sandbox_apply;
 mod support;
 
 mod dashboard;
+mod orphans;
 mod plan;
 mod shell;
 mod wizard;
