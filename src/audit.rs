@@ -26,6 +26,7 @@ pub enum Action {
     DeploymentCreate,
     DeploymentEdit,
     DeploymentDelete,
+    DeploymentForget,
     DeploymentImport,
     DeploymentRestore,
     DeploymentRollback,
@@ -36,7 +37,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SignOut,
@@ -50,6 +51,7 @@ impl Action {
         Action::DeploymentCreate,
         Action::DeploymentEdit,
         Action::DeploymentDelete,
+        Action::DeploymentForget,
         Action::DeploymentImport,
         Action::DeploymentRestore,
         Action::DeploymentRollback,
@@ -74,6 +76,7 @@ impl Action {
             Action::DeploymentCreate => "deployment.create",
             Action::DeploymentEdit => "deployment.edit",
             Action::DeploymentDelete => "deployment.delete",
+            Action::DeploymentForget => "deployment.forget",
             Action::DeploymentImport => "deployment.import",
             Action::DeploymentRestore => "deployment.restore",
             Action::DeploymentRollback => "deployment.rollback",
@@ -100,6 +103,7 @@ impl Action {
             Action::DeploymentCreate => "created a draft",
             Action::DeploymentEdit => "edited a draft",
             Action::DeploymentDelete => "deleted a deployment",
+            Action::DeploymentForget => "forgot a deployment, leaving its resources running",
             Action::DeploymentImport => "imported a spec",
             Action::DeploymentRestore => "restored a version",
             Action::DeploymentRollback => "rolled back",

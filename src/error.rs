@@ -177,6 +177,12 @@ impl From<crate::deploy::DeployError> for AppError {
                 "plan_id",
                 format!("plan is a {plan} plan; it cannot be used to {asked}"),
             ),
+            e @ (DeployError::Deployed { .. } | DeployError::NothingToForget(_)) => {
+                AppError::Conflict(e.to_string())
+            }
+            e @ DeployError::NotConfirmed(_) => AppError::invalid("confirm", e.to_string()),
+            DeployError::Moved { field, message } => AppError::invalid(field, message),
+            DeployError::NotFound => AppError::NotFound,
             // A job that is missing or in the wrong state is the caller's 404 or 409, whether
             // the runner or the deploy service found it out.
             DeployError::Job(e) => e.into(),

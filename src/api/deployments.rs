@@ -7,6 +7,8 @@
 //! | `GET /api/v1/deployments/{id}` (viewer) | the deployment, with `ETag: "VERSION"` |
 //! | `PUT /api/v1/deployments/{id}` (editor) + `If-Match: VERSION` | `200` the next version |
 //! | `GET /api/v1/deployments/{id}/versions` (viewer) | `{ "versions": [...], "conflicts": [...] }` newest first: every saved version and every refused edit kept as a conflict copy |
+//! | `DELETE /api/v1/deployments/{id}` (editor) | `204`; `409` while a job of it is queued or running, or while it has resources in the cloud (destroy first, or forget) |
+//! | `POST /api/v1/deployments/{id}/forget` (editor) + `{"confirm": NAME}` | `200` the record of what it left running; the deployment is gone from the panel |
 //!
 //! A deployment is `{ id, name, version, spec, created_by, updated_by, created_at, updated_at,
 //! applied_version, last_job }`; `last_job` is the newest apply or destroy job, `null` before the first. `spec` is the stored
@@ -19,6 +21,8 @@
 //!   validation): `422 invalid`, `field` naming the first field at fault and `errors` listing
 //!   every `{field, message}`;
 //! - a name another live deployment has: `422 invalid`, field `name`;
+//! - `PUT` of another `name` or `project` while the deployment has resources in the cloud:
+//!   `422 invalid` on that field (its resources would be left to nobody);
 //! - `PUT` without `If-Match`: `428 precondition_required` (a blind overwrite is never done);
 //!   an `If-Match` that is not a version number: `400`;
 //! - `PUT` whose `If-Match` is not the current version: `412 precondition_failed`, with
@@ -29,6 +33,7 @@ use crate::AppState;
 use crate::auth::{Access, Editor, Viewer};
 use crate::db::deployments::{self as store, DeploymentRow, SaveError};
 use crate::domain::parse;
+use crate::domain::spec::Spec;
 use crate::domain::validate::{self, FieldError};
 use crate::error::{AppError, Path};
 use crate::http::Routes;
@@ -37,7 +42,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub fn routes(r: Routes) -> Routes {
@@ -45,11 +50,13 @@ pub fn routes(r: Routes) -> Routes {
         .post("/api/v1/deployments", Access::Editor, create)
         .get("/api/v1/deployments/{id}", Access::Viewer, get)
         .put("/api/v1/deployments/{id}", Access::Editor, update)
+        .delete("/api/v1/deployments/{id}", Access::Editor, delete)
         .get(
             "/api/v1/deployments/{id}/versions",
             Access::Viewer,
             versions,
         )
+        .post("/api/v1/deployments/{id}/forget", Access::Editor, forget)
 }
 
 #[derive(Debug, Serialize)]
@@ -153,7 +160,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 fn spec_from_body(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(String, String), Box<Response>> {
+) -> Result<(Spec, String), Box<Response>> {
     let body = body.map_err(|rej| {
         Box::new(if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::PayloadTooLarge.into_response()
@@ -189,7 +196,7 @@ fn spec_from_body(
     let text = serde_json::to_string(&spec).map_err(|e| {
         Box::new(AppError::Internal(anyhow::anyhow!("serializing a spec: {e}")).into_response())
     })?;
-    Ok((spec.name, text))
+    Ok((spec, text))
 }
 
 fn name_taken(name: &str) -> Response {
@@ -245,11 +252,11 @@ async fn create(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    let (name, text) = match spec_from_body(&headers, body) {
+    let (spec, text) = match spec_from_body(&headers, body) {
         Ok(v) => v,
         Err(res) => return Ok(*res),
     };
-    match store::create(&state.db, &name, &text, &user.name).await {
+    match store::create(&state.db, &spec.name, &text, &user.name).await {
         Ok(row) => {
             crate::audit::record(
                 &state.db,
@@ -303,6 +310,81 @@ async fn versions(
     Ok(axum::Json(json!({ "versions": versions, "conflicts": conflicts })).into_response())
 }
 
+/// Deleting is refused while it would orphan something: a job in progress, or resources in the
+/// cloud (destroy them first, or forget the deployment on purpose).
+async fn delete(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let row = store::get(&state.db, id).await?.ok_or(AppError::NotFound)?;
+    state.deployer.delete(&row).await.map_err(refused_delete)?;
+    crate::audit::record(
+        &state.db,
+        &user.name,
+        crate::audit::Action::DeploymentDelete,
+        &crate::audit::deployment(id),
+        json!({"name": row.name, "via": "API"}),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A refused delete, said as such.
+fn refused_delete(e: crate::deploy::DeployError) -> AppError {
+    match AppError::from(e) {
+        AppError::Conflict(m) => AppError::Conflict(format!("not deleted: {m}")),
+        other => other,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForgetBody {
+    /// The deployment's name, typed.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// The record kept of a forgotten deployment.
+fn forgotten_json(f: &crate::db::forgotten::ForgottenRow) -> Value {
+    json!({
+        "deployment": f.deployment_id,
+        "name": f.name,
+        "project": f.project,
+        "resources": f.resource_paths(),
+        "spec": stored_json(&f.spec),
+        "job_id": f.job_id,
+        "forgotten_by": f.forgotten_by,
+        "forgotten_at": f.forgotten_at,
+    })
+}
+
+/// Takes the deployment off the panel and leaves its resources running, on purpose: the answer
+/// is the record kept of them, which stops any later plan from touching them.
+async fn forget(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    Path(id): Path<i64>,
+    crate::error::Json(body): crate::error::Json<ForgetBody>,
+) -> Result<Response, AppError> {
+    let row = store::get(&state.db, id).await?.ok_or(AppError::NotFound)?;
+    let record = state
+        .deployer
+        .forget(&row, &body.confirm, &user.name)
+        .await?;
+    crate::audit::record(
+        &state.db,
+        &user.name,
+        crate::audit::Action::DeploymentForget,
+        &crate::audit::deployment(id),
+        json!({"name": record.name, "project": record.project, "job": record.job_id,
+            "resources": record.resource_paths().len(), "via": "API"}),
+    )
+    .await;
+    Ok(axum::Json(forgotten_json(&record)).into_response())
+}
+
 /// `If-Match: 3`, `"3"` or `W/"3"`: the version the client edited.
 pub fn parse_if_match(headers: &HeaderMap) -> Result<Option<i64>, String> {
     let Some(v) = headers.get(header::IF_MATCH) else {
@@ -343,11 +425,21 @@ async fn update(
         }
         Err(msg) => return Ok(bad_request(&msg)),
     };
-    let (name, text) = match spec_from_body(&headers, body) {
+    let (spec, text) = match spec_from_body(&headers, body) {
         Ok(v) => v,
         Err(res) => return Ok(*res),
     };
-    match store::update(&state.db, id, expected, &name, &text, &user.name).await {
+    match crate::deploy::refuse_moving_applied(&state.db, id, &spec.name, &spec.project).await {
+        Ok(()) => {}
+        Err(crate::deploy::DeployError::Moved { field, message }) => {
+            return Ok(invalid(&[FieldError {
+                field: field.into(),
+                message,
+            }]));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    match store::update(&state.db, id, expected, &spec.name, &text, &user.name).await {
         Ok(row) => {
             crate::audit::record(
                 &state.db,

@@ -15,6 +15,10 @@ pub struct DashboardRow {
     /// its spec is what the deploy service treats as applied.
     pub applied_job: Option<i64>,
     pub applied_at: Option<String>,
+    /// The last succeeded job was a destroy: nothing of it is live.
+    pub destroyed: bool,
+    /// The live facts and the drift result are those of resources that are still there: none
+    /// once a destroy succeeded (older ones may still be stored).
     pub ip: Option<String>,
     pub cert_status: Option<String>,
     pub domain_status: Option<String>,
@@ -37,10 +41,13 @@ pub struct DashboardRow {
 const DASHBOARD_SELECT: &str = "SELECT d.id, d.name, d.version, \
      CASE WHEN s.kind = 'apply' THEN s.id END AS applied_job, \
      CASE WHEN s.kind = 'apply' THEN s.finished_at END AS applied_at, \
-     l.ip, l.cert_status, l.domain_status, \
+     COALESCE(s.kind = 'destroy', 0) AS destroyed, \
+     CASE WHEN s.kind IS NOT 'destroy' THEN l.ip END AS ip, \
+     CASE WHEN s.kind IS NOT 'destroy' THEN l.cert_status END AS cert_status, \
+     CASE WHEN s.kind IS NOT 'destroy' THEN l.domain_status END AS domain_status, \
      j.id AS job_id, j.kind AS job_kind, j.status AS job_status, j.created_by AS job_by, \
      j.created_at AS job_at, j.finished_at AS job_finished_at, \
-     dc.result AS drift, dc.at AS drift_at \
+     CASE WHEN s.kind IS NOT 'destroy' THEN dc.result END AS drift, dc.at AS drift_at \
      FROM deployments d \
      LEFT JOIN deployment_live l ON l.deployment_id = d.id \
      LEFT JOIN jobs j ON j.id = (SELECT j2.id FROM jobs j2 \

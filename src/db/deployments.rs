@@ -108,6 +108,13 @@ pub async fn list(db: &Db) -> Result<Vec<DeploymentRow>, sqlx::Error> {
     .await
 }
 
+/// The id and name of every live deployment.
+pub async fn names(db: &Db) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name FROM deployments WHERE deleted_at IS NULL ORDER BY name")
+        .fetch_all(db)
+        .await
+}
+
 /// Saves `spec` as the next version if `expected_version` is still current. Otherwise nothing
 /// is overwritten: the refused edit is stored as a conflict so its author can recover it.
 pub async fn update(
@@ -183,12 +190,18 @@ pub async fn update(
     }
 }
 
-/// Marks the deployment deleted; its versions stay for the history.
+/// Marks the deployment deleted; its versions stay for the history. Nothing happens (false)
+/// while it has a job queued or running or may have resources in the cloud: the guard is part
+/// of the statement, so a job started a moment earlier cannot slip past it.
 pub async fn delete(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    let done = sqlx::query(&format!(
         "UPDATE deployments SET deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \
-         WHERE id = ? AND deleted_at IS NULL",
-    )
+         WHERE id = ? AND deleted_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.deployment = CAST(deployments.id AS TEXT) \
+             AND j.status IN ('queued', 'running')) \
+         AND NOT EXISTS (SELECT 1 FROM jobs a WHERE {})",
+        super::jobs::may_own_resources("CAST(deployments.id AS TEXT)")
+    ))
     .bind(id)
     .execute(db)
     .await?;
@@ -245,6 +258,77 @@ mod tests {
         let current = get(&db, d.id).await.unwrap().unwrap();
         assert_eq!(current.spec, "{\"v\":2}");
         assert_eq!(versions(&db, d.id).await.unwrap().len(), 2);
+    }
+
+    async fn job(db: &Db, id: i64, kind: &str, steps: usize) -> i64 {
+        use crate::db::jobs::{NewJob, NewStep, create_job};
+        let steps = (0..steps)
+            .map(|i| NewStep {
+                step_id: format!("s{i}"),
+                action: "create".into(),
+                resource: format!("r{i}"),
+                depends_on: Vec::new(),
+                request: serde_json::json!({}),
+            })
+            .collect();
+        create_job(
+            db,
+            &NewJob {
+                deployment: crate::db::jobs::deployment_key(id),
+                kind: kind.into(),
+                spec: serde_json::json!({}),
+                plan: serde_json::json!({}),
+                created_by: "ann".into(),
+                steps,
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn deleting_waits_for_jobs_and_for_a_destroy() {
+        use crate::db::jobs::{finish_job, finish_step, mark_step_running, resource_jobs};
+        let (_dir, db) = crate::db::test_db().await;
+        let d = create(&db, "shop", "{}", "ann").await.unwrap();
+
+        // An apply that failed before its first step left nothing behind.
+        let nothing = job(&db, d.id, "apply", 2).await;
+        assert!(!delete(&db, d.id).await.unwrap(), "queued");
+        finish_job(&db, nothing, "failed", Some("no"))
+            .await
+            .unwrap();
+        assert!(resource_jobs(&db, d.id).await.unwrap().is_empty());
+
+        // One that got as far as a step may have created something.
+        let partial = job(&db, d.id, "apply", 2).await;
+        mark_step_running(&db, partial, 0).await.unwrap();
+        finish_step(&db, partial, 0, "failed", Some("no"))
+            .await
+            .unwrap();
+        finish_job(&db, partial, "failed", Some("no"))
+            .await
+            .unwrap();
+        let applied = job(&db, d.id, "apply", 0).await;
+        finish_job(&db, applied, "succeeded", None).await.unwrap();
+        let ids: Vec<i64> = resource_jobs(&db, d.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|j| j.id)
+            .collect();
+        assert_eq!(ids, [applied, partial]);
+        assert!(!delete(&db, d.id).await.unwrap(), "applied");
+
+        // A failed destroy may have left things; a succeeded one took everything.
+        let failed = job(&db, d.id, "destroy", 0).await;
+        finish_job(&db, failed, "failed", Some("no")).await.unwrap();
+        assert!(!delete(&db, d.id).await.unwrap(), "not destroyed");
+        let destroyed = job(&db, d.id, "destroy", 0).await;
+        finish_job(&db, destroyed, "succeeded", None).await.unwrap();
+        assert!(resource_jobs(&db, d.id).await.unwrap().is_empty());
+        assert!(delete(&db, d.id).await.unwrap());
+        assert!(get(&db, d.id).await.unwrap().is_none());
     }
 
     #[tokio::test]

@@ -280,14 +280,27 @@ pub async fn finish_job(
     status: &str,
     error: Option<&str>,
 ) -> Result<(), JobsDbError> {
+    let mut tx = db.begin().await?;
     sqlx::query(&format!(
         "UPDATE jobs SET status = ?, error = ?, finished_at = {NOW} WHERE id = ?"
     ))
     .bind(status)
     .bind(error)
     .bind(job_id)
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
+    // The IP and certificate last seen belong to resources that a succeeded destroy deleted:
+    // kept, they would be shown (and a re-apply's new IP mistaken for them) until the next check.
+    if status == "succeeded" {
+        sqlx::query(
+            "DELETE FROM deployment_live WHERE deployment_id = \
+             (SELECT CAST(deployment AS INTEGER) FROM jobs WHERE id = ? AND kind = 'destroy')",
+        )
+        .bind(job_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -447,6 +460,33 @@ pub async fn applied_job(db: &Db, deployment_id: i64) -> Result<Option<JobRow>, 
     Ok(last_succeeded_job(db, &deployment_key(deployment_id))
         .await?
         .filter(|job| job.kind == "apply"))
+}
+
+/// The deployment's apply jobs, newest first, that may have left resources in the cloud: those
+/// since its last succeeded destroy that succeeded or got as far as starting a step (a failed
+/// or cancelled apply may have created some of its resources). Empty means nothing of the
+/// deployment can be in the cloud, so deleting its row orphans nothing.
+pub async fn resource_jobs(db: &Db, deployment_id: i64) -> Result<Vec<JobRow>, sqlx::Error> {
+    sqlx::query_as::<_, JobRow>(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs a WHERE {} ORDER BY created_at DESC, id DESC",
+        may_own_resources("?")
+    ))
+    .bind(deployment_key(deployment_id))
+    .fetch_all(db)
+    .await
+}
+
+/// The condition on `jobs a` of [`resource_jobs`], for the deployment key `key` (a bound
+/// parameter or a column), so that a guarded statement can test it in the same statement.
+pub(super) fn may_own_resources(key: &str) -> String {
+    format!(
+        "a.deployment = {key} AND a.kind = 'apply' \
+         AND (a.status = 'succeeded' OR EXISTS (SELECT 1 FROM job_steps st \
+              WHERE st.job_id = a.id AND st.status NOT IN ('pending', 'skipped'))) \
+         AND NOT EXISTS (SELECT 1 FROM jobs x WHERE x.deployment = a.deployment \
+              AND x.kind = 'destroy' AND +x.status = 'succeeded' \
+              AND (x.created_at > a.created_at OR (x.created_at = a.created_at AND x.id > a.id)))"
+    )
 }
 
 /// The newest job of a deployment, whatever its outcome.

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod dashboard;
 pub mod deployments;
 pub mod drift_checks;
+pub mod forgotten;
 pub mod job_summaries;
 pub mod live_facts;
 pub mod plans;

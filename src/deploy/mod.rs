@@ -11,10 +11,12 @@ use crate::jobs::{JobError, JobKind, JobRequest, Runner};
 use std::sync::Arc;
 
 pub mod cloud_reader;
+mod forget;
 pub mod live;
 mod pinned;
 
 pub use cloud_reader::CloudLiveReader;
+pub use forget::refuse_moving_applied;
 use live::{LiveError, LiveReader, read_live};
 pub use pinned::{PinnedPlan, PlanKind};
 
@@ -45,6 +47,27 @@ pub enum DeployError {
     PlanNotFound(String),
     #[error("plan is a {plan} plan; it cannot be used to {asked}")]
     PlanKind { plan: String, asked: String },
+    /// Deleting the deployment would orphan what it has in the cloud.
+    #[error(
+        "{name} has resources in Google Cloud (from apply job {job_id}): destroy it first, then delete it; or forget it and leave its resources running"
+    )]
+    Deployed { name: String, job_id: i64 },
+    /// Forgetting needs the deployment's name typed.
+    #[error("type the deployment's name, {0}, to confirm")]
+    NotConfirmed(String),
+    #[error(
+        "nothing of {0} is in Google Cloud, so there is nothing to leave running: delete it instead"
+    )]
+    NothingToForget(String),
+    /// A save would move an applied deployment to other resource names (`field` is `name` or
+    /// `project`), leaving what it has in the cloud to nobody.
+    #[error("{message}")]
+    Moved {
+        field: &'static str,
+        message: String,
+    },
+    #[error("deployment not found")]
+    NotFound,
     #[error(transparent)]
     Job(JobError),
     #[error(transparent)]
@@ -174,9 +197,15 @@ impl Deployer {
         // Regions the last apply used are searched too, so a dropped region is cleaned up.
         let previous = applied_spec(&self.db, row.id).await?;
         let extra = previous.as_ref().map(regions).unwrap_or_default();
+        // Saves refuse this; a draft renamed before they did must not plan a second load
+        // balancer and leave the applied one to nobody.
+        if let Some(previous) = &previous {
+            forget::refuse_move(&previous.name, &previous.project, &spec.name, &spec.project)?;
+        }
         let live = read_live(self.live.as_ref(), &graph, &extra).await?;
         let live_digest = digest(&live);
         let mut plan = plan::diff(&graph, &live);
+        plan::claim_others(&mut plan, &live, &self.others(row, &spec.project).await?);
         // Apply never deletes a Cloud Run service (it may serve on its own URL): say so when
         // the spec stopped deploying one that the last apply deployed.
         if let Some(previous) = &previous {
@@ -293,7 +322,8 @@ impl Deployer {
                 live.insert(id, found);
             }
         }
-        let plan = plan::destroy(&basis.name, &basis.project, &live);
+        let mut plan = plan::destroy(&basis.name, &basis.project, &live);
+        plan::claim_others(&mut plan, &live, &self.others(row, &basis.project).await?);
         Ok(Planned {
             spec: basis,
             graph,

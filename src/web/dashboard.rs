@@ -51,6 +51,8 @@ pub struct Row {
     pub version: i64,
     /// When the deployed spec was applied.
     pub applied_at: Option<String>,
+    /// Destroyed since its last apply.
+    pub destroyed: bool,
     pub ip: Option<String>,
     pub https: bool,
     pub domains: Vec<DomainCell>,
@@ -137,6 +139,7 @@ pub fn row(r: DashboardRow, facts: &SpecFacts) -> Row {
         state,
         version: r.version,
         applied_at: r.applied_at,
+        destroyed: r.destroyed,
         ip: r.ip,
         https,
         domains,

@@ -328,6 +328,9 @@ pub struct Overview {
     pub words: Vec<String>,
     pub svg: String,
     pub https: bool,
+    /// `destroyed 5 minutes ago by ann (2026-11-23 11:58 UTC)` when the last succeeded job is
+    /// a destroy.
+    pub destroyed: Option<String>,
     pub ip: Option<String>,
     pub dns: Vec<DnsRecord>,
     pub cert: CertView,
@@ -428,7 +431,14 @@ pub async fn load(
     let d = crate::db::deployments::get(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let live: Option<LiveRow> = crate::db::live_facts::live(&state.db, id).await?;
+    let destroyed =
+        crate::db::jobs::last_succeeded_job(&state.db, &crate::db::jobs::deployment_key(id))
+            .await?
+            .filter(|j| j.kind == "destroy");
+    // What a destroy deleted is not shown, even while its last-seen facts are still stored.
+    let live: Option<LiveRow> = crate::db::live_facts::live(&state.db, id)
+        .await?
+        .filter(|_| destroyed.is_none());
     let ip = live.as_ref().and_then(|l| l.ip.clone());
     let applied = applied(&state.db, id).await?;
     let (spec, showing) = chosen_spec(&d, applied.as_ref(), view);
@@ -455,6 +465,15 @@ pub async fn load(
         words: Vec::new(),
         svg: String::new(),
         https: false,
+        destroyed: destroyed.map(|j| {
+            let at = j.finished_at.unwrap_or(j.created_at);
+            format!(
+                "destroyed {} by {} ({})",
+                super::deployments::ago(&at, time::OffsetDateTime::now_utc()),
+                j.created_by,
+                super::deployments::short_time(&at)
+            )
+        }),
         ip: ip.clone(),
         dns: Vec::new(),
         cert: CertView::new(

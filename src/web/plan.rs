@@ -182,6 +182,9 @@ async fn show_plan(
         Err(e @ (DeployError::Invalid(_) | DeployError::Live(_))) => {
             page.problem = Some(e.to_string());
         }
+        Err(DeployError::Moved { field, message }) => {
+            page.problem = Some(format!("{field}: {message}"));
+        }
         Err(e) => return Err(e.into()),
     }
     let status = if refused.is_some() {

@@ -9,6 +9,7 @@ mod support;
 mod certificate;
 mod dashboard;
 mod jobs;
+mod orphans;
 mod plan;
 mod shell;
 mod wizard;

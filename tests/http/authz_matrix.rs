@@ -169,6 +169,12 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
         "/deployments/999999/delete",
     ),
     (
+        "POST",
+        "/deployments/{id}/forget",
+        Access::Editor,
+        "/deployments/999999/forget",
+    ),
+    (
         "GET",
         "/deployments/{id}/versions",
         Access::Viewer,
@@ -271,10 +277,22 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
         "/api/v1/deployments/999999",
     ),
     (
+        "DELETE",
+        "/api/v1/deployments/{id}",
+        Access::Editor,
+        "/api/v1/deployments/999999",
+    ),
+    (
         "GET",
         "/api/v1/deployments/{id}/versions",
         Access::Viewer,
         "/api/v1/deployments/999999/versions",
+    ),
+    (
+        "POST",
+        "/api/v1/deployments/{id}/forget",
+        Access::Editor,
+        "/api/v1/deployments/999999/forget",
     ),
     ("GET", "/audit", Access::Admin, "/audit"),
     ("GET", "/jobs", Access::Viewer, "/jobs"),

@@ -11,13 +11,13 @@ use switchyard::cloud::{CollectionRef, ResourceRef};
 
 const SEEDS: &[&str] = &["seed-000.json", "seed-001.json", "seed-002.json"];
 
-fn seed(name: &str) -> Value {
+pub(crate) fn seed(name: &str) -> Value {
     let path = format!("{}/tests/data/seeds/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// The sandbox's admin hook, found from the client's configured endpoint.
-async fn sandbox(app: &TestApp, body: Value) {
+pub(crate) async fn sandbox(app: &TestApp, body: Value) {
     let compute = app.state.cloud.config().compute_endpoint.clone();
     let base = compute.trim_end_matches("compute/v1/");
     let r = reqwest::Client::new()
@@ -29,7 +29,7 @@ async fn sandbox(app: &TestApp, body: Value) {
     assert!(r.status().is_success(), "sandbox admin: {}", r.status());
 }
 
-async fn create_deployment(app: &TestApp, spec: &Value) -> i64 {
+pub(crate) async fn create_deployment(app: &TestApp, spec: &Value) -> i64 {
     let name = spec["name"].as_str().unwrap();
     switchyard::db::deployments::create(&app.state.db, name, &spec.to_string(), "tester")
         .await
@@ -37,24 +37,24 @@ async fn create_deployment(app: &TestApp, spec: &Value) -> i64 {
         .id
 }
 
-async fn post(c: &mut crate::common::Client, path: &str) -> (u16, Value) {
+pub(crate) async fn post(c: &mut crate::common::Client, path: &str) -> (u16, Value) {
     let r = c.post_json(path, &json!({})).await;
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn start_job(c: &mut crate::common::Client, id: i64, kind: &str) -> i64 {
+pub(crate) async fn start_job(c: &mut crate::common::Client, id: i64, kind: &str) -> i64 {
     let (status, body) = post(c, &format!("/api/v1/deployments/{id}/{kind}")).await;
     assert_eq!(status, 202, "{kind}: {body}");
     body["job_id"].as_i64().unwrap()
 }
 
-async fn run_job(c: &mut crate::common::Client, id: i64, kind: &str) -> Value {
+pub(crate) async fn run_job(c: &mut crate::common::Client, id: i64, kind: &str) -> Value {
     let job = start_job(c, id, kind).await;
     wait_job(c, job).await
 }
 
-async fn wait_job(c: &mut crate::common::Client, job: i64) -> Value {
+pub(crate) async fn wait_job(c: &mut crate::common::Client, job: i64) -> Value {
     let started = Instant::now();
     loop {
         let body: Value = c

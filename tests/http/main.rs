@@ -30,5 +30,6 @@ mod deployments_wizard;
 mod errors;
 mod healthz;
 mod job_control;
+mod orphans;
 mod pinned_plans;
 mod run_services;

@@ -99,12 +99,17 @@ pub(super) fn is_owned(live: &Value, deployment: &str) -> bool {
     description(live).split_whitespace().any(|t| t == marker)
 }
 
-/// Who a live resource belongs to, for the conflict message.
-fn owner_of(live: &Value) -> String {
+/// The deployment a live resource's owner marker names, if it has one.
+pub(super) fn marked_owner(live: &Value) -> Option<&str> {
     let prefix = names::owner_marker("");
     description(live)
         .split_whitespace()
-        .find_map(|t| t.strip_prefix(&prefix))
+        .find_map(|t| t.strip_prefix(prefix.as_str()))
+}
+
+/// Who a live resource belongs to, for the conflict message.
+fn owner_of(live: &Value) -> String {
+    marked_owner(live)
         .map(|d| format!("Switchyard deployment '{d}'"))
         .unwrap_or_else(|| "someone outside this deployment (no owner marker)".to_string())
 }

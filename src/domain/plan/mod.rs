@@ -8,6 +8,7 @@
 
 mod compile;
 mod diff;
+mod owners;
 mod risks;
 mod steps;
 pub mod summary;
@@ -16,6 +17,7 @@ mod urlmap_body;
 pub use crate::domain::links::{full_url, link_path};
 pub use compile::compile;
 pub use diff::{destroy, diff};
+pub use owners::{OtherDeployment, Whose, claim_others};
 pub use risks::Risk;
 pub use steps::steps;
 pub use urlmap_body::{path_matcher_name, redirect_map, url_map};

@@ -2,7 +2,9 @@
 //! delete, and the versions page where refused edits are recovered.
 
 use super::wizard::{BackendView, backend_view};
-use super::{Flash, Saved, form_object, form_version, load, message_page, save, wizard_css_url};
+use super::{
+    Flash, Link, Saved, form_object, form_version, load, message_page, save, wizard_css_url,
+};
 use crate::AppState;
 use crate::auth::{Editor, Viewer};
 use crate::db::deployments::{self as store, SaveError};
@@ -14,7 +16,7 @@ use crate::error::{AppError, AppResult, Form, Path};
 use crate::web::{Shell, render};
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 pub(crate) struct Row {
@@ -29,6 +31,15 @@ pub(crate) struct Row {
     state: &'static str,
 }
 
+/// A forgotten deployment whose resources were left running.
+pub(crate) struct ForgottenView {
+    name: String,
+    project: String,
+    by: String,
+    at: String,
+    resources: usize,
+}
+
 #[derive(Template)]
 #[template(path = "deployments/list.html")]
 struct ListPage {
@@ -36,6 +47,7 @@ struct ListPage {
     css_url: &'static str,
     can_edit: bool,
     rows: Vec<Row>,
+    forgotten: Vec<ForgottenView>,
 }
 
 /// How far a draft is: a valid spec, a spec with errors, or parts still missing.
@@ -69,6 +81,17 @@ pub(crate) async fn list(
             }
         })
         .collect();
+    let forgotten = crate::db::forgotten::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|f| ForgottenView {
+            resources: f.resource_paths().len(),
+            name: f.name,
+            project: f.project,
+            by: f.forgotten_by,
+            at: short_time(&f.forgotten_at),
+        })
+        .collect();
     render(
         StatusCode::OK,
         &ListPage {
@@ -76,6 +99,7 @@ pub(crate) async fn list(
             css_url: wizard_css_url(),
             can_edit: user.can_edit(),
             rows,
+            forgotten,
         },
     )
 }
@@ -86,6 +110,22 @@ pub(crate) fn short_time(t: &str) -> String {
         (Some(d), Some(hm)) => format!("{d} {hm} UTC"),
         _ => t.to_string(),
     }
+}
+
+/// How long before `now` the UTC time `t` was, in words: `5 minutes ago`.
+pub(crate) fn ago(t: &str, now: time::OffsetDateTime) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let Ok(then) = time::OffsetDateTime::parse(t, &Rfc3339) else {
+        return short_time(t);
+    };
+    let secs = (now - then).whole_seconds().max(0);
+    let (n, unit) = match secs {
+        0..60 => return "just now".to_string(),
+        60..3600 => (secs / 60, "minute"),
+        3600..86400 => (secs / 3600, "hour"),
+        _ => (secs / 86400, "day"),
+    };
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
 
 #[derive(Template)]
@@ -176,6 +216,10 @@ struct OverviewPage {
     conflicts: usize,
     /// The draft version the last successful apply put in the cloud, to roll back to.
     applied_version: Option<i64>,
+    /// A job of it queued or running (deleting waits for it).
+    active_job: Option<i64>,
+    /// The apply whose resources may be in the cloud (deleting waits for a destroy).
+    resources_job: Option<i64>,
 }
 
 pub(crate) async fn overview(
@@ -186,6 +230,14 @@ pub(crate) async fn overview(
 ) -> AppResult<Response> {
     let l = load(&state, id).await?;
     let conflicts = store::conflicts(&state.db, id).await?.len();
+    let key = crate::db::jobs::deployment_key(id);
+    let active_job = crate::db::jobs::active_job_for(&state.db, &key)
+        .await?
+        .map(|j| j.id);
+    let resources_job = crate::db::jobs::resource_jobs(&state.db, id)
+        .await?
+        .first()
+        .map(|j| j.id);
     let d = &l.draft;
     render(
         StatusCode::OK,
@@ -211,6 +263,8 @@ pub(crate) async fn overview(
             routing: describe::draft_routing(d),
             conflicts,
             applied_version: crate::deploy::applied_version(&state.db, id).await?,
+            active_job,
+            resources_job,
         },
     )
 }
@@ -260,20 +314,126 @@ pub(crate) async fn duplicate(
 pub(crate) async fn delete(
     State(state): State<AppState>,
     Editor(user): Editor,
+    shell: Shell,
+    headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    if !store::delete(&state.db, id).await? {
-        return Err(AppError::NotFound);
+    let row = store::get(&state.db, id).await?.ok_or(AppError::NotFound)?;
+    if let Err(e) = state.deployer.delete(&row).await {
+        let mut links = Vec::new();
+        if matches!(e, crate::deploy::DeployError::Deployed { .. }) {
+            links.push(Link {
+                href: format!("/deployments/{id}/destroy"),
+                label: format!("Destroy {}", row.name),
+            });
+        }
+        links.push(Link {
+            href: format!("/deployments/{id}#manage"),
+            label: "Back to the deployment".into(),
+        });
+        return match AppError::from(e) {
+            AppError::Conflict(why) => refused(
+                shell,
+                &headers,
+                "Not deleted",
+                Flash {
+                    kind: "error",
+                    message: format!("Not deleted: {why}."),
+                    links,
+                },
+                StatusCode::CONFLICT,
+            ),
+            other => Err(other),
+        };
     }
     crate::audit::record(
         &state.db,
         &user.name,
         crate::audit::Action::DeploymentDelete,
         &crate::audit::deployment(id),
-        serde_json::Value::Null,
+        serde_json::json!({"name": row.name}),
     )
     .await;
     Ok(Redirect::to("/deployments").into_response())
+}
+
+/// A refused action's page. The delete buttons post through htmx (for their confirmation),
+/// and htmx 2 swaps no 4xx answer: an htmx request gets the page with a 200, without the post's
+/// URL in the history.
+fn refused(
+    shell: Shell,
+    headers: &HeaderMap,
+    title: &str,
+    flash: Flash,
+    status: StatusCode,
+) -> AppResult<Response> {
+    if crate::http::is_htmx(headers) {
+        let mut res = message_page(shell, StatusCode::OK, title, flash)?;
+        res.headers_mut()
+            .insert("hx-push-url", HeaderValue::from_static("false"));
+        return Ok(res);
+    }
+    message_page(shell, status, title, flash)
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ForgetForm {
+    /// The deployment's name, typed.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// "Forget it and leave its resources running": the deployment leaves the panel, and the record
+/// kept of its resources stops any later plan from touching them.
+pub(crate) async fn forget(
+    State(state): State<AppState>,
+    Editor(user): Editor,
+    shell: Shell,
+    Path(id): Path<i64>,
+    Form(form): Form<ForgetForm>,
+) -> AppResult<Response> {
+    let row = store::get(&state.db, id).await?.ok_or(AppError::NotFound)?;
+    let back = Link {
+        href: format!("/deployments/{id}#manage"),
+        label: "Back to the deployment".into(),
+    };
+    match state.deployer.forget(&row, &form.confirm, &user.name).await {
+        Ok(record) => {
+            crate::audit::record(
+                &state.db,
+                &user.name,
+                crate::audit::Action::DeploymentForget,
+                &crate::audit::deployment(id),
+                serde_json::json!({"name": record.name, "project": record.project,
+                    "job": record.job_id, "resources": record.resource_paths().len()}),
+            )
+            .await;
+            Ok(Redirect::to("/deployments#forgotten").into_response())
+        }
+        Err(e) => match AppError::from(e) {
+            AppError::Invalid { message, .. } => message_page(
+                shell,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Not forgotten",
+                Flash {
+                    kind: "error",
+                    message: format!("Not forgotten: {message}."),
+                    links: vec![back],
+                },
+            ),
+            AppError::Conflict(why) => message_page(
+                shell,
+                StatusCode::CONFLICT,
+                "Not forgotten",
+                Flash {
+                    kind: "error",
+                    message: format!("Not forgotten: {why}."),
+                    links: vec![back],
+                },
+            ),
+            other => Err(other),
+        },
+    }
 }
 
 pub(crate) struct VersionView {
@@ -459,6 +619,12 @@ pub(crate) async fn restore(
             "Not restored",
             Flash::name_taken(&n),
         ),
+        Saved::Moved { field, message } => message_page(
+            shell,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Not restored",
+            Flash::moved(field, &message),
+        ),
     }
 }
 
@@ -473,6 +639,18 @@ mod tests {
         let long = "a".repeat(63);
         assert_eq!(copy_name(&long, 1).len(), 63);
         assert!(copy_name(&long, 12).ends_with("-copy-12"));
+    }
+
+    #[test]
+    fn times_read_as_how_long_ago() {
+        let now = time::macros::datetime!(2026-11-23 12:10:30 UTC);
+        assert_eq!(ago("2026-11-23T12:10:00.000Z", now), "just now");
+        assert_eq!(ago("2026-11-23T12:09:00.000Z", now), "1 minute ago");
+        assert_eq!(ago("2026-11-23T12:05:11.123Z", now), "5 minutes ago");
+        assert_eq!(ago("2026-11-23T09:10:30Z", now), "3 hours ago");
+        assert_eq!(ago("2026-11-20T12:10:30Z", now), "3 days ago");
+        assert_eq!(ago("2026-11-24T12:10:30Z", now), "just now");
+        assert_eq!(ago("yesterday", now), "yesterday");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 mod import_export;
 mod list;
-pub(crate) use list::short_time;
+pub(crate) use list::{ago, short_time};
 mod wizard;
 
 use crate::AppState;
@@ -43,6 +43,7 @@ pub fn routes(r: Routes) -> Routes {
             list::duplicate,
         )
         .post("/deployments/{id}/delete", Access::Editor, list::delete)
+        .post("/deployments/{id}/forget", Access::Editor, list::forget)
         .get("/deployments/{id}/versions", Access::Viewer, list::versions)
         .post("/deployments/{id}/restore", Access::Editor, list::restore)
         .get(
@@ -133,6 +134,11 @@ pub(crate) enum Saved {
         conflict_id: i64,
     },
     NameTaken(String),
+    /// The draft moves an applied deployment to another name or project (`field`).
+    Moved {
+        field: &'static str,
+        message: String,
+    },
 }
 
 /// Refuses a draft with a field too large to store (see `domain::sizes`), naming the field.
@@ -150,6 +156,13 @@ pub(crate) async fn save(
     draft: &Draft,
     user: &CurrentUser,
 ) -> AppResult<Saved> {
+    match crate::deploy::refuse_moving_applied(&state.db, id, &draft.name, &draft.project).await {
+        Ok(()) => {}
+        Err(crate::deploy::DeployError::Moved { field, message }) => {
+            return Ok(Saved::Moved { field, message });
+        }
+        Err(e) => return Err(e.into()),
+    }
     let doc = draft.to_json();
     refuse_oversized(&doc)?;
     let text = doc.to_string();
@@ -239,6 +252,11 @@ impl Flash {
                 },
             ],
         }
+    }
+
+    /// The save would leave an applied deployment's resources to nobody.
+    pub fn moved(field: &str, message: &str) -> Flash {
+        Flash::error(format!("Not saved: {field}: {message}."))
     }
 
     pub fn name_taken(name: &str) -> Flash {

@@ -619,21 +619,38 @@ async fn change_and_answer(
                 )
             }
         }
-        Saved::NameTaken(n) => {
-            let flash = Flash::name_taken(&n);
-            if htmx {
-                status_partial(None, flash)
-            } else {
-                render_step(
-                    shell,
-                    user,
-                    &loaded,
-                    step,
-                    Some(flash),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-            }
-        }
+        Saved::NameTaken(n) => refuse_save(shell, user, &loaded, step, htmx, Flash::name_taken(&n)),
+        Saved::Moved { field, message } => refuse_save(
+            shell,
+            user,
+            &loaded,
+            step,
+            htmx,
+            Flash::moved(field, &message),
+        ),
+    }
+}
+
+/// A save refused for what the draft says: the message in the save status, or the step again.
+fn refuse_save(
+    shell: Shell,
+    user: &CurrentUser,
+    loaded: &Loaded,
+    step: &'static str,
+    htmx: bool,
+    flash: Flash,
+) -> AppResult<Response> {
+    if htmx {
+        status_partial(None, flash)
+    } else {
+        render_step(
+            shell,
+            user,
+            loaded,
+            step,
+            Some(flash),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
     }
 }
 
