@@ -1,49 +1,16 @@
 //! Pinned plans over the API, against the sandbox over HTTP: apply runs exactly the reviewed plan
 //! or answers 409 saying what moved; risks must be accepted; jobs name their plan.
 
-use crate::common::{Client, TestApp, spawn_app};
+use crate::common::{Client, spawn_app};
+use crate::deploy::{create_deployment as create, seed, wait_job as wait};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
 use switchyard::auth::Role;
 use switchyard::cloud::ResourceRef;
-
-fn seed(name: &str) -> Value {
-    let path = format!("{}/tests/data/seeds/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-async fn create(app: &TestApp, spec: &Value) -> i64 {
-    let name = spec["name"].as_str().unwrap();
-    switchyard::db::deployments::create(&app.state.db, name, &spec.to_string(), "tester")
-        .await
-        .unwrap()
-        .id
-}
 
 async fn post(c: &mut Client, path: &str, body: Value) -> (u16, Value) {
     let r = c.post_json(path, &body).await;
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn wait(c: &mut Client, job: i64) -> Value {
-    let started = Instant::now();
-    loop {
-        let body: Value = c
-            .get(&format!("/api/v1/jobs/{job}"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        if matches!(
-            body["status"].as_str(),
-            Some("succeeded" | "failed" | "cancelled")
-        ) {
-            return body;
-        }
-        assert!(started.elapsed() < Duration::from_secs(90), "{body}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn edit(c: &mut Client, id: i64, spec: &Value, version: i64) {
