@@ -71,6 +71,15 @@ pub struct Settings {
         global = true
     )]
     pub plan_ttl: u64,
+    /// Milliseconds between the first reads of a new managed certificate while a job waits for
+    /// it to be ACTIVE; the interval then grows to six times this.
+    #[arg(
+        long,
+        env = "SWITCHYARD_CERTIFICATE_POLL_MS",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub certificate_poll_ms: u64,
     /// Addresses of the TLS-terminating proxies in front of the panel (comma-separated). Only
     /// for a request from one of them is the client's address taken from `X-Forwarded-For`,
     /// so the per-address sign-in throttle counts clients, not the proxy.

@@ -59,7 +59,11 @@ impl App {
         let db = db::connect(&settings.database).await?;
         db::migrate(&db).await?;
         let (cloud, sandbox) = connect_cloud(&settings, &db).await?;
-        let executor = Arc::new(jobs::cloud_executor::CloudExecutor::new(cloud.clone()));
+        let executor = Arc::new(
+            jobs::cloud_executor::CloudExecutor::new(cloud.clone()).with_certificate_poll(
+                jobs::certificate_wait::CertificatePoll::from_millis(settings.certificate_poll_ms),
+            ),
+        );
         let runner = Arc::new(jobs::Runner::new(
             db.clone(),
             executor,

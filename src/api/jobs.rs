@@ -205,6 +205,7 @@ pub fn job_json(job: &JobRow, steps: Option<&[StepRecord]>) -> Value {
                     "finished_at": s.finished_at,
                     "operation": s.operation,
                     "error": s.error,
+                    "progress": s.progress,
                 })
             })
             .collect();

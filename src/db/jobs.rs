@@ -61,6 +61,8 @@ pub struct StepRecord {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub error: Option<String>,
+    /// What a long-running step (a wait) has seen so far, in words.
+    pub progress: Option<String>,
 }
 
 impl StepRecord {
@@ -222,7 +224,7 @@ pub async fn list_jobs(
 pub async fn job_steps(db: &Db, job_id: i64) -> Result<Vec<StepRecord>, JobsDbError> {
     Ok(sqlx::query_as::<_, StepRecord>(
         "SELECT job_id, idx, step_id, action, resource, depends_on, request, request_id, status, \
-         operation, operation_scope, started_at, finished_at, error \
+         operation, operation_scope, started_at, finished_at, error, progress \
          FROM job_steps WHERE job_id = ? ORDER BY idx",
     )
     .bind(job_id)
@@ -382,6 +384,31 @@ pub async fn set_step_operation(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Records what a long-running step has seen so far (shown on the job page while it runs).
+pub async fn set_step_progress(
+    db: &Db,
+    job_id: i64,
+    idx: i64,
+    progress: &str,
+) -> Result<(), JobsDbError> {
+    sqlx::query("UPDATE job_steps SET progress = ? WHERE job_id = ? AND idx = ?")
+        .bind(progress)
+        .bind(job_id)
+        .bind(idx)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Whether someone asked for the job to stop (a long wait checks it between polls).
+pub async fn cancel_requested(db: &Db, job_id: i64) -> Result<bool, JobsDbError> {
+    let row: Option<(bool,)> = sqlx::query_as("SELECT cancel_requested FROM jobs WHERE id = ?")
+        .bind(job_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.is_some_and(|(c,)| c))
 }
 
 /// Replaces the call of a step that has not succeeded (and forgets its operation, which was made

@@ -6,11 +6,12 @@
 //! before it is waited on, so a restart polls it instead of sending again; and a create told
 //! "already exists" adopts the resource only when this deployment's owner marker is on it.
 
+use super::certificate_wait::{CertificatePoll, wait_until_active};
 use super::{Executor, Level, StepContext, StepError, StepOutcome, call_of};
 use crate::cloud::types::{IamPolicy, RunOperation, RunService};
 use crate::cloud::{Client, CloudError, OperationRef, ResourceRef};
 use crate::db::jobs::StepRecord;
-use crate::domain::plan::{Api, Call, INVOKER_ROLE, PUBLIC_MEMBER, Verb};
+use crate::domain::plan::{Api, Call, INVOKER_ROLE, PUBLIC_MEMBER, StepAction, Verb};
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::Value;
@@ -26,11 +27,21 @@ const STALE_ETAG_ATTEMPTS: usize = 5;
 
 pub struct CloudExecutor {
     client: Arc<Client>,
+    certificate_poll: CertificatePoll,
 }
 
 impl CloudExecutor {
     pub fn new(client: Arc<Client>) -> Self {
-        CloudExecutor { client }
+        CloudExecutor {
+            client,
+            certificate_poll: CertificatePoll::default(),
+        }
+    }
+
+    /// How often a `wait` step reads the certificate it waits for.
+    pub fn with_certificate_poll(mut self, poll: CertificatePoll) -> Self {
+        self.certificate_poll = poll;
+        self
     }
 
     async fn wait(&self, op: &OperationRef, ctx: &StepContext) -> Result<(), CloudError> {
@@ -124,9 +135,7 @@ impl CloudExecutor {
                     ),
                 )
                 .await;
-                Ok(StepOutcome {
-                    summary: Some("adopted existing resource".into()),
-                })
+                Ok(StepOutcome::summary("adopted existing resource".into()))
             }
             _ => Err(StepError(format!(
                 "{} already exists and is not owned by this deployment ({}); rename the deployment or remove that resource",
@@ -145,6 +154,9 @@ impl Executor for CloudExecutor {
         ctx: &StepContext,
     ) -> Result<StepOutcome, StepError> {
         let call = call_of(step)?;
+        if step.action == StepAction::Wait.as_str() {
+            return wait_until_active(&self.client, self.certificate_poll, step, ctx).await;
+        }
         if call.api == Api::Run {
             return self.execute_run(step, &call, ctx).await;
         }
@@ -308,9 +320,7 @@ impl CloudExecutor {
             &format!("{} is Ready: {summary}", step.resource),
         )
         .await;
-        Ok(StepOutcome {
-            summary: Some(summary),
-        })
+        Ok(StepOutcome::summary(summary))
     }
 
     /// Get, modify, set with the etag just read. A 409 means someone changed the policy in
@@ -344,9 +354,7 @@ impl CloudExecutor {
                     if present { "has" } else { "does not have" }
                 );
                 ctx.log(Level::Info, &summary).await;
-                return Ok(StepOutcome {
-                    summary: Some(summary),
-                });
+                return Ok(StepOutcome::summary(summary));
             }
             ctx.log(
                 Level::Info,
@@ -370,12 +378,10 @@ impl CloudExecutor {
                 .await;
             match sent {
                 Ok(_) => {
-                    return Ok(StepOutcome {
-                        summary: Some(format!(
+                    return Ok(StepOutcome::summary(format!(
                             "{} {member} {role}",
                             if present { "granted" } else { "revoked" }
-                        )),
-                    });
+                        )));
                 }
                 Err(CloudError::Conflict { message }) if attempt < STALE_ETAG_ATTEMPTS => {
                     ctx.log(
@@ -406,9 +412,7 @@ impl CloudExecutor {
             (CloudError::NotFound { .. }, Verb::Delete) => {
                 ctx.log(Level::Info, &format!("{} is already gone", step.resource))
                     .await;
-                Ok(StepOutcome {
-                    summary: Some("already deleted".into()),
-                })
+                Ok(StepOutcome::summary("already deleted".into()))
             }
             _ => {
                 ctx.log(Level::Error, &error.to_string()).await;

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio::task::{AbortHandle, JoinSet};
 
+pub mod certificate_wait;
 pub mod cloud_executor;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,10 +37,29 @@ pub enum JobError {
 #[error("{0}")]
 pub struct StepError(pub String);
 
-/// What a successful step reports (shown in the log).
+/// What a step that returned reports (shown in the log).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StepOutcome {
     pub summary: Option<String>,
+    /// The step gave up waiting because the job is being cancelled: it did not finish, so the
+    /// runner leaves it unfinished (skipped when the job ends) and a resume runs it again.
+    pub stopped: bool,
+}
+
+impl StepOutcome {
+    pub fn summary(summary: String) -> StepOutcome {
+        StepOutcome {
+            summary: Some(summary),
+            stopped: false,
+        }
+    }
+
+    pub fn stopped(reason: String) -> StepOutcome {
+        StepOutcome {
+            summary: Some(reason),
+            stopped: true,
+        }
+    }
 }
 
 /// An operation a step started, as stored.
@@ -80,6 +100,28 @@ impl StepContext {
         });
         self.notify.send_modify(|v| *v += 1);
         Ok(())
+    }
+
+    /// Records what a long-running step has seen so far (the job page shows it). Like the log,
+    /// it never fails the step.
+    pub async fn set_progress(&self, progress: &str) {
+        if let Err(e) = store::set_step_progress(&self.db, self.job_id, self.idx, progress).await {
+            tracing::warn!(job = self.job_id, error = %e, "cannot record step progress");
+        }
+        self.notify.send_modify(|v| *v += 1);
+    }
+
+    /// Whether the job has been asked to stop. A step that waits a long time checks it, so a
+    /// cancel does not have to wait for the step to finish on its own.
+    pub async fn cancel_requested(&self) -> bool {
+        store::cancel_requested(&self.db, self.job_id)
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Changes whenever the job does (a cancel among them): lets a waiting step wake early.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.notify.subscribe()
     }
 
     /// Appends a line to the job log, with credentials removed. Logging never fails a step.
@@ -447,6 +489,11 @@ async fn run_job(shared: &Arc<Shared>, id: i64) -> Result<(), JobError> {
             }
         };
         match result {
+            Ok(outcome) if outcome.stopped => {
+                let reason = outcome.summary.unwrap_or_else(|| "job cancelled".into());
+                let line = format!("{step_id} stopped: {reason}");
+                store::append_log(db, id, Some(&step_id), "warn", &redact(&line)).await?;
+            }
             Ok(outcome) => {
                 store::finish_step(db, id, idx, "succeeded", None).await?;
                 let line = match outcome.summary {

@@ -93,9 +93,7 @@ impl Executor for TestExecutor {
             .entry(step.step_id.clone())
             .or_default()
             .push((start, Instant::now()));
-        Ok(StepOutcome {
-            summary: Some("DONE".into()),
-        })
+        Ok(StepOutcome::summary("DONE".into()))
     }
 }
 

@@ -36,6 +36,7 @@ pub fn test_settings(db_path: &std::path::Path) -> Settings {
         run_endpoint: "https://run.googleapis.com/".into(),
         drift_interval: 0,
         plan_ttl: switchyard::deploy::DEFAULT_PLAN_TTL_SECS,
+        certificate_poll_ms: 100,
         trusted_proxies: Vec::new(),
     }
 }

@@ -11,6 +11,7 @@ async fn healthz_answers_when_the_database_does() {
         run_endpoint: String::new(),
         drift_interval: 0,
         plan_ttl: switchyard::deploy::DEFAULT_PLAN_TTL_SECS,
+        certificate_poll_ms: 100,
         trusted_proxies: Vec::new(),
     };
     settings.listen = "127.0.0.1:0".parse().unwrap();

@@ -409,6 +409,9 @@ pub enum StepAction {
     Create,
     Update,
     Delete,
+    /// Changes nothing: polls a new managed certificate until Google has issued it, so nothing
+    /// that serves traffic moves onto it before it can serve (its call is the certificate's GET).
+    Wait,
 }
 
 impl StepAction {
@@ -417,6 +420,7 @@ impl StepAction {
             StepAction::Create => "create",
             StepAction::Update => "update",
             StepAction::Delete => "delete",
+            StepAction::Wait => "wait",
         }
     }
 }

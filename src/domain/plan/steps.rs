@@ -3,8 +3,14 @@
 //! Creation follows references (NEG → backend service → URL map → proxy → forwarding rule, with
 //! certificate → HTTPS proxy and address → forwarding rule). A delete waits for every step that
 //! makes a referrer let go of the resource and for the deletion of every referrer, which gives
-//! both the reverse order on destroy and make-before-break on a change: a certificate whose
-//! domains change is created under its new name, swapped on the proxy, and only then deleted.
+//! both the reverse order on destroy and make-before-break on a change.
+//!
+//! A certificate whose domains change is created under its new name and attached to the live
+//! HTTPS proxy *beside* the old one (a proxy serves each request the certificate that matches
+//! its SNI); a `wait` step then holds the job until Google has issued it, and only then is the
+//! old one detached and deleted. A Google-managed certificate stays PROVISIONING for minutes to
+//! an hour after it is created, so swapping it in at once would break HTTPS for every domain the
+//! old one covered. The same wait holds back an HTTP proxy that starts redirecting to HTTPS.
 
 use super::diff::mentions;
 use super::{
@@ -28,6 +34,14 @@ struct Builder {
     steps: Vec<StepSpec>,
     /// Resource id → the steps after which it exists as desired.
     ready: BTreeMap<String, Vec<String>>,
+    /// Certificates this plan creates: not ACTIVE for a while after their create succeeds.
+    new_certificates: BTreeSet<String>,
+    /// The redirect URL map, when the spec has one: an HTTP proxy moved onto it stops serving
+    /// the site over HTTP, so the move waits for the HTTPS side to be able to serve it.
+    redirect_map: Option<String>,
+    /// The HTTPS forwarding rule: Google provisions a managed certificate only once it is
+    /// reachable through one, so a wait for a new certificate starts after it.
+    https_rule: Option<String>,
 }
 
 impl Builder {
@@ -48,6 +62,64 @@ impl Builder {
         });
         id
     }
+}
+
+/// References in a body's list field, in the path form the plan uses for ids.
+fn references(body: Option<&Value>, field: &str) -> Vec<String> {
+    body.and_then(|b| b.get(field))
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .map(|r| link_path(r).to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The step that holds the job until the new certificate `cert` is ACTIVE (one per
+/// certificate, however many changes wait for it).
+fn wait_step(b: &mut Builder, cert: &str, after: Vec<String>) -> String {
+    let id = format!("wait:{cert}");
+    if let Some(existing) = b.steps.iter_mut().find(|s| s.id == id) {
+        for dep in after {
+            if !existing.depends_on.contains(&dep) {
+                existing.depends_on.push(dep);
+            }
+        }
+        return id;
+    }
+    b.push(
+        id,
+        StepAction::Wait,
+        cert,
+        after,
+        Call {
+            api: Api::Compute,
+            verb: Verb::Get,
+            path: cert.to_string(),
+            body: None,
+            scope: Scope::Global,
+            needs_fingerprint: false,
+        },
+    )
+}
+
+/// Waits for every certificate the plan creates, once the HTTPS frontend that will serve them
+/// exists (the steps that make the HTTPS forwarding rule ready, or `fallback`).
+fn waits_for_new_certificates(b: &mut Builder, fallback: &[String]) -> Vec<String> {
+    let after = b
+        .https_rule
+        .as_ref()
+        .and_then(|rule| b.ready.get(rule))
+        .filter(|steps| !steps.is_empty())
+        .cloned()
+        .unwrap_or_else(|| fallback.to_vec());
+    let certs: Vec<String> = b.new_certificates.iter().cloned().collect();
+    certs
+        .iter()
+        .map(|cert| wait_step(b, cert, after.clone()))
+        .collect()
 }
 
 fn scope_of(entry: &PlanEntry) -> Scope {
@@ -218,16 +290,33 @@ fn update_steps(
             let mut out = Vec::new();
             if fields.iter().any(|f| f == "urlMap") {
                 let body = json!({ "urlMap": d.body["urlMap"] });
-                out.push(setter(b, "setUrlMap", without_global(&e.resource), body));
+                let to_redirect = b.redirect_map.as_deref()
+                    == d.body["urlMap"].as_str().map(link_path)
+                    && e.kind == ResourceKind::TargetHttpProxy;
+                if to_redirect && !b.new_certificates.is_empty() {
+                    // Port 80 keeps serving the site until HTTPS can take its visitors.
+                    let mut held = after.clone();
+                    held.extend(waits_for_new_certificates(b, &after));
+                    out.push(b.push(
+                        format!("update:{}:setUrlMap", e.resource),
+                        StepAction::Update,
+                        &e.resource,
+                        held,
+                        Call {
+                            api: Api::Compute,
+                            verb: Verb::Post,
+                            path: format!("{}/setUrlMap", without_global(&e.resource)),
+                            body: Some(body),
+                            scope: scope_of(e),
+                            needs_fingerprint: false,
+                        },
+                    ));
+                } else {
+                    out.push(setter(b, "setUrlMap", without_global(&e.resource), body));
+                }
             }
             if fields.iter().any(|f| f == "sslCertificates") {
-                let body = json!({ "sslCertificates": d.body["sslCertificates"] });
-                out.push(setter(
-                    b,
-                    "setSslCertificates",
-                    without_global(&e.resource),
-                    body,
-                ));
+                out.push(certificate_steps(b, e, d, after.clone()));
             }
             out
         }
@@ -247,6 +336,58 @@ fn update_steps(
             after,
         )],
     }
+}
+
+/// A live HTTPS proxy's certificates change: attach the new ones beside those it has, wait for
+/// each new one to be ACTIVE, then set the final list (after which the old ones can go).
+fn certificate_steps(
+    b: &mut Builder,
+    e: &PlanEntry,
+    d: &super::DesiredResource,
+    after: Vec<String>,
+) -> String {
+    let set = |b: &mut Builder, id: String, list: &[String], after: Vec<String>| {
+        b.push(
+            id,
+            StepAction::Update,
+            &e.resource,
+            after,
+            Call {
+                api: Api::Compute,
+                verb: Verb::Post,
+                path: format!("{}/setSslCertificates", without_global(&e.resource)),
+                body: Some(json!({ "sslCertificates": list })),
+                scope: scope_of(e),
+                needs_fingerprint: false,
+            },
+        )
+    };
+    let desired = references(Some(&d.body), "sslCertificates");
+    let live = references(e.live.as_ref(), "sslCertificates");
+    let any_fresh = desired
+        .iter()
+        .any(|c| b.new_certificates.contains(c) && !live.contains(c));
+    let final_id = format!("update:{}:setSslCertificates", e.resource);
+    if !any_fresh || live.is_empty() {
+        return set(b, final_id, &desired, after);
+    }
+    let mut beside = live.clone();
+    beside.extend(desired.iter().filter(|c| !live.contains(c)).cloned());
+    let beside_id = set(
+        b,
+        format!("update:{}:setSslCertificates:beside", e.resource),
+        &beside,
+        after.clone(),
+    );
+    let mut held = after;
+    let fresh: Vec<&String> = desired
+        .iter()
+        .filter(|c| b.new_certificates.contains(*c) && !live.contains(c))
+        .collect();
+    for cert in fresh {
+        held.push(wait_step(b, cert, vec![beside_id.clone()]));
+    }
+    set(b, final_id, &desired, held)
 }
 
 fn delete_step(b: &mut Builder, e: &PlanEntry) -> String {
@@ -275,9 +416,31 @@ pub fn steps(plan: &Plan) -> Result<Vec<StepSpec>, PlanError> {
     if plan.is_blocked() {
         return Err(PlanError::Conflicts(plan.conflicts.clone()));
     }
+    let desired_of = |kind: ResourceKind| {
+        plan.entries
+            .iter()
+            .find(|e| e.kind == kind && e.desired.is_some())
+            .map(|e| e.resource.clone())
+    };
+    let https_proxy = desired_of(ResourceKind::TargetHttpsProxy);
     let mut b = Builder {
         steps: Vec::new(),
         ready: BTreeMap::new(),
+        new_certificates: plan
+            .entries
+            .iter()
+            .filter(|e| e.kind == ResourceKind::SslCertificate)
+            .filter(|e| matches!(e.action, Action::Create | Action::Replace { .. }))
+            .map(|e| e.resource.clone())
+            .collect(),
+        redirect_map: desired_of(ResourceKind::RedirectUrlMap),
+        https_rule: plan
+            .entries
+            .iter()
+            .filter(|e| e.kind == ResourceKind::GlobalForwardingRule)
+            .filter_map(|e| e.desired.as_ref())
+            .find(|d| https_proxy.as_deref() == d.body["target"].as_str().map(link_path))
+            .map(|d| d.id.clone()),
     };
     let by_id: BTreeMap<&str, &PlanEntry> = plan
         .entries

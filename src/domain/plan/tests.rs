@@ -1,6 +1,6 @@
 use super::*;
 use crate::domain::names;
-use crate::domain::spec::Spec;
+use crate::domain::spec::{Protocol, Spec};
 use serde_json::{Value, json};
 
 fn spec(v: Value) -> Spec {
@@ -630,24 +630,71 @@ fn changed_certificate_domains_make_before_break() {
 
     let steps = steps(&plan).unwrap();
     assert_ordered(&steps);
-    assert_eq!(steps.len(), 3);
     let set = format!("update:{proxy}:setSslCertificates");
-    let s = &steps[pos(&steps, &set)];
-    assert_eq!(
-        s.call.path,
-        "projects/acme-edge/targetHttpsProxies/shop-https-proxy/setSslCertificates"
-    );
-    assert_eq!(s.call.body, Some(json!({ "sslCertificates": [new_cert] })));
-    assert!(reaches(&steps, &set, &format!("create:{new_cert}")));
-    assert!(reaches(&steps, &format!("delete:{old_cert}"), &set));
+    let beside = format!("{set}:beside");
+    let wait = format!("wait:{new_cert}");
     assert_eq!(
         ids(&steps),
         vec![
             format!("create:{new_cert}").as_str(),
+            beside.as_str(),
+            wait.as_str(),
             set.as_str(),
             format!("delete:{old_cert}").as_str()
         ]
     );
+    // Both certificates serve while the new one provisions.
+    let s = &steps[pos(&steps, &beside)];
+    assert_eq!(
+        s.call.path,
+        "projects/acme-edge/targetHttpsProxies/shop-https-proxy/setSslCertificates"
+    );
+    assert_eq!(
+        s.call.body,
+        Some(json!({ "sslCertificates": [old_cert, new_cert] }))
+    );
+    let w = &steps[pos(&steps, &wait)];
+    assert_eq!(w.action, StepAction::Wait);
+    assert_eq!((w.call.verb, w.call.path.as_str()), (Verb::Get, new_cert.as_str()));
+    assert_eq!(w.depends_on, vec![beside.clone()]);
+    // The old one is detached only after the wait, and deleted only after that.
+    let s = &steps[pos(&steps, &set)];
+    assert_eq!(s.call.body, Some(json!({ "sslCertificates": [new_cert] })));
+    assert!(s.depends_on.contains(&wait));
+    assert!(reaches(&steps, &format!("delete:{old_cert}"), &set));
+    assert!(!reaches(&steps, &beside, &format!("delete:{old_cert}")));
+}
+
+#[test]
+fn moving_http_to_https_redirects_only_once_the_certificate_is_active() {
+    let mut http = contract_example();
+    http.frontend.protocol = Protocol::Http;
+    http.frontend.http_redirect = false;
+    let live = as_server_returns(&compile(&http));
+    let plan = diff(&compile(&contract_example()), &live);
+    let steps = steps(&plan).unwrap();
+    assert_ordered(&steps);
+
+    let cert = resource_path(
+        "acme-edge",
+        &ResourceKind::SslCertificate,
+        &names::certificate("shop", &["shop.example.com".into()]),
+    );
+    let wait = format!("wait:{cert}");
+    let redirect = "update:projects/acme-edge/global/targetHttpProxies/shop-http-proxy:setUrlMap";
+    assert!(reaches(&steps, redirect, &wait), "{:#?}", ids(&steps));
+    assert!(reaches(
+        &steps,
+        &wait,
+        "create:projects/acme-edge/global/forwardingRules/shop-https-fr"
+    ));
+}
+
+#[test]
+fn a_first_https_apply_does_not_wait_for_its_certificate() {
+    let plan = diff(&compile(&contract_example()), &LiveState::new());
+    let steps = steps(&plan).unwrap();
+    assert!(steps.iter().all(|s| s.action != StepAction::Wait));
 }
 
 #[test]
