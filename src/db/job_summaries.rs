@@ -123,12 +123,14 @@ pub struct StepSummary {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub error: Option<String>,
+    /// What a long-running step (a wait) has seen so far.
+    pub progress: Option<String>,
 }
 
 pub async fn job_steps(db: &Db, job_id: i64) -> Result<Vec<StepSummary>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT idx, step_id, action, resource, status, operation, started_at, finished_at, error \
-         FROM job_steps WHERE job_id = ? ORDER BY idx",
+        "SELECT idx, step_id, action, resource, status, operation, started_at, finished_at, error, \
+         progress FROM job_steps WHERE job_id = ? ORDER BY idx",
     )
     .bind(job_id)
     .fetch_all(db)

@@ -402,6 +402,24 @@ pub async fn set_step_progress(
     Ok(())
 }
 
+/// A job of this deployment holding at a `wait` step: (job id, the certificate waited for,
+/// its progress so far). The deployment page says a certificate change is in progress.
+pub async fn waiting_for_certificate(
+    db: &Db,
+    deployment: &str,
+) -> Result<Option<(i64, String, Option<String>)>, JobsDbError> {
+    Ok(sqlx::query_as(
+        "SELECT j.id, s.resource, s.progress FROM jobs j \
+         JOIN job_steps s ON s.job_id = j.id \
+         WHERE j.deployment = ? AND j.status IN ('queued', 'running') \
+         AND s.action = 'wait' AND s.status = 'running' \
+         ORDER BY j.id DESC LIMIT 1",
+    )
+    .bind(deployment)
+    .fetch_optional(db)
+    .await?)
+}
+
 /// Whether someone asked for the job to stop (a long wait checks it between polls).
 pub async fn cancel_requested(db: &Db, job_id: i64) -> Result<bool, JobsDbError> {
     let row: Option<(bool,)> = sqlx::query_as("SELECT cancel_requested FROM jobs WHERE id = ?")

@@ -501,6 +501,7 @@ mod tests {
             started_at: None,
             finished_at: None,
             error: error.map(str::to_string),
+            progress: None,
         }
     }
 

@@ -332,6 +332,8 @@ pub struct Overview {
     /// a destroy.
     pub destroyed: Option<String>,
     pub ip: Option<String>,
+    /// A job holding until a new certificate is ACTIVE: (job id, certificate, progress).
+    pub certificate_change: Option<(i64, String, Option<String>)>,
     pub dns: Vec<DnsRecord>,
     pub cert: CertView,
     pub sample_host: String,
@@ -475,6 +477,15 @@ pub async fn load(
             )
         }),
         ip: ip.clone(),
+        certificate_change: crate::db::jobs::waiting_for_certificate(
+            &state.db,
+            &crate::db::jobs::deployment_key(id),
+        )
+        .await?
+        .map(|(job, cert, progress)| {
+            let name = cert.rsplit('/').next().unwrap_or(&cert).to_string();
+            (job, name, progress)
+        }),
         dns: Vec::new(),
         cert: CertView::new(
             id,

@@ -23,6 +23,7 @@ mod dash_drift;
 mod dash_jobs;
 mod dash_overview;
 mod deploy;
+mod deploy_certificates;
 mod deployments_api;
 mod deployments_fuzz;
 mod deployments_support;

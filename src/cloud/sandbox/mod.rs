@@ -631,6 +631,10 @@ struct FaultsUpdate {
     operation_latency_ms: Option<u64>,
     #[serde(default)]
     run_latency_ms: Option<u64>,
+    /// Milliseconds after which a served managed certificate becomes ACTIVE by itself; 0: only
+    /// the `:provision` hook provisions (tests that watch a job wait for ACTIVE use this).
+    #[serde(default)]
+    certificate_provision_ms: Option<u64>,
     /// Scripted faults appended to the queue.
     #[serde(default)]
     queue: Vec<Fault>,
@@ -653,6 +657,9 @@ async fn set_faults(
         }
         if let Some(ms) = update.run_latency_ms {
             rt.config.run_latency = Duration::from_millis(ms);
+        }
+        if let Some(ms) = update.certificate_provision_ms {
+            rt.config.certificate_provision_after = (ms > 0).then(|| Duration::from_millis(ms));
         }
         if update.clear_queue {
             rt.queue.clear();
