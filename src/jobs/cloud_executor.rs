@@ -379,9 +379,9 @@ impl CloudExecutor {
             match sent {
                 Ok(_) => {
                     return Ok(StepOutcome::summary(format!(
-                            "{} {member} {role}",
-                            if present { "granted" } else { "revoked" }
-                        )));
+                        "{} {member} {role}",
+                        if present { "granted" } else { "revoked" }
+                    )));
                 }
                 Err(CloudError::Conflict { message }) if attempt < STALE_ETAG_ATTEMPTS => {
                     ctx.log(

@@ -148,3 +148,106 @@ async fn the_certificate_status_refreshes_by_itself_until_it_is_active() {
     screenshot(b, "certificate-renewal-failed").await;
     browser.close().await;
 }
+
+/// The certificate an HTTPS proxy of seed 002 holds, by name.
+async fn attached(app: &TestApp) -> Vec<String> {
+    let proxy: serde_json::Value = app
+        .state
+        .cloud
+        .get(&switchyard::cloud::ResourceRef::global(
+            "my-lb-project",
+            "targetHttpsProxies",
+            "hello-lb-https-proxy",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    proxy["sslCertificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().rsplit('/').next().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_domain_change_waits_for_the_new_certificate_on_the_job_page() {
+    let app = spawn_app().await;
+    app.create_user("ed", Role::Editor).await;
+    let (id, _) = crate::sandbox_apply::apply_in_sandbox(&app, SEED_002, "ed").await;
+    let old = attached(&app).await.remove(0);
+    provision(&app, &old, "ACTIVE", "ACTIVE").await;
+    // Only the admin hook issues certificates in this test.
+    let compute = app.state.cloud.config().compute_endpoint.clone();
+    reqwest::Client::new()
+        .post(format!(
+            "{}sandbox/v1/faults",
+            compute.trim_end_matches("compute/v1/")
+        ))
+        .json(&serde_json::json!({ "certificateProvisionMs": 0 }))
+        .send()
+        .await
+        .unwrap();
+    let mut spec: serde_json::Value = serde_json::from_str(SEED_002).unwrap();
+    spec["frontend"]["domains"] = serde_json::json!(["hello.example.com", "www.hello.example.com"]);
+    switchyard::db::deployments::update(&app.state.db, id, 1, "hello-lb", &spec.to_string(), "ed")
+        .await
+        .unwrap();
+
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    b.set_window_size(1366, 1000).await.unwrap();
+    sign_in_from(b, &app.base, &format!("/deployments/{id}/plan"), "ed").await;
+    b.find(Locator::Id("accept-risks"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.find(Locator::Id("apply"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The job page shows the wait with each domain's status, live.
+    wait_for_css_text(
+        b,
+        "#job-steps .step-progress",
+        "PROVISIONING (being issued): hello.example.com PROVISIONING, www.hello.example.com PROVISIONING",
+        Duration::from_secs(30),
+    )
+    .await;
+    let job_path = b.current_url().await.unwrap().path().to_string();
+    assert!(job_path.starts_with("/jobs/"), "{job_path}");
+    screenshot(b, "certificate-change-waiting").await;
+    assert_eq!(attached(&app).await.len(), 2, "both serve while it waits");
+
+    b.goto(&format!("{}/deployments/{id}", app.base))
+        .await
+        .unwrap();
+    let notice = b
+        .wait()
+        .for_element(Locator::Id("certificate-change"))
+        .await
+        .unwrap();
+    assert!(
+        notice
+            .text()
+            .await
+            .unwrap()
+            .contains("Certificate change in progress")
+    );
+    screenshot(b, "certificate-change-deployment").await;
+
+    let new = attached(&app)
+        .await
+        .into_iter()
+        .find(|c| *c != old)
+        .unwrap();
+    provision(&app, &new, "ACTIVE", "ACTIVE").await;
+    b.goto(&format!("{}{job_path}", app.base)).await.unwrap();
+    wait_for_css_text(b, "#job-status", "succeeded", Duration::from_secs(30)).await;
+    assert_eq!(attached(&app).await, vec![new]);
+    browser.close().await;
+}

@@ -4,7 +4,7 @@
 
 use crate::common::{TestApp, spawn_app};
 use crate::support::sign_in_from;
-use crate::support::{Browser, screenshot, wait_for_css_text};
+use crate::support::{Browser, click, screenshot, wait_for_css_text};
 use fantoccini::Locator;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -25,15 +25,6 @@ async fn sandbox(app: &TestApp, body: Value) {
         .await
         .unwrap();
     assert!(r.status().is_success(), "sandbox admin: {}", r.status());
-}
-
-async fn click(b: &fantoccini::Client, id: &str) {
-    b.find(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
-        .click()
-        .await
-        .unwrap();
 }
 
 async fn text(b: &fantoccini::Client, css: &str) -> String {

@@ -119,14 +119,24 @@ async fn submit_sign_in(b: &Client, name: &str) {
     b.wait().for_element(Locator::Id("whoami")).await.unwrap();
 }
 
-/// Clicks the element with that id.
+/// Clicks the element with that id. A part of the page that htmx refreshes (the job page's
+/// progress, every second) can be swapped between finding the element and clicking it; the
+/// click is then made on the new copy, as a person's next click would be.
 pub async fn click(b: &Client, id: &str) {
-    b.find(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
-        .click()
-        .await
-        .unwrap();
+    for attempt in 1.. {
+        let element = b
+            .wait()
+            .for_element(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"));
+        match element.click().await {
+            Ok(()) => return,
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                    && attempt < 5 => {}
+            Err(e) => panic!("clicking #{id}: {e}"),
+        }
+    }
 }
 
 /// Types `text` into the element with that id, after what it holds.

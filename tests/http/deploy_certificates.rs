@@ -353,5 +353,8 @@ async fn a_certificate_google_gives_up_on_fails_the_job_with_the_old_one_serving
         "{body}"
     );
     let now = attached(&app.state.cloud).await;
-    assert!(now.contains(&old), "the old certificate still serves: {now:?}");
+    assert!(
+        now.contains(&old),
+        "the old certificate still serves: {now:?}"
+    );
 }

@@ -655,7 +655,10 @@ fn changed_certificate_domains_make_before_break() {
     );
     let w = &steps[pos(&steps, &wait)];
     assert_eq!(w.action, StepAction::Wait);
-    assert_eq!((w.call.verb, w.call.path.as_str()), (Verb::Get, new_cert.as_str()));
+    assert_eq!(
+        (w.call.verb, w.call.path.as_str()),
+        (Verb::Get, new_cert.as_str())
+    );
     assert_eq!(w.depends_on, vec![beside.clone()]);
     // The old one is detached only after the wait, and deleted only after that.
     let s = &steps[pos(&steps, &set)];
