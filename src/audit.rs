@@ -34,10 +34,13 @@ pub enum Action {
     Apply,
     Destroy,
     DriftCheck,
+    DeploymentConflictCopy,
+    JobCancel,
+    JobResume,
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 24] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SignOut,
@@ -59,6 +62,9 @@ impl Action {
         Action::Apply,
         Action::Destroy,
         Action::DriftCheck,
+        Action::DeploymentConflictCopy,
+        Action::JobCancel,
+        Action::JobResume,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +90,9 @@ impl Action {
             Action::Apply => "deployment.apply",
             Action::Destroy => "deployment.destroy",
             Action::DriftCheck => "deployment.drift_check",
+            Action::DeploymentConflictCopy => "deployment.conflict_copy",
+            Action::JobCancel => "job.cancel",
+            Action::JobResume => "job.resume",
         }
     }
 
@@ -111,6 +120,11 @@ impl Action {
             Action::Apply => "applied",
             Action::Destroy => "destroyed",
             Action::DriftCheck => "checked for drift",
+            Action::DeploymentConflictCopy => {
+                "saved over a newer version: the edit was kept as a conflict copy"
+            }
+            Action::JobCancel => "cancelled a job",
+            Action::JobResume => "resumed a job",
         }
     }
 
@@ -147,6 +161,23 @@ pub async fn record(db: &Db, actor: &str, action: Action, target: &str, detail: 
     if let Err(e) = crate::db::audit::insert(db, actor, action.as_str(), target, &detail).await {
         tracing::error!(error = %e, actor, action = action.as_str(), target, "writing the audit log");
     }
+}
+
+/// Records an action on a job (cancel, resume), naming the job's deployment so the entry is
+/// found from either.
+pub async fn record_job(db: &Db, actor: &str, action: Action, job_id: i64) {
+    let deployment = match crate::db::jobs::get_job(db, job_id).await {
+        Ok(Some(j)) => serde_json::Value::String(j.deployment),
+        _ => serde_json::Value::Null,
+    };
+    record(
+        db,
+        actor,
+        action,
+        &job(job_id),
+        serde_json::json!({ "deployment": deployment }),
+    )
+    .await;
 }
 
 #[cfg(test)]

@@ -461,19 +461,29 @@ async fn update(
             current,
             current_by,
             conflict_id,
-        }) => Ok(error_json(
-            StatusCode::PRECONDITION_FAILED,
-            "precondition_failed",
-            &format!(
-                "not saved: you edited version {expected}, but {current_by} saved version {current} first. Your spec is kept as conflict copy {conflict_id}; GET the deployment, merge, and PUT with If-Match: {current}"
-            ),
-            None,
-            json!({
-                "current_version": current,
-                "updated_by": current_by,
-                "conflict_id": conflict_id,
-            }),
-        )),
+        }) => {
+            crate::audit::record(
+                &state.db,
+                &user.name,
+                crate::audit::Action::DeploymentConflictCopy,
+                &crate::audit::deployment(id),
+                serde_json::json!({"conflict": conflict_id, "edited": expected, "current": current, "via": "API"}),
+            )
+            .await;
+            Ok(error_json(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition_failed",
+                &format!(
+                    "not saved: you edited version {expected}, but {current_by} saved version {current} first. Your spec is kept as conflict copy {conflict_id}; GET the deployment, merge, and PUT with If-Match: {current}"
+                ),
+                None,
+                json!({
+                    "current_version": current,
+                    "updated_by": current_by,
+                    "conflict_id": conflict_id,
+                }),
+            ))
+        }
         Err(SaveError::NotFound) => Err(AppError::NotFound),
         Err(SaveError::NameTaken(n)) => Ok(name_taken(&n)),
         Err(SaveError::Db(e)) => Err(e.into()),

@@ -284,10 +284,11 @@ async fn list(
 
 async fn cancel(
     State(state): State<AppState>,
-    _: Editor,
+    Editor(user): Editor,
     Path(id): Path<i64>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     state.deployer.runner().cancel(id).await?;
+    crate::audit::record_job(&state.db, &user.name, crate::audit::Action::JobCancel, id).await;
     let job = db::jobs::get_job(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -296,10 +297,11 @@ async fn cancel(
 
 async fn resume(
     State(state): State<AppState>,
-    _: Editor,
+    Editor(user): Editor,
     Path(id): Path<i64>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     state.deployer.resume(id).await?;
+    crate::audit::record_job(&state.db, &user.name, crate::audit::Action::JobResume, id).await;
     let job = db::jobs::get_job(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -450,10 +450,11 @@ async fn job_progress(
 /// which shows the cancel as asked for until the job stops.
 async fn cancel_job(
     State(state): State<AppState>,
-    Editor(_): Editor,
+    Editor(user): Editor,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     state.deployer.runner().cancel(id).await?;
+    crate::audit::record_job(&state.db, &user.name, crate::audit::Action::JobCancel, id).await;
     Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
 }
 
@@ -461,10 +462,11 @@ async fn cancel_job(
 /// that had not succeeded take the draft's current settings, so a fixed image is picked up.
 async fn resume_job(
     State(state): State<AppState>,
-    Editor(_): Editor,
+    Editor(user): Editor,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     state.deployer.resume(id).await?;
+    crate::audit::record_job(&state.db, &user.name, crate::audit::Action::JobResume, id).await;
     Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
 }
 

@@ -4,6 +4,7 @@
 use crate::common::spawn_app;
 use crate::support::{Browser, click, current_path, sign_in_from, text_of};
 use fantoccini::Locator;
+use std::time::Duration;
 use switchyard::auth::Role;
 
 #[tokio::test]
@@ -88,7 +89,17 @@ async fn a_form_posted_from_another_origin_is_refused() {
 
     // The same form on our own origin works (the layer refuses only cross-site posts).
     b.goto(&format!("{}/users", app.base)).await.unwrap();
-    assert!(b.source().await.unwrap().contains("Add a user"));
+    let found = b
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//*[contains(., 'Add a user')]"))
+        .await;
+    assert!(
+        found.is_ok(),
+        "{}: {}",
+        b.current_url().await.unwrap(),
+        b.source().await.unwrap()
+    );
     browser.close().await;
     evil_server.abort();
 }

@@ -183,12 +183,22 @@ pub(crate) async fn save(
             current,
             current_by,
             conflict_id,
-        }) => Ok(Saved::Stale {
-            expected,
-            current,
-            current_by,
-            conflict_id,
-        }),
+        }) => {
+            crate::audit::record(
+                &state.db,
+                &user.name,
+                crate::audit::Action::DeploymentConflictCopy,
+                &crate::audit::deployment(id),
+                serde_json::json!({"conflict": conflict_id, "edited": expected, "current": current}),
+            )
+            .await;
+            Ok(Saved::Stale {
+                expected,
+                current,
+                current_by,
+                conflict_id,
+            })
+        }
         Err(SaveError::NameTaken(n)) => Ok(Saved::NameTaken(n)),
         Err(SaveError::NotFound) => Err(AppError::NotFound),
         Err(SaveError::Db(e)) => Err(e.into()),
