@@ -259,3 +259,62 @@ async fn drafts_plans_applies_and_destroys_are_recorded() {
         .unwrap();
     assert!(body.contains("robot") && body.contains("job"));
 }
+
+#[tokio::test]
+async fn cancels_resumes_and_kept_conflict_copies_are_recorded() {
+    let app = spawn_app().await;
+    let mut admin = app.user_client("root", Role::Admin).await;
+    let mut robot = app.token_client("robot", Role::Editor).await;
+    // Slow operations keep the job running long enough to cancel it.
+    crate::deploy::sandbox(&app, serde_json::json!({ "operationLatencyMs": 2000 })).await;
+    let spec: serde_json::Value =
+        serde_json::from_str(include_str!("../data/seeds/seed-002-http.json")).unwrap();
+    let r = robot.post_json("/api/v1/deployments", &spec).await;
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    // A PUT against version 1 after version 2 was saved keeps the refused spec as a copy.
+    let put = |robot: &crate::common::Client, spec: &serde_json::Value| {
+        robot
+            .request(reqwest::Method::PUT, &format!("/api/v1/deployments/{id}"))
+            .header("if-match", "1")
+            .json(spec)
+            .send()
+    };
+    assert_eq!(put(&robot, &spec).await.unwrap().status(), 200);
+    assert_eq!(put(&robot, &spec).await.unwrap().status(), 412);
+
+    let job = crate::deploy::start_job(&mut robot, id, "apply").await;
+    let r = robot
+        .post_json(
+            &format!("/api/v1/jobs/{job}/cancel"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    app.state.deployer.runner().wait(job).await.unwrap();
+    let r = robot
+        .post_json(
+            &format!("/api/v1/jobs/{job}/resume"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    app.state.deployer.runner().wait(job).await.unwrap();
+
+    let got = actions(&mut admin).await;
+    for action in ["job.resume", "job.cancel", "deployment.conflict_copy"] {
+        assert!(got.iter().any(|a| a == action), "{action} in {got:?}");
+    }
+    let body = admin
+        .get(&format!("/audit?target=job%3A{job}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains("cancelled a job") && body.contains("resumed a job"),
+        "{body}"
+    );
+}
