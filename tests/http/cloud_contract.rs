@@ -676,10 +676,23 @@ fn full_service() -> RunService {
                 image: "us-docker.pkg.dev/cloudrun/container/hello".into(),
                 command: vec!["/server".into()],
                 args: vec!["--port=8080".into()],
-                env: vec![EnvVar {
-                    name: "MODE".into(),
-                    value: Some("prod".into()),
-                }],
+                env: vec![
+                    EnvVar {
+                        name: "MODE".into(),
+                        value: Some("prod".into()),
+                        value_source: None,
+                    },
+                    EnvVar {
+                        name: "DB_PASS".into(),
+                        value: None,
+                        value_source: Some(EnvVarSource {
+                            secret_key_ref: Some(SecretKeySelector {
+                                secret: "db-pass".into(),
+                                version: Some("latest".into()),
+                            }),
+                        }),
+                    },
+                ],
                 resources: Some(ResourceRequirements {
                     limits: [
                         ("cpu".to_string(), "1".to_string()),
