@@ -13,7 +13,8 @@
 //! A deployment is `{ id, name, version, spec, created_by, updated_by, created_at, updated_at,
 //! applied_version, last_job }`; `last_job` is the newest apply or destroy job, `null` before the first. `spec` is the stored
 //! document: a complete spec for deployments made here, possibly an incomplete draft for one
-//! still being written in the wizard.
+//! still being written in the wizard. A viewer gets it with every plain environment value
+//! hidden (`domain::env_values`); only editors, who may write the spec, read them.
 //!
 //! Errors (`{"error": {"code", "message", "field"}}`):
 //! - the body is not JSON, not an object, or not `application/json`: `400 bad_request`;
@@ -224,26 +225,27 @@ async fn with_last_job(state: &AppState, row: DeploymentRow) -> Result<Deploymen
     Ok(out)
 }
 
-async fn list(State(state): State<AppState>, _: Viewer) -> Result<Response, AppError> {
+async fn list(State(state): State<AppState>, Viewer(user): Viewer) -> Result<Response, AppError> {
     let rows = store::list(&state.db).await?;
     let mut items: Vec<DeploymentJson> = Vec::with_capacity(rows.len());
     for row in rows {
-        items.push(with_last_job(&state, row).await?);
+        let mut item = with_last_job(&state, row).await?;
+        user.env_values().document(&mut item.spec);
+        items.push(item);
     }
     Ok(axum::Json(json!({ "deployments": items })).into_response())
 }
 
 async fn get(
     State(state): State<AppState>,
-    _: Viewer,
+    Viewer(user): Viewer,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let row = store::get(&state.db, id).await?.ok_or(AppError::NotFound)?;
     let version = row.version;
-    Ok(with_etag(
-        axum::Json(with_last_job(&state, row).await?).into_response(),
-        version,
-    ))
+    let mut item = with_last_job(&state, row).await?;
+    user.env_values().document(&mut item.spec);
+    Ok(with_etag(axum::Json(item).into_response(), version))
 }
 
 async fn create(
@@ -287,16 +289,21 @@ fn stored_json(text: &str) -> Value {
 /// The history: so a refused edit (`conflict_id` of a 412) can be fetched back.
 async fn versions(
     State(state): State<AppState>,
-    _: Viewer,
+    Viewer(user): Viewer,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     store::get(&state.db, id).await?.ok_or(AppError::NotFound)?;
+    let shown = |text: &str| {
+        let mut spec = stored_json(text);
+        user.env_values().document(&mut spec);
+        spec
+    };
     let versions: Vec<Value> = store::versions(&state.db, id)
         .await?
         .into_iter()
         .map(|v| {
             json!({ "version": v.version, "author": v.author, "created_at": v.created_at,
-                    "spec": stored_json(&v.spec) })
+                    "spec": shown(&v.spec) })
         })
         .collect();
     let conflicts: Vec<Value> = store::conflicts(&state.db, id)
@@ -304,7 +311,7 @@ async fn versions(
         .into_iter()
         .map(|c| {
             json!({ "id": c.id, "based_on": c.based_on, "author": c.author,
-                    "created_at": c.created_at, "spec": stored_json(&c.spec) })
+                    "created_at": c.created_at, "spec": shown(&c.spec) })
         })
         .collect();
     Ok(axum::Json(json!({ "versions": versions, "conflicts": conflicts })).into_response())

@@ -105,6 +105,8 @@ async fn plan(
     .await;
     let mut body = pinned.json;
     body["deployment"] = json!(row.id);
+    // A viewer may plan, and a Cloud Run env change carries the values on both sides.
+    user.env_values().plan(&mut body);
     Ok(Json(body))
 }
 

@@ -121,6 +121,16 @@ impl CurrentUser {
     pub fn can_edit(&self) -> bool {
         self.role >= Role::Editor
     }
+    /// Whether this user may see plain environment values: those who may edit them do;
+    /// viewers see the names only (docs/contract.md §2.5).
+    pub fn env_values(&self) -> crate::domain::env_values::EnvValues {
+        use crate::domain::env_values::EnvValues;
+        if self.can_edit() {
+            EnvValues::Shown
+        } else {
+            EnvValues::Hidden
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {

@@ -661,11 +661,31 @@ pub struct Container {
     pub ports: Vec<ContainerPort>,
 }
 
+/// `value`, or `valueSource` for a Secret Manager secret (both would be refused).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EnvVar {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Kept on a read-modify-write, so a patch of what `get` returned keeps its secrets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_source: Option<EnvVarSource>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvVarSource {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_key_ref: Option<SecretKeySelector>,
+}
+
+/// A Secret Manager secret (`ID`, or `projects/P/secrets/ID` in another project) and version.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecretKeySelector {
+    pub secret: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::parse::{self, ParseError};
 use super::spec::{
-    Backend, BackendKind, EnvVar, Ingress, IpKind, Protocol, Rollout, Rule, Service, Spec, Target,
-    WeightedBackend,
+    Backend, BackendKind, EnvSource, EnvVar, Ingress, IpKind, Protocol, Rollout, Rule, Service,
+    Spec, Target, WeightedBackend,
 };
 
 /// The spec being edited. Field for field the spec, with what may still be missing optional.
@@ -734,6 +734,10 @@ pub struct ServiceForm {
     /// One `NAME=value` per line.
     #[serde(default)]
     pub env: String,
+    /// One `NAME=SECRET:VERSION` per line (as gcloud's `--set-secrets`); `:VERSION` may be left
+    /// out for `latest`.
+    #[serde(default)]
+    pub secrets: String,
     #[serde(default)]
     pub ingress: String,
     #[serde(default)]
@@ -755,22 +759,66 @@ pub fn parse_env(text: &str) -> Result<Vec<EnvVar>> {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .map(|l| match l.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => Ok(EnvVar {
-                name: k.trim().to_string(),
-                value: v.to_string(),
-            }),
+            Some((k, v)) if !k.trim().is_empty() => Ok(EnvVar::plain(k.trim(), v)),
+            // Only the name: the line may hold a value the person is about to fix, and the
+            // message is shown back on the page.
             _ => Err(DraftError::new(
                 "env",
-                format!("`{l}`: write one NAME=value per line"),
+                format!(
+                    "`{}`: write one NAME=value per line",
+                    l.split('=').next().unwrap_or_default()
+                ),
             )),
         })
         .collect()
 }
 
-/// The env vars as the form shows them.
+/// `NAME=SECRET:VERSION` lines → Secret Manager references, in order; no `:VERSION` means
+/// `latest`. Whether the secret and version are well formed is validation's to say on Review.
+pub fn parse_secrets(text: &str) -> Result<Vec<EnvVar>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let bad = || {
+                DraftError::new(
+                    "secrets",
+                    format!(
+                        "`{l}`: write one NAME=SECRET:VERSION per line, e.g. DB_PASS=db-pass:latest"
+                    ),
+                )
+            };
+            let (name, reference) = l.split_once('=').ok_or_else(bad)?;
+            let (secret, version) = match reference.trim().split_once(':') {
+                Some((s, v)) => (s.trim(), v.trim()),
+                None => (reference.trim(), super::spec::LATEST),
+            };
+            if name.trim().is_empty() || secret.is_empty() || version.is_empty() {
+                return Err(bad());
+            }
+            Ok(EnvVar::from_secret(name.trim(), secret, version))
+        })
+        .collect()
+}
+
+/// The plain env vars as the form shows them (the secret references are in `secrets_text`).
 pub fn env_text(env: &[EnvVar]) -> String {
     env.iter()
-        .map(|e| format!("{}={}", e.name, e.value))
+        .filter_map(|e| match e.source() {
+            EnvSource::Value(v) => Some(format!("{}={v}", e.name)),
+            EnvSource::Secret { .. } => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The Secret Manager references as the form shows them: `NAME=SECRET:VERSION` per line.
+pub fn secrets_text(env: &[EnvVar]) -> String {
+    env.iter()
+        .filter_map(|e| match e.source() {
+            EnvSource::Secret { secret, version } => Some(format!("{}={secret}:{version}", e.name)),
+            EnvSource::Value(_) => None,
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -820,7 +868,11 @@ fn service_from_form(f: &ServiceForm) -> Result<Service> {
         memory: text_or(&f.memory, "512Mi"),
         cpu: text_or(&f.cpu, "1"),
         concurrency: number("concurrency", &f.concurrency, 80)?,
-        env: parse_env(&f.env)?,
+        env: {
+            let mut env = parse_env(&f.env)?;
+            env.extend(parse_secrets(&f.secrets)?);
+            env
+        },
         ingress,
         allow_unauthenticated: f.allow_unauthenticated.is_some(),
     })
@@ -925,6 +977,45 @@ mod tests {
     }
 
     #[test]
+    fn the_services_step_takes_secret_references_beside_plain_values() {
+        let mut d = Draft::from_json(include_str!("../../tests/data/seeds/seed-001.json")).unwrap();
+        let form = ServiceForm {
+            name: "my-app".into(),
+            image: "us-docker.pkg.dev/cloudrun/container/hello".into(),
+            regions: "us-central1, europe-west1, asia-east1".into(),
+            env: "MODE=prod".into(),
+            secrets: "DB_PASS = db-pass:3\nAPI_KEY=projects/other-proj/secrets/api-key".into(),
+            ..Default::default()
+        };
+        add_service(&mut d, &form).unwrap();
+        let env = &d.services[0].env;
+        assert_eq!(
+            env,
+            &vec![
+                EnvVar::plain("MODE", "prod"),
+                EnvVar::from_secret("DB_PASS", "db-pass", "3"),
+                EnvVar::from_secret("API_KEY", "projects/other-proj/secrets/api-key", "latest"),
+            ]
+        );
+        // The form shows each kind in its own box, and reads back to the same variables.
+        assert_eq!(env_text(env), "MODE=prod");
+        assert_eq!(
+            secrets_text(env),
+            "DB_PASS=db-pass:3\nAPI_KEY=projects/other-proj/secrets/api-key:latest"
+        );
+        let mut again = parse_env(&env_text(env)).unwrap();
+        again.extend(parse_secrets(&secrets_text(env)).unwrap());
+        assert_eq!(&again, env);
+        assert!(validate::validate(&d.to_spec().unwrap()).is_ok());
+        // A line that cannot be read says so, quoting the line (references are not secret).
+        let e = parse_secrets("DB_PASS=:3").unwrap_err();
+        assert_eq!(e.field, "secrets");
+        assert!(e.message.contains("DB_PASS=:3"), "{e}");
+        // A plain line without `=` is quoted by its name part only.
+        assert!(parse_env("=s3cret").unwrap_err().message.starts_with("``"));
+    }
+
+    #[test]
     fn the_services_step_adds_edits_renames_and_removes() {
         let mut d = Draft::from_json(include_str!("../../tests/data/seeds/seed-001.json")).unwrap();
         let form = ServiceForm {
@@ -945,7 +1036,7 @@ mod tests {
             (1, 100, 80)
         );
         assert_eq!((s.memory.as_str(), s.cpu.as_str()), ("512Mi", "1"));
-        assert_eq!(s.env[1].value, "a=b");
+        assert_eq!(s.env[1].value.as_deref(), Some("a=b"));
         assert_eq!(env_text(&s.env), "MODE=prod\nGREETING=a=b");
         assert_eq!(s.ingress, Ingress::InternalAndCloudLoadBalancing);
         assert!(s.allow_unauthenticated);
@@ -994,6 +1085,14 @@ mod tests {
                 ..form.clone()
             }),
             "ingress"
+        );
+        assert_eq!(
+            bad(ServiceForm {
+                name: "x".into(),
+                secrets: "DB_PASS".into(),
+                ..form.clone()
+            }),
+            "secrets"
         );
 
         // Renaming carries into the backend that names it.

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::names;
 use super::plan;
-use super::spec::{Backend, BackendKind, IpKind, Protocol, Spec, Target};
+use super::spec::{Backend, BackendKind, EnvSource, IpKind, Protocol, Spec, Target};
 
 /// Base of the resource URLs written into imported files (the form Compute itself returns).
 const COMPUTE: &str = "https://www.googleapis.com/compute/v1";
@@ -242,14 +242,23 @@ pub fn commands(spec: &Spec) -> GcloudScript {
             .arg(format!(
                 "--labels=managed-by=switchyard,switchyard-deployment={d}"
             ));
-            if !svc.env.is_empty() {
+            let mut env = Vec::new();
+            let mut secrets = Vec::new();
+            for e in &svc.env {
+                match e.source() {
+                    EnvSource::Value(v) => env.push(format!("{}={v}", e.name)),
+                    EnvSource::Secret { secret, version } => {
+                        secrets.push(format!("{}={secret}:{version}", e.name))
+                    }
+                }
+            }
+            if !env.is_empty() {
                 // `^@^` switches gcloud's list separator so values may contain commas.
-                let env: Vec<String> = svc
-                    .env
-                    .iter()
-                    .map(|e| format!("{}={}", e.name, e.value))
-                    .collect();
                 step = step.arg(format!("--set-env-vars=^@^{}", env.join("@")));
+            }
+            if !secrets.is_empty() {
+                // Secret ids and versions have no commas: gcloud's default separator does.
+                step = step.arg(format!("--set-secrets={}", secrets.join(",")));
             }
             steps.push(step.arg(&project));
         }
@@ -736,6 +745,27 @@ mod tests {
         assert!(l[0].contains("--ingress=internal-and-cloud-load-balancing"));
         assert!(l[0].contains("--allow-unauthenticated"));
         assert!(l[0].contains("^@^A=1,2"), "{}", l[0]);
+        assert!(!l[0].contains("--set-secrets"), "{}", l[0]);
+    }
+
+    #[test]
+    fn secret_references_are_set_with_set_secrets() {
+        let mut v = serde_json::to_value(contract()).unwrap();
+        v["services"] = json!([{ "name": "my-app", "image": "gcr.io/p/app:v1",
+            "regions": ["us-central1"], "env": [
+                { "name": "MODE", "value": "prod" },
+                { "name": "DB_PASS", "secret": "db-pass", "version": "3" },
+                { "name": "API_KEY", "secret": "projects/other-proj/secrets/api-key" }
+            ] }]);
+        let l = lines(&commands(&spec(v)));
+        assert!(l[0].contains("--set-env-vars='^@^MODE=prod' "), "{}", l[0]);
+        assert!(
+            l[0].contains(
+                "--set-secrets=DB_PASS=db-pass:3,API_KEY=projects/other-proj/secrets/api-key:latest "
+            ),
+            "{}",
+            l[0]
+        );
     }
 
     #[test]

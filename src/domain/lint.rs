@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::plan;
 use super::preview::{sample_host, sample_paths};
-use super::spec::{BackendKind, Ingress, IpKind, Protocol, Spec, Target};
+use super::spec::{BackendKind, EnvSource, Ingress, IpKind, Protocol, Spec, Target};
 use super::urlmap::{self, Outcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -352,6 +352,18 @@ fn services(out: &mut Out, spec: &Spec) {
                 "Set ingress to \"internal-and-cloud-load-balancing\": the serverless NEG still reaches the service, the run.app URL does not.",
             );
         }
+        for (j, e) in s.env.iter().enumerate() {
+            if matches!(e.source(), EnvSource::Value(_)) && looks_secret(&e.name) {
+                out.push(
+                    "plain-secret-env",
+                    Level::Warning,
+                    format!("{base}.env[{j}].value"),
+                    format!("`{}` of service `{}` looks like a secret but is a plain value in the spec.", e.name, s.name),
+                    "A plain value is stored in every version of the spec, in the panel's database and in the Cloud Run service itself, where anyone with run.services.get on the project reads it; editors here see it too. Secret Manager keeps it out of all of those, with its own access control, audit log and versions.",
+                    format!("Store it in Secret Manager (`gcloud secrets create {} --data-file=-`), grant the service's runtime service account roles/secretmanager.secretAccessor on it, and reference it: {{\"name\": \"{}\", \"secret\": \"{}\", \"version\": \"latest\"}} (the wizard's Secrets box: {}={}:latest).", secret_id_for(&e.name), e.name, secret_id_for(&e.name), e.name, secret_id_for(&e.name)),
+                );
+            }
+        }
         if s.ingress != Ingress::All && !via_internet.is_empty() {
             out.push(
                 "internet-neg-needs-ingress-all",
@@ -363,6 +375,25 @@ fn services(out: &mut Out, spec: &Spec) {
             );
         }
     }
+}
+
+/// Names people give credentials: `*_KEY`, `*_TOKEN`, `*_SECRET`, anything with `PASSWORD`.
+fn looks_secret(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    n.ends_with("_KEY") || n.ends_with("_TOKEN") || n.ends_with("_SECRET") || n.contains("PASSWORD")
+}
+
+/// A Secret Manager id to suggest for a variable: its name, lowercased, in the id's alphabet.
+fn secret_id_for(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 fn routing(out: &mut Out, spec: &Spec) {
@@ -612,6 +643,46 @@ mod tests {
             "internet-neg-needs-ingress-all",
             "services[0].ingress",
         );
+        for name in [
+            "STRIPE_API_KEY",
+            "GITHUB_TOKEN",
+            "DB_PASSWORD",
+            "PasswordHash",
+            "APP_SECRET",
+        ] {
+            let got = service_codes(|v| {
+                v["services"][0]["env"] = json!([{"name": "MODE", "value": "prod"},
+                    {"name": name, "value": "s3cr3t"}])
+            });
+            assert_eq!(
+                got,
+                vec![("plain-secret-env", "services[0].env[1].value".to_string())],
+                "{name}"
+            );
+        }
+        // The warning names the variable, never its value, and says what to write instead.
+        let spec = spec({
+            let mut v = base();
+            v["services"] = json!([{"name": "my-app", "image": "us-docker.pkg.dev/p/r/app:v1",
+                "regions": ["us-central1", "europe-west1"], "min_instances": 1,
+                "env": {"DB_PASSWORD": "s3cr3t"}}]);
+            v
+        });
+        let w = lint(&spec)
+            .into_iter()
+            .find(|w| w.code == "plain-secret-env")
+            .unwrap();
+        assert!(w.message.contains("`DB_PASSWORD`"), "{}", w.message);
+        assert!(w.fix.contains("\"secret\": \"db-password\""), "{}", w.fix);
+        assert!(!format!("{w:?}").contains("s3cr3t"));
+        // A Secret Manager reference, or a name that is no secret, is quiet.
+        for env in [
+            json!([{"name": "DB_PASSWORD", "secret": "db-password", "version": "latest"}]),
+            json!({"KEYBOARD": "us", "TOKENS_PER_MINUTE": "60", "MODE": "prod"}),
+        ] {
+            let got = service_codes(|v| v["services"][0]["env"] = env);
+            assert!(got.is_empty(), "{got:?}");
+        }
         // Ingress `all` for a service reached only through an internet NEG is what it needs.
         let got = service_codes(|v| {
             v["services"][0]["name"] = json!("hello2");

@@ -65,11 +65,16 @@
 //!   `command() -> String`; `outlier_detection() -> serde_json::Value` (the settings Switchyard
 //!   applies when a backend asks for outlier detection); `to_yaml(&Value) -> String`.
 //!
+//! - [`env_values`]: `EnvValues::{Shown, Hidden}` (whether the reader may see plain environment
+//!   values: editors do, viewers see names) with `services`, `document`, `change` and `plan`,
+//!   the masks for each form a spec leaves the server in; `HIDDEN` is the text shown instead.
+//!
 //! Spec fixtures for the seed walkthroughs live in `tests/data/seeds/` (see its README).
 
 pub mod certificates;
 pub mod describe;
 pub mod draft;
+pub mod env_values;
 pub mod gcloud;
 pub mod links;
 pub mod lint;

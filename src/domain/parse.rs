@@ -106,6 +106,9 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
                     return Err(shape_err(format!("{base}{k}"), expected));
                 }
             }
+            if let Some(env) = svc.get("env") {
+                env_shape(env, &format!("{base}env"))?;
+            }
         }
     }
     if let Some(r) = top.get("rollout").and_then(Value::as_object) {
@@ -191,6 +194,57 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
         }
     }
     Ok(())
+}
+
+/// `env` as a map of strings or a list of `{name, value}` / `{name, secret, version}`, checked
+/// here so a mistake names its entry (serde's untagged map-or-list can only blame `env`).
+fn env_shape(env: &Value, field: &str) -> Result<(), ParseError> {
+    match env {
+        Value::Object(m) => match m.iter().find(|(_, v)| !v.is_string()) {
+            Some((k, _)) => Err(shape_err(
+                format!("{field}.{k}"),
+                "must be a string; a Secret Manager reference needs the list form, {\"name\", \"secret\", \"version\"}",
+            )),
+            None => Ok(()),
+        },
+        Value::Array(entries) => {
+            for (j, e) in entries.iter().enumerate() {
+                let at = format!("{field}[{j}]");
+                let Some(e) = e.as_object() else {
+                    return Err(shape_err(
+                        at,
+                        "must be an object: {\"name\", \"value\"} or {\"name\", \"secret\", \"version\"}",
+                    ));
+                };
+                // What a viewer's copy carries in place of a value: saving it would replace
+                // the real value with nothing, so say so rather than "unknown field".
+                if e.contains_key("hidden") {
+                    return Err(shape_err(
+                        format!("{at}.hidden"),
+                        "this value was hidden from a viewer's copy of the spec; give the value (or a secret) again, since saving the copy would lose it",
+                    ));
+                }
+                keys(
+                    e,
+                    &format!("{at}."),
+                    &["name", "value", "secret", "version"],
+                )?;
+                if !e.contains_key("name") {
+                    return Err(shape_err(format!("{at}.name"), "missing field `name`"));
+                }
+                for k in ["name", "value", "secret", "version"] {
+                    if let Some(expected) = e.get(k).and_then(|v| Kind::Str.mismatch(v)) {
+                        return Err(shape_err(format!("{at}.{k}"), expected));
+                    }
+                }
+            }
+            Ok(())
+        }
+        _ => Err(shape_err(
+            field,
+            "must be an object of NAME: \"value\" or a list of {\"name\", \"value\"} or {\"name\", \"secret\", \"version\"}",
+        )),
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -40,7 +40,9 @@ pub struct Service {
     pub cpu: String,
     #[serde(default = "default_concurrency")]
     pub concurrency: u32,
-    /// Accepted as `{"K": "V"}` or `[{"name": "K", "value": "V"}]`; kept as the list, in order.
+    /// Accepted as `{"K": "V"}` or `[{"name": "K", "value": "V"}]` (a Secret Manager reference,
+    /// `{"name": "K", "secret": "S", "version": "V"}`, only in the list); kept as the list, in
+    /// order.
     #[serde(
         default,
         deserialize_with = "env_map_or_list",
@@ -53,11 +55,69 @@ pub struct Service {
     pub allow_unauthenticated: bool,
 }
 
+/// One environment variable of a service: a plain `value`, or a reference to a Secret Manager
+/// `secret` (and its `version`, `latest` when absent) that Cloud Run reads when an instance
+/// starts. Validation makes sure exactly one of `value` and `secret` is given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvVar {
     pub name: String,
-    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// The version a secret reference without one reads (Secret Manager's alias for the newest).
+pub const LATEST: &str = "latest";
+
+/// Where an environment variable's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvSource<'a> {
+    /// Written in the spec: a secret of its own as far as viewers are concerned.
+    Value(&'a str),
+    /// Read by Cloud Run from Secret Manager; the spec only names it.
+    Secret { secret: &'a str, version: &'a str },
+}
+
+impl EnvVar {
+    /// A plain `NAME=value` variable.
+    pub fn plain(name: impl Into<String>, value: impl Into<String>) -> EnvVar {
+        EnvVar {
+            name: name.into(),
+            value: Some(value.into()),
+            secret: None,
+            version: None,
+        }
+    }
+
+    /// A variable read from Secret Manager.
+    pub fn from_secret(
+        name: impl Into<String>,
+        secret: impl Into<String>,
+        version: impl Into<String>,
+    ) -> EnvVar {
+        EnvVar {
+            name: name.into(),
+            value: None,
+            secret: Some(secret.into()),
+            version: Some(version.into()),
+        }
+    }
+
+    /// The value's source. A secret wins over a value (validation refuses both), and neither
+    /// reads as the empty value Cloud Run would give it.
+    pub fn source(&self) -> EnvSource<'_> {
+        match &self.secret {
+            Some(secret) => EnvSource::Secret {
+                secret,
+                version: self.version.as_deref().unwrap_or(LATEST),
+            },
+            None => EnvSource::Value(self.value.as_deref().unwrap_or_default()),
+        }
+    }
 }
 
 /// Who may reach the service's own `run.app` URL (docs/google-cloud.md §1 `ingress`).
@@ -141,12 +201,12 @@ fn env_map_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<EnvVar>
     }
     match Either::deserialize(d).map_err(|_| {
         serde::de::Error::custom(
-            "must be an object of NAME: \"value\" or a list of {\"name\", \"value\"}",
+            "must be an object of NAME: \"value\" or a list of {\"name\", \"value\"} or {\"name\", \"secret\", \"version\"}",
         )
     })? {
         Either::Map(m) => Ok(m
             .into_iter()
-            .map(|(name, value)| EnvVar { name, value })
+            .map(|(name, value)| EnvVar::plain(name, value))
             .collect()),
         Either::List(l) => Ok(l),
     }

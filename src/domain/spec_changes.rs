@@ -2,6 +2,8 @@
 //! false"), for the versions page: a reader compares two drafts without reading two documents.
 //!
 //! Environment values are never quoted (they may be secrets): a changed value reads "changed".
+//! That holds in both forms `env` is stored in, `{"NAME": "value"}` and the list of
+//! `{"name", "value"}`; a variable's name and its Secret Manager reference are quoted.
 
 use serde_json::Value;
 
@@ -12,8 +14,24 @@ pub fn spec_changes(before: &Value, after: &Value) -> Vec<String> {
     out
 }
 
+/// Whether the field at `path` may hold an environment value: `env` itself, anything under its
+/// map form, and anything of a list entry but its `name`, `secret` and `version`.
 fn secret(path: &str) -> bool {
-    path.contains(".env.") || path.ends_with(".env")
+    let Some(at) = path.find(".env") else {
+        return false;
+    };
+    let rest = &path[at + ".env".len()..];
+    if rest.is_empty() || rest.starts_with('.') {
+        return true;
+    }
+    let Some(entry) = rest.strip_prefix('[') else {
+        // `.environment...`: some other field.
+        return false;
+    };
+    match entry.split_once("].") {
+        Some((_, key)) => !matches!(key, "name" | "secret" | "version"),
+        None => true,
+    }
 }
 
 fn words(path: &str, v: &Value) -> String {
@@ -105,5 +123,32 @@ mod tests {
         );
         assert!(!lines.join(" ").contains("secret"));
         assert!(spec_changes(&before, &before).is_empty());
+    }
+
+    /// Stored specs keep `env` as a list (that is how the server writes them), and a value there
+    /// was quoted before: `services[0].env[0].value: "old" → "new"`.
+    #[test]
+    fn values_in_the_list_form_are_never_quoted_either() {
+        let before = json!({"services": [{"name": "s", "env": [
+            {"name": "DB_PASS", "value": "old-s3cret"},
+            {"name": "TOKEN", "value": "tok-s3cret"}]}]});
+        let after = json!({"services": [{"name": "s", "env": [
+            {"name": "DB_PASS", "value": "new-s3cret"},
+            {"name": "TOKEN", "secret": "api-token", "version": "2"},
+            {"name": "MODE", "value": "mode-s3cret"}]}]});
+        let lines = spec_changes(&before, &after);
+        assert_eq!(
+            lines,
+            [
+                "services[0].env[0].value changed",
+                "services[0].env[1].value removed (was (a value))",
+                "services[0].env[1].secret added: \"api-token\"",
+                "services[0].env[1].version added: \"2\"",
+                "services[0].env[2] added (MODE)",
+            ]
+        );
+        assert!(!lines.join(" ").contains("s3cret"), "{lines:?}");
+        assert!(secret("services[0].env") && secret("services[0].env[3]"));
+        assert!(!secret("services[0].env[3].name") && !secret("services[0].environment"));
     }
 }

@@ -480,6 +480,75 @@ pub fn image_problem(image: &str) -> Option<&'static str> {
     )
 }
 
+/// A Secret Manager secret id: 1 to 255 letters, digits, `_` or `-` (Secret Manager's rule).
+pub fn is_secret_id(id: &str) -> bool {
+    (1..=255).contains(&id.len())
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+}
+
+/// A secret as Cloud Run's `secretKeyRef.secret` takes it: its id when it is in the service's
+/// project, `projects/PROJECT/secrets/ID` (project id or number) when it is in another.
+pub fn is_secret_reference(s: &str) -> bool {
+    match s
+        .strip_prefix("projects/")
+        .and_then(|r| r.split_once("/secrets/"))
+    {
+        Some((project, id)) => {
+            (is_project_id(project)
+                || (!project.is_empty() && project.bytes().all(|c| c.is_ascii_digit())))
+                && is_secret_id(id)
+        }
+        None => is_secret_id(s),
+    }
+}
+
+/// A secret version: `latest`, or a version number (Secret Manager counts from 1).
+pub fn is_secret_version(v: &str) -> bool {
+    v == crate::domain::spec::LATEST
+        || (!v.is_empty()
+            && v.len() <= 19
+            && !v.starts_with('0')
+            && v.bytes().all(|c| c.is_ascii_digit()))
+}
+
+/// Exactly one of a value and a secret; a secret named by Secret Manager's rules, and a version
+/// only beside a secret.
+fn check_env_source(e: &mut Errors, base: &str, v: &crate::domain::spec::EnvVar) {
+    match (&v.value, &v.secret) {
+        (Some(_), Some(_)) => e.add(
+            format!("{base}.secret"),
+            format!("`{}` has both a value and a secret: give one of them", v.name),
+        ),
+        (None, None) => e.add(
+            format!("{base}.value"),
+            format!(
+                "`{}` needs a value, or a Secret Manager secret to read it from",
+                v.name
+            ),
+        ),
+        (None, Some(secret)) if !is_secret_reference(secret) => e.add(
+            format!("{base}.secret"),
+            format!("`{secret}` is not a Secret Manager secret: 1 to 255 letters, digits, `_` or `-` (or projects/PROJECT/secrets/ID for a secret of another project)"),
+        ),
+        _ => {}
+    }
+    if let Some(version) = &v.version {
+        if v.secret.is_none() {
+            e.add(
+                format!("{base}.version"),
+                "a version only goes with a secret",
+            );
+        } else if !is_secret_version(version) {
+            e.add(
+                format!("{base}.version"),
+                format!("`{version}` is not a secret version: `latest` or a version number from 1"),
+            );
+        }
+    }
+}
+
 /// Environment names Cloud Run sets itself and refuses in a container's `env`.
 fn reserved_env(name: &str) -> bool {
     name == "PORT" || name.starts_with("K_") || name.starts_with("CLOUD_RUN_")
@@ -579,6 +648,7 @@ fn check_services(e: &mut Errors, spec: &Spec) {
             } else if !env_seen.insert(v.name.as_str()) {
                 e.add(field, format!("`{}` is set twice", v.name));
             }
+            check_env_source(e, &format!("{base}.env[{j}]"), v);
         }
         if let Some(canary) = spec.canary_region()
             && !s.regions.iter().any(|r| r == canary)
@@ -1089,6 +1159,127 @@ mod tests {
             parse_field(|v| v["rollout"] = json!({"canary": "x"})).as_deref(),
             Some("rollout.canary")
         );
+    }
+
+    /// The errors for `services[0].env` set to `env`, as (field, message).
+    fn env_errors(env: Value) -> Vec<(String, String)> {
+        let mut v = crate::domain::parse::tests::base();
+        v["services"] = json!([{"name": "my-app", "image": "us-docker.pkg.dev/cloudrun/container/hello",
+            "regions": ["us-central1", "europe-west1", "asia-east1"], "env": env}]);
+        let spec = crate::domain::parse::parse(v.to_string()).unwrap();
+        validate(&spec)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| (e.field, e.message))
+            .collect()
+    }
+
+    #[test]
+    fn secret_references_follow_secret_managers_rules() {
+        // Accepted: an id in the service's project, another project's secret by id or number,
+        // `latest` or a version number, and no version (which means latest).
+        let ok = json!([
+            {"name": "MODE", "value": "prod"},
+            {"name": "EMPTY", "value": ""},
+            {"name": "A", "secret": "db-pass", "version": "latest"},
+            {"name": "B", "secret": "Db_Pass-2", "version": "12"},
+            {"name": "C", "secret": "projects/other-proj/secrets/api-key", "version": "1"},
+            {"name": "D", "secret": "projects/123456789012/secrets/api-key"},
+            {"name": "E", "secret": "x".repeat(255)}
+        ]);
+        assert_eq!(env_errors(ok), vec![]);
+        let one = |entry: Value, field: &str, words: &str| {
+            let got = env_errors(json!([entry]));
+            assert_eq!(got.len(), 1, "{got:?}");
+            assert_eq!(got[0].0, field, "{got:?}");
+            assert!(got[0].1.contains(words), "{got:?}");
+        };
+        one(
+            json!({"name": "A", "secret": "db pass"}),
+            "services[0].env[0].secret",
+            "`db pass` is not a Secret Manager secret",
+        );
+        one(
+            json!({"name": "A", "secret": "x".repeat(256)}),
+            "services[0].env[0].secret",
+            "1 to 255 letters",
+        );
+        one(
+            json!({"name": "A", "secret": ""}),
+            "services[0].env[0].secret",
+            "is not a Secret Manager secret",
+        );
+        one(
+            json!({"name": "A", "secret": "projects/p/secrets/s"}),
+            "services[0].env[0].secret",
+            "projects/PROJECT/secrets/ID",
+        );
+        one(
+            json!({"name": "A", "secret": "db-pass", "version": "0"}),
+            "services[0].env[0].version",
+            "`0` is not a secret version",
+        );
+        one(
+            json!({"name": "A", "secret": "db-pass", "version": "newest"}),
+            "services[0].env[0].version",
+            "`latest` or a version number",
+        );
+        one(
+            json!({"name": "A", "secret": "db-pass", "version": "-1"}),
+            "services[0].env[0].version",
+            "not a secret version",
+        );
+        one(
+            json!({"name": "A", "value": "x", "version": "1"}),
+            "services[0].env[0].version",
+            "only goes with a secret",
+        );
+        one(
+            json!({"name": "A", "value": "x", "secret": "db-pass"}),
+            "services[0].env[0].secret",
+            "both a value and a secret",
+        );
+        one(
+            json!({"name": "A"}),
+            "services[0].env[0].value",
+            "needs a value, or a Secret Manager secret",
+        );
+        // The name rules hold for secret references too.
+        one(
+            json!({"name": "PORT", "secret": "db-pass"}),
+            "services[0].env[0].name",
+            "set by Cloud Run itself",
+        );
+        let twice = env_errors(json!([{"name": "A", "value": "1"}, {"name": "A", "secret": "s"}]));
+        assert_eq!(twice[0].0, "services[0].env[1].name");
+        // Shape errors name the entry's field.
+        let shape = |env: Value| {
+            parse_field(|v| {
+                v["services"] = json!([{"name": "a", "image": "x", "regions": [], "env": env}])
+            })
+        };
+        assert_eq!(
+            shape(json!([{"name": "A", "secret": 5}])).as_deref(),
+            Some("services[0].env[0].secret")
+        );
+        assert_eq!(
+            shape(json!([{"name": "A", "secret": "s", "key": "k"}])).as_deref(),
+            Some("services[0].env[0].key")
+        );
+        assert_eq!(
+            shape(json!([{"value": "x"}])).as_deref(),
+            Some("services[0].env[0].name")
+        );
+        assert_eq!(
+            shape(json!([{"name": "A", "hidden": true}])).as_deref(),
+            Some("services[0].env[0].hidden")
+        );
+        assert_eq!(
+            shape(json!({"A": {"secret": "s"}})).as_deref(),
+            Some("services[0].env.A")
+        );
+        assert_eq!(shape(json!("A=1")).as_deref(), Some("services[0].env"));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use super::{Routes, Shell, render};
 use crate::AppState;
-use crate::auth::{Access, Viewer};
+use crate::auth::{Access, CurrentUser, Viewer};
 use crate::db::deployments::DeploymentRow;
 use crate::db::live_facts::LiveRow;
 use crate::domain::certificates::{self, DnsRecord, Explanation};
@@ -183,12 +183,16 @@ fn compact(v: &serde_json::Value) -> String {
     }
 }
 
+/// The drift section for `user`: Check now for editors, and a viewer's differences with the
+/// environment values hidden (a Cloud Run `env` difference has them as applied and as live).
 pub async fn drift_view(
     state: &AppState,
     d: &DeploymentRow,
     applied: bool,
-    can_check: bool,
+    user: &CurrentUser,
 ) -> AppResult<DriftView> {
+    let can_check = user.can_edit();
+    let env = user.env_values();
     let last = crate::db::drift_checks::latest_drift(&state.db, d.id).await?;
     let differences = last
         .as_ref()
@@ -203,7 +207,12 @@ pub async fn drift_view(
             fields: x
                 .fields
                 .iter()
-                .map(|f| (f.field.clone(), compact(&f.expected), compact(&f.live)))
+                .map(|f| {
+                    let (mut expected, mut live) = (f.expected.clone(), f.live.clone());
+                    env.change(&f.field, &mut expected);
+                    env.change(&f.field, &mut live);
+                    (f.field.clone(), compact(&expected), compact(&live))
+                })
                 .collect(),
             resource: x.resource,
             reason: x.reason,
@@ -255,7 +264,7 @@ async fn check_drift(
             .await?
             .ok_or(AppError::NotFound)?;
         let applied = applied(&state.db, id).await?.is_some();
-        let drift = drift_view(&state, &d, applied, true).await?;
+        let drift = drift_view(&state, &d, applied, &user).await?;
         let mut response = render(StatusCode::OK, &DriftPartial { drift })?;
         response.headers_mut().insert(
             "HX-Trigger",
@@ -425,7 +434,7 @@ pub fn test_route(spec: &Spec, host: &str, path: &str) -> RouteAnswer {
 
 pub async fn load(
     state: &AppState,
-    can_edit: bool,
+    user: &CurrentUser,
     id: i64,
     view: View,
     test: Option<(&str, &str)>,
@@ -491,13 +500,13 @@ pub async fn load(
             id,
             None,
             None,
-            can_edit && applied.is_some(),
+            user.can_edit() && applied.is_some(),
             view == View::Draft,
         ),
         sample_host: preview::SAMPLE_IP.to_string(),
         tester: None,
         view_draft: view == View::Draft,
-        drift: drift_view(state, &d, applied.is_some(), can_edit).await?,
+        drift: drift_view(state, &d, applied.is_some(), user).await?,
         jobs: Vec::new(),
         more_jobs: false,
     };
@@ -549,7 +558,7 @@ async fn overview(
         (Some(h), Some(p)) => Some((h.as_str(), p.as_str())),
         _ => None,
     };
-    let o = load(&state, user.can_edit(), id, q.view, test).await?;
+    let o = load(&state, &user, id, q.view, test).await?;
     if crate::http::is_htmx(&headers) {
         render(StatusCode::OK, &OverviewPartial { o })
     } else {

@@ -7,6 +7,7 @@ use crate::AppState;
 use crate::auth::{Access, Editor, Viewer};
 use crate::db;
 use crate::deploy::{DeployError, PinnedPlan, PlanKind};
+use crate::domain::env_values::EnvValues;
 use crate::domain::plan::{Action, PlanEntry, summary};
 use crate::error::{AppError, AppResult, Form, Path, Query};
 use askama::Template;
@@ -43,7 +44,8 @@ fn pretty(v: &serde_json::Value) -> String {
     }
 }
 
-fn row(e: &PlanEntry) -> Row {
+/// One entry as the reader may see it: a viewer's `env` changes have their values hidden.
+fn row(e: &PlanEntry, env: EnvValues) -> Row {
     Row {
         action: e.action.name(),
         symbol: match e.action {
@@ -61,7 +63,12 @@ fn row(e: &PlanEntry) -> Row {
         changes: e
             .changes
             .iter()
-            .map(|c| (c.field.clone(), pretty(&c.live), pretty(&c.desired)))
+            .map(|c| {
+                let (mut live, mut desired) = (c.live.clone(), c.desired.clone());
+                env.change(&c.field, &mut live);
+                env.change(&c.field, &mut desired);
+                (c.field.clone(), pretty(&live), pretty(&desired))
+            })
             .collect(),
     }
 }
@@ -81,7 +88,7 @@ struct PlanView {
 }
 
 impl PlanView {
-    fn of(p: &PinnedPlan) -> PlanView {
+    fn of(p: &PinnedPlan, env: EnvValues) -> PlanView {
         let plan = &p.planned.plan;
         let (unchanged, changed): (Vec<&PlanEntry>, Vec<&PlanEntry>) =
             plan.entries.iter().partition(|e| e.action == Action::Noop);
@@ -91,8 +98,8 @@ impl PlanView {
             made_at: super::deployments::short_time(&p.record.created_at),
             expires_at: super::deployments::short_time(&p.record.expires_at),
             counts: plan.counts(),
-            changed: changed.into_iter().map(row).collect(),
-            unchanged: unchanged.into_iter().map(row).collect(),
+            changed: changed.into_iter().map(|e| row(e, env)).collect(),
+            unchanged: unchanged.into_iter().map(|e| row(e, env)).collect(),
             risks: plan.risks.clone(),
             conflicts: plan.conflicts.iter().map(|c| c.message.clone()).collect(),
             warnings: plan.warnings.clone(),
@@ -167,7 +174,7 @@ async fn show_plan(
                     fix: w.fix,
                 })
                 .collect();
-            page.plan = Some(PlanView::of(&pinned));
+            page.plan = Some(PlanView::of(&pinned, user.env_values()));
             crate::audit::record(
                 &state.db,
                 &user.name,
@@ -304,7 +311,7 @@ async fn show_destroy(
         .pin(&row, PlanKind::Destroy { services }, &user.name)
         .await
     {
-        Ok(pinned) => page.plan = Some(PlanView::of(&pinned)),
+        Ok(pinned) => page.plan = Some(PlanView::of(&pinned, user.env_values())),
         Err(e @ (DeployError::NothingDeployed | DeployError::Live(_))) => {
             page.problem = Some(e.to_string())
         }

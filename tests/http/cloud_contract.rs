@@ -676,10 +676,23 @@ fn full_service() -> RunService {
                 image: "us-docker.pkg.dev/cloudrun/container/hello".into(),
                 command: vec!["/server".into()],
                 args: vec!["--port=8080".into()],
-                env: vec![EnvVar {
-                    name: "MODE".into(),
-                    value: Some("prod".into()),
-                }],
+                env: vec![
+                    EnvVar {
+                        name: "MODE".into(),
+                        value: Some("prod".into()),
+                        value_source: None,
+                    },
+                    EnvVar {
+                        name: "DB_PASS".into(),
+                        value: None,
+                        value_source: Some(EnvVarSource {
+                            secret_key_ref: Some(SecretKeySelector {
+                                secret: "db-pass".into(),
+                                version: Some("latest".into()),
+                            }),
+                        }),
+                    },
+                ],
                 resources: Some(ResourceRequirements {
                     limits: [
                         ("cpu".to_string(), "1".to_string()),
@@ -1143,4 +1156,54 @@ fn fully_populated_types_fit_their_schemas() {
         );
     }
     assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// The Cloud Run service bodies the planner compiles (what apply sends, `PATCH
+/// …?allowMissing=true`), with plain values and Secret Manager references, fit the schema;
+/// and a misspelt reference would not (`secretKeyRef.name` is v1's spelling, not v2's).
+#[test]
+fn compiled_run_services_with_secret_references_fit_the_schema() {
+    let run = load("run-v2.discovery.json", "", true);
+    let mut spec: Value =
+        serde_json::from_str(include_str!("../data/seeds/seed-001-services.json")).unwrap();
+    spec["services"][0]["env"] = json!([
+        { "name": "MODE", "value": "prod" },
+        { "name": "DB_PASS", "secret": "db-pass", "version": "3" },
+        { "name": "API_KEY", "secret": "projects/other-proj/secrets/api-key" }
+    ]);
+    let spec = switchyard::domain::parse::parse(spec.to_string()).unwrap();
+    let graph = switchyard::domain::plan::compile(&spec);
+    let bodies: Vec<&Value> = graph
+        .resources
+        .iter()
+        .filter(|r| r.id.contains("/locations/"))
+        .map(|r| &r.body)
+        .collect();
+    assert_eq!(bodies.len(), 3);
+    let mut problems = Vec::new();
+    for b in &bodies {
+        assert!(b.to_string().contains("secretKeyRef"), "{b}");
+        check_schema(
+            &run.schemas,
+            &json!({"$ref": "GoogleCloudRunV2Service"}),
+            b,
+            "GoogleCloudRunV2Service",
+            &mut problems,
+        );
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    let mut wrong = bodies[0].clone();
+    wrong["template"]["containers"][0]["env"][1]["valueSource"]["secretKeyRef"]["name"] =
+        json!("db-pass");
+    check_schema(
+        &run.schemas,
+        &json!({"$ref": "GoogleCloudRunV2Service"}),
+        &wrong,
+        "GoogleCloudRunV2Service",
+        &mut problems,
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("secretKeyRef.name")),
+        "{problems:?}"
+    );
 }

@@ -181,3 +181,81 @@ async fn delete_is_an_operation_and_the_service_is_gone() {
     let err = services.delete("gone", None).await.unwrap_err();
     assert!(matches!(err, CloudError::NotFound { .. }));
 }
+
+fn with_env(env: Vec<EnvVar>) -> RunService {
+    let mut s = RunService::with_image("us-docker.pkg.dev/cloudrun/container/hello");
+    s.template.as_mut().unwrap().containers[0].env = env;
+    s
+}
+
+fn secret(name: &str, secret: &str, version: Option<&str>) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: None,
+        value_source: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                secret: secret.into(),
+                version: version.map(Into::into),
+            }),
+        }),
+    }
+}
+
+/// Secret Manager references are kept and given back as sent (docs/google-cloud.md §1); an
+/// entry with both a value and a reference, or a reference without a well-formed secret, is
+/// refused like any malformed field.
+#[tokio::test]
+async fn env_secret_references_are_kept_as_sent_and_malformed_ones_refused() {
+    let cloud = start(fast_config()).await;
+    let services = cloud.client.run_services(P, R);
+    let env = vec![
+        EnvVar {
+            name: "MODE".into(),
+            value: Some("prod".into()),
+            value_source: None,
+        },
+        secret("DB_PASS", "db-pass", Some("latest")),
+        secret("API_KEY", "projects/other-proj/secrets/api-key", Some("3")),
+    ];
+    let op = services
+        .patch("my-app", &with_env(env.clone()), true, None)
+        .await
+        .unwrap();
+    cloud.client.wait(&op.reference()).await.unwrap();
+    let got = services.get("my-app").await.unwrap().unwrap();
+    assert!(got.is_ready());
+    assert_eq!(got.template.unwrap().containers[0].env, env);
+
+    for (bad, words) in [
+        (
+            EnvVar {
+                value: Some("x".into()),
+                ..secret("A", "db-pass", None)
+            },
+            "value and valueSource cannot both be set",
+        ),
+        (secret("A", "", None), "secretKeyRef.secret: Required"),
+        (secret("A", "db pass", None), "is not a valid secret name"),
+        (
+            secret("A", "db-pass", Some("1/2")),
+            "is not a valid secret version",
+        ),
+        (
+            EnvVar {
+                name: String::new(),
+                value: Some("x".into()),
+                value_source: None,
+            },
+            "env[0].name: Required",
+        ),
+    ] {
+        let err = services
+            .patch("other", &with_env(vec![bad]), true, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CloudError::Invalid { .. }) && err.to_string().contains(words),
+            "{words}: {err:?}"
+        );
+    }
+}

@@ -697,3 +697,80 @@ async fn the_services_step_deploys_seed_001s_image_with_a_canary_and_review_lint
     assert_eq!(r.status(), 303);
     assert!(spec_of(&ann, &id).await["spec"].get("services").is_none());
 }
+
+#[tokio::test]
+async fn the_services_step_adds_secret_references_and_review_lints_a_plain_password() {
+    let app = spawn_app().await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let (status, created) = ann
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/deployments",
+            &seed("seed-001"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].to_string();
+    let base = format!("/deployments/{id}");
+    let (_, html) = ann.text(&format!("{base}/edit/services")).await;
+    assert!(html.contains("name=\"secrets\""), "{html}");
+    let form = [
+        ("version", "1"),
+        ("name", "my-app"),
+        ("image", "us-docker.pkg.dev/cloudrun/container/hello"),
+        ("regions", "us-central1, europe-west1, asia-east1"),
+        ("min_instances", "1"),
+        ("env", "MODE=prod\nDB_PASSWORD=hunter2"),
+        ("secrets", "API_TOKEN=api-token:3\nSIGNING_KEY=signing-key"),
+        ("allow_unauthenticated", "on"),
+    ];
+    let r = ann.post_form(&format!("{base}/services"), &form).await;
+    assert_eq!(r.status(), 303);
+    let got = spec_of(&ann, &id).await;
+    assert_eq!(
+        got["spec"]["services"][0]["env"],
+        serde_json::json!([
+            { "name": "MODE", "value": "prod" },
+            { "name": "DB_PASSWORD", "value": "hunter2" },
+            { "name": "API_TOKEN", "secret": "api-token", "version": "3" },
+            { "name": "SIGNING_KEY", "secret": "signing-key", "version": "latest" }
+        ])
+    );
+    // The edit form gives each kind back in its own box; the table names them all.
+    let (_, html) = ann.text(&format!("{base}/edit/services")).await;
+    assert!(
+        html.contains("API_TOKEN=api-token:3\nSIGNING_KEY=signing-key:latest</textarea>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("DB_PASSWORD (value hidden), API_TOKEN from secret api-token:3"),
+        "{html}"
+    );
+    // Review: valid, with gcloud's --set-secrets, and the lint on the plain password only.
+    let (_, html) = ann.text(&format!("{base}/edit/review")).await;
+    assert!(html.contains("id=\"review-valid\""), "{html}");
+    assert!(
+        html.contains("--set-secrets=API_TOKEN=api-token:3,SIGNING_KEY=signing-key:latest"),
+        "{html}"
+    );
+    assert!(
+        html.contains("`DB_PASSWORD` of service `my-app` looks like a secret"),
+        "{html}"
+    );
+    assert!(!html.contains("`SIGNING_KEY` of service"), "{html}");
+    // A malformed secret is a Review error on its field, linked to the Services step.
+    let bad = [
+        ("version", "2"),
+        ("name", "my-app"),
+        ("image", "us-docker.pkg.dev/cloudrun/container/hello"),
+        ("regions", "us-central1, europe-west1, asia-east1"),
+        ("min_instances", "1"),
+        ("secrets", "API_TOKEN=api token:0"),
+    ];
+    let r = ann.post_form(&format!("{base}/services/0"), &bad).await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = ann.text(&format!("{base}/edit/review")).await;
+    assert!(html.contains("services[0].env[0].secret"), "{html}");
+    assert!(html.contains("services[0].env[0].version"), "{html}");
+}

@@ -28,6 +28,7 @@ mod deployments_api;
 mod deployments_fuzz;
 mod deployments_support;
 mod deployments_wizard;
+mod env_values;
 mod errors;
 mod healthz;
 mod job_control;

@@ -298,6 +298,9 @@ fn check_service(body: &Value) -> ApiResult<()> {
                 "template.containers[{i}].ports[0].name: must be 'http1' or 'h2c'."
             )));
         }
+        for (j, e) in c["env"].as_array().into_iter().flatten().enumerate() {
+            check_env(&format!("template.containers[{i}].env[{j}]"), e)?;
+        }
     }
     if let Some(ingress) = body["ingress"].as_str()
         && ![
@@ -335,6 +338,53 @@ fn check_service(body: &Value) -> ApiResult<()> {
                 "traffic: percentages must add up to 100, got {total}."
             )));
         }
+    }
+    Ok(())
+}
+
+/// One `EnvVar` (docs/google-cloud.md §1): a name, and a literal `value` or a
+/// `valueSource.secretKeyRef` naming a Secret Manager secret, not both. The secret is kept as
+/// sent and given back as sent; the sandbox has no Secret Manager, so any well-formed secret
+/// and version resolve.
+fn check_env(at: &str, e: &Value) -> ApiResult<()> {
+    if e["name"].as_str().is_none_or(str::is_empty) {
+        return Err(invalid(format!("{at}.name: Required.")));
+    }
+    let Some(source) = e.get("valueSource") else {
+        return Ok(());
+    };
+    if e.get("value").is_some_and(|v| !v.is_null()) {
+        return Err(invalid(format!(
+            "{at}: value and valueSource cannot both be set."
+        )));
+    }
+    let secret = source
+        .pointer("/secretKeyRef/secret")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if secret.is_empty() {
+        return Err(invalid(format!(
+            "{at}.valueSource.secretKeyRef.secret: Required."
+        )));
+    }
+    if !crate::domain::validate::is_secret_reference(secret) {
+        return Err(invalid(format!(
+            "{at}.valueSource.secretKeyRef.secret: '{secret}' is not a valid secret name."
+        )));
+    }
+    let version = source
+        .pointer("/secretKeyRef/version")
+        .and_then(Value::as_str)
+        .unwrap_or("latest");
+    let alias = |v: &str| {
+        !v.is_empty()
+            && v.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+    };
+    if !alias(version) {
+        return Err(invalid(format!(
+            "{at}.valueSource.secretKeyRef.version: '{version}' is not a valid secret version."
+        )));
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use super::{
     urlmap_body,
 };
 use crate::domain::names;
-use crate::domain::spec::{BackendKind, IpKind, Protocol, Service, Spec};
+use crate::domain::spec::{BackendKind, EnvSource, EnvVar, IpKind, Protocol, Service, Spec};
 use serde_json::{Value, json};
 
 struct Builder<'a> {
@@ -54,11 +54,7 @@ impl Builder<'_> {
 /// goes in `description`, as on Compute resources, so ownership is checked the same way; the
 /// labels make the services findable in the console.
 pub(super) fn run_service_body(deployment: &str, marker: &str, svc: &Service, id: &str) -> Value {
-    let env: Vec<Value> = svc
-        .env
-        .iter()
-        .map(|e| json!({ "name": e.name, "value": e.value }))
-        .collect();
+    let env: Vec<Value> = svc.env.iter().map(run_env_var).collect();
     let mut container = json!({
         "image": svc.image,
         "resources": {
@@ -87,6 +83,19 @@ pub(super) fn run_service_body(deployment: &str, marker: &str, svc: &Service, id
             "maxInstanceRequestConcurrency": svc.concurrency
         }
     })
+}
+
+/// A spec variable as Cloud Run v2's `EnvVar`: a literal `value`, or `valueSource.secretKeyRef`
+/// naming the Secret Manager secret and version (docs/google-cloud.md §1), which Cloud Run reads
+/// when an instance starts; the value itself never passes through Switchyard.
+pub(crate) fn run_env_var(e: &EnvVar) -> Value {
+    match e.source() {
+        EnvSource::Value(value) => json!({ "name": e.name, "value": value }),
+        EnvSource::Secret { secret, version } => json!({
+            "name": e.name,
+            "valueSource": { "secretKeyRef": { "secret": secret, "version": version } }
+        }),
+    }
 }
 
 /// Outlier detection as the failover signal for serverless backends, which cannot have health

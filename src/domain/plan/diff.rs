@@ -229,20 +229,7 @@ fn run_settings(service: &Value) -> Vec<(&'static str, Value)> {
     };
     let cpu = limits["cpu"].as_str().unwrap_or("1");
     let memory = limits["memory"].as_str().unwrap_or("512Mi");
-    let env: Vec<String> = c["env"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| {
-                    format!(
-                        "{}={}",
-                        e["name"].as_str().unwrap_or_default(),
-                        e["value"].as_str().unwrap_or_default()
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let env = run_env(&c["env"]);
     vec![
         ("image", json!(c["image"].as_str().unwrap_or_default())),
         (
@@ -277,6 +264,32 @@ fn run_settings(service: &Value) -> Vec<(&'static str, Value)> {
             json!(service["ingress"].as_str().unwrap_or("INGRESS_TRAFFIC_ALL")),
         ),
     ]
+}
+
+/// A container's `env` in the spec's own terms, by name: `{name, value}` or `{name, secret,
+/// version}`. By name, because Cloud Run gives the order no meaning (no variable references),
+/// so a spec that lists the same variables in another order is no change; in the spec's terms,
+/// so the plan reads like the spec and a viewer's copy hides values the way it does in a spec
+/// (`domain::env_values`). An absent value is Cloud Run's default, the empty string.
+fn run_env(env: &Value) -> Vec<Value> {
+    let mut out: Vec<Value> = env
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let name = e["name"].as_str().unwrap_or_default();
+            match e.pointer("/valueSource/secretKeyRef") {
+                Some(r) => json!({
+                    "name": name,
+                    "secret": r["secret"].as_str().unwrap_or_default(),
+                    "version": r["version"].as_str().unwrap_or_default(),
+                }),
+                None => json!({ "name": name, "value": e["value"].as_str().unwrap_or_default() }),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    out
 }
 
 /// Whether an IAM policy (as `getIamPolicy` returns it) lets anyone invoke the service.

@@ -108,6 +108,9 @@ fn change_words(e: &PlanEntry, c: &FieldChange) -> Vec<String> {
             }
             out
         }
+        (ResourceKind::RunService { region }, "env") => {
+            vec![env_words(owner, region, &c.live, &c.desired)]
+        }
         (ResourceKind::RunService { region }, field) if field.contains("image") => {
             vec![format!(
                 "image {} → {} in {region}",
@@ -196,4 +199,42 @@ fn targets_words(to: &[(String, u64)]) -> String {
                 .join(" / ")
         ),
     }
+}
+
+/// What an environment change does, by variable name only: a summary is shown to everyone, and
+/// values may be secrets (`run_env` in `diff` gives both sides as `{name, ...}` entries).
+fn env_words(service: &str, region: &str, live: &Value, desired: &Value) -> String {
+    let by_name = |v: &Value| -> std::collections::BTreeMap<String, Value> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| Some((e["name"].as_str()?.to_string(), e.clone())))
+            .collect()
+    };
+    let (before, after) = (by_name(live), by_name(desired));
+    let list = |names: Vec<&String>| {
+        names
+            .into_iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let added = list(after.keys().filter(|k| !before.contains_key(*k)).collect());
+    let changed = list(
+        after
+            .iter()
+            .filter(|(k, v)| before.get(*k).is_some_and(|b| b != *v))
+            .map(|(k, _)| k)
+            .collect(),
+    );
+    let removed = list(before.keys().filter(|k| !after.contains_key(*k)).collect());
+    let parts: Vec<String> = [("sets", added), ("changes", changed), ("removes", removed)]
+        .into_iter()
+        .filter(|(_, names)| !names.is_empty())
+        .map(|(verb, names)| format!("{verb} {names}"))
+        .collect();
+    format!(
+        "environment of Cloud Run service {service} in {region}: {}",
+        parts.join("; ")
+    )
 }

@@ -1245,3 +1245,102 @@ fn stored_compute_calls_without_api_still_read() {
     assert_eq!(call.api, Api::Compute);
     assert!(serde_json::to_value(&call).unwrap().get("api").is_none());
 }
+
+/// Seed 001's service with a plain value and two Secret Manager references.
+fn seed_with_secrets() -> Spec {
+    let mut v = serde_json::to_value(seed_with_services(None)).unwrap();
+    v["services"][0]["env"] = json!([
+        { "name": "MODE", "value": "prod" },
+        { "name": "DB_PASS", "secret": "db-pass", "version": "3" },
+        { "name": "API_KEY", "secret": "projects/other-proj/secrets/api-key" }
+    ]);
+    serde_json::from_value(v).unwrap()
+}
+
+#[test]
+fn secret_references_compile_to_value_source_and_replan_as_noop() {
+    let graph = compile(&seed_with_secrets());
+    let svc = graph.get(&run_id("us-central1")).unwrap();
+    assert_eq!(
+        svc.body["template"]["containers"][0]["env"],
+        json!([
+            { "name": "MODE", "value": "prod" },
+            { "name": "DB_PASS",
+              "valueSource": { "secretKeyRef": { "secret": "db-pass", "version": "3" } } },
+            { "name": "API_KEY",
+              "valueSource": { "secretKeyRef": {
+                  "secret": "projects/other-proj/secrets/api-key", "version": "latest" } } }
+        ])
+    );
+    // Cloud Run gives the references back as sent: nothing to do on the next plan, and the
+    // order of the variables is no change either.
+    let mut live = as_server_returns(&graph);
+    live_service(&graph, &mut live, true);
+    for (_, v) in live.iter_mut() {
+        if let Some(env) = v
+            .as_mut()
+            .and_then(|v| v.pointer_mut("/template/containers/0/env"))
+            .and_then(Value::as_array_mut)
+        {
+            env.reverse();
+        }
+    }
+    let plan = diff(&graph, &live);
+    for r in ["us-central1", "europe-west1", "asia-east1"] {
+        assert_eq!(entry(&plan, &run_id(r)).action, Action::Noop, "{r}");
+    }
+
+    // A new version of one secret, and a plain value moved to Secret Manager: an update whose
+    // change is in the spec's own terms and whose summary names the variables only.
+    let mut v = serde_json::to_value(seed_with_secrets()).unwrap();
+    v["services"][0]["env"][0] = json!({ "name": "MODE", "secret": "mode", "version": "latest" });
+    v["services"][0]["env"][1]["version"] = json!("4");
+    let changed = compile(&serde_json::from_value(v).unwrap());
+    let plan = diff(&changed, &live);
+    let e = entry(&plan, &run_id("asia-east1"));
+    assert_eq!(
+        e.action,
+        Action::Update {
+            fields: vec!["env".into()]
+        }
+    );
+    assert_eq!(
+        e.changes[0].live,
+        json!([
+            { "name": "API_KEY", "secret": "projects/other-proj/secrets/api-key", "version": "latest" },
+            { "name": "DB_PASS", "secret": "db-pass", "version": "3" },
+            { "name": "MODE", "value": "prod" }
+        ])
+    );
+    assert_eq!(
+        e.changes[0].desired[2],
+        json!({ "name": "MODE", "secret": "mode", "version": "latest" })
+    );
+    assert_eq!(
+        summary::summary(e),
+        "environment of Cloud Run service my-app in asia-east1: changes DB_PASS, MODE"
+    );
+}
+
+#[test]
+fn env_summaries_never_quote_values() {
+    let graph = compile(&seed_with_services(None));
+    let mut live = as_server_returns(&graph);
+    live_service(&graph, &mut live, true);
+    let mut v = serde_json::to_value(seed_with_services(None)).unwrap();
+    v["services"][0]["env"] = json!({ "MODE": "s3cr3t-new", "DB_PASS": "s3cr3t-added" });
+    let plan = diff(&compile(&serde_json::from_value(v).unwrap()), &live);
+    let e = entry(&plan, &run_id("us-central1"));
+    let words = summary::summary(e);
+    assert_eq!(
+        words,
+        "environment of Cloud Run service my-app in us-central1: sets DB_PASS; changes MODE"
+    );
+    assert!(
+        !plan.api_json()["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["summary"].as_str().unwrap_or_default().contains("s3cr3t"))
+    );
+}

@@ -15,18 +15,20 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 /// The spec as a download. A complete draft is exported as the canonical spec; an incomplete
-/// one as the draft (it imports back as a draft).
+/// one as the draft (it imports back as a draft). A viewer's export has the environment values
+/// hidden, and so does not import back as it is (the import names each hidden value).
 pub(crate) async fn export(
     State(state): State<AppState>,
-    Viewer(_): Viewer,
+    Viewer(user): Viewer,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let l = load(&state, id).await?;
-    let value = match l.draft.to_spec() {
+    let mut value = match l.draft.to_spec() {
         Ok(spec) => serde_json::to_value(&spec)
             .map_err(|e| AppError::Internal(anyhow::anyhow!("serializing a spec: {e}")))?,
         Err(_) => l.draft.to_json(),
     };
+    user.env_values().document(&mut value);
     let mut body = serde_json::to_string_pretty(&value)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("serializing a spec: {e}")))?;
     body.push('\n');

@@ -10,6 +10,7 @@ use crate::auth::{Editor, Viewer};
 use crate::db::deployments::{self as store, SaveError};
 use crate::domain::describe;
 use crate::domain::draft::{self, Draft};
+use crate::domain::env_values::EnvValues;
 use crate::domain::spec_changes::spec_changes;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, Form, Path};
@@ -469,11 +470,15 @@ struct VersionsPage {
     conflicts: Vec<ConflictView>,
 }
 
-fn pretty(text: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(text)
-        .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or_else(|| text.to_string())
+/// A stored document as the reader may see it (environment values hidden from viewers), pretty.
+fn pretty(text: &str, env: EnvValues) -> String {
+    let mut v = serde_json::from_str::<serde_json::Value>(text)
+        .unwrap_or_else(|_| serde_json::Value::String(text.to_string()));
+    env.document(&mut v);
+    match v {
+        serde_json::Value::String(s) => s,
+        v => serde_json::to_string_pretty(&v).unwrap_or_default(),
+    }
 }
 
 pub(crate) async fn versions(
@@ -495,7 +500,7 @@ pub(crate) async fn versions(
                 version: v.version,
                 author: v.author.clone(),
                 created_at: short_time(&v.created_at),
-                json: pretty(&v.spec),
+                json: pretty(&v.spec, user.env_values()),
                 changes: match before {
                     Some(p) => spec_changes(&parsed(&p.spec), &parsed(&v.spec)),
                     None => vec!["first version".to_string()],
@@ -512,7 +517,7 @@ pub(crate) async fn versions(
             based_on: c.based_on,
             author: c.author,
             created_at: short_time(&c.created_at),
-            json: pretty(&c.spec),
+            json: pretty(&c.spec, user.env_values()),
         })
         .collect();
     render(

@@ -86,7 +86,12 @@ pub(crate) struct ServiceView {
     pub memory: String,
     pub cpu: String,
     pub concurrency: u32,
+    /// The plain variables, `NAME=value` per line (editors only: the edit form).
     pub env: String,
+    /// The Secret Manager references, `NAME=SECRET:VERSION` per line.
+    pub secrets: String,
+    /// Every variable by name, with a plain one's value hidden: what the table shows everyone.
+    pub env_summary: String,
     pub ingress: &'static str,
     pub allow_unauthenticated: bool,
 }
@@ -118,9 +123,26 @@ fn service_view(index: usize, s: &crate::domain::spec::Service) -> ServiceView {
         cpu: s.cpu.clone(),
         concurrency: s.concurrency,
         env: draft::env_text(&s.env),
+        secrets: draft::secrets_text(&s.env),
+        env_summary: env_summary(&s.env),
         ingress: s.ingress.as_str(),
         allow_unauthenticated: s.allow_unauthenticated,
     }
+}
+
+/// `MODE (value hidden), DB_PASS from secret db-pass:latest`: names and where values come
+/// from, never a value, so the table can be the same for everyone.
+fn env_summary(env: &[crate::domain::spec::EnvVar]) -> String {
+    use crate::domain::spec::EnvSource;
+    env.iter()
+        .map(|e| match e.source() {
+            EnvSource::Value(_) => format!("{} (value hidden)", e.name),
+            EnvSource::Secret { secret, version } => {
+                format!("{} from secret {secret}:{version}", e.name)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(crate) struct RuleView {
@@ -420,7 +442,12 @@ pub(crate) fn render_step(
     flash: Option<Flash>,
     status: StatusCode,
 ) -> AppResult<Response> {
-    let Loaded { row, draft: d } = loaded;
+    let Loaded { row, draft } = loaded;
+    // Every step, the Review's gcloud commands included, is made from the draft as this user
+    // may see it: a viewer's with the environment values hidden.
+    let mut shown = draft.clone();
+    user.env_values().services(&mut shown.services);
+    let d = &shown;
     let id = row.id;
     let pos = STEPS.iter().position(|(s, _)| *s == step).unwrap_or(0);
     let link = |i: usize| StepLink {
