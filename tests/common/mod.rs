@@ -37,6 +37,9 @@ pub fn test_settings(db_path: &std::path::Path) -> Settings {
         drift_interval: 0,
         plan_ttl: switchyard::deploy::DEFAULT_PLAN_TTL_SECS,
         trusted_proxies: Vec::new(),
+        // Millisecond retry waits: the tests that inject faults stay quick, with the budgets
+        // (minutes of rate limits) of the defaults.
+        engine: switchyard::config::EngineSettings::fast(),
     }
 }
 

@@ -30,6 +30,7 @@ mod deployments_wizard;
 mod errors;
 mod healthz;
 mod job_control;
+mod job_waits;
 mod orphans;
 mod pinned_plans;
 mod run_services;
