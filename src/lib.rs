@@ -67,7 +67,7 @@ impl App {
         let runner = Arc::new(jobs::Runner::new(
             db.clone(),
             executor,
-            jobs::RunnerOptions::default(),
+            settings.engine.runner_options(),
         ));
         // Jobs a previous process left running continue: operations are re-polled, pending
         // mutations re-sent with their own requestIds.
@@ -162,8 +162,9 @@ async fn connect_cloud(
 ) -> anyhow::Result<(Arc<cloud::Client>, Option<cloud::sandbox::SandboxHandle>)> {
     match settings.gcp {
         config::GcpMode::Google => {
-            let config =
+            let mut config =
                 cloud::ClientConfig::new(&settings.compute_endpoint, &settings.run_endpoint);
+            config.retry = settings.engine.retry_policy();
             let tokens = Arc::new(cloud::GcpAuthTokens::application_default());
             Ok((Arc::new(cloud::Client::new(config, tokens)?), None))
         }
@@ -171,7 +172,7 @@ async fn connect_cloud(
             let config = cloud::sandbox::SandboxArgs::from_env()?.to_config();
             let listener = TcpListener::bind("127.0.0.1:0").await?;
             let handle = cloud::sandbox::spawn(db.clone(), config, listener).await?;
-            let client = handle.client(cloud::RetryPolicy::default())?;
+            let client = handle.client(settings.engine.retry_policy())?;
             Ok((Arc::new(client), Some(handle)))
         }
     }

@@ -224,6 +224,18 @@ async fn get(
         .await?
         .ok_or(AppError::NotFound)?;
     let mut v = job_json(&view.job, Some(&view.steps));
+    // A step waiting out a rate limit or a transient failure says so, with the time left.
+    for s in v["steps"].as_array_mut().into_iter().flatten() {
+        s["waiting"] = Value::Null;
+    }
+    for w in &view.waits {
+        if let Some(i) = view.steps.iter().position(|s| s.idx == w.idx) {
+            v["steps"][i]["waiting"] = json!({
+                "message": crate::jobs::wait_words(w),
+                "until": w.until,
+            });
+        }
+    }
     // A succeeded step's outcome (for a Cloud Run deploy: `revision R at URL`) is the runner's
     // last log line for it; shown per step so a script sees each region's revision and URL.
     for s in v["steps"].as_array_mut().into_iter().flatten() {

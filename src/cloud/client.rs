@@ -7,7 +7,8 @@
 
 use super::auth::TokenSource;
 use super::error::{CloudError, Result};
-use super::retry::RetryPolicy;
+use super::retry::{Attempts, RetryPolicy};
+use super::retry_notice;
 use super::types::*;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -641,8 +642,7 @@ impl Client {
         body: Option<serde_json::Value>,
         resource: &str,
     ) -> Result<serde_json::Value> {
-        let policy = &self.config.retry;
-        let mut attempt = 1;
+        let mut attempts = Attempts::new(&self.config.retry);
         loop {
             let err = match self
                 .exchange(&method, url, query, body.as_ref(), resource)
@@ -651,13 +651,13 @@ impl Client {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
-            if !err.is_retryable() || attempt >= policy.max_attempts {
+            let Some(wait) = attempts.after(&err, Instant::now()) else {
                 return Err(err);
-            }
-            let delay = policy.delay(attempt, err.retry_after());
-            tracing::warn!(%method, resource, attempt, ?delay, error = %err, "retrying Google Cloud call");
-            tokio::time::sleep(delay).await;
-            attempt += 1;
+            };
+            tracing::warn!(%method, resource, retry = wait.retry, reason = ?wait.reason,
+                delay = ?wait.delay, error = %err, "retrying Google Cloud call");
+            retry_notice::notify(&wait).await;
+            tokio::time::sleep(wait.delay).await;
         }
     }
 

@@ -40,14 +40,15 @@ pub enum CloudError {
     /// 409 other than "already exists" (Cloud Run `ABORTED` on a stale etag, concurrent edits).
     #[error("conflicting concurrent change: {message}")]
     Conflict { message: String },
-    /// 429, or 403 with a rate-limit reason. Retried automatically; seen only when retries ran out.
+    /// 429, or 403 with a rate-limit or quota reason. Retried automatically for the policy's
+    /// time budget; seen only when that ran out.
     #[error("rate limited by Google Cloud (retry later): {message}")]
     RateLimited {
         message: String,
         retry_after: Option<Duration>,
     },
-    /// 5xx, 400 `resourceNotReady`, or the connection failed. Retried automatically; seen only
-    /// when retries ran out.
+    /// 5xx, 400 `resourceNotReady`, or the connection failed. Retried automatically a number of
+    /// times; seen only when those ran out.
     #[error("temporary Google Cloud failure (HTTP {status}): {message}")]
     Transient { status: u16, message: String },
     /// 401, or no token could be obtained. Check the credentials (`GOOGLE_APPLICATION_CREDENTIALS`,
@@ -176,7 +177,11 @@ fn classify(
     let resource = quoted_resource(&message).unwrap_or_else(|| resource.to_string());
     match (status, reason, rpc_status) {
         (401, _, _) | (_, _, Some("UNAUTHENTICATED")) => CloudError::Unauthenticated { message },
-        (429, _, _) | (_, Some("rateLimitExceeded" | "userRateLimitExceeded"), _) => {
+        // `quotaExceeded` counts as a rate limit: a per-minute quota clears by waiting. A
+        // resource quota answered the same way does not, and the call then fails once the
+        // rate-limit budget is spent, with Google's own message naming the quota.
+        (429, _, _)
+        | (_, Some("rateLimitExceeded" | "userRateLimitExceeded" | "quotaExceeded"), _) => {
             CloudError::RateLimited {
                 message,
                 retry_after,
@@ -297,6 +302,11 @@ mod tests {
         let e = CloudError::from_response(403, rl403, Some(Duration::from_secs(2)), "r");
         assert!(e.is_retryable());
         assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
+        let quota = br#"{"error":{"code":403,"message":"Quota exceeded for quota metric 'Write requests'","errors":[{"reason":"quotaExceeded"}]}}"#;
+        assert!(matches!(
+            CloudError::from_response(403, quota, None, "r"),
+            CloudError::RateLimited { .. }
+        ));
         let run429 =
             br#"{"error":{"code":429,"message":"Quota exceeded","status":"RESOURCE_EXHAUSTED"}}"#;
         assert!(CloudError::from_response(429, run429, None, "r").is_retryable());

@@ -52,9 +52,11 @@
 //!
 //! [`CloudError`]: `AlreadyExists`, `NotFound`, `InUse { by }`, `Invalid { field }`,
 //! `StaleFingerprint`, `Conflict`, `RateLimited`, `Transient`, `Unauthenticated`,
-//! `PermissionDenied`, `OperationFailed { code, .. }`, `Timeout`, `Http`, `Decode`. Rate limits,
-//! `resourceNotReady`, 5xx and lost connections are retried with bounded exponential backoff and
-//! jitter honouring Retry-After ([`RetryPolicy`]); nothing else is.
+//! `PermissionDenied`, `OperationFailed { code, .. }`, `Timeout`, `Http`, `Decode`. Rate limits
+//! are retried for a time budget, `resourceNotReady`, 5xx and lost connections a number of
+//! times, both with exponential backoff and jitter honouring Retry-After ([`RetryPolicy`]);
+//! nothing else is. A caller that wants to know about the waits (a job step, to show "waiting:
+//! rate limited by Google") runs its calls inside [`observed`].
 //!
 //! ```no_run
 //! # async fn demo(client: &switchyard::cloud::Client) -> Result<(), switchyard::cloud::CloudError> {
@@ -85,6 +87,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod retry;
+pub mod retry_notice;
 pub mod types;
 
 pub use auth::{GcpAuthTokens, StaticToken, TokenSource};
@@ -93,5 +96,6 @@ pub use client::{
     OperationRef, OperationState, ResourceRef, RunServices, Scope, same_resource,
 };
 pub use error::CloudError;
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, RetryReason, RetryWait};
+pub use retry_notice::{RetryObserver, observed};
 pub mod sandbox;

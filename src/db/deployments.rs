@@ -288,7 +288,7 @@ mod tests {
 
     #[tokio::test]
     async fn deleting_waits_for_jobs_and_for_a_destroy() {
-        use crate::db::jobs::{finish_job, finish_step, mark_step_running, resource_jobs};
+        use crate::db::jobs::{JobWrite, finish_job, resource_jobs, write};
         let (_dir, db) = crate::db::test_db().await;
         let d = create(&db, "shop", "{}", "ann").await.unwrap();
 
@@ -302,10 +302,15 @@ mod tests {
 
         // One that got as far as a step may have created something.
         let partial = job(&db, d.id, "apply", 2).await;
-        mark_step_running(&db, partial, 0).await.unwrap();
-        finish_step(&db, partial, 0, "failed", Some("no"))
-            .await
-            .unwrap();
+        let steps = [
+            JobWrite::StepsStarted { idxs: vec![0] },
+            JobWrite::StepFinished {
+                idx: 0,
+                status: "failed",
+                error: Some("no".into()),
+            },
+        ];
+        assert!(write(&db, partial, &steps).await.unwrap());
         finish_job(&db, partial, "failed", Some("no"))
             .await
             .unwrap();

@@ -244,38 +244,6 @@ pub async fn job_log(db: &Db, job_id: i64, after_seq: i64) -> Result<Vec<LogLine
     .await?)
 }
 
-pub async fn append_log(
-    db: &Db,
-    job_id: i64,
-    step: Option<&str>,
-    level: &str,
-    message: &str,
-) -> Result<(), JobsDbError> {
-    // One statement, so concurrent steps of the same job cannot take the same seq.
-    sqlx::query(
-        "INSERT INTO job_log (job_id, seq, step, level, message) \
-         SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3, ?4 FROM job_log WHERE job_id = ?1",
-    )
-    .bind(job_id)
-    .bind(step)
-    .bind(level)
-    .bind(message)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-pub async fn mark_job_running(db: &Db, job_id: i64) -> Result<(), JobsDbError> {
-    sqlx::query(&format!(
-        "UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, {NOW}) \
-         WHERE id = ?"
-    ))
-    .bind(job_id)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
 pub async fn finish_job(
     db: &Db,
     job_id: i64,
@@ -283,13 +251,24 @@ pub async fn finish_job(
     error: Option<&str>,
 ) -> Result<(), JobsDbError> {
     let mut tx = db.begin().await?;
+    finish_job_in(&mut tx, job_id, status, error).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn finish_job_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    job_id: i64,
+    status: &str,
+    error: Option<&str>,
+) -> Result<(), JobsDbError> {
     sqlx::query(&format!(
         "UPDATE jobs SET status = ?, error = ?, finished_at = {NOW} WHERE id = ?"
     ))
     .bind(status)
     .bind(error)
     .bind(job_id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     // The IP and certificate last seen belong to resources that a succeeded destroy deleted:
     // kept, they would be shown (and a re-apply's new IP mistaken for them) until the next check.
@@ -299,10 +278,9 @@ pub async fn finish_job(
              (SELECT CAST(deployment AS INTEGER) FROM jobs WHERE id = ? AND kind = 'destroy')",
         )
         .bind(job_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -353,55 +331,6 @@ pub async fn requeue_for_resume(db: &Db, job_id: i64) -> Result<bool, JobsDbErro
     Ok(true)
 }
 
-pub async fn mark_step_running(db: &Db, job_id: i64, idx: i64) -> Result<(), JobsDbError> {
-    sqlx::query(&format!(
-        "UPDATE job_steps SET status = 'running', started_at = COALESCE(started_at, {NOW}), \
-         error = NULL WHERE job_id = ? AND idx = ?"
-    ))
-    .bind(job_id)
-    .bind(idx)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// Remembers a step's operation as soon as the API names it, so a restarted runner polls it
-/// instead of sending the call again.
-pub async fn set_step_operation(
-    db: &Db,
-    job_id: i64,
-    idx: i64,
-    operation: &str,
-    scope: &str,
-) -> Result<(), JobsDbError> {
-    sqlx::query(
-        "UPDATE job_steps SET operation = ?, operation_scope = ? WHERE job_id = ? AND idx = ?",
-    )
-    .bind(operation)
-    .bind(scope)
-    .bind(job_id)
-    .bind(idx)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// Records what a long-running step has seen so far (shown on the job page while it runs).
-pub async fn set_step_progress(
-    db: &Db,
-    job_id: i64,
-    idx: i64,
-    progress: &str,
-) -> Result<(), JobsDbError> {
-    sqlx::query("UPDATE job_steps SET progress = ? WHERE job_id = ? AND idx = ?")
-        .bind(progress)
-        .bind(job_id)
-        .bind(idx)
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
 /// A job of this deployment holding at a `wait` step: (job id, the certificate waited for,
 /// its progress so far). The deployment page says a certificate change is in progress.
 pub async fn waiting_for_certificate(
@@ -446,38 +375,6 @@ pub async fn refresh_step_request(
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-pub async fn finish_step(
-    db: &Db,
-    job_id: i64,
-    idx: i64,
-    status: &str,
-    error: Option<&str>,
-) -> Result<(), JobsDbError> {
-    sqlx::query(&format!(
-        "UPDATE job_steps SET status = ?, error = ?, finished_at = {NOW} WHERE job_id = ? AND idx = ?"
-    ))
-    .bind(status)
-    .bind(error)
-    .bind(job_id)
-    .bind(idx)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// Marks every step of a stopped job that did not finish as skipped (after a failure or a
-/// cancel). Called once nothing is in flight, so a step still `running` here was cut off (its
-/// executor panicked): a resume runs it again, polling its operation if one was recorded.
-pub async fn skip_unfinished_steps(db: &Db, job_id: i64) -> Result<(), JobsDbError> {
-    sqlx::query(
-        "UPDATE job_steps SET status = 'skipped' WHERE job_id = ? AND status IN ('pending', 'running')",
-    )
-        .bind(job_id)
-        .execute(db)
-        .await?;
-    Ok(())
 }
 
 /// The newest job of a deployment that succeeded (an apply means its spec is what the cloud
@@ -541,5 +438,200 @@ pub async fn latest_job(db: &Db, deployment: &str) -> Result<Option<JobRow>, Job
     ))
     .bind(deployment)
     .fetch_optional(db)
+    .await?)
+}
+
+/// One change to a job's records. A running job's changes are written in batches, each batch in
+/// one transaction (see `jobs::journal`): a step's completion, its log lines and the start of
+/// the steps that were waiting for it commit together, so no dependent waits on several
+/// separate commits.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobWrite {
+    /// The job is running (from its first start; a resume keeps the first `started_at`).
+    JobRunning,
+    Log {
+        step: Option<String>,
+        level: &'static str,
+        message: String,
+    },
+    /// The operation a step started, kept so a restarted runner polls it instead of sending the
+    /// call again.
+    Operation {
+        idx: i64,
+        name: String,
+        scope: String,
+    },
+    /// What a long-running step (a certificate wait) has seen so far, in words.
+    Progress { idx: i64, progress: String },
+    /// A step waits `seconds` before its next attempt, for the reason `note` says.
+    Waiting {
+        idx: i64,
+        note: String,
+        seconds: f64,
+    },
+    StepFinished {
+        idx: i64,
+        status: &'static str,
+        error: Option<String>,
+    },
+    /// These steps start, unless a cancel was asked for: then none does, and [`write`] says so.
+    StepsStarted { idxs: Vec<i64> },
+    /// The job is over: unfinished steps are skipped (unless it succeeded) and it gets its
+    /// status.
+    JobFinished {
+        status: &'static str,
+        error: Option<String>,
+    },
+}
+
+/// Writes `writes` in order in one transaction. Returns false when a [`JobWrite::StepsStarted`]
+/// in them was refused because the job is to be cancelled (nothing else is refused).
+pub async fn write(db: &Db, job_id: i64, writes: &[JobWrite]) -> Result<bool, JobsDbError> {
+    let mut tx = db.begin().await?;
+    let mut started = true;
+    for w in writes {
+        match w {
+            JobWrite::JobRunning => {
+                sqlx::query(&format!(
+                    "UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, {NOW}) \
+                     WHERE id = ?"
+                ))
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            JobWrite::Log {
+                step,
+                level,
+                message,
+            } => {
+                sqlx::query(
+                    "INSERT INTO job_log (job_id, seq, step, level, message) \
+                     SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3, ?4 FROM job_log \
+                     WHERE job_id = ?1",
+                )
+                .bind(job_id)
+                .bind(step)
+                .bind(level)
+                .bind(message)
+                .execute(&mut *tx)
+                .await?;
+            }
+            JobWrite::Operation { idx, name, scope } => {
+                sqlx::query(
+                    "UPDATE job_steps SET operation = ?, operation_scope = ? \
+                     WHERE job_id = ? AND idx = ?",
+                )
+                .bind(name)
+                .bind(scope)
+                .bind(job_id)
+                .bind(idx)
+                .execute(&mut *tx)
+                .await?;
+            }
+            JobWrite::Progress { idx, progress } => {
+                sqlx::query("UPDATE job_steps SET progress = ? WHERE job_id = ? AND idx = ?")
+                    .bind(progress)
+                    .bind(job_id)
+                    .bind(idx)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            JobWrite::Waiting { idx, note, seconds } => {
+                sqlx::query(
+                    "INSERT INTO job_step_waits (job_id, idx, note, until) \
+                     VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)) \
+                     ON CONFLICT (job_id, idx) DO UPDATE SET note = excluded.note, \
+                     until = excluded.until",
+                )
+                .bind(job_id)
+                .bind(idx)
+                .bind(note)
+                .bind(format!("+{seconds:.3} seconds"))
+                .execute(&mut *tx)
+                .await?;
+            }
+            JobWrite::StepFinished { idx, status, error } => {
+                sqlx::query(&format!(
+                    "UPDATE job_steps SET status = ?, error = ?, finished_at = {NOW} \
+                     WHERE job_id = ? AND idx = ?"
+                ))
+                .bind(status)
+                .bind(error)
+                .bind(job_id)
+                .bind(idx)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM job_step_waits WHERE job_id = ? AND idx = ?")
+                    .bind(job_id)
+                    .bind(idx)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            JobWrite::StepsStarted { idxs } => {
+                let (cancel,): (bool,) =
+                    sqlx::query_as("SELECT cancel_requested FROM jobs WHERE id = ?")
+                        .bind(job_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                if cancel {
+                    started = false;
+                    continue;
+                }
+                for idx in idxs {
+                    sqlx::query(&format!(
+                        "UPDATE job_steps SET status = 'running', \
+                         started_at = COALESCE(started_at, {NOW}), error = NULL \
+                         WHERE job_id = ? AND idx = ?"
+                    ))
+                    .bind(job_id)
+                    .bind(idx)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            JobWrite::JobFinished { status, error } => {
+                if *status != "succeeded" {
+                    // Called once nothing is in flight, so a step still `running` here was cut
+                    // off (its executor panicked): a resume runs it again, polling its
+                    // operation if one was recorded.
+                    sqlx::query(
+                        "UPDATE job_steps SET status = 'skipped' \
+                         WHERE job_id = ? AND status IN ('pending', 'running')",
+                    )
+                    .bind(job_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query("DELETE FROM job_step_waits WHERE job_id = ?")
+                    .bind(job_id)
+                    .execute(&mut *tx)
+                    .await?;
+                finish_job_in(&mut tx, job_id, status, error.as_deref()).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(started)
+}
+
+/// A step's current wait, as the job page and the API show it.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct StepWait {
+    pub idx: i64,
+    pub note: String,
+    pub until: String,
+    /// Seconds from now to `until` (positive: only waits not over yet are read).
+    pub seconds_left: f64,
+}
+
+/// The waits of a job's steps that are not over yet.
+pub async fn step_waits(db: &Db, job_id: i64) -> Result<Vec<StepWait>, JobsDbError> {
+    Ok(sqlx::query_as::<_, StepWait>(&format!(
+        "SELECT idx, note, until, (julianday(until) - julianday('now')) * 86400.0 AS seconds_left \
+         FROM job_step_waits WHERE job_id = ? AND until > {NOW} ORDER BY idx"
+    ))
+    .bind(job_id)
+    .fetch_all(db)
     .await?)
 }

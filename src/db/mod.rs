@@ -16,17 +16,28 @@ pub mod jobs;
 pub mod sandbox;
 
 use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
 use std::time::Duration;
 
 pub type Db = SqlitePool;
 
-/// Opens (creating when missing) the SQLite database with WAL and foreign keys on.
+/// Opens (creating when missing) the SQLite database with WAL, `synchronous=NORMAL` and
+/// foreign keys on.
 pub async fn connect(url: &str) -> anyhow::Result<Db> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
+        // In WAL mode, NORMAL syncs the log at checkpoints rather than at every commit, which
+        // takes a disk flush off each job step's bookkeeping. The database stays consistent
+        // whatever happens; what a power loss (not a crash of the process: the OS still has
+        // the log) can cost is the last commits. For a job that means a step's finish, its
+        // log line or its operation name may be lost, so the step is run again: its call is
+        // re-sent with the same requestId, which Google answers with the original operation
+        // instead of doing the work twice, and a create told "already exists" adopts its own
+        // resource. A user, token or deployment saved in the last moment before the power
+        // went may have to be saved again.
+        .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
     // A connection to a local file does not go stale: testing it before each use would only

@@ -7,16 +7,22 @@
 //! the job was created) and in [`StepContext`] (the operation name recorded by an earlier run).
 
 use crate::db::Db;
-use crate::db::jobs::{self as store, JobRow, JobsDbError, LogLine, NewJob, NewStep, StepRecord};
+use crate::db::jobs::{
+    self as store, JobRow, JobWrite, JobsDbError, LogLine, NewJob, NewStep, StepRecord, StepWait,
+};
 use crate::domain::plan::{Call, StepSpec};
 use async_trait::async_trait;
-use std::collections::{HashMap, HashSet};
+use journal::Journal;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio::task::{AbortHandle, JoinSet};
 
 pub mod certificate_wait;
 pub mod cloud_executor;
+mod journal;
+pub mod schedule;
+pub mod waits;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -30,6 +36,9 @@ pub enum JobError {
     Db(#[from] JobsDbError),
     #[error("cannot store the step's call: {0}")]
     Json(#[from] serde_json::Error),
+    /// A change to the job's records could not be committed.
+    #[error("cannot record the job's progress: {0}")]
+    Journal(String),
 }
 
 /// Why a step failed, in words fit for the job page.
@@ -73,12 +82,15 @@ pub struct OperationRef {
 /// What a step's executor can do besides calling the cloud: see the operation an earlier run
 /// started, record a new one at once, and write to the job log.
 pub struct StepContext {
+    journal: Journal,
+    /// For what a waiting step reads between its polls (whether a cancel was asked for).
     db: Db,
     job_id: i64,
+    /// Bumped whenever the job changes; a waiting step listens to wake early for a cancel.
+    changes: watch::Sender<u64>,
     idx: i64,
     step_id: String,
     operation: Mutex<Option<OperationRef>>,
-    notify: watch::Sender<u64>,
 }
 
 impl StepContext {
@@ -91,24 +103,21 @@ impl StepContext {
     /// Stores the operation name before waiting on it, so a crash while waiting leaves enough
     /// to resume by polling.
     pub async fn record_operation(&self, name: &str, scope: &str) -> Result<(), StepError> {
-        store::set_step_operation(&self.db, self.job_id, self.idx, name, scope)
+        self.journal
+            .operation(self.idx, name, scope)
             .await
             .map_err(|e| StepError(format!("cannot record operation {name}: {e}")))?;
         *self.operation.lock().expect("operation lock") = Some(OperationRef {
             name: name.to_string(),
             scope: scope.to_string(),
         });
-        self.notify.send_modify(|v| *v += 1);
         Ok(())
     }
 
     /// Records what a long-running step has seen so far (the job page shows it). Like the log,
     /// it never fails the step.
     pub async fn set_progress(&self, progress: &str) {
-        if let Err(e) = store::set_step_progress(&self.db, self.job_id, self.idx, progress).await {
-            tracing::warn!(job = self.job_id, error = %e, "cannot record step progress");
-        }
-        self.notify.send_modify(|v| *v += 1);
+        self.journal.progress(self.idx, progress);
     }
 
     /// Whether the job has been asked to stop. A step that waits a long time checks it, so a
@@ -121,24 +130,13 @@ impl StepContext {
 
     /// Changes whenever the job does (a cancel among them): lets a waiting step wake early.
     pub fn changes(&self) -> watch::Receiver<u64> {
-        self.notify.subscribe()
+        self.changes.subscribe()
     }
 
-    /// Appends a line to the job log, with credentials removed. Logging never fails a step.
+    /// Appends a line to the job log, with credentials removed. Logging never fails a step, and
+    /// never holds it up: the line is committed with the job's next batch of changes.
     pub async fn log(&self, level: Level, message: &str) {
-        let message = redact(message);
-        if let Err(e) = store::append_log(
-            &self.db,
-            self.job_id,
-            Some(&self.step_id),
-            level.as_str(),
-            &message,
-        )
-        .await
-        {
-            tracing::warn!(job = self.job_id, error = %e, "cannot write the job log");
-        }
-        self.notify.send_modify(|v| *v += 1);
+        self.journal.log(Some(&self.step_id), level, message);
     }
 }
 
@@ -207,6 +205,8 @@ pub struct JobView {
     pub job: JobRow,
     pub steps: Vec<StepRecord>,
     pub log: Vec<LogLine>,
+    /// The waits of running steps that are not over yet.
+    pub waits: Vec<StepWait>,
 }
 
 pub async fn read_job(db: &Db, id: i64) -> Result<Option<JobView>, JobError> {
@@ -216,8 +216,15 @@ pub async fn read_job(db: &Db, id: i64) -> Result<Option<JobView>, JobError> {
     Ok(Some(JobView {
         steps: store::job_steps(db, id).await?,
         log: store::job_log(db, id, 0).await?,
+        waits: store::step_waits(db, id).await?,
         job,
     }))
+}
+
+/// A step's wait in words, as the job page and the API show it: `waiting: rate limited by
+/// Google, retry in 40 s`.
+pub fn wait_words(wait: &StepWait) -> String {
+    waits::waiting_words(&wait.note, wait.seconds_left)
 }
 
 /// What the caller asks for when starting a job.
@@ -248,13 +255,16 @@ impl JobKind {
 
 #[derive(Debug, Clone)]
 pub struct RunnerOptions {
-    /// Most steps of one job in flight at once (Compute's mutation quotas are per project).
+    /// Most steps of one job in flight at once (`--max-parallel-steps`). Compute's mutation
+    /// quotas are per project and per minute: more at once meets more rate limits.
     pub concurrency: usize,
 }
 
 impl Default for RunnerOptions {
+    /// Eight: more than the widest layer of a usual plan (its NEGs, the certificate, the
+    /// address and the redirect beside them), far below Compute's per-minute write quota.
     fn default() -> Self {
-        RunnerOptions { concurrency: 4 }
+        RunnerOptions { concurrency: 8 }
     }
 }
 
@@ -420,66 +430,119 @@ impl Runner {
     }
 }
 
+/// Runs a job with its journal's writer beside it on the same task, so that stopping the task
+/// (a dropped runner) stops both, as a crash would.
 async fn run_job(shared: &Arc<Shared>, id: i64) -> Result<(), JobError> {
-    let db = &shared.db;
-    store::mark_job_running(db, id).await?;
-    shared.bump(id);
-    store::append_log(db, id, None, "info", "job started").await?;
+    let (journal, writer) = journal::open(shared.db.clone(), id, shared.sender(id));
+    let (result, ()) = tokio::join!(run_steps(shared, id, journal), writer.run());
+    result
+}
 
-    let mut in_flight: JoinSet<(i64, String, Result<StepOutcome, StepError>)> = JoinSet::new();
-    let mut started: HashSet<i64> = HashSet::new();
-    let mut failure: Option<String> = None;
-    loop {
-        let steps = store::job_steps(db, id).await?;
-        let job = store::get_job(db, id)
-            .await?
-            .ok_or(JobError::NotFound(id))?;
-        let succeeded: HashSet<&str> = steps
-            .iter()
-            .filter(|s| s.status == "succeeded")
-            .map(|s| s.step_id.as_str())
-            .collect();
-        if failure.is_none() && !job.cancel_requested {
-            // A step still marked running was cut off by a crash: run it again, the executor
-            // polls its operation if one was recorded.
-            let ready: Vec<&StepRecord> = steps
+/// How a step stands in this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Not started in this run (`pending`, or `running` when a crash cut it off: then it runs
+    /// again, and the executor polls its operation if one was recorded).
+    Waiting,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+async fn run_steps(shared: &Arc<Shared>, id: i64, journal: Journal) -> Result<(), JobError> {
+    let db = &shared.db;
+    // Read once: from here on this runner is the only writer of the job's steps, so it keeps
+    // their states in memory instead of reading them back after every completion.
+    let steps = store::job_steps(db, id).await?;
+    let job = store::get_job(db, id)
+        .await?
+        .ok_or(JobError::NotFound(id))?;
+    journal.job_running().await?;
+    journal.log(None, Level::Info, "job started");
+
+    let position: HashMap<&str, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.step_id.as_str(), i))
+        .collect();
+    // A dependency on a step the job does not have can never be met: usize::MAX stands for it.
+    let depends_on: Vec<Vec<usize>> = steps
+        .iter()
+        .map(|s| {
+            s.depends_on()
                 .iter()
-                .filter(|s| matches!(s.status.as_str(), "pending" | "running"))
-                .filter(|s| !started.contains(&s.idx))
-                .filter(|s| {
-                    s.depends_on()
+                .map(|d| position.get(d.as_str()).copied().unwrap_or(usize::MAX))
+                .collect()
+        })
+        .collect();
+    let chains = schedule::chain_lengths(&depends_on);
+    let mut state: Vec<State> = steps
+        .iter()
+        .map(|s| match s.status.as_str() {
+            "succeeded" => State::Succeeded,
+            _ => State::Waiting,
+        })
+        .collect();
+
+    let mut in_flight: JoinSet<(usize, Result<StepOutcome, StepError>)> = JoinSet::new();
+    let mut finished: Vec<JobWrite> = Vec::new();
+    let mut failure: Option<String> = None;
+    let mut cancelled = job.cancel_requested;
+    loop {
+        let mut start = Vec::new();
+        if failure.is_none() && !cancelled {
+            let ready: Vec<usize> = (0..steps.len())
+                .filter(|&i| state[i] == State::Waiting)
+                .filter(|&i| {
+                    depends_on[i]
                         .iter()
-                        .all(|d| succeeded.contains(d.as_str()))
+                        .all(|&d| state.get(d) == Some(&State::Succeeded))
                 })
                 .collect();
             let free = shared.options.concurrency.max(1) - in_flight.len();
-            for step in ready.into_iter().take(free) {
-                started.insert(step.idx);
-                store::mark_step_running(db, id, step.idx).await?;
-                shared.bump(id);
-                let step = step.clone();
-                let ctx = StepContext {
-                    db: db.clone(),
-                    job_id: id,
-                    idx: step.idx,
-                    step_id: step.step_id.clone(),
-                    operation: Mutex::new(step.operation.clone().map(|name| OperationRef {
-                        name,
-                        scope: step.operation_scope.clone().unwrap_or_default(),
-                    })),
-                    notify: shared.sender(id),
-                };
-                let executor = shared.executor.clone();
-                in_flight.spawn(async move {
-                    let result = executor.execute(&step, &ctx).await;
-                    (step.idx, step.step_id, result)
-                });
+            start = schedule::pick(ready, &chains, free);
+        }
+        // The last completions go with the job's end, in its one final commit.
+        let last = start.is_empty() && in_flight.is_empty();
+        if !last {
+            let idxs = start.iter().map(|&i| steps[i].idx).collect();
+            if !journal
+                .transition(std::mem::take(&mut finished), idxs)
+                .await?
+            {
+                cancelled = true;
+                start.clear();
             }
+        }
+        for i in start {
+            state[i] = State::Running;
+            let step = steps[i].clone();
+            let ctx = StepContext {
+                journal: journal.clone(),
+                db: db.clone(),
+                job_id: id,
+                changes: shared.sender(id),
+                idx: step.idx,
+                step_id: step.step_id.clone(),
+                operation: Mutex::new(step.operation.clone().map(|name| OperationRef {
+                    name,
+                    scope: step.operation_scope.clone().unwrap_or_default(),
+                })),
+            };
+            let observer: Arc<dyn crate::cloud::RetryObserver> = Arc::new(waits::StepWaits {
+                journal: journal.clone(),
+                idx: step.idx,
+                step_id: step.step_id.clone(),
+            });
+            let executor = shared.executor.clone();
+            in_flight.spawn(crate::cloud::observed(observer, async move {
+                (i, executor.execute(&step, &ctx).await)
+            }));
         }
         let Some(joined) = in_flight.join_next().await else {
             break;
         };
-        let (idx, step_id, result) = match joined {
+        let (i, result) = match joined {
             Ok(r) => r,
             Err(e) => {
                 // A panicking executor fails the job; the step stays `running` so a resume
@@ -488,40 +551,55 @@ async fn run_job(shared: &Arc<Shared>, id: i64) -> Result<(), JobError> {
                 continue;
             }
         };
+        let step_id = steps[i].step_id.as_str();
         match result {
             Ok(outcome) if outcome.stopped => {
+                // Left unfinished: the job's end marks it skipped, and a resume runs it again.
+                cancelled = true;
                 let reason = outcome.summary.unwrap_or_else(|| "job cancelled".into());
-                let line = format!("{step_id} stopped: {reason}");
-                store::append_log(db, id, Some(&step_id), "warn", &redact(&line)).await?;
+                journal.log(
+                    Some(step_id),
+                    Level::Warn,
+                    &format!("{step_id} stopped: {reason}"),
+                );
             }
             Ok(outcome) => {
-                store::finish_step(db, id, idx, "succeeded", None).await?;
+                state[i] = State::Succeeded;
                 let line = match outcome.summary {
                     Some(s) => format!("{step_id} succeeded: {s}"),
                     None => format!("{step_id} succeeded"),
                 };
-                store::append_log(db, id, Some(&step_id), "info", &redact(&line)).await?;
+                journal.log(Some(step_id), Level::Info, &line);
+                finished.push(JobWrite::StepFinished {
+                    idx: steps[i].idx,
+                    status: "succeeded",
+                    error: None,
+                });
             }
             Err(e) => {
+                state[i] = State::Failed;
                 let message = redact(&e.0);
-                store::finish_step(db, id, idx, "failed", Some(&message)).await?;
-                store::append_log(db, id, Some(&step_id), "error", &message).await?;
+                journal.log(Some(step_id), Level::Error, &message);
+                finished.push(JobWrite::StepFinished {
+                    idx: steps[i].idx,
+                    status: "failed",
+                    error: Some(message.clone()),
+                });
                 failure.get_or_insert(format!("step {step_id} failed: {message}"));
             }
         }
-        shared.bump(id);
     }
 
-    let steps = store::job_steps(db, id).await?;
-    let job = store::get_job(db, id)
-        .await?
-        .ok_or(JobError::NotFound(id))?;
-    let all_done = steps.iter().all(|s| s.status == "succeeded");
+    let all_done = state.iter().all(|s| *s == State::Succeeded);
     let (status, error) = if let Some(f) = failure {
         ("failed", Some(f))
     } else if all_done {
         ("succeeded", None)
-    } else if job.cancel_requested {
+    } else if cancelled
+        || store::get_job(db, id)
+            .await?
+            .is_some_and(|j| j.cancel_requested)
+    {
         ("cancelled", None)
     } else {
         // Cannot happen with a well-formed step graph; a dependency on an unknown step would.
@@ -530,20 +608,7 @@ async fn run_job(shared: &Arc<Shared>, id: i64) -> Result<(), JobError> {
             Some("some steps can never run: their dependencies are missing".into()),
         )
     };
-    if status != "succeeded" {
-        store::skip_unfinished_steps(db, id).await?;
-    }
-    store::finish_job(db, id, status, error.as_deref()).await?;
-    store::append_log(
-        db,
-        id,
-        None,
-        if error.is_some() { "error" } else { "info" },
-        &format!("job {status}"),
-    )
-    .await?;
-    shared.bump(id);
-    Ok(())
+    journal.finish(finished, status, error).await
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::domain::plan::{Call, Scope, StepAction, Verb};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -20,6 +21,8 @@ struct TestExecutor {
     applied: Mutex<HashMap<String, u32>>,
     /// Steps that found an operation from an earlier attempt and polled it.
     repolled: Mutex<Vec<String>>,
+    /// Steps that tell the client's retry observer of a rate-limit wait before their gate.
+    rate_limited: Mutex<HashSet<String>>,
 }
 
 impl TestExecutor {
@@ -72,6 +75,16 @@ impl Executor for TestExecutor {
             ),
         )
         .await;
+        if self.rate_limited.lock().unwrap().contains(&step.step_id) {
+            // What the cloud client does before it sleeps on a 429.
+            crate::cloud::retry_notice::notify(&crate::cloud::RetryWait {
+                reason: crate::cloud::RetryReason::RateLimited,
+                delay: Duration::from_secs(40),
+                retry: 1,
+                error: "rate limited by Google Cloud (retry later): Quota exceeded".into(),
+            })
+            .await;
+        }
         let gate = self.gates.lock().unwrap().get(&step.step_id).cloned();
         if let Some(gate) = gate {
             gate.acquire().await.unwrap().forget();
@@ -383,6 +396,70 @@ async fn a_new_runner_recovers_a_job_cut_off_mid_step() {
     assert_eq!(after.request_id, before.request_id);
     assert_eq!(after.operation, before.operation);
     assert!(runner.recover().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn with_one_slot_the_longest_chain_starts_first() {
+    let (_dir, db) = crate::db::test_db().await;
+    let exec = Arc::new(TestExecutor::with_delay(1));
+    let runner = Runner::new(db.clone(), exec.clone(), RunnerOptions { concurrency: 1 });
+    // Plan order puts six short independent steps first and the chain of three last, as a plan
+    // puts the certificate and the redirect before the NEGs the proxy waits for.
+    let mut steps: Vec<StepSpec> = (0..6).map(|i| step(&format!("s{i}"), &[])).collect();
+    steps.push(step("c1", &[]));
+    steps.push(step("c2", &["c1"]));
+    steps.push(step("c3", &["c2"]));
+    let id = runner.start(request("shop", steps)).await.unwrap();
+    assert_eq!(wait(&runner, id).await.status, "succeeded");
+    let first = exec.span("c1").0;
+    for i in 0..6 {
+        assert!(
+            first < exec.span(&format!("s{i}")).0,
+            "s{i} started before c1"
+        );
+    }
+    assert!(
+        exec.span("c2").0 < exec.span("s0").0,
+        "the chain goes on first"
+    );
+}
+
+#[tokio::test]
+async fn a_step_waiting_out_a_rate_limit_says_so_until_it_finishes() {
+    let (_dir, db) = crate::db::test_db().await;
+    let exec = Arc::new(TestExecutor::with_delay(1));
+    exec.rate_limited.lock().unwrap().insert("a".into());
+    let gate = exec.gate("a");
+    let runner = Runner::new(db.clone(), exec.clone(), RunnerOptions::default());
+    let id = runner
+        .start(request("shop", vec![step("a", &[])]))
+        .await
+        .unwrap();
+    until("a's wait to be recorded", || async {
+        !store::step_waits(&db, id).await.unwrap().is_empty()
+    })
+    .await;
+    let view = read_job(&db, id).await.unwrap().unwrap();
+    let w = &view.waits[0];
+    assert_eq!(w.idx, 0);
+    assert_eq!(w.note, "rate limited by Google");
+    let words = wait_words(w);
+    assert!(
+        words.starts_with("waiting: rate limited by Google, retry in ")
+            && (words.ends_with(" 40 s") || words.ends_with(" 39 s")),
+        "{words}"
+    );
+    assert!(
+        view.log.iter().any(|l| l.level == "warn"
+            && l.step.as_deref() == Some("a")
+            && l.message
+                .starts_with("waiting: rate limited by Google, retry in 40 s")),
+        "{:?}",
+        view.log
+    );
+    gate.add_permits(1);
+    assert_eq!(wait(&runner, id).await.status, "succeeded");
+    assert!(store::step_waits(&db, id).await.unwrap().is_empty());
 }
 
 #[test]

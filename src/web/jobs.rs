@@ -169,6 +169,8 @@ pub struct StepView {
     pub step: StepSummary,
     /// `1.2 s`, or empty before the step finished.
     pub duration: String,
+    /// `waiting: rate limited by Google, retry in 40 s` while the step waits to retry a call.
+    pub waiting: Option<String>,
 }
 
 /// Everything the job page's live part shows.
@@ -177,6 +179,8 @@ pub struct Progress {
     pub deployment_id: Option<i64>,
     pub steps: Vec<StepView>,
     pub counts: String,
+    /// The first waiting step's note, shown beside the job's status.
+    pub waiting: Option<String>,
     pub log: Vec<LogEntry>,
     pub log_cut: bool,
     pub duration: String,
@@ -383,16 +387,25 @@ async fn progress(state: &AppState, id: i64, can_edit: bool) -> AppResult<Progre
         }
     );
     let cancel_requested = crate::db::job_summaries::cancel_requested(&state.db, id).await?;
+    let waits = crate::db::jobs::step_waits(&state.db, id).await?;
+    let wait_of = |idx: i64| {
+        waits
+            .iter()
+            .find(|w| w.idx == idx)
+            .map(crate::jobs::wait_words)
+    };
     let outcome = matches!(job.status.as_str(), "failed" | "cancelled").then(|| outcome(&steps));
     Ok(Progress {
         duration: duration(
             job.started_at.as_deref().or(Some(job.created_at.as_str())),
             job.finished_at.as_deref(),
         ),
+        waiting: waits.first().map(crate::jobs::wait_words),
         steps: steps
             .into_iter()
             .map(|s| StepView {
                 duration: duration(s.started_at.as_deref(), s.finished_at.as_deref()),
+                waiting: wait_of(s.idx),
                 step: s,
             })
             .collect(),

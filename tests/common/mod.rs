@@ -38,6 +38,9 @@ pub fn test_settings(db_path: &std::path::Path) -> Settings {
         plan_ttl: switchyard::deploy::DEFAULT_PLAN_TTL_SECS,
         certificate_poll_ms: 100,
         trusted_proxies: Vec::new(),
+        // Millisecond retry waits: the tests that inject faults stay quick, with the budgets
+        // (minutes of rate limits) of the defaults.
+        engine: switchyard::config::EngineSettings::fast(),
     }
 }
 

@@ -257,7 +257,7 @@ async fn retries_transient_faults_and_rate_limits_then_succeeds() {
 }
 
 #[tokio::test]
-async fn gives_up_after_the_retry_budget_with_a_typed_error() {
+async fn rate_limits_are_retried_for_the_time_budget_then_a_typed_error() {
     let mut config = fast_config();
     config.faults = FaultConfig {
         rate_limit_rate: 1.0,
@@ -265,11 +265,35 @@ async fn gives_up_after_the_retry_budget_with_a_typed_error() {
     };
     let cloud = start(config).await;
     let before = cloud.handle.sandbox.request_count();
+    let started = std::time::Instant::now();
     let err = cloud.client.url_maps(P).list().await.unwrap_err();
     assert!(matches!(err, CloudError::RateLimited { .. }), "{err:?}");
+    let policy = RetryPolicy::fast();
+    assert!(
+        started.elapsed() >= policy.rate_limit_budget,
+        "kept at it for the budget"
+    );
+    // Waits of at most 50 ms over 400 ms: more attempts than a transient failure gets.
+    assert!(
+        cloud.handle.sandbox.request_count() - before > policy.transient_attempts as u64,
+        "rate limits are not counted like failures"
+    );
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_a_number_of_times_then_a_typed_error() {
+    let mut config = fast_config();
+    config.faults = FaultConfig {
+        transient_rate: 1.0,
+        ..FaultConfig::default()
+    };
+    let cloud = start(config).await;
+    let before = cloud.handle.sandbox.request_count();
+    let err = cloud.client.url_maps(P).list().await.unwrap_err();
+    assert!(matches!(err, CloudError::Transient { .. }), "{err:?}");
     assert_eq!(
         cloud.handle.sandbox.request_count() - before,
-        RetryPolicy::fast().max_attempts as u64
+        RetryPolicy::fast().transient_attempts as u64
     );
 }
 

@@ -315,6 +315,62 @@ async fn seeds_converge_under_transient_errors_rate_limits_and_lost_replies() {
     }
 }
 
+/// Every seed of tests/data/seeds.
+const ALL_SEEDS: &[&str] = &[
+    "seed-000.json",
+    "seed-001.json",
+    "seed-001-services.json",
+    "seed-002.json",
+    "seed-002-http.json",
+];
+
+/// A rate limit is waited out, never a reason to fail: with a fifth of all requests rate
+/// limited and a tenth failing transiently for the whole run (the plan's reads included),
+/// every seed applies and destroys as its first job, with no resume and no duplicate. The
+/// panel's retry waits are milliseconds here (test_settings), its budgets the defaults;
+/// `examples/converge_bench.rs` does twenty such runs in a row.
+#[tokio::test]
+async fn every_seed_converges_under_rate_limits_and_transient_failures_without_a_resume() {
+    let app = spawn_app().await;
+    sandbox(
+        &app,
+        json!({
+            "operationLatencyMs": 10,
+            "runLatencyMs": 20,
+            "faults": { "rateLimitRate": 0.2, "transientRate": 0.1 }
+        }),
+    )
+    .await;
+    let mut c = app.token_client("ed", Role::Editor).await;
+    for name in ALL_SEEDS {
+        let spec = seed(name);
+        let id = create_deployment(&app, &spec).await;
+        let job = run_job(&mut c, id, "apply").await;
+        assert_eq!(job["status"], "succeeded", "{name}: {job}");
+        let live = owned(&app, &spec).await;
+        let unique: BTreeSet<_> = live.iter().cloned().collect();
+        assert_eq!(unique.len(), live.len(), "{name}: duplicates in {live:?}");
+        let planned = job["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["action"] == "create")
+            .map(|s| s["resource"].as_str().unwrap().to_string())
+            .filter(|r| !r.contains("/locations/"))
+            .collect::<BTreeSet<_>>();
+        assert_eq!(unique, planned, "{name}: exactly the planned resources");
+        let job = run_job(&mut c, id, "destroy").await;
+        assert_eq!(job["status"], "succeeded", "{name}: {job}");
+        assert_eq!(owned(&app, &spec).await, Vec::<String>::new(), "{name}");
+        // Two seeds share each name: the destroyed one leaves the panel for the next.
+        assert!(
+            switchyard::db::deployments::delete(&app.state.db, id)
+                .await
+                .unwrap()
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_plan_page_shows_the_changes_and_its_apply_button_starts_a_job() {
     let app = spawn_app().await;

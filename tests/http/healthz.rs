@@ -13,6 +13,7 @@ async fn healthz_answers_when_the_database_does() {
         plan_ttl: switchyard::deploy::DEFAULT_PLAN_TTL_SECS,
         certificate_poll_ms: 100,
         trusted_proxies: Vec::new(),
+        engine: switchyard::config::EngineSettings::default(),
     };
     settings.listen = "127.0.0.1:0".parse().unwrap();
     let listener = tokio::net::TcpListener::bind(settings.listen)

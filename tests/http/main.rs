@@ -32,6 +32,7 @@ mod env_values;
 mod errors;
 mod healthz;
 mod job_control;
+mod job_waits;
 mod orphans;
 mod pinned_plans;
 mod run_services;
