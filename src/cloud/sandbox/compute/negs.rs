@@ -144,10 +144,12 @@ pub(super) async fn list_network_endpoints(ctx: &Ctx<'_>, n: &str) -> ApiResult 
         .into_iter()
         .map(|e| json!({"networkEndpoint": e, "healths": []}))
         .collect();
-    Ok(axum::Json(
-        json!({"kind": "compute#networkEndpointGroupsListNetworkEndpoints", "items": items}),
-    )
-    .into_response())
+    // Like every list, no `items` when there are none (docs/google-cloud.md §21.1).
+    let mut page = json!({"kind": "compute#networkEndpointGroupsListNetworkEndpoints"});
+    if !items.is_empty() {
+        page["items"] = json!(items);
+    }
+    Ok(axum::Json(page).into_response())
 }
 
 pub(super) fn prepare(ctx: &Ctx<'_>, body: &mut Value, internal: &mut Value) -> ApiResult<()> {
