@@ -85,6 +85,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod discovery;
 pub mod error;
 pub mod retry;
 pub mod retry_notice;

@@ -51,15 +51,9 @@ pub fn rid() -> uuid::Uuid {
 pub const P: &str = "acme";
 pub const R: &str = "us-central1";
 
-/// A raw call with a token the sandbox issued (through the same gcp_auth flow), for checking
-/// exact status codes and error shapes.
-pub async fn raw(
-    cloud: &TestCloud,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let token = cloud
+/// An access token the sandbox issued, through the same gcp_auth flow as the client's.
+pub async fn token(cloud: &TestCloud) -> &str {
+    cloud
         .token
         .get_or_init(|| async {
             let key = cloud.handle.sandbox.service_account_key_json();
@@ -73,7 +67,18 @@ pub async fn raw(
             .as_str()
             .to_string()
         })
-        .await;
+        .await
+}
+
+/// A raw call with a token the sandbox issued (through the same gcp_auth flow), for checking
+/// exact status codes and error shapes.
+pub async fn raw(
+    cloud: &TestCloud,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let token = token(cloud).await;
     let url = format!("{}{path}", cloud.handle.base_url());
     let mut req = reqwest::Client::new()
         .request(method, url)

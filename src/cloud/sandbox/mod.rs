@@ -17,9 +17,13 @@
 //!   certificate to ACTIVE or a failed state.
 
 mod compute;
+mod errors;
 mod keys;
+mod request;
 mod run;
 mod settings;
+
+pub(crate) use errors::{Api, ApiError, ApiResult};
 
 pub use settings::SandboxArgs;
 
@@ -129,153 +133,6 @@ impl Fault {
         matches!(self, Fault::OperationError | Fault::LostReply)
     }
 }
-
-/// Which API a request is for: decides the error JSON shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Api {
-    Compute,
-    Run,
-}
-
-/// An error answer in Google's shape: Compute `errors[].reason` (lowerCamel), Cloud Run
-/// `status` (UPPER_SNAKE).
-#[derive(Debug)]
-pub(crate) struct ApiError {
-    api: Api,
-    status: StatusCode,
-    /// Compute reason (`notFound`) or Cloud Run status (`NOT_FOUND`).
-    reason: String,
-    message: String,
-    retry_after: Option<u64>,
-}
-
-impl ApiError {
-    pub(crate) fn compute(status: u16, reason: &str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            api: Api::Compute,
-            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-            reason: reason.into(),
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-
-    pub(crate) fn run(status: u16, rpc_status: &str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            api: Api::Run,
-            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-            reason: rpc_status.into(),
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-
-    /// Compute 400 `invalid` with the API's "Invalid value for field" wording.
-    pub(crate) fn invalid(field: &str, value: &str, why: &str) -> ApiError {
-        ApiError::compute(
-            400,
-            "invalid",
-            format!("Invalid value for field '{field}': '{value}'. {why}"),
-        )
-    }
-
-    pub(crate) fn not_found(path: &str) -> ApiError {
-        ApiError::compute(
-            404,
-            "notFound",
-            format!("The resource '{path}' was not found"),
-        )
-    }
-
-    fn internal(e: impl std::fmt::Display, api: Api) -> ApiError {
-        tracing::error!(error = %e, "sandbox storage failure");
-        let mut err = ApiError::compute(500, "backendError", "Internal error in the sandbox");
-        err.api = api;
-        if api == Api::Run {
-            err.reason = "INTERNAL".into();
-        }
-        err
-    }
-
-    fn for_fault(fault: Fault, api: Api) -> ApiError {
-        let (status, reason, run_status, message) = match fault {
-            Fault::RateLimited => (
-                429,
-                "rateLimitExceeded",
-                "RESOURCE_EXHAUSTED",
-                "Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute per region' (sandbox fault injection)",
-            ),
-            Fault::RateLimited403 => (
-                403,
-                "rateLimitExceeded",
-                "RESOURCE_EXHAUSTED",
-                "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute per region' of service 'compute.googleapis.com' (sandbox fault injection)",
-            ),
-            Fault::ResourceNotReady => (
-                400,
-                "resourceNotReady",
-                "FAILED_PRECONDITION",
-                "The resource is not ready (sandbox fault injection)",
-            ),
-            Fault::LostReply => (
-                503,
-                "backendError",
-                "UNAVAILABLE",
-                "The service is currently unavailable (sandbox fault injection: the change was applied but its reply lost)",
-            ),
-            // IamRace is never answered as an error by itself (set_iam plays the other writer);
-            // listed here so the match stays exhaustive.
-            Fault::Transient | Fault::OperationError | Fault::IamRace => (
-                503,
-                "backendError",
-                "UNAVAILABLE",
-                "The service is currently unavailable (sandbox fault injection)",
-            ),
-        };
-        let mut e = match api {
-            Api::Compute => ApiError::compute(status, reason, message),
-            Api::Run => ApiError::run(status, run_status, message),
-        };
-        if fault == Fault::RateLimited {
-            e.retry_after = Some(1);
-        }
-        e
-    }
-}
-
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
-        ApiError::internal(e, Api::Compute)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let code = self.status.as_u16();
-        let body = match self.api {
-            Api::Compute => json!({"error": {
-                "code": code,
-                "message": self.message,
-                "errors": [{"message": self.message, "domain": "global", "reason": self.reason}],
-            }}),
-            Api::Run => json!({"error": {
-                "code": code,
-                "message": self.message,
-                "status": self.reason,
-            }}),
-        };
-        let mut resp = (self.status, axum::Json(body)).into_response();
-        if let Some(s) = self.retry_after {
-            resp.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                s.to_string().parse().expect("digits are a valid header"),
-            );
-        }
-        resp
-    }
-}
-
-pub(crate) type ApiResult<T = Response> = Result<T, ApiError>;
 
 struct Runtime {
     config: SandboxConfig,
@@ -542,21 +399,21 @@ pub async fn spawn(
 
 fn router(sandbox: Arc<Sandbox>) -> Router {
     Router::new()
-        .route(
-            "/compute/v1/projects/{project}/{*rest}",
-            any(compute::handle),
-        )
-        .route(
-            "/v2/projects/{project}/locations/{location}/{*rest}",
-            any(run::handle),
-        )
+        .route("/compute/v1/{*rest}", any(compute::handle))
+        .route("/v2/{*rest}", any(run::handle))
         .route("/token", post(token))
         .route("/sandbox/v1/faults", get(get_faults).post(set_faults))
         .route(
             "/sandbox/v1/projects/{project}/sslCertificates/{name}",
             post(compute::provision_certificate),
         )
+        .fallback(no_such_path)
         .with_state(sandbox)
+}
+
+/// Anything outside the two APIs and the sandbox's own calls: Google's HTML 404.
+async fn no_such_path(uri: axum::http::Uri) -> Response {
+    ApiError::no_such_path(Api::Compute, uri.path()).into_response()
 }
 
 #[derive(Deserialize)]

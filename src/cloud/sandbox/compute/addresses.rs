@@ -1,7 +1,8 @@
 //! Global addresses: reserved external IPs (given or allocated, unique across projects), shown
 //! RESERVED or IN_USE with their users on read.
 
-use super::shared::{Users, one_of, str_field};
+use super::names::{one_of, str_field};
+use super::users::Users;
 use super::{API, Ctx};
 use crate::cloud::sandbox::{ApiError, ApiResult};
 use crate::db::sandbox::{self as sql, StoredResource};
@@ -20,7 +21,7 @@ pub(super) async fn render(
         .get("address")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let users = users.of(conn, ctx.project, path, ip.as_deref()).await?;
+    let users = users.of(conn, ctx.now, path, ip.as_deref()).await?;
     if users.is_empty() {
         body["status"] = json!("RESERVED");
     } else {
@@ -31,6 +32,7 @@ pub(super) async fn render(
 }
 
 pub(super) async fn prepare(
+    ctx: &Ctx<'_>,
     conn: &mut SqliteConnection,
     body: &mut Value,
     existing: Option<&StoredResource>,
@@ -60,10 +62,14 @@ pub(super) async fn prepare(
         body["address"] = r.body["address"].clone();
         return Ok(());
     }
-    let taken: Vec<String> = sql::all_bodies(conn, API, "addresses")
+    let taken: Vec<String> = sql::all_bodies(conn, API, "addresses", ctx.now)
         .await?
         .iter()
-        .chain(sql::all_bodies(conn, API, "forwardingRules").await?.iter())
+        .chain(
+            sql::all_bodies(conn, API, "forwardingRules", ctx.now)
+                .await?
+                .iter(),
+        )
         .filter_map(|b| {
             b.get("address")
                 .or_else(|| b.get("IPAddress"))

@@ -1,7 +1,9 @@
 //! Backend services: NEG backends only, with the rules for serverless and internet NEGs (no
 //! health checks, no balancing settings), server defaults, and `usedBy` shown on read.
 
-use super::shared::{Users, one_of, split_path, str_field};
+use super::names::{one_of, str_field};
+use super::references::split_path;
+use super::users::Users;
 use super::{API, Ctx};
 use crate::cloud::sandbox::ApiError;
 use crate::cloud::sandbox::ApiResult;
@@ -18,7 +20,7 @@ pub(super) async fn render(
     path: &str,
     body: &mut Value,
 ) -> ApiResult<()> {
-    let users = users.of(conn, ctx.project, path, None).await?;
+    let users = users.of(conn, ctx.now, path, None).await?;
     if !users.is_empty() {
         body["usedBy"] = json!(
             users
@@ -30,8 +32,13 @@ pub(super) async fn render(
     Ok(())
 }
 
-/// NEG types behind a backend service's backends.
-async fn backend_neg_types(conn: &mut SqliteConnection, body: &Value) -> ApiResult<Vec<String>> {
+/// NEG types behind a backend service's backends (their groups are full URLs by now, see
+/// `references::normalise`). A group that is not there is 404, as any missing reference.
+async fn backend_neg_types(
+    ctx: &Ctx<'_>,
+    conn: &mut SqliteConnection,
+    body: &Value,
+) -> ApiResult<Vec<String>> {
     let mut types = Vec::new();
     for (i, b) in body["backends"]
         .as_array()
@@ -42,21 +49,12 @@ async fn backend_neg_types(conn: &mut SqliteConnection, body: &Value) -> ApiResu
     {
         let field = format!("resource.backends[{i}].group");
         let group = str_field(b, "group").unwrap_or_default();
-        if !(group.starts_with("https://") || group.starts_with("http://"))
-            || compute_path(group).is_none()
-        {
-            return Err(ApiError::invalid(
-                &field,
-                group,
-                "The group must be a fully-qualified URL; partial URLs are not supported for backends[].group.",
-            ));
-        }
-        let path = compute_path(group).expect("checked");
+        let path = compute_path(group).unwrap_or_default();
         let Some((p, loc, c, n)) = split_path(&path) else {
-            return Err(ApiError::invalid(
-                &field,
-                group,
-                "Not a valid resource reference.",
+            return Err(ApiError::compute(
+                400,
+                "required",
+                format!("Required field '{field}' not specified"),
             ));
         };
         if c != "networkEndpointGroups" {
@@ -75,6 +73,7 @@ async fn backend_neg_types(conn: &mut SqliteConnection, body: &Value) -> ApiResu
         };
         let neg = sql::get_resource(conn, key)
             .await?
+            .filter(|r| r.visible(ctx.now))
             .ok_or_else(|| ApiError::not_found(&path))?;
         types.push(
             str_field(&neg.body, "networkEndpointType")
@@ -85,7 +84,11 @@ async fn backend_neg_types(conn: &mut SqliteConnection, body: &Value) -> ApiResu
     Ok(types)
 }
 
-pub(super) async fn prepare(conn: &mut SqliteConnection, body: &mut Value) -> ApiResult<()> {
+pub(super) async fn prepare(
+    ctx: &Ctx<'_>,
+    conn: &mut SqliteConnection,
+    body: &mut Value,
+) -> ApiResult<()> {
     let scheme = one_of(
         "resource.loadBalancingScheme",
         str_field(body, "loadBalancingScheme"),
@@ -110,7 +113,7 @@ pub(super) async fn prepare(conn: &mut SqliteConnection, body: &mut Value) -> Ap
         "HTTP",
     )?;
     body["protocol"] = json!(protocol);
-    let types = backend_neg_types(conn, body).await?;
+    let types = backend_neg_types(ctx, conn, body).await?;
     let mut groups: Vec<&str> = Vec::new();
     let backends = body["backends"].as_array().cloned().unwrap_or_default();
     for (i, b) in backends.iter().enumerate() {

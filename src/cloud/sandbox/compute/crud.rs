@@ -1,18 +1,21 @@
-//! The flow every collection shares: get and list (with paging) and the read-time fields, then
-//! insert, delete, patch/update and the setters, each validated whole by `prepare`, which calls
-//! the kind's own rules and fills the server's fields.
+//! The flow every collection shares: get and the read-time fields, then insert, delete,
+//! patch/update and the setters, each validated whole by `prepare`, which writes references
+//! as full URLs, calls the kind's own rules, checks what the references name and fills the
+//! server's fields.
+//!
+//! A resource appears and disappears with its operation (docs/google-cloud.md §11.3): an
+//! insert is not there to read until its operation is DONE, a deleted resource is until its
+//! delete is DONE, and while either runs the resource takes no other change.
 
+use super::names::{check_name, str_field};
 use super::operations::{Change, Write};
-use super::shared::{
-    Users, check_name, check_references, resource_path, str_field, users_of, valid_name,
-};
+use super::references::{check_references, normalise};
+use super::users::{Users, resource_path, users_of};
 use super::{
-    API, Coll, Ctx, Fingerprint, ListQuery, addresses, backend_services, coll, forwarding_rules,
-    health_checks, negs, ssl_certificates, target_proxies, url_maps,
+    Coll, Ctx, Fingerprint, addresses, backend_services, forwarding_rules, health_checks, negs,
+    ssl_certificates, target_proxies, url_maps,
 };
-use crate::cloud::sandbox::{
-    ApiError, ApiResult, merge_patch, now_ms, random_hex, random_id, rfc3339,
-};
+use crate::cloud::sandbox::{ApiError, ApiResult, merge_patch, random_hex, random_id, rfc3339};
 use crate::db::sandbox::{self as sql, StoredResource};
 use axum::response::IntoResponse;
 use base64::Engine;
@@ -23,85 +26,22 @@ pub(super) async fn get(ctx: &Ctx<'_>, c: &str, n: &str) -> ApiResult {
     let mut conn = ctx.sb.db.acquire().await?;
     let res = sql::get_resource(&mut conn, ctx.key(c, n))
         .await?
+        .filter(|r| r.visible(ctx.now))
         .ok_or_else(|| ApiError::not_found(&ctx.path(c, n)))?;
     let mut users = Users::default();
     Ok(axum::Json(render(ctx, &mut conn, &mut users, &res).await?).into_response())
 }
 
-pub(super) async fn list(ctx: &Ctx<'_>, c: &str, q: &ListQuery) -> ApiResult {
-    if q.filter.as_deref().is_some_and(|f| !f.trim().is_empty()) {
-        return Err(ApiError::invalid(
-            "filter",
-            q.filter.as_deref().unwrap_or_default(),
-            "The sandbox does not implement list filters; list everything and filter locally.",
-        ));
-    }
-    let max = match q.max_results.as_deref() {
-        None => 500,
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if n <= 500 => n.max(1),
-            _ => {
-                return Err(ApiError::invalid(
-                    "maxResults",
-                    s,
-                    "Must be between 0 and 500.",
-                ));
-            }
-        },
-    };
-    // The token is the last name of the previous page: each page is one indexed range read,
-    // however deep into the collection it is.
-    let after = match q.page_token.as_deref() {
-        None | Some("") => None,
-        Some(t) if valid_name(t) => Some(t),
-        Some(t) => return Err(ApiError::invalid("pageToken", t, "Invalid page token.")),
-    };
-    let mut conn = ctx.sb.db.acquire().await?;
-    let mut rows = sql::list_page(
-        &mut conn,
-        API,
-        ctx.project,
-        ctx.location,
-        c,
-        after,
-        max as u32 + 1,
-    )
-    .await?;
-    let next = (rows.len() > max).then(|| {
-        rows.truncate(max);
-        rows.last().map(|r| r.name.clone()).unwrap_or_default()
-    });
-    // Read once for the page: reading them again for each item made a list cost the square of
-    // the collection. The work stays within the page (at most 500 items) and within this
-    // request's future, which hyper drops when the client goes away.
-    let mut users = Users::default();
-    let mut items = Vec::with_capacity(rows.len());
-    for r in &rows {
-        items.push(render(ctx, &mut conn, &mut users, r).await?);
-    }
-    let kind = coll(c, ctx.location).map(|s| s.kind).unwrap_or_default();
-    let mut page = json!({
-        "kind": format!("{kind}List"),
-        "id": format!("{}/{c}", ctx.scope_path(ctx.location)),
-        "items": items,
-        "selfLink": ctx.link(&format!("{}/{c}", ctx.scope_path(ctx.location))),
-    });
-    if let Some(token) = next {
-        page["nextPageToken"] = json!(token);
-    }
-    Ok(axum::Json(page).into_response())
-}
-
 /// The resource as GET answers it now: stored body plus fields that depend on other resources
 /// (an address's users, a backend service's usedBy) or on time (certificate provisioning).
-async fn render(
+pub(super) async fn render(
     ctx: &Ctx<'_>,
     conn: &mut SqliteConnection,
     users: &mut Users,
     r: &StoredResource,
 ) -> ApiResult<Value> {
     let mut body = r.body.clone();
-    let path = resource_path(ctx.project, r);
+    let path = resource_path(r);
     match r.collection.as_str() {
         "addresses" => addresses::render(ctx, conn, users, &path, &mut body).await?,
         "backendServices" => backend_services::render(ctx, conn, users, &path, &mut body).await?,
@@ -114,8 +54,9 @@ async fn render(
     Ok(body)
 }
 
-/// Output-only fields a client may echo back from a GET; the server's values win.
-const OUTPUT_FIELDS: &[&str] = &[
+/// Fields the server sets, dropped from what a patch merges with the stored resource (a
+/// request's own output-only fields were dropped on admission); the server's values win.
+const SERVER_FIELDS: &[&str] = &[
     "kind",
     "id",
     "selfLink",
@@ -131,17 +72,29 @@ fn new_fingerprint() -> String {
     base64::engine::general_purpose::STANDARD.encode(random_hex(8).as_bytes())
 }
 
+/// The stored resource that a change may act on: there (its insert DONE, no delete yet) and
+/// not in the middle of an operation.
+async fn existing(
+    ctx: &Ctx<'_>,
+    conn: &mut SqliteConnection,
+    c: &str,
+    n: &str,
+) -> ApiResult<StoredResource> {
+    let path = ctx.path(c, n);
+    match sql::get_resource(conn, ctx.key(c, n)).await? {
+        Some(r) if r.busy(ctx.now) && !r.gone(ctx.now) => Err(ApiError::not_ready(&path)),
+        Some(r) if r.visible(ctx.now) => Ok(r),
+        _ => Err(ApiError::not_found(&path)),
+    }
+}
+
 pub(super) async fn insert(
     ctx: &Ctx<'_>,
     conn: &mut SqliteConnection,
     spec: &Coll,
     body: Value,
 ) -> ApiResult<Change> {
-    let name = body
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let name = str_field(&body, "name").unwrap_or_default().to_string();
     if name.is_empty() {
         return Err(ApiError::compute(
             400,
@@ -150,9 +103,11 @@ pub(super) async fn insert(
         ));
     }
     check_name("resource.name", &name)?;
+    // A name is taken from the insert on (even before its operation is DONE) until a delete of
+    // it is DONE.
     if sql::get_resource(conn, ctx.key(spec.name, &name))
         .await?
-        .is_some()
+        .is_some_and(|r| !r.gone(ctx.now))
     {
         return Err(ApiError::compute(
             409,
@@ -169,7 +124,7 @@ pub(super) async fn insert(
         op_type: op_type(ctx, spec, "insert"),
         target_path: ctx.path(spec.name, &name),
         target_id: id,
-        writes: vec![Write::Put {
+        writes: vec![Write::Create {
             location: ctx.location.into(),
             collection: spec.name.into(),
             name,
@@ -192,13 +147,11 @@ pub(super) async fn delete(
     ctx: &Ctx<'_>,
     conn: &mut SqliteConnection,
     spec: &Coll,
-    c: &str,
     n: &str,
 ) -> ApiResult<Change> {
+    let c = spec.name;
     let path = ctx.path(c, n);
-    let r = sql::get_resource(conn, ctx.key(c, n))
-        .await?
-        .ok_or_else(|| ApiError::not_found(&path))?;
+    let r = existing(ctx, conn, c, n).await?;
     let ip = (c == "addresses")
         .then(|| {
             r.body
@@ -207,10 +160,7 @@ pub(super) async fn delete(
                 .map(str::to_string)
         })
         .flatten();
-    if let Some(user) = users_of(conn, ctx.project, &path, ip.as_deref())
-        .await?
-        .first()
-    {
+    if let Some(user) = users_of(conn, ctx.now, &path, ip.as_deref()).await?.first() {
         return Err(ApiError::compute(
             400,
             "resourceInUseByAnotherResource",
@@ -242,9 +192,7 @@ pub(super) async fn modify(
     is_patch: bool,
 ) -> ApiResult<Change> {
     let path = ctx.path(spec.name, n);
-    let r = sql::get_resource(conn, ctx.key(spec.name, n))
-        .await?
-        .ok_or_else(|| ApiError::not_found(&path))?;
+    let r = existing(ctx, conn, spec.name, n).await?;
     check_fingerprint(spec.fingerprint, &r.body, &body)?;
     if let Some(new_name) = body.get("name").and_then(Value::as_str)
         && new_name != n
@@ -267,7 +215,7 @@ pub(super) async fn modify(
         op_type: if is_patch { "patch" } else { "update" }.into(),
         target_path: path,
         target_id: body["id"].as_str().map(str::to_string),
-        writes: vec![Write::Put {
+        writes: vec![Write::Replace {
             location: ctx.location.into(),
             collection: spec.name.into(),
             name: n.into(),
@@ -299,33 +247,26 @@ pub(super) async fn mutate_verb(
     ctx: &Ctx<'_>,
     conn: &mut SqliteConnection,
     spec: &Coll,
-    c: &str,
     n: &str,
     verb: &str,
     req: Value,
 ) -> ApiResult<Change> {
+    let c = spec.name;
     let path = ctx.path(c, n);
-    let r = sql::get_resource(conn, ctx.key(c, n))
-        .await?
-        .ok_or_else(|| ApiError::not_found(&path))?;
+    let r = existing(ctx, conn, c, n).await?;
     let mut body = r.body.clone();
     let mut internal = r.internal.clone();
-    match (c, verb) {
-        ("networkEndpointGroups", "attachNetworkEndpoints" | "detachNetworkEndpoints") => {
+    match verb {
+        "attachNetworkEndpoints" | "detachNetworkEndpoints" => {
             negs::attach_or_detach(ctx, &body, &mut internal, verb, &req)?;
         }
-        ("forwardingRules", "setTarget") => forwarding_rules::set_target(&mut body, &req),
-        ("targetHttpsProxies" | "targetHttpProxies", "setUrlMap") => {
-            target_proxies::set_url_map(&mut body, &req)
-        }
-        ("targetHttpsProxies", "setSslCertificates") => {
-            target_proxies::set_ssl_certificates(&mut body, &req)
-        }
+        "setTarget" => forwarding_rules::set_target(&mut body, &req),
+        "setUrlMap" => target_proxies::set_url_map(&mut body, &req),
+        "setSslCertificates" => target_proxies::set_ssl_certificates(&mut body, &req),
         _ => {
-            return Err(ApiError::compute(
-                404,
-                "notFound",
-                format!("Method {c}.{verb} is not implemented by the sandbox"),
+            return Err(ApiError::not_implemented(
+                crate::cloud::sandbox::Api::Compute,
+                &format!("compute.{c}.{verb}"),
             ));
         }
     }
@@ -335,7 +276,7 @@ pub(super) async fn mutate_verb(
         op_type: verb.into(),
         target_path: path,
         target_id: body["id"].as_str().map(str::to_string),
-        writes: vec![Write::Put {
+        writes: vec![Write::Replace {
             location: ctx.location.into(),
             collection: c.into(),
             name: n.into(),
@@ -355,7 +296,7 @@ pub(super) async fn prepare(
     existing: Option<&StoredResource>,
 ) -> ApiResult<(Value, Value)> {
     let obj = body.as_object_mut().expect("bodies are objects");
-    for f in OUTPUT_FIELDS {
+    for f in SERVER_FIELDS {
         obj.remove(*f);
     }
     obj.remove("fingerprint");
@@ -364,23 +305,24 @@ pub(super) async fn prepare(
     let mut internal = existing
         .map(|r| r.internal.clone())
         .unwrap_or_else(|| json!({}));
+    normalise(ctx, spec.name, &mut body)?;
     match spec.name {
         "networkEndpointGroups" => negs::prepare(ctx, &mut body, &mut internal)?,
-        "backendServices" => backend_services::prepare(conn, &mut body).await?,
-        "urlMaps" => body = url_maps::prepare(conn, ctx.project, body).await?,
+        "backendServices" => backend_services::prepare(ctx, conn, &mut body).await?,
+        "urlMaps" => body = url_maps::prepare(ctx, conn, body).await?,
         "sslCertificates" => ssl_certificates::prepare(&mut body)?,
         "targetHttpsProxies" => target_proxies::prepare_https_proxy(&mut body)?,
         "targetHttpProxies" => target_proxies::prepare_http_proxy(&body)?,
-        "addresses" => addresses::prepare(conn, &mut body, existing).await?,
+        "addresses" => addresses::prepare(ctx, conn, &mut body, existing).await?,
         "forwardingRules" => forwarding_rules::prepare(conn, ctx, &mut body).await?,
         "healthChecks" => health_checks::prepare(&mut body)?,
         _ => {}
     }
-    check_references(conn, ctx.project, spec.name, &body).await?;
+    check_references(ctx, conn, spec.name, &body).await?;
     // Server-assigned fields: kept across changes, fingerprint renewed on each.
     let (id, created) = match existing {
         Some(r) => (r.body["id"].clone(), r.body["creationTimestamp"].clone()),
-        None => (json!(random_id()), json!(rfc3339(now_ms()))),
+        None => (json!(random_id()), json!(rfc3339(ctx.now))),
     };
     body["kind"] = json!(spec.kind);
     body["id"] = id;

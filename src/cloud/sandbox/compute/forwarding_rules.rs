@@ -2,7 +2,8 @@
 //! ephemeral), port ranges that may not overlap another rule's on the same IP, and `setTarget`.
 
 use super::addresses::allocate_ip;
-use super::shared::{norm, one_of, split_path, str_field};
+use super::names::{one_of, str_field};
+use super::references::{resource_path_of, split_path};
 use super::{API, Ctx};
 use crate::cloud::sandbox::{ApiError, ApiResult};
 use crate::db::sandbox::{self as sql, Key};
@@ -97,12 +98,8 @@ pub(super) async fn prepare(
     let ip = match str_field(body, "IPAddress") {
         Some(a) if a.parse::<std::net::IpAddr>().is_ok() => a.to_string(),
         Some(link) => {
-            let path = norm(ctx.project, link).ok_or_else(|| {
-                ApiError::invalid(
-                    "resource.IPAddress",
-                    link,
-                    "Not an IP address or address reference.",
-                )
+            let path = resource_path_of(ctx.project, link).ok_or_else(|| {
+                ApiError::invalid("resource.IPAddress", link, "The URL is malformed.")
             })?;
             let Some((p, loc, c, n)) = split_path(&path).filter(|(_, _, c, _)| c == "addresses")
             else {
@@ -121,6 +118,7 @@ pub(super) async fn prepare(
             };
             let addr = sql::get_resource(conn, key)
                 .await?
+                .filter(|a| a.visible(ctx.now))
                 .ok_or_else(|| ApiError::not_found(&path))?;
             addr.body["address"]
                 .as_str()
@@ -128,7 +126,7 @@ pub(super) async fn prepare(
                 .to_string()
         }
         None => {
-            let taken: Vec<String> = sql::all_bodies(conn, API, "addresses")
+            let taken: Vec<String> = sql::all_bodies(conn, API, "addresses", ctx.now)
                 .await?
                 .iter()
                 .filter_map(|b| b["address"].as_str().map(str::to_string))
@@ -137,7 +135,9 @@ pub(super) async fn prepare(
         }
     };
     let name = str_field(body, "name").unwrap_or_default();
-    for other in sql::list_resources(conn, API, ctx.project, "global", "forwardingRules").await? {
+    let others =
+        sql::list_resources(conn, API, ctx.project, "global", "forwardingRules", ctx.now).await?;
+    for other in others {
         if other.name == name || other.body["IPAddress"].as_str() != Some(ip.as_str()) {
             continue;
         }

@@ -1,6 +1,6 @@
 //! Health checks: a known type and Google's default intervals and thresholds.
 
-use super::shared::{one_of, str_field};
+use super::names::{one_of, str_field};
 use crate::cloud::sandbox::ApiResult;
 use serde_json::{Value, json};
 

@@ -2,7 +2,7 @@
 //! detached by verb) and regional serverless NEGs (one Cloud Run, App Engine or Functions target).
 
 use super::Ctx;
-use super::shared::{str_field, valid_domain};
+use super::names::{str_field, valid_domain};
 use crate::cloud::sandbox::{ApiError, ApiResult};
 use crate::db::sandbox as sql;
 use axum::response::IntoResponse;
@@ -135,6 +135,7 @@ pub(super) async fn list_network_endpoints(ctx: &Ctx<'_>, n: &str) -> ApiResult 
     let mut conn = ctx.sb.db.acquire().await?;
     let r = sql::get_resource(&mut conn, ctx.key("networkEndpointGroups", n))
         .await?
+        .filter(|r| r.visible(ctx.now))
         .ok_or_else(|| ApiError::not_found(&ctx.path("networkEndpointGroups", n)))?;
     let items: Vec<Value> = r.internal["endpoints"]
         .as_array()
@@ -143,10 +144,12 @@ pub(super) async fn list_network_endpoints(ctx: &Ctx<'_>, n: &str) -> ApiResult 
         .into_iter()
         .map(|e| json!({"networkEndpoint": e, "healths": []}))
         .collect();
-    Ok(axum::Json(
-        json!({"kind": "compute#networkEndpointGroupsListNetworkEndpoints", "items": items}),
-    )
-    .into_response())
+    // Like every list, no `items` when there are none (docs/google-cloud.md §21.1).
+    let mut page = json!({"kind": "compute#networkEndpointGroupsListNetworkEndpoints"});
+    if !items.is_empty() {
+        page["items"] = json!(items);
+    }
+    Ok(axum::Json(page).into_response())
 }
 
 pub(super) fn prepare(ctx: &Ctx<'_>, body: &mut Value, internal: &mut Value) -> ApiResult<()> {

@@ -13,13 +13,23 @@ use std::time::Duration;
 /// A planned write, applied together with its operation record (or not at all when the
 /// operation is made to fail).
 pub(super) enum Write {
-    Put {
+    /// A new resource, there to read once the operation is DONE.
+    Create {
         location: String,
         collection: String,
         name: String,
         body: Value,
         internal: Value,
     },
+    /// A change in place, seen at once.
+    Replace {
+        location: String,
+        collection: String,
+        name: String,
+        body: Value,
+        internal: Value,
+    },
+    /// A delete, complete once the operation is DONE; until then the resource is still there.
     Delete {
         location: String,
         collection: String,
@@ -85,24 +95,31 @@ pub(super) async fn commit(
             "httpErrorMessage": "INTERNAL SERVER ERROR",
         })
     });
+    let done_at = now + latency.as_millis() as i64;
     let mut tx = ctx.sb.db.begin().await?;
+    sql::purge_gone(&mut tx, now).await?;
     if error.is_none() {
         for w in &change.writes {
             match w {
-                Write::Put {
+                Write::Create {
                     location,
                     collection,
                     name,
                     body,
                     internal,
                 } => {
-                    let key = Key {
-                        api: API,
-                        project: ctx.project,
-                        location,
-                        collection,
-                        name,
-                    };
+                    let key = key(ctx.project, location, collection, name);
+                    sql::put_resource_visible_at(&mut tx, key, body, internal, 0, now, done_at)
+                        .await?;
+                }
+                Write::Replace {
+                    location,
+                    collection,
+                    name,
+                    body,
+                    internal,
+                } => {
+                    let key = key(ctx.project, location, collection, name);
                     sql::put_resource(&mut tx, key, body, internal, 0, now).await?;
                 }
                 Write::Delete {
@@ -110,19 +127,16 @@ pub(super) async fn commit(
                     collection,
                     name,
                 } => {
-                    let key = Key {
-                        api: API,
-                        project: ctx.project,
-                        location,
-                        collection,
-                        name,
-                    };
-                    sql::delete_resource(&mut tx, key).await?;
+                    sql::delete_resource_at(
+                        &mut tx,
+                        key(ctx.project, location, collection, name),
+                        done_at,
+                    )
+                    .await?;
                 }
             }
         }
     }
-    let done_at = now + latency.as_millis() as i64;
     sql::insert_operation(
         &mut tx,
         API,
@@ -148,8 +162,19 @@ pub(super) async fn commit(
         // The reply to a mutation always shows the operation just started, as Google's does,
         // however long the commit took; only a zero latency answers DONE at once.
         done_at_ms: if latency.is_zero() { done_at } else { i64::MAX },
+        created_ms: now,
     };
     Ok(axum::Json(render_operation(&stored)).into_response())
+}
+
+fn key<'k>(project: &'k str, location: &'k str, collection: &'k str, name: &'k str) -> Key<'k> {
+    Key {
+        api: API,
+        project,
+        location,
+        collection,
+        name,
+    }
 }
 
 /// A repeated requestId answers the original operation and changes nothing (docs/google-cloud.md §9).

@@ -1,7 +1,8 @@
 //! SSL certificates: self-managed (PEM, private key write-only) and Google-managed ones, which
 //! provision through the admin hook or by themselves once served, when so configured.
 
-use super::shared::{Users, one_of, str_field, valid_domain};
+use super::names::{one_of, str_field, valid_domain};
+use super::users::Users;
 use super::{API, Ctx};
 use crate::cloud::sandbox::{ApiError, ApiResult, CertPathExtract, Sandbox, now_ms, rfc3339};
 use crate::db::sandbox::{self as sql, Key, StoredResource};
@@ -25,7 +26,7 @@ pub(super) async fn render(
     if let Some(after) = ctx.sb.config().certificate_provision_after
         && body["managed"]["status"] == "PROVISIONING"
         && now_ms() - r.created_ms >= after.as_millis() as i64
-        && certificate_served(conn, users, ctx.project, path).await?
+        && certificate_served(conn, users, ctx.now, path).await?
     {
         set_certificate_status(body, "ACTIVE", "ACTIVE");
         let key = ctx.key(&r.collection, &r.name);
@@ -38,12 +39,12 @@ pub(super) async fn render(
 async fn certificate_served(
     conn: &mut SqliteConnection,
     users: &mut Users,
-    project: &str,
+    now: i64,
     cert: &str,
 ) -> ApiResult<bool> {
-    for proxy in users.of(conn, project, cert, None).await? {
+    for proxy in users.of(conn, now, cert, None).await? {
         if proxy.contains("/targetHttpsProxies/")
-            && !users.of(conn, project, &proxy, None).await?.is_empty()
+            && !users.of(conn, now, &proxy, None).await?.is_empty()
         {
             return Ok(true);
         }
@@ -106,6 +107,7 @@ pub(in crate::cloud::sandbox) async fn provision_certificate(
         let path = format!("projects/{}/global/sslCertificates/{name}", p.project);
         let r = sql::get_resource(&mut conn, key)
             .await?
+            .filter(|r| r.visible(now_ms()))
             .ok_or_else(|| ApiError::not_found(&path))?;
         if r.body["type"] != "MANAGED" {
             return Err(ApiError::invalid(

@@ -1,7 +1,7 @@
 //! Target HTTP and HTTPS proxies: a URL map always, certificates (at most 15) on HTTPS, and the
 //! `setUrlMap` / `setSslCertificates` setters.
 
-use super::shared::{one_of, str_field};
+use super::names::{one_of, str_field};
 use crate::cloud::sandbox::{ApiError, ApiResult};
 use serde_json::{Value, json};
 

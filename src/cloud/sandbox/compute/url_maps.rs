@@ -1,37 +1,41 @@
-//! URL maps: the domain rules of `domain::urlmap` checked on every insert and update, the
-//! features a classic (`EXTERNAL`) backend cannot serve, and the `validate` verb.
+//! URL maps: the domain rules of `domain::urlmap` checked on every insert and update, what the
+//! load-balancing scheme of the map's backend services allows (`url_map_schemes`), the map's
+//! tests, and the `validate` verb.
 
-use super::shared::{check_references, norm, one_of, split_path};
-use super::{API, Ctx, json_body};
+use super::Ctx;
+use super::references::check_references;
+use super::url_map_schemes::{Schemes, scheme_problems};
 use crate::cloud::sandbox::{ApiError, ApiResult};
-use crate::db::sandbox::{self as sql, Key};
 use crate::domain::urlmap::{self, UrlMap};
-use axum::body::Bytes;
 use axum::response::IntoResponse;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::SqliteConnection;
 
-/// The URL map rules of docs/google-cloud.md §11.8 come from `domain::urlmap`, the one implementation the
-/// planner and the route preview also use; tests run on every insert and update.
+fn model(body: Value) -> ApiResult<UrlMap> {
+    serde_json::from_value(body)
+        .map_err(|e| ApiError::invalid("resource", "", &format!("Not a valid URL map: {e}")))
+}
+
+/// The URL map rules of docs/google-cloud.md §11.8 come from `domain::urlmap`, the one
+/// implementation the planner and the route preview also use; tests run on every insert and
+/// update. `body` has its references written as full URLs already.
 pub(super) async fn prepare(
+    ctx: &Ctx<'_>,
     conn: &mut SqliteConnection,
-    project: &str,
     body: Value,
 ) -> ApiResult<Value> {
-    let map: UrlMap = serde_json::from_value(body)
-        .map_err(|e| ApiError::invalid("resource", "", &format!("Not a valid URL map: {e}")))?;
+    let map = model(body)?;
     if let Err(e) = urlmap::check(&map) {
         return Err(ApiError::invalid(&e.field, &e.value, &e.message));
     }
     let as_value = serde_json::to_value(&map).expect("a URL map serialises");
-    check_references(conn, project, "urlMaps", &as_value).await?;
-    if let Some(problem) = scheme_problems(conn, project, &map, &[])
-        .await?
+    check_references(ctx, conn, "urlMaps", &as_value).await?;
+    let schemes = Schemes::of_backends(ctx, conn, &as_value).await?;
+    if let Some(p) = scheme_problems(&map, &as_value, &schemes)
         .into_iter()
         .next()
     {
-        return Err(ApiError::invalid(&problem.0, "", &problem.1));
+        return Err(p.error());
     }
     if let Some(f) = urlmap::run_tests(&map).first() {
         return Err(ApiError::invalid(
@@ -43,80 +47,50 @@ pub(super) async fn prepare(
     Ok(as_value)
 }
 
-/// Features a classic (`EXTERNAL`) load balancer cannot serve, when the map's backend services
-/// (or the requested schemes) are `EXTERNAL`: (field, message).
-async fn scheme_problems(
-    conn: &mut SqliteConnection,
-    project: &str,
-    map: &UrlMap,
-    requested: &[String],
-) -> ApiResult<Vec<(String, String)>> {
-    let mut classic = requested.iter().any(|s| s == "EXTERNAL");
-    if requested.is_empty() {
-        for s in urlmap::referenced_services(map) {
-            let Some((p, loc, c, n)) = norm(project, &s).as_deref().and_then(split_path) else {
-                continue;
-            };
-            let key = Key {
-                api: API,
-                project: &p,
-                location: &loc,
-                collection: &c,
-                name: &n,
-            };
-            if let Some(bs) = sql::get_resource(conn, key).await?
-                && bs.body["loadBalancingScheme"] == "EXTERNAL"
-            {
-                classic = true;
-            }
-        }
-    }
-    if !classic {
-        return Ok(Vec::new());
-    }
-    Ok(urlmap::advanced_features(map)
-        .into_iter()
-        .map(|f| {
-            let m = format!("{f} is only supported with load balancing scheme EXTERNAL_MANAGED.");
-            (f, m)
+/// `urlMaps.validate` (`UrlMapsValidateRequest`, checked on admission): loads and tests a URL
+/// map without storing anything. What insert would refuse comes back as `loadErrors`.
+pub(super) async fn validate_url_map(ctx: &Ctx<'_>, req: Value) -> ApiResult {
+    let requested: Vec<String> = req["loadBalancingSchemes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
         })
-        .collect())
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ValidateRequest {
-    resource: Value,
-    #[serde(default)]
-    load_balancing_schemes: Vec<String>,
-}
-
-/// `urlMaps.validate`: loads and tests a URL map without storing anything.
-pub(super) async fn validate_url_map(ctx: &Ctx<'_>, body: &Bytes) -> ApiResult {
-    let req: ValidateRequest = serde_json::from_value(json_body(body)?)
-        .map_err(|e| ApiError::invalid("resource", "", &format!("Not a valid request: {e}")))?;
-    for s in &req.load_balancing_schemes {
-        one_of(
+        .unwrap_or_default();
+    if let Some(s) = requested
+        .iter()
+        .find(|s| !["EXTERNAL", "EXTERNAL_MANAGED"].contains(&s.as_str()))
+    {
+        return Err(ApiError::invalid(
             "loadBalancingSchemes",
-            Some(s),
-            &["EXTERNAL", "EXTERNAL_MANAGED"],
-            "",
-        )?;
+            s,
+            "Must be one of: EXTERNAL, EXTERNAL_MANAGED.",
+        ));
     }
-    let map: UrlMap = serde_json::from_value(req.resource)
-        .map_err(|e| ApiError::invalid("resource", "", &format!("Not a valid URL map: {e}")))?;
+    let mut resource = req.get("resource").cloned().unwrap_or_else(|| json!({}));
+    if let Err(e) = super::references::normalise(ctx, "urlMaps", &mut resource) {
+        let result =
+            json!({"loadSucceeded": false, "loadErrors": [e.message], "testPassed": false});
+        return Ok(axum::Json(json!({"result": result})).into_response());
+    }
+    let map = model(resource)?;
     let mut conn = ctx.sb.db.acquire().await?;
     let mut load_errors: Vec<String> = urlmap::check_all(&map)
         .iter()
         .map(|e| e.to_string())
         .collect();
     let as_value = serde_json::to_value(&map).expect("a URL map serialises");
-    if let Err(e) = check_references(&mut conn, ctx.project, "urlMaps", &as_value).await {
+    if let Err(e) = check_references(ctx, &mut conn, "urlMaps", &as_value).await {
         load_errors.push(e.message.clone());
     }
-    for (_, m) in scheme_problems(&mut conn, ctx.project, &map, &req.load_balancing_schemes).await?
-    {
-        load_errors.push(m);
+    let schemes = if requested.is_empty() {
+        Schemes::of_backends(ctx, &mut conn, &as_value).await?
+    } else {
+        Schemes::requested(requested)
+    };
+    for p in scheme_problems(&map, &as_value, &schemes) {
+        load_errors.push(p.error().message);
     }
     let result = if load_errors.is_empty() {
         let failures = urlmap::run_tests(&map);
