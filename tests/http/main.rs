@@ -19,6 +19,7 @@ mod cloud_support;
 mod conformance_compute;
 mod conformance_frontend;
 mod conformance_in_use;
+mod conformance_jobs;
 mod conformance_lists;
 mod conformance_negs;
 mod conformance_requests;
