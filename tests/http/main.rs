@@ -16,6 +16,7 @@ mod cloud_run;
 mod cloud_sandbox;
 mod cloud_scale;
 mod cloud_support;
+mod conformance_auth;
 mod conformance_compute;
 mod conformance_frontend;
 mod conformance_in_use;
