@@ -436,7 +436,7 @@ async fn exercise(c: &Client) {
             "fr",
             &ForwardingRule {
                 name: "fr".into(),
-                description: Some("p".into()),
+                network_tier: Some("PREMIUM".into()),
                 ..Default::default()
             },
             rid(),

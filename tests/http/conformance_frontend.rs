@@ -258,3 +258,45 @@ async fn s8_s11_10_an_address_is_reserved_then_in_use_while_a_rule_holds_it() {
     assert_eq!(a["status"], "RESERVED");
     assert!(a.get("users").is_none(), "{a}");
 }
+
+#[tokio::test]
+async fn s21_3_a_forwarding_rule_patch_changes_only_the_network_tier() {
+    let c = cloud().await;
+    create(
+        &c,
+        &g("urlMaps"),
+        json!({"name": "m", "defaultUrlRedirect": {"httpsRedirect": true}}),
+    )
+    .await;
+    let proxy = http_proxy(&c, "p", &link("global/urlMaps/m")).await;
+    forwarding_rule(&c, "fr", &proxy, None).await;
+    call(
+        &c,
+        Method::PATCH,
+        &g("forwardingRules/fr"),
+        Some(json!({"description": "x"})),
+    )
+    .await
+    .is_error(
+        400,
+        "invalid",
+        &invalid(
+            "resource.description",
+            "x",
+            "Currently, you can only patch the network_tier field.",
+        ),
+    );
+    // The target changes by setTarget.
+    let other = http_proxy(&c, "other", &link("global/urlMaps/m")).await;
+    done(
+        &c,
+        Method::POST,
+        &g("forwardingRules/fr/setTarget"),
+        Some(json!({"target": other})),
+    )
+    .await;
+    assert_eq!(
+        get(&c, &g("forwardingRules/fr")).await.ok()["target"],
+        other
+    );
+}

@@ -69,7 +69,8 @@ struct RawSchema {
     #[serde(rename = "$ref")]
     reference: Option<String>,
     format: Option<String>,
-    description: Option<String>,
+    #[serde(default)]
+    description: OutputOnlyNote,
     #[serde(default)]
     read_only: bool,
     properties: Option<BTreeMap<String, RawSchema>>,
@@ -178,14 +179,33 @@ fn param(p: &RawParam, patterns: &mut Vec<Pattern>) -> Param {
     }
 }
 
-/// Compute marks output fields `readOnly` or starts their description with `[Output Only]`;
-/// Cloud Run writes `Output only.`.
+/// Whether a description marks its field output only: Compute starts it with `[Output Only]`
+/// (or marks the field `readOnly`), Cloud Run with `Output only.`. Read straight from the
+/// parser's buffer, so the prose (most of a document) is never kept.
+#[derive(Default)]
+struct OutputOnlyNote(bool);
+
+impl<'de> Deserialize<'de> for OutputOnlyNote {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = OutputOnlyNote;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a description")
+            }
+            fn visit_str<E: serde::de::Error>(self, d: &str) -> Result<OutputOnlyNote, E> {
+                let d = d.trim_start();
+                Ok(OutputOnlyNote(
+                    d.starts_with("[Output Only]") || d.starts_with("Output only."),
+                ))
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
 fn output_only(s: &RawSchema) -> bool {
-    s.read_only
-        || s.description.as_deref().is_some_and(|d| {
-            let d = d.trim_start();
-            d.starts_with("[Output Only]") || d.starts_with("Output only.")
-        })
+    s.read_only || s.description.0
 }
 
 fn node(s: RawSchema) -> Node {

@@ -8,9 +8,15 @@
 //! survive a restart. Operations complete by the clock (DONE once their latency has passed), which
 //! needs no background task and also survives restarts.
 //!
+//! It is as strict as Google where the rules are known (docs/google-cloud.md §10, §11): every
+//! request is matched to a method of the vendored discovery documents and checked against it
+//! (`request`, on `cloud::discovery`), references are stored as full URLs, resources appear and
+//! disappear with their operations.
+//!
 //! Routes:
-//! - `/compute/v1/projects/{p}/...`: Compute (see `compute.rs`);
-//! - `/v2/projects/{p}/locations/{r}/...`: Cloud Run (see `run.rs`);
+//! - `/compute/v1/...`: Compute (see `compute/`);
+//! - `/v2/...`: Cloud Run (see `run/`);
+//! - anything else that is no method of either API: Google's HTML 404;
 //! - `POST /token`: OAuth2 JWT-bearer token endpoint for gcp_auth;
 //! - `GET|POST /sandbox/v1/faults`: read or change latency and fault injection;
 //! - `POST /sandbox/v1/projects/{p}/sslCertificates/{name}:provision`: flip a managed

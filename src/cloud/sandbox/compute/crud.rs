@@ -194,6 +194,9 @@ pub(super) async fn modify(
     let path = ctx.path(spec.name, n);
     let r = existing(ctx, conn, spec.name, n).await?;
     check_fingerprint(spec.fingerprint, &r.body, &body)?;
+    if is_patch && spec.name == "forwardingRules" {
+        forwarding_rules::check_patch(&body)?;
+    }
     if let Some(new_name) = body.get("name").and_then(Value::as_str)
         && new_name != n
     {

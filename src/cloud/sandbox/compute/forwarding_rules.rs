@@ -21,6 +21,28 @@ pub(super) fn set_target(body: &mut Value, req: &Value) {
     body["target"] = json!(target);
 }
 
+/// "Currently, you can only patch the network_tier field" (disc:ce, `globalForwardingRules.patch`);
+/// the name and fingerprint ride along. Everything else changes by recreating the rule, or its
+/// target by `setTarget`.
+pub(super) fn check_patch(patch: &Value) -> ApiResult<()> {
+    let other = patch
+        .as_object()
+        .into_iter()
+        .flatten()
+        .find(|(k, _)| !matches!(k.as_str(), "networkTier" | "name" | "fingerprint"));
+    match other {
+        Some((k, v)) => Err(ApiError::invalid(
+            &format!("resource.{k}"),
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string())
+                .as_str(),
+            "Currently, you can only patch the network_tier field.",
+        )),
+        None => Ok(()),
+    }
+}
+
 static PORT_RANGE_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\d+(-\d+)?$").expect("valid regex"));
 
