@@ -63,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
         );
         all.push(r);
     }
-    all.sort_by(|a, b| a.wall.cmp(&b.wall));
+    all.sort_by_key(|a| a.wall);
     let r = &all[all.len() / 2];
     let mut gaps: Vec<f64> = all.iter().flat_map(|r| r.gaps.iter().copied()).collect();
     gaps.sort_by(f64::total_cmp);
