@@ -13,6 +13,7 @@ pub mod drift;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod memory;
 pub mod telemetry;
 pub mod web;
 

@@ -1,8 +1,16 @@
 use clap::Parser;
 use switchyard::cli::Cli;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    switchyard::memory::tune_allocator();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the Tokio runtime")
+        .block_on(run())
+}
+
+async fn run() -> std::process::ExitCode {
     let cli = Cli::parse();
     switchyard::telemetry::init();
     match switchyard::cli::run(cli).await {
