@@ -116,6 +116,7 @@ impl App {
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, gcp = ?self.state.settings.gcp, "switchyard listening");
         let cleanup = tokio::spawn(delete_expired_sessions(self.state.db.clone()));
+        let trim = tokio::spawn(memory::trim_when_quiet(std::time::Duration::from_secs(1)));
         let drift = drift::spawn_periodic(
             &self.state.db,
             self.state.deployer.reader().clone(),
@@ -129,6 +130,7 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await;
         cleanup.abort();
+        trim.abort();
         for d in drift {
             d.abort();
         }

@@ -102,7 +102,14 @@ pub fn app(state: AppState, router: Router<AppState>, error_page: ErrorPage) -> 
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(middleware::from_fn(count_activity))
         .with_state(state)
+}
+
+/// Counts the request for [`crate::memory::trim_when_quiet`].
+async fn count_activity(req: Request, next: Next) -> Response {
+    crate::memory::note_activity();
+    next.run(req).await
 }
 
 async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
