@@ -32,7 +32,7 @@ pub fn tune_allocator() {
 /// Requests (and other bursts of work) seen so far; [`trim_when_quiet`] waits for it to stop moving.
 static ACTIVITY: AtomicU64 = AtomicU64::new(0);
 
-/// Counts one request; called by the HTTP layer for each.
+/// Counts a request starting or finishing; called by the HTTP layer for each.
 pub fn note_activity() {
     ACTIVITY.fetch_add(1, Ordering::Relaxed);
 }
@@ -46,17 +46,39 @@ pub async fn trim_when_quiet(every: Duration) {
     }
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_seen = ACTIVITY.load(Ordering::Relaxed);
-    let mut trimmed_at = last_seen;
+    let mut watch = QuietWatch::new(ACTIVITY.load(Ordering::Relaxed));
     loop {
         ticks.tick().await;
-        let now = ACTIVITY.load(Ordering::Relaxed);
-        if now == last_seen && now != trimmed_at {
+        if watch.tick(ACTIVITY.load(Ordering::Relaxed)) {
             // It walks every arena under its lock: off the async threads.
             let _ = tokio::task::spawn_blocking(trim).await;
-            trimmed_at = now;
         }
-        last_seen = now;
+    }
+}
+
+/// Decides, from the activity count seen at each tick, when a burst has ended.
+#[derive(Debug)]
+struct QuietWatch {
+    last_seen: u64,
+    trimmed_at: u64,
+}
+
+impl QuietWatch {
+    fn new(count: u64) -> Self {
+        QuietWatch {
+            last_seen: count,
+            trimmed_at: count,
+        }
+    }
+
+    /// True when the count stood still since the last tick and moved since the last trim.
+    fn tick(&mut self, count: u64) -> bool {
+        let trim = count == self.last_seen && count != self.trimmed_at;
+        if trim {
+            self.trimmed_at = count;
+        }
+        self.last_seen = count;
+        trim
     }
 }
 
@@ -82,5 +104,17 @@ mod tests {
         note_activity();
         note_activity();
         assert!(ACTIVITY.load(Ordering::Relaxed) >= before + 2);
+    }
+
+    #[test]
+    fn trims_once_after_each_burst_and_never_during_one() {
+        let mut w = QuietWatch::new(0);
+        assert!(!w.tick(0), "nothing happened yet");
+        assert!(!w.tick(40), "requests are arriving");
+        assert!(!w.tick(90), "still arriving");
+        assert!(w.tick(90), "the burst ended");
+        assert!(!w.tick(90), "already trimmed");
+        assert!(!w.tick(91));
+        assert!(w.tick(91), "the next burst ended");
     }
 }

@@ -43,6 +43,9 @@ pub fn is_htmx(headers: &HeaderMap) -> bool {
     headers.contains_key("hx-request")
 }
 
+/// The error code of a form post refused by the CSRF layer (a 403 that no role would change).
+pub const CROSS_SITE: &str = "cross_site";
+
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "switchyard_session";
 /// Key of the signed-in user in the session.
@@ -106,10 +109,13 @@ pub fn app(state: AppState, router: Router<AppState>, error_page: ErrorPage) -> 
         .with_state(state)
 }
 
-/// Counts the request for [`crate::memory::trim_when_quiet`].
+/// Counts the request's start and its end for [`crate::memory::trim_when_quiet`]: a burst is
+/// over only once its last requests have finished and freed what they held.
 async fn count_activity(req: Request, next: Next) -> Response {
     crate::memory::note_activity();
-    next.run(req).await
+    let res = next.run(req).await;
+    crate::memory::note_activity();
+    res
 }
 
 async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
@@ -281,6 +287,7 @@ async fn render_errors(
         .is_some()
     {
         ErrorBody {
+            code: CROSS_SITE,
             message: "cross-site form posts are refused".into(),
             ..ErrorBody::for_status(StatusCode::FORBIDDEN)
         }

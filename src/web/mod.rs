@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod dashboard;
 pub mod deployments;
+pub mod error_advice;
 pub mod jobs;
 pub mod overview;
 pub mod page_cache;
@@ -14,6 +15,7 @@ pub mod plan;
 pub mod shell;
 pub mod state;
 pub mod users;
+pub mod when;
 
 pub use crate::http::{Routes, urlencode};
 pub use shell::Shell;
@@ -46,6 +48,7 @@ struct ErrorPage {
     reason: String,
     message: String,
     field: Option<String>,
+    next: Vec<error_advice::NextStep>,
     request_id: String,
 }
 
@@ -57,6 +60,7 @@ pub fn error_page(
     path_and_query: &str,
     request_id: &str,
 ) -> Response {
+    let next = error_advice::next_steps(body, user.as_ref(), path_and_query);
     let page = ErrorPage {
         shell: Shell::build(state, user, path_and_query),
         status: body.status.as_u16(),
@@ -67,6 +71,7 @@ pub fn error_page(
             .to_string(),
         message: body.message.clone(),
         field: body.field.clone(),
+        next,
         request_id: request_id.to_string(),
     };
     match page.render() {

@@ -171,3 +171,49 @@ async fn seed_002_applied_in_the_sandbox_then_changed_behind_the_panels_back() {
     assert_eq!(cell.text().await.unwrap(), "live differs");
     browser.close().await;
 }
+
+/// The empty dashboard leads an editor to "New deployment"; a 63-character deployment name and a
+/// long domain wrap inside the deployments card at 1366 pixels instead of pushing the table out.
+#[tokio::test]
+async fn empty_dashboard_links_to_new_and_long_names_stay_in_the_card() {
+    let app = spawn_app().await;
+    app.create_user("ed", Role::Editor).await;
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    b.set_window_size(1366, 900).await.unwrap();
+    sign_in_from(b, &app.base, "/", "ed").await;
+    let empty = text_of(b, "#dashboard-empty").await;
+    assert!(empty.contains("No deployments yet"), "{empty}");
+    click(b, "dashboard-new").await;
+    assert_eq!(current_path(b).await, "/deployments/new");
+
+    let long = format!("a{}", "-very-long-name".repeat(4))
+        .chars()
+        .take(63)
+        .collect::<String>();
+    let spec = SEED_002.replace(
+        "\"hello.example.com\"",
+        "\"a-rather-long-subdomain-for-the-team.customer-facing.example.com\"",
+    );
+    switchyard::db::deployments::create(&app.state.db, &long, &spec, "ed")
+        .await
+        .unwrap();
+    b.goto(&format!("{}/", app.base)).await.unwrap();
+    let fits: bool = b
+        .execute(
+            "const card = document.getElementById('deployments');
+             const table = document.getElementById('deployments-table');
+             return table.getBoundingClientRect().right <= card.getBoundingClientRect().right
+                 && card.scrollWidth <= card.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    crate::support::screenshot(b, "dashboard-long-name").await;
+    assert!(fits, "the deployments table overflows its card");
+    let name = text_of(b, "#deployments-table td.deployment-name strong").await;
+    assert_eq!(name.replace('\n', ""), long, "the whole name is shown");
+    browser.close().await;
+}

@@ -318,3 +318,71 @@ async fn cancels_resumes_and_kept_conflict_copies_are_recorded() {
         "{body}"
     );
 }
+
+/// What people do from the pages is recorded with who did it: an import, a plan looked at on the
+/// plan page, a restore of an older version and a rollback.
+#[tokio::test]
+async fn imports_page_plans_restores_and_rollbacks_are_recorded() {
+    let app = spawn_app().await;
+    let mut admin = app.user_client("root", Role::Admin).await;
+    let mut ed = app.user_client("ed", Role::Editor).await;
+    let spec = include_str!("../data/seeds/seed-002-http.json");
+    let r = ed
+        .post_form("/deployments/import", &[("spec", spec), ("name", "")])
+        .await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let id = switchyard::db::deployments::list(&app.state.db)
+        .await
+        .unwrap()[0]
+        .id;
+
+    assert_eq!(
+        ed.get(&format!("/deployments/{id}/plan")).await.status(),
+        200
+    );
+
+    // Version 2 with another project, then back to version 1: a restore, then a rollback.
+    let edited = spec.replace("my-lb-project", "my-other-project");
+    let row = switchyard::db::deployments::get(&app.state.db, id)
+        .await
+        .unwrap()
+        .unwrap();
+    switchyard::db::deployments::update(&app.state.db, id, row.version, &row.name, &edited, "ed")
+        .await
+        .unwrap();
+    let r = ed
+        .post_form(
+            &format!("/deployments/{id}/restore"),
+            &[("source", "version:1"), ("version", "2")],
+        )
+        .await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let r = ed
+        .post_form(
+            &format!("/deployments/{id}/restore"),
+            &[("source", "version:2"), ("version", "3"), ("rollback", "1")],
+        )
+        .await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+
+    let body = admin
+        .get(&format!("/audit?target=deployment%3A{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let got: Vec<String> = body
+        .split("data-action=\"")
+        .skip(1)
+        .map(|p| p.split('"').next().unwrap().to_string())
+        .collect();
+    for action in [
+        "deployment.import",
+        "deployment.plan",
+        "deployment.restore",
+        "deployment.rollback",
+    ] {
+        assert!(got.iter().any(|a| a == action), "{action} in {got:?}");
+    }
+    assert!(body.contains("ed"), "{body}");
+}

@@ -176,3 +176,34 @@ async fn errors_show_the_request_id_of_their_response() {
     let b = api.get("/api/v1/me").await.headers()["x-request-id"].clone();
     assert_ne!(a, b);
 }
+
+/// Error pages say what to do next, for who is asking: a viewer on an editor's page is told an
+/// editor is needed, a missing page points at the dashboard (and admins at the audit log).
+#[tokio::test]
+async fn error_pages_say_what_to_do_next() {
+    let app = spawn_app().await;
+    let mut viewer = app.user_client("vera", Role::Viewer).await;
+    let r = viewer.get("/deployments/new").await;
+    assert_eq!(r.status(), 403);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"next-steps\""), "{html}");
+    assert!(
+        html.contains("signed in as vera with the viewer role"),
+        "{html}"
+    );
+    assert!(html.contains("need an editor"), "{html}");
+    assert!(
+        html.contains("<nav aria-label=\"Main\">"),
+        "a shell page with the navigation: {html}"
+    );
+
+    let r = viewer.get("/deployments/9999").await;
+    assert_eq!(r.status(), 404);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Nothing is at this address"), "{html}");
+    assert!(!html.contains("href=\"/audit\">the audit log"), "{html}");
+
+    let mut admin = app.user_client("boss", Role::Admin).await;
+    let html = admin.get("/deployments/9999").await.text().await.unwrap();
+    assert!(html.contains("href=\"/audit\">the audit log"), "{html}");
+}
