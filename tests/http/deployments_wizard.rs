@@ -159,22 +159,23 @@ async fn review_links_each_error_to_its_step() {
         .await;
     let id = location(&r).split('/').nth(2).unwrap().to_string();
     let (_, html) = ann.text(&format!("/deployments/{id}/edit/review")).await;
+    // Everything at once: what is missing and what is wrong, each linked to its field.
     assert!(
-        html.contains("choose HTTP or HTTPS on the Frontend step"),
+        html.contains("add at least one backend on the Backends step"),
         "{html}"
     );
     assert!(html.contains(&format!(
-        "href=\"/deployments/{id}/edit/frontend\">fix on the Frontend step"
+        "href=\"/deployments/{id}/edit/backends?focus=backends#backends\" class=\"fix-link\">fix on the Backends step"
     )));
-    ann.post_form(
-        &format!("/deployments/{id}/edit/frontend"),
-        &[("version", "1"), ("protocol", "http")],
-    )
-    .await;
+    assert!(html.contains(&format!(
+        "href=\"/deployments/{id}/edit/basics?focus=basics-name#basics-name\" class=\"fix-link\">fix on the Basics step"
+    )));
+    assert!(html.contains("<code>project</code>"));
+    // HTTP is already chosen (the default); a default target naming no backend is wrong.
     ann.post_form(
         &format!("/deployments/{id}/edit/routing"),
         &[
-            ("version", "2"),
+            ("version", "1"),
             ("default_kind", "backend"),
             ("default_backend", "ghost"),
         ],
@@ -182,13 +183,10 @@ async fn review_links_each_error_to_its_step() {
     .await;
     let (_, html) = ann.text(&format!("/deployments/{id}/edit/review")).await;
     assert!(html.contains("<code>name</code>"), "{html}");
-    assert!(html.contains(&format!(
-        "href=\"/deployments/{id}/edit/basics\">fix on the Basics step"
-    )));
     assert!(html.contains("<code>project</code>"));
     assert!(html.contains("<code>routing.default.backend</code>"));
     assert!(html.contains(&format!(
-        "href=\"/deployments/{id}/edit/routing\">fix on the Routing step"
+        "href=\"/deployments/{id}/edit/routing?focus=default-backend#default-backend\" class=\"fix-link\">fix on the Routing step"
     )));
 }
 
@@ -242,9 +240,11 @@ async fn a_second_concurrent_edit_is_refused_and_both_versions_are_recoverable()
         "{msg}"
     );
     assert!(
-        !msg.contains("hx-swap-oob"),
+        !msg.contains("draft-version"),
         "a refused save must not advance the form's version"
     );
+    // The page's forms save into that one copy from now on.
+    assert!(msg.contains("class=\"draft-conflict\" value=\""), "{msg}");
     assert!(msg.contains(&format!("/deployments/{id}/versions#conflict-")));
 
     // Without htmx the same refusal is a 409 page showing the winning version.
@@ -686,7 +686,7 @@ async fn the_services_step_deploys_seed_001s_image_with_a_canary_and_review_lint
     let (_, html) = ann.text(&format!("{base}/edit/review")).await;
     assert!(
         html.contains(&format!(
-            "href=\"/deployments/{id}/edit/services\">fix on the Services step"
+            "href=\"/deployments/{id}/edit/services?focus=canary-region#canary-region\" class=\"fix-link\">fix on the Services step"
         )),
         "{html}"
     );
