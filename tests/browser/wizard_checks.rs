@@ -346,6 +346,8 @@ async fn review_lists_every_missing_and_invalid_part_linked_to_its_field() {
     has("name", "`My_App`");
     has("project", "`X` is not a project id");
     assert_eq!(texts.len(), 5, "{texts:#?}");
+    let shot = screenshot(b, "wizard-review-all-errors").await;
+    println!("screenshot: {}", shot.display());
     // Every step with a problem is marked in the bar.
     for step in ["basics", "frontend", "backends", "routing"] {
         assert!(step_marked(b, step).await, "{step}");
@@ -374,6 +376,8 @@ async fn review_lists_every_missing_and_invalid_part_linked_to_its_field() {
         .await
         .unwrap();
     assert_eq!(focused, serde_json::json!("basics-project"));
+    let shot = screenshot(b, "wizard-review-link-focused").await;
+    println!("screenshot: {}", shot.display());
     assert!(
         slot(b, "basics-project")
             .await

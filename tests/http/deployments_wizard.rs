@@ -774,3 +774,39 @@ async fn the_services_step_adds_secret_references_and_review_lints_a_plain_passw
     assert!(html.contains("services[0].env[0].secret"), "{html}");
     assert!(html.contains("services[0].env[0].version"), "{html}");
 }
+
+#[tokio::test]
+async fn the_new_page_shows_every_step_and_the_name_limit_and_cuts_nothing() {
+    let app = spawn_app().await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let (status, html) = ann.text("/deployments/new").await;
+    assert_eq!(status, 200);
+    let steps = [
+        "1. Basics",
+        "2. Frontend",
+        "3. Backends",
+        "4. Services",
+        "5. Routing",
+        "6. Review",
+    ];
+    for s in steps {
+        assert!(html.contains(s), "{s} missing: {html}");
+    }
+    assert!(!html.contains("maxlength"), "{html}");
+    assert!(html.contains("At most 52 characters"), "{html}");
+
+    // A 70-character name is kept as typed; the draft opens on Basics, where it is said.
+    let long = "a".repeat(70);
+    let r = ann
+        .post_form("/deployments", &[("name", &long), ("project", "acme-edge")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    assert!(to.ends_with("/edit/basics"), "{to}");
+    let id = to.split('/').nth(2).unwrap().to_string();
+    assert_eq!(spec_of(&ann, &id).await["spec"]["name"], long.as_str());
+    let (_, html) = ann.text(&to).await;
+    assert!(html.contains("is 70 characters long, at most 63"), "{html}");
+    assert!(!html.contains("maxlength"));
+    assert!(!html.contains("certificate"), "HTTP-only: no certificate to name");
+}
