@@ -298,6 +298,17 @@ async fn backends_and_services_say_each_bad_value_under_its_field_and_clear_it_o
     .await;
     assert_eq!(d.services[0].cpu, "1");
     assert!(!step_marked(b, "services").await);
+
+    // What cannot be read at all is refused, said under its field, and left as typed.
+    fill(b, "service-0-max_instances", &format!("abc{TAB}")).await;
+    message_under(b, "service-0-max_instances", "`abc` is not a whole number").await;
+    assert_eq!(
+        prop(b, "service-0-max_instances", "value").await.as_deref(),
+        Some("abc")
+    );
+    fill(b, "service-0-max_instances", &format!("3{TAB}")).await;
+    no_message_under(b, "service-0-max_instances").await;
+    saved(&app, id, |d| d.services[0].max_instances == 3).await;
     browser.close().await;
 }
 

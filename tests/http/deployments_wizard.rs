@@ -808,5 +808,8 @@ async fn the_new_page_shows_every_step_and_the_name_limit_and_cuts_nothing() {
     let (_, html) = ann.text(&to).await;
     assert!(html.contains("is 70 characters long, at most 63"), "{html}");
     assert!(!html.contains("maxlength"));
-    assert!(!html.contains("certificate"), "HTTP-only: no certificate to name");
+    assert!(
+        !html.contains("certificate"),
+        "HTTP-only: no certificate to name"
+    );
 }

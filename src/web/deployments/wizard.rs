@@ -667,6 +667,8 @@ fn form_conflict(form: &Value) -> Option<i64> {
 struct Edit {
     version: i64,
     conflict: Option<i64>,
+    /// The list item an edit form changes (its index), so a refusal lands under its field.
+    item: Option<usize>,
 }
 
 /// Applies `change` to the draft and saves it; answers in the way the request asked for (an
@@ -691,7 +693,23 @@ async fn change_and_answer(
     if let Err(e) = change(&mut d) {
         let flash = Flash::error(format!("Not saved: {}", e.message));
         if htmx {
-            return status_partial(None, flash);
+            // What cannot be read into the draft (`abc` instances) is said under its field
+            // too; the field keeps what was typed, since only the status is swapped.
+            let slot = checks::form_field_slot(step, edit.item, &e.field);
+            let pos = STEPS.iter().position(|(s, _)| *s == step).unwrap_or(0);
+            return render(
+                StatusCode::OK,
+                &SaveStatus {
+                    version: None,
+                    flash,
+                    conflict: None,
+                    checks: slot.map(|slot| StepChecks {
+                        slots: vec![(slot, e.message.clone())],
+                        steps: step_links(id, pos, &Checks::of(&loaded.draft)),
+                        name_hint: None,
+                    }),
+                },
+            );
         }
         return render_step(
             shell,
@@ -867,6 +885,7 @@ pub(crate) async fn save_step(
     let edit = Edit {
         version: form_version(&form)?,
         conflict: form_conflict(&form),
+        item: None,
     };
     let change: Change = match step {
         "basics" => {
@@ -921,17 +940,25 @@ struct DefaultForm {
 /// The path of a list item's route: the deployment id, and for an existing item its index.
 pub(crate) trait ItemPath: DeserializeOwned + Send + 'static {
     fn id(&self) -> i64;
+    /// The item's index; `None` for a new item.
+    fn index(&self) -> Option<usize>;
 }
 
 impl ItemPath for i64 {
     fn id(&self) -> i64 {
         *self
     }
+    fn index(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl ItemPath for (i64, usize) {
     fn id(&self) -> i64 {
         self.0
+    }
+    fn index(&self) -> Option<usize> {
+        Some(self.1)
     }
 }
 
@@ -956,6 +983,7 @@ pub(crate) async fn change_item<C: ItemChange>(
     let edit = Edit {
         version: form_version(&form)?,
         conflict: form_conflict(&form),
+        item: at.index(),
     };
     let change = C::change(&form, &at)?;
     change_and_answer(

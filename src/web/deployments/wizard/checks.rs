@@ -160,6 +160,45 @@ fn routing_id(rest: &str) -> String {
     }
 }
 
+/// The message slot of a form field a save could not read (a `DraftError`'s field is the
+/// form's field name), on `step`, in list item `item` for an edit form. `None` when the form
+/// has no slot for it (the add forms say it in the save status).
+pub(crate) fn form_field_slot(step: &str, item: Option<usize>, field: &str) -> Option<String> {
+    let id = match (step, item) {
+        ("basics", _) => match field {
+            "name" => "basics-name".to_string(),
+            "project" => "basics-project".to_string(),
+            _ => return None,
+        },
+        ("frontend", _) => match field {
+            "protocol" => "frontend-protocol".to_string(),
+            "ip" => "frontend-ip".to_string(),
+            _ => return None,
+        },
+        ("services", Some(i)) if SERVICE_FIELDS.contains(&field) => format!("service-{i}-{field}"),
+        ("services", None) if field == "canary_region" => "canary-region".to_string(),
+        ("backends", Some(i)) => match field {
+            "name" | "service" | "regions" | "endpoint" | "host_header" => {
+                format!("backend-{i}-{field}")
+            }
+            "host_mode" => format!("backend-{i}-host_header"),
+            _ => return None,
+        },
+        ("routing", Some(i)) => match field {
+            "hosts" | "paths" | "backend" | "split" => format!("rule-{i}-{field}"),
+            "kind" => format!("rule-{i}-backend"),
+            _ => return None,
+        },
+        ("routing", None) => match field {
+            "default_split" => "default-split".to_string(),
+            "default_kind" | "default_backend" => "default-backend".to_string(),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(id)
+}
+
 /// Every message slot of a step, so a save can clear the ones that are fine now.
 pub(crate) fn slots(step: &str, d: &Draft) -> Vec<String> {
     let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -263,6 +302,16 @@ mod tests {
             ("routing", "rule-3-prefix".into())
         );
         assert_eq!(at("routing"), ("routing", "routing-rules".into()));
+        // A form field the save could not read lands under itself in an edit form.
+        assert_eq!(
+            form_field_slot("services", Some(0), "min_instances").as_deref(),
+            Some("service-0-min_instances")
+        );
+        assert_eq!(form_field_slot("services", None, "min_instances"), None);
+        assert_eq!(
+            form_field_slot("routing", None, "default_split").as_deref(),
+            Some("default-split")
+        );
         // Every place a message can land is a slot of its step, so a save can clear it.
         for p in Checks::of(&d).all {
             assert!(slots(p.step, &d).contains(&p.id), "{p:?}");
