@@ -188,7 +188,8 @@ pub struct BasicsForm {
 }
 
 /// Name and project. Both are required here (the name keys the deployment in the list);
-/// their format is judged by validation on the Review step, like every other field.
+/// their format is judged by validation ([`check`]), like every other field, so a bad name is
+/// saved as typed and said under its field.
 pub fn apply_basics(d: &mut Draft, f: &BasicsForm) -> Result<()> {
     let name = f.name.trim();
     let project = f.project.trim();
@@ -777,7 +778,7 @@ pub fn parse_env(text: &str) -> Result<Vec<EnvVar>> {
 }
 
 /// `NAME=SECRET:VERSION` lines → Secret Manager references, in order; no `:VERSION` means
-/// `latest`. Whether the secret and version are well formed is validation's to say on Review.
+/// `latest`. Whether the secret and version are well formed is validation's to say ([`check`]).
 pub fn parse_secrets(text: &str) -> Result<Vec<EnvVar>> {
     text.lines()
         .map(str::trim)
@@ -882,7 +883,7 @@ fn service_from_form(f: &ServiceForm) -> Result<Service> {
 }
 
 /// Adds a service. Its full rules (id syntax, cpu and memory values, ...) are validation's, shown
-/// on Review with a link back here; this only refuses what cannot be read or a duplicate name.
+/// by [`check`] under each field; this only refuses what cannot be read or a duplicate name.
 pub fn add_service(d: &mut Draft, f: &ServiceForm) -> Result<()> {
     let svc = service_from_form(f)?;
     if d.services.iter().any(|s| s.name == svc.name) {

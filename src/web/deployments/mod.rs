@@ -1,5 +1,5 @@
 //! Deployment pages: the drafts list, the console-style wizard (Basics → Frontend → Backends →
-//! Routing → Review), the overview, versions and conflict copies, import and export.
+//! Services → Routing → Review), the overview, versions and conflict copies, import and export.
 //!
 //! Every save goes through [`save`], which uses the deployments table's optimistic locking: a
 //! form carries the version it was rendered from, and a save based on an older version is

@@ -4,8 +4,12 @@
 //! user types and on change with htmx (`hx-post`, answered by a small status partial and an
 //! out-of-band swap of every hidden `version` input on the page); without JavaScript the same
 //! forms post normally and the server redirects back. Adding, editing and removing backends and
-//! adding and removing rules are plain form posts that redirect back to the step. Every form
-//! carries the version it was rendered from.
+//! adding and removing rules are plain form posts that redirect back to the step; the backend
+//! and service edit forms save on change with htmx. Every form carries the version it was
+//! rendered from, and the conflict copy its tab saves into once it lost an edit war.
+//!
+//! Every answer to a save carries the draft's checks (see [`checks`]): each problem under its
+//! field, the step bar's counts, and on Basics the name's length limit.
 
 mod checks;
 
