@@ -190,6 +190,28 @@ pub async fn update(
     }
 }
 
+/// Replaces the draft kept in conflict copy `conflict_id` (of deployment `id`, by `author`):
+/// a tab that lost an edit war goes on saving into its one copy instead of a new copy per
+/// keystroke. False when there is no such copy.
+pub async fn update_conflict(
+    db: &Db,
+    id: i64,
+    conflict_id: i64,
+    author: &str,
+    spec: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE deployment_conflicts SET spec = ? WHERE id = ? AND deployment_id = ? AND author = ?",
+    )
+    .bind(spec)
+    .bind(conflict_id)
+    .bind(id)
+    .bind(author)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Marks the deployment deleted; its versions stay for the history. Nothing happens (false)
 /// while it has a job queued or running or may have resources in the cloud: the guard is part
 /// of the statement, so a job started a moment earlier cannot slip past it.

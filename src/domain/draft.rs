@@ -15,6 +15,7 @@ use super::spec::{
     Backend, BackendKind, EnvSource, EnvVar, Ingress, IpKind, Protocol, Rollout, Rule, Service,
     Spec, Target, WeightedBackend,
 };
+use super::validate::{self, FieldError};
 
 /// The spec being edited. Field for field the spec, with what may still be missing optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +102,8 @@ impl Draft {
     /// A new draft from the Basics step: everything else is left for the later steps.
     pub fn new(name: &str, project: &str) -> Result<Draft> {
         let mut d = Draft::default();
+        // The console's frontend form starts on HTTP too; HTTPS is one click on Frontend.
+        d.frontend.protocol = Some(Protocol::Http);
         apply_basics(
             &mut d,
             &BasicsForm {
@@ -185,7 +188,8 @@ pub struct BasicsForm {
 }
 
 /// Name and project. Both are required here (the name keys the deployment in the list);
-/// their format is judged by validation on the Review step, like every other field.
+/// their format is judged by validation ([`check`]), like every other field, so a bad name is
+/// saved as typed and said under its field.
 pub fn apply_basics(d: &mut Draft, f: &BasicsForm) -> Result<()> {
     let name = f.name.trim();
     let project = f.project.trim();
@@ -774,7 +778,7 @@ pub fn parse_env(text: &str) -> Result<Vec<EnvVar>> {
 }
 
 /// `NAME=SECRET:VERSION` lines → Secret Manager references, in order; no `:VERSION` means
-/// `latest`. Whether the secret and version are well formed is validation's to say on Review.
+/// `latest`. Whether the secret and version are well formed is validation's to say ([`check`]).
 pub fn parse_secrets(text: &str) -> Result<Vec<EnvVar>> {
     text.lines()
         .map(str::trim)
@@ -879,7 +883,7 @@ fn service_from_form(f: &ServiceForm) -> Result<Service> {
 }
 
 /// Adds a service. Its full rules (id syntax, cpu and memory values, ...) are validation's, shown
-/// on Review with a link back here; this only refuses what cannot be read or a duplicate name.
+/// by [`check`] under each field; this only refuses what cannot be read or a duplicate name.
 pub fn add_service(d: &mut Draft, f: &ServiceForm) -> Result<()> {
     let svc = service_from_form(f)?;
     if d.services.iter().any(|s| s.name == svc.name) {
@@ -952,6 +956,81 @@ pub fn apply_rollout(d: &mut Draft, f: &RolloutForm) -> Result<()> {
         }),
     };
     Ok(())
+}
+
+/// Every problem of the draft at once, each naming its spec field: the parts still missing,
+/// and what validation (the API's rules) says about everything that is there. The missing
+/// parts are stood in for while validating, and what is said about a stand-in is left out,
+/// so an incomplete draft is judged by the same rules as a complete one.
+pub fn check(d: &Draft) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    let missing = |field: &str, message: &str| FieldError {
+        field: field.to_string(),
+        message: message.to_string(),
+    };
+    if d.frontend.protocol.is_none() {
+        out.push(missing(
+            "frontend.protocol",
+            "choose HTTP or HTTPS on the Frontend step",
+        ));
+    }
+    if d.backends.is_empty() {
+        out.push(missing(
+            "backends",
+            "add at least one backend on the Backends step",
+        ));
+    }
+    let no_default = d.routing.default.is_none();
+    if no_default {
+        out.push(missing(
+            "routing.default",
+            "choose where requests that match no rule go (the default backend) on the Routing step",
+        ));
+    }
+    match completed(d).to_spec() {
+        Ok(spec) => {
+            if let Err(errs) = validate::validate(&spec) {
+                out.extend(
+                    errs.into_iter()
+                        .filter(|e| !(no_default && e.field.starts_with("routing.default"))),
+                );
+            }
+        }
+        // A draft is written by the functions above, so it has the spec's shape; an imported
+        // one that does not is still said, with its field.
+        Err(e) => out.push(FieldError {
+            field: e.field.unwrap_or_default(),
+            message: e.message,
+        }),
+    }
+    out
+}
+
+/// The draft with its missing parts stood in for: HTTP for no protocol, the first backend (or
+/// none) as the default. What it says about the draft's own parts is what a spec would.
+fn completed(d: &Draft) -> Draft {
+    let mut full = d.clone();
+    if full.frontend.protocol.is_none() {
+        full.frontend.protocol = Some(Protocol::Http);
+    }
+    if full.routing.default.is_none() {
+        full.routing.default = Some(Target::Backend {
+            backend: d
+                .backends
+                .first()
+                .map(|b| b.name.clone())
+                .unwrap_or_default(),
+        });
+    }
+    full
+}
+
+/// How long the name may be with what the draft creates so far (see [`validate::name_limit`]).
+pub fn name_limit(d: &Draft) -> Option<validate::NameLimit> {
+    completed(d)
+        .to_spec()
+        .ok()
+        .map(|spec| validate::name_limit(&spec))
 }
 
 /// The wizard step that owns a spec field (for links from Review's errors).
@@ -1148,12 +1227,107 @@ mod tests {
     fn a_new_draft_is_incomplete_and_says_what_is_missing() {
         let d = Draft::new(" hello-lb ", "my-lb-project").unwrap();
         assert_eq!(d.name, "hello-lb");
+        // HTTP is chosen from the start, as in the console; what is left is said at once.
+        assert_eq!(d.frontend.protocol, Some(Protocol::Http));
         let err = d.to_spec().unwrap_err();
-        assert_eq!(err.field.as_deref(), Some("frontend.protocol"));
+        assert_eq!(err.field.as_deref(), Some("routing.default"));
+        let fields: Vec<String> = check(&d).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["backends", "routing.default"]);
         assert_eq!(
             Draft::new("", "p").unwrap_err().field,
             "name",
             "a draft needs a name"
+        );
+    }
+
+    #[test]
+    fn check_says_every_missing_and_invalid_part_at_once_with_the_api_rules() {
+        let mut d = Draft::new("My_App", "X").unwrap();
+        d.frontend.protocol = None;
+        add_serverless(
+            &mut d,
+            &ServerlessForm {
+                service: "web".into(),
+                regions: "mars-north1".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        add_service(
+            &mut d,
+            &ServiceForm {
+                name: "web".into(),
+                image: "us-docker.pkg.dev/cloudrun/container/hello".into(),
+                regions: "mars-north1".into(),
+                min_instances: "5".into(),
+                max_instances: "2".into(),
+                cpu: "3".into(),
+                memory: "lots".into(),
+                env: "PORT=8080".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let errors = check(&d);
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "frontend.protocol",
+                "routing.default",
+                "name",
+                "project",
+                "backends[0].regions[0]",
+                "services[0].regions[0]",
+                "services[0].min_instances",
+                "services[0].cpu",
+                "services[0].memory",
+                "services[0].env[0].name",
+            ]
+        );
+        // The messages are validation's own, as the API gives them.
+        let spec = completed(&d).to_spec().unwrap();
+        let api = validate::validate(&spec).unwrap_err();
+        for e in api
+            .iter()
+            .filter(|e| !e.field.starts_with("routing.default"))
+        {
+            assert!(errors.contains(e), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_name_limit_counts_only_what_the_draft_creates() {
+        let http = Draft::new("shop", "acme-edge").unwrap();
+        let l = name_limit(&http).unwrap();
+        assert_eq!((l.max, l.pattern.as_str()), (52, "NAME-http-proxy"));
+        let mut https = http.clone();
+        https.frontend.protocol = Some(Protocol::Https);
+        https.frontend.domains = vec!["shop.example.com".into()];
+        assert_eq!(name_limit(&https).unwrap().max, 49, "NAME-cert-12345678");
+        // A 50-character name is fine over HTTP: no certificate to name.
+        let long = "a".repeat(50);
+        let d = Draft::new(&long, "acme-edge").unwrap();
+        assert!(
+            check(&d).iter().all(|e| e.field != "name"),
+            "{:?}",
+            check(&d)
+        );
+        let mut d = https.clone();
+        d.name = long;
+        let name_errors: Vec<String> = check(&d)
+            .into_iter()
+            .filter(|e| e.field == "name")
+            .map(|e| e.message)
+            .collect();
+        assert_eq!(name_errors.len(), 1, "{name_errors:?}");
+        assert!(name_errors[0].contains("certificate"), "{name_errors:?}");
+        // 70 characters: too long whatever the protocol, and said so.
+        let d = Draft::new(&"b".repeat(70), "acme-edge").unwrap();
+        assert!(
+            check(&d)
+                .iter()
+                .any(|e| e.field == "name" && e.message.contains("70 characters")),
         );
     }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::names::{self, MAX_NAME};
 use super::plan;
-use super::spec::{BackendKind, Protocol, Spec, Target};
+use super::spec::{BackendKind, IpKind, Protocol, Spec, Target};
 use super::urlmap::{self, MAX_HOST_REWRITE, MAX_PATH_PREFIX_REWRITE, MAX_WEIGHT};
 
 /// One problem with one spec field.
@@ -178,19 +178,87 @@ fn too_long(e: &mut Errors, field: &str, derived: &str, what: &str) -> bool {
     }
 }
 
-/// Names that depend on the deployment name alone; the longest is the certificate's
-/// (`-cert-` and an 8-character hash).
-fn check_derived_deployment_names(e: &mut Errors, spec: &Spec) -> bool {
+/// The resources named after the deployment alone that this spec creates, with what each is:
+/// an HTTP-only spec has no certificate or HTTPS proxy, so their longer names do not limit it.
+pub fn deployment_names(spec: &Spec) -> Vec<(String, &'static str)> {
     let d = &spec.name;
-    let derived = [
-        (names::certificate(d, &spec.frontend.domains), "certificate"),
-        (names::internet_neg(d, "x", 443), "internet NEG"),
-        (names::https_proxy(d), "HTTPS proxy"),
-        (names::redirect_url_map(d), "redirect URL map"),
-        (names::https_forwarding_rule(d), "forwarding rule"),
-        (names::url_map(d), "URL map"),
-    ];
-    !derived
+    let f = &spec.frontend;
+    let mut out = vec![(names::url_map(d), "URL map")];
+    if f.ip == IpKind::Static {
+        out.push((names::address(d), "address"));
+    }
+    match f.protocol {
+        Protocol::Https => {
+            out.push((names::certificate(d, &f.domains), "certificate"));
+            out.push((names::https_proxy(d), "HTTPS proxy"));
+            out.push((names::https_forwarding_rule(d), "forwarding rule"));
+            if f.http_redirect {
+                out.push((names::redirect_url_map(d), "redirect URL map"));
+                out.push((names::http_proxy(d), "HTTP proxy"));
+                out.push((names::http_forwarding_rule(d), "forwarding rule"));
+            }
+        }
+        Protocol::Http => {
+            out.push((names::http_proxy(d), "HTTP proxy"));
+            out.push((names::http_forwarding_rule(d), "forwarding rule"));
+        }
+    }
+    for b in &spec.backends {
+        if let BackendKind::Internet { fqdn, port, .. } = &b.kind {
+            out.push((names::internet_neg(d, fqdn, *port), "internet NEG"));
+        }
+    }
+    out
+}
+
+/// How long the deployment name may be for this spec: the longest name made from it must
+/// stay within [`MAX_NAME`]. Also every backend's own names count, since they start with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameLimit {
+    /// Most characters the deployment name may have.
+    pub max: usize,
+    /// What the longest derived name is (`certificate`, `serverless NEG (region ...)`).
+    pub what: String,
+    /// That name with the deployment name written `NAME`, e.g. `NAME-cert-1a2b3c4d`.
+    pub pattern: String,
+}
+
+pub fn name_limit(spec: &Spec) -> NameLimit {
+    let d = &spec.name;
+    let mut all: Vec<(String, String)> = deployment_names(spec)
+        .into_iter()
+        .map(|(n, w)| (n, w.to_string()))
+        .collect();
+    for b in &spec.backends {
+        all.push((
+            names::backend_service(d, &b.name),
+            format!("backend service of `{}`", b.name),
+        ));
+        if let BackendKind::Serverless { service, regions } = &b.kind {
+            for r in regions {
+                all.push((
+                    names::serverless_neg(d, &b.name, r, service),
+                    format!("serverless NEG of `{}` in {r}", b.name),
+                ));
+            }
+        }
+    }
+    // Every derived name is the deployment name and a suffix: the longest suffix sets the limit.
+    let (longest, what) = all
+        .into_iter()
+        .filter_map(|(n, w)| n.strip_prefix(d.as_str()).map(|s| (s.to_string(), w)))
+        .max_by_key(|(suffix, _)| suffix.len())
+        .unwrap_or_default();
+    NameLimit {
+        max: MAX_NAME.saturating_sub(longest.len()),
+        what,
+        pattern: format!("NAME{longest}"),
+    }
+}
+
+/// Names that depend on the deployment name alone, as far as this spec creates them.
+fn check_derived_deployment_names(e: &mut Errors, spec: &Spec) -> bool {
+    !deployment_names(spec)
         .iter()
         .any(|(name, what)| too_long(e, "name", name, what))
 }

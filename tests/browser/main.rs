@@ -13,3 +13,4 @@ mod orphans;
 mod plan;
 mod shell;
 mod wizard;
+mod wizard_checks;

@@ -241,7 +241,10 @@ async fn a_save_after_someone_elses_is_refused_in_the_page_and_recoverable() {
     let app = spawn_app().await;
     app.create_user("ed", Role::Editor).await;
     let db = &app.state.db;
-    let d = Draft::new("shop", "acme-edge").unwrap();
+    // No protocol chosen yet (a draft from before HTTP was the default), so a click on HTTP
+    // is a change.
+    let mut d = Draft::new("shop", "acme-edge").unwrap();
+    d.frontend.protocol = None;
     let row = switchyard::db::deployments::create(db, "shop", &d.to_json().to_string(), "ann")
         .await
         .unwrap();
@@ -340,7 +343,8 @@ async fn import_a_spec_file() {
 async fn two_tabs_on_one_draft_the_later_save_is_told() {
     let app = spawn_app().await;
     app.create_user("ed", Role::Editor).await;
-    let d = Draft::new("shop", "acme-edge").unwrap();
+    let mut d = Draft::new("shop", "acme-edge").unwrap();
+    d.frontend.protocol = None;
     let row =
         switchyard::db::deployments::create(&app.state.db, "shop", &d.to_json().to_string(), "ed")
             .await

@@ -159,22 +159,23 @@ async fn review_links_each_error_to_its_step() {
         .await;
     let id = location(&r).split('/').nth(2).unwrap().to_string();
     let (_, html) = ann.text(&format!("/deployments/{id}/edit/review")).await;
+    // Everything at once: what is missing and what is wrong, each linked to its field.
     assert!(
-        html.contains("choose HTTP or HTTPS on the Frontend step"),
+        html.contains("add at least one backend on the Backends step"),
         "{html}"
     );
     assert!(html.contains(&format!(
-        "href=\"/deployments/{id}/edit/frontend\">fix on the Frontend step"
+        "href=\"/deployments/{id}/edit/backends?focus=backends#backends\" class=\"fix-link\">fix on the Backends step"
     )));
-    ann.post_form(
-        &format!("/deployments/{id}/edit/frontend"),
-        &[("version", "1"), ("protocol", "http")],
-    )
-    .await;
+    assert!(html.contains(&format!(
+        "href=\"/deployments/{id}/edit/basics?focus=basics-name#basics-name\" class=\"fix-link\">fix on the Basics step"
+    )));
+    assert!(html.contains("<code>project</code>"));
+    // HTTP is already chosen (the default); a default target naming no backend is wrong.
     ann.post_form(
         &format!("/deployments/{id}/edit/routing"),
         &[
-            ("version", "2"),
+            ("version", "1"),
             ("default_kind", "backend"),
             ("default_backend", "ghost"),
         ],
@@ -182,13 +183,10 @@ async fn review_links_each_error_to_its_step() {
     .await;
     let (_, html) = ann.text(&format!("/deployments/{id}/edit/review")).await;
     assert!(html.contains("<code>name</code>"), "{html}");
-    assert!(html.contains(&format!(
-        "href=\"/deployments/{id}/edit/basics\">fix on the Basics step"
-    )));
     assert!(html.contains("<code>project</code>"));
     assert!(html.contains("<code>routing.default.backend</code>"));
     assert!(html.contains(&format!(
-        "href=\"/deployments/{id}/edit/routing\">fix on the Routing step"
+        "href=\"/deployments/{id}/edit/routing?focus=default-backend#default-backend\" class=\"fix-link\">fix on the Routing step"
     )));
 }
 
@@ -242,9 +240,11 @@ async fn a_second_concurrent_edit_is_refused_and_both_versions_are_recoverable()
         "{msg}"
     );
     assert!(
-        !msg.contains("hx-swap-oob"),
+        !msg.contains("draft-version"),
         "a refused save must not advance the form's version"
     );
+    // The page's forms save into that one copy from now on.
+    assert!(msg.contains("class=\"draft-conflict\" value=\""), "{msg}");
     assert!(msg.contains(&format!("/deployments/{id}/versions#conflict-")));
 
     // Without htmx the same refusal is a 409 page showing the winning version.
@@ -686,7 +686,7 @@ async fn the_services_step_deploys_seed_001s_image_with_a_canary_and_review_lint
     let (_, html) = ann.text(&format!("{base}/edit/review")).await;
     assert!(
         html.contains(&format!(
-            "href=\"/deployments/{id}/edit/services\">fix on the Services step"
+            "href=\"/deployments/{id}/edit/services?focus=canary-region#canary-region\" class=\"fix-link\">fix on the Services step"
         )),
         "{html}"
     );
@@ -773,4 +773,43 @@ async fn the_services_step_adds_secret_references_and_review_lints_a_plain_passw
     let (_, html) = ann.text(&format!("{base}/edit/review")).await;
     assert!(html.contains("services[0].env[0].secret"), "{html}");
     assert!(html.contains("services[0].env[0].version"), "{html}");
+}
+
+#[tokio::test]
+async fn the_new_page_shows_every_step_and_the_name_limit_and_cuts_nothing() {
+    let app = spawn_app().await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let (status, html) = ann.text("/deployments/new").await;
+    assert_eq!(status, 200);
+    let steps = [
+        "1. Basics",
+        "2. Frontend",
+        "3. Backends",
+        "4. Services",
+        "5. Routing",
+        "6. Review",
+    ];
+    for s in steps {
+        assert!(html.contains(s), "{s} missing: {html}");
+    }
+    assert!(!html.contains("maxlength"), "{html}");
+    assert!(html.contains("At most 52 characters"), "{html}");
+
+    // A 70-character name is kept as typed; the draft opens on Basics, where it is said.
+    let long = "a".repeat(70);
+    let r = ann
+        .post_form("/deployments", &[("name", &long), ("project", "acme-edge")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    assert!(to.ends_with("/edit/basics"), "{to}");
+    let id = to.split('/').nth(2).unwrap().to_string();
+    assert_eq!(spec_of(&ann, &id).await["spec"]["name"], long.as_str());
+    let (_, html) = ann.text(&to).await;
+    assert!(html.contains("is 70 characters long, at most 63"), "{html}");
+    assert!(!html.contains("maxlength"));
+    assert!(
+        !html.contains("certificate"),
+        "HTTP-only: no certificate to name"
+    );
 }

@@ -137,6 +137,20 @@ struct NewPage {
     name: String,
     project: String,
     error: Option<String>,
+    /// How long the name may be for a new draft (HTTP, the default, and no backends yet).
+    name_hint: String,
+    /// Every step the wizard will have.
+    steps: Vec<&'static str>,
+}
+
+fn new_draft_hint() -> String {
+    Draft::new("name", "project")
+        .map(|d| super::wizard::name_hint(&d))
+        .unwrap_or_default()
+}
+
+fn step_titles() -> Vec<&'static str> {
+    super::wizard::STEPS.iter().map(|(_, t)| *t).collect()
 }
 
 pub(crate) async fn new_page(Editor(_): Editor, shell: Shell) -> AppResult<Response> {
@@ -148,6 +162,8 @@ pub(crate) async fn new_page(Editor(_): Editor, shell: Shell) -> AppResult<Respo
             name: String::new(),
             project: String::new(),
             error: None,
+            name_hint: new_draft_hint(),
+            steps: step_titles(),
         },
     )
 }
@@ -168,6 +184,8 @@ pub(crate) async fn create(
                 name: f.name.clone(),
                 project: f.project.clone(),
                 error: Some(error),
+                name_hint: new_draft_hint(),
+                steps: step_titles(),
             },
         )
     };
@@ -186,7 +204,14 @@ pub(crate) async fn create(
                 serde_json::json!({"name": row.name, "version": row.version}),
             )
             .await;
-            Ok(Redirect::to(&format!("/deployments/{}/edit/frontend", row.id)).into_response())
+            // A name or project the rules refuse is said under its field on Basics; the draft
+            // keeps what was typed either way.
+            let step = if super::wizard::basics_problems(&d) > 0 {
+                "basics"
+            } else {
+                "frontend"
+            };
+            Ok(Redirect::to(&format!("/deployments/{}/edit/{step}", row.id)).into_response())
         }
         Err(SaveError::NameTaken(n)) => again(
             shell,

@@ -1,5 +1,5 @@
 //! Deployment pages: the drafts list, the console-style wizard (Basics → Frontend → Backends →
-//! Routing → Review), the overview, versions and conflict copies, import and export.
+//! Services → Routing → Review), the overview, versions and conflict copies, import and export.
 //!
 //! Every save goes through [`save`], which uses the deployments table's optimistic locking: a
 //! form carries the version it was rendered from, and a save based on an older version is
@@ -229,6 +229,15 @@ impl Flash {
         }
     }
 
+    /// Done, with something still to fix (a draft saved with problems).
+    pub fn warning(message: impl Into<String>) -> Flash {
+        Flash {
+            kind: "warning",
+            message: message.into(),
+            links: Vec::new(),
+        }
+    }
+
     pub fn notice(message: impl Into<String>) -> Flash {
         Flash {
             kind: "notice",
@@ -249,12 +258,14 @@ impl Flash {
         Flash {
             kind: "error",
             message: format!(
-                "Not saved: {current_by} saved version {current} while you were editing version {expected}. Nothing was overwritten: your edit is kept as conflict copy #{conflict_id}."
+                "Not saved: {current_by} saved version {current} while you were editing version {expected}. Nothing was overwritten: your edit is kept as conflict copy #{conflict_id}, and what you type on this page goes on into that copy."
             ),
             links: vec![
                 Link {
                     href: reload.to_string(),
-                    label: format!("Reload version {current}"),
+                    label: format!(
+                        "Reload version {current} (your edit stays in copy #{conflict_id})"
+                    ),
                 },
                 Link {
                     href: format!("/deployments/{id}/versions#conflict-{conflict_id}"),

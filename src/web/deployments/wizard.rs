@@ -4,12 +4,19 @@
 //! user types and on change with htmx (`hx-post`, answered by a small status partial and an
 //! out-of-band swap of every hidden `version` input on the page); without JavaScript the same
 //! forms post normally and the server redirects back. Adding, editing and removing backends and
-//! adding and removing rules are plain form posts that redirect back to the step. Every form
-//! carries the version it was rendered from.
+//! adding and removing rules are plain form posts that redirect back to the step; the backend
+//! and service edit forms save on change with htmx. Every form carries the version it was
+//! rendered from, and the conflict copy its tab saves into once it lost an edit war.
+//!
+//! Every answer to a save carries the draft's checks (see [`checks`]): each problem under its
+//! field, the step bar's counts, and on Basics the name's length limit.
+
+mod checks;
 
 use super::{Flash, Loaded, Saved, form_as, form_object, form_version, load, save, wizard_css_url};
 use crate::AppState;
 use crate::auth::{CurrentUser, Editor, Viewer};
+use crate::db::deployments as store;
 use crate::domain::draft::{self, Draft, DraftError};
 use crate::domain::spec::{BackendKind, IpKind, Protocol, Target};
 use crate::domain::{gcloud, lint, preview, validate};
@@ -19,6 +26,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use checks::Checks;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -51,6 +59,8 @@ pub(crate) struct StepLink {
     pub href: String,
     pub current: bool,
     pub number: usize,
+    /// Problems on this step, shown in the step bar.
+    pub errors: usize,
 }
 
 pub(crate) struct BackendView {
@@ -212,6 +222,9 @@ struct WizardPage {
     prev: Option<StepLink>,
     next: Option<StepLink>,
     flash: Option<Flash>,
+    /// The id of the step's own auto-saved form, which the Save and Next buttons submit; empty
+    /// when the step has none (its lists have their own forms).
+    step_form: &'static str,
     // Basics
     project: String,
     // Frontend
@@ -233,6 +246,53 @@ struct WizardPage {
     rules: Vec<RuleView>,
     // Review
     review: Review,
+    /// Every problem of the draft, by form field: each step shows its own under the fields.
+    checks: Checks,
+    /// The form field a Review link points at: it gets the focus.
+    focus: String,
+    /// How long the name may be, from the resources this draft creates.
+    name_hint: String,
+}
+
+/// What the step templates ask about the checks.
+impl WizardPage {
+    fn msg(&self, id: &str) -> String {
+        self.checks.message(id)
+    }
+
+    /// The message of field `field` of list item `kind-index` (`service-0-cpu`).
+    fn msg_at(&self, kind: &str, index: &usize, field: &str) -> String {
+        self.checks.message(&format!("{kind}-{index}-{field}"))
+    }
+
+    fn af(&self, id: &str) -> &'static str {
+        if self.focus == id { "autofocus" } else { "" }
+    }
+
+    fn af_at(&self, kind: &str, index: &usize, field: &str) -> &'static str {
+        self.af(&format!("{kind}-{index}-{field}"))
+    }
+
+    /// A list item's edit form starts open when something in it is wrong or is linked to.
+    fn open_item(&self, kind: &str, index: &usize) -> bool {
+        let prefix = format!("{kind}-{index}");
+        self.checks.item_has(&prefix) || self.focus.starts_with(&format!("{prefix}-"))
+    }
+}
+
+/// `At most 52 characters: ...`: said by the name field before anything is typed too long.
+pub(crate) fn name_hint(d: &Draft) -> String {
+    match draft::name_limit(d) {
+        Some(l) if !l.what.is_empty() => format!(
+            "At most {} characters with what this deployment creates: its longest resource name, the {} `{}`, adds {} to it.",
+            l.max,
+            l.what,
+            l.pattern,
+            l.pattern.len() - "NAME".len()
+        ),
+        Some(l) => format!("At most {} characters.", l.max),
+        None => String::new(),
+    }
 }
 
 pub(crate) fn backend_view(index: usize, b: &crate::domain::spec::Backend) -> BackendView {
@@ -321,67 +381,35 @@ fn target_fields(t: Option<&Target>) -> (String, String, String) {
     }
 }
 
-/// Everything the Review step shows, computed from the draft.
-pub(crate) fn review(id: i64, d: &Draft) -> Review {
-    let link = |field: &str, message: String| {
-        let slug = draft::step_of_field(field);
-        let title = STEPS
-            .iter()
-            .find(|(s, _)| *s == slug)
-            .map(|(_, t)| *t)
-            .unwrap_or("Basics");
-        ErrorView {
-            field: field.to_string(),
-            message,
-            step_title: title,
-            href: step_url(id, slug),
-        }
-    };
-    let spec = match d.to_spec() {
-        Ok(spec) => spec,
-        Err(e) => {
-            // Say everything still missing at once, not one part per visit.
-            let mut errors = Vec::new();
-            if d.frontend.protocol.is_none() {
-                errors.push(link(
-                    "frontend.protocol",
-                    missing_message("frontend.protocol", ""),
-                ));
-            }
-            if d.backends.is_empty() {
-                errors.push(link(
-                    "backends",
-                    "add at least one backend on the Backends step".into(),
-                ));
-            }
-            if d.routing.default.is_none() {
-                errors.push(link(
-                    "routing.default",
-                    missing_message("routing.default", ""),
-                ));
-            }
-            let field = e.field.clone().unwrap_or_default();
-            if !errors.iter().any(|x| x.field == field) {
-                errors.push(link(&field, missing_message(&field, &e.message)));
-            }
-            return Review {
-                errors,
-                ..Review::default()
-            };
-        }
+/// Everything the Review step shows, computed from the draft: every problem at once, missing
+/// or invalid, each linked to its form field.
+pub(crate) fn review(id: i64, d: &Draft, checks: &Checks) -> Review {
+    let errors: Vec<ErrorView> = checks
+        .all
+        .iter()
+        .map(|p| ErrorView {
+            field: p.field.clone(),
+            message: p.message.clone(),
+            step_title: STEPS
+                .iter()
+                .find(|(s, _)| *s == p.step)
+                .map(|(_, t)| *t)
+                .unwrap_or("Basics"),
+            href: format!("{}?focus={}#{}", step_url(id, p.step), p.id, p.id),
+        })
+        .collect();
+    let Ok(spec) = d.to_spec() else {
+        return Review {
+            errors,
+            ..Review::default()
+        };
     };
     let mut r = Review {
         parses: true,
+        valid: errors.is_empty(),
+        errors,
         ..Review::default()
     };
-    if let Err(errs) = validate::validate(&spec) {
-        r.errors = errs
-            .into_iter()
-            .map(|e| link(&e.field, e.message))
-            .collect();
-    } else {
-        r.valid = true;
-    }
     r.warnings = lint::lint(&spec)
         .into_iter()
         .map(|w| WarningView {
@@ -422,18 +450,30 @@ pub(crate) fn review(id: i64, d: &Draft) -> Review {
     r
 }
 
-/// Says what a missing part means in the wizard's words.
-fn missing_message(field: &str, message: &str) -> String {
-    match field {
-        "frontend.protocol" => "choose HTTP or HTTPS on the Frontend step".into(),
-        "routing.default" | "routing.default.backend" => {
-            "choose where requests that match no rule go (the default backend) on the Routing step"
-                .into()
-        }
-        _ => message.to_string(),
+/// How many problems the Basics step has (a new draft goes there first when it has some).
+pub(crate) fn basics_problems(d: &Draft) -> usize {
+    Checks::of(d).count("basics")
+}
+
+/// The step bar: every step, the current one marked, each with its count of problems.
+fn step_links(id: i64, pos: usize, checks: &Checks) -> Vec<StepLink> {
+    (0..STEPS.len())
+        .map(|i| step_link(id, pos, i, checks))
+        .collect()
+}
+
+fn step_link(id: i64, pos: usize, i: usize, checks: &Checks) -> StepLink {
+    StepLink {
+        slug: STEPS[i].0,
+        title: STEPS[i].1,
+        href: step_url(id, STEPS[i].0),
+        current: i == pos,
+        number: i + 1,
+        errors: checks.count(STEPS[i].0),
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn render_step(
     shell: Shell,
     user: &CurrentUser,
@@ -441,8 +481,10 @@ pub(crate) fn render_step(
     step: &'static str,
     flash: Option<Flash>,
     status: StatusCode,
+    focus: &str,
 ) -> AppResult<Response> {
     let Loaded { row, draft } = loaded;
+    let checks = Checks::of(draft);
     // Every step, the Review's gcloud commands included, is made from the draft as this user
     // may see it: a viewer's with the environment values hidden.
     let mut shown = draft.clone();
@@ -450,13 +492,7 @@ pub(crate) fn render_step(
     let d = &shown;
     let id = row.id;
     let pos = STEPS.iter().position(|(s, _)| *s == step).unwrap_or(0);
-    let link = |i: usize| StepLink {
-        slug: STEPS[i].0,
-        title: STEPS[i].1,
-        href: step_url(id, STEPS[i].0),
-        current: i == pos,
-        number: i + 1,
-    };
+    let link = |i: usize| step_link(id, pos, i, &checks);
     let (default_kind, default_backend, default_split) = target_fields(d.routing.default.as_ref());
     let page = WizardPage {
         shell,
@@ -467,10 +503,17 @@ pub(crate) fn render_step(
         can_edit: user.can_edit(),
         step,
         step_title: STEPS[pos].1,
-        steps: (0..STEPS.len()).map(link).collect(),
+        steps: step_links(id, pos, &checks),
         prev: pos.checked_sub(1).map(link),
         next: (pos + 1 < STEPS.len()).then(|| link(pos + 1)),
         flash,
+        step_form: match step {
+            "basics" => "basics-form",
+            "frontend" => "frontend-form",
+            "services" if !d.services.is_empty() => "rollout-form",
+            "routing" => "default-form",
+            _ => "",
+        },
         project: d.project.clone(),
         protocol: match d.frontend.protocol {
             None => String::new(),
@@ -526,10 +569,13 @@ pub(crate) fn render_step(
             })
             .collect(),
         review: if step == "review" {
-            review(id, d)
+            review(id, d, &checks)
         } else {
             Review::default()
         },
+        name_hint: name_hint(draft),
+        checks,
+        focus: focus.to_string(),
     };
     render(status, &page)
 }
@@ -539,10 +585,18 @@ pub(crate) async fn step_page(
     Viewer(user): Viewer,
     shell: Shell,
     Path((id, step)): Path<(i64, String)>,
+    Query(q): Query<FocusQuery>,
 ) -> AppResult<Response> {
     let step = step_slug(&step)?;
     let loaded = load(&state, id).await?;
-    render_step(shell, &user, &loaded, step, None, StatusCode::OK)
+    render_step(shell, &user, &loaded, step, None, StatusCode::OK, &q.focus)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct FocusQuery {
+    /// The id of the form field to focus (a link from Review's list of problems).
+    #[serde(default)]
+    focus: String,
 }
 
 /// The save status an htmx form swaps in: the outcome, and (when saved) the new version for
@@ -552,11 +606,49 @@ pub(crate) async fn step_page(
 struct SaveStatus {
     version: Option<i64>,
     flash: Flash,
+    /// The conflict copy this tab now saves into (after a lost edit war).
+    conflict: Option<i64>,
+    /// Every message slot of the step, empty ones included (so a fixed value clears its
+    /// message), and the step bar with its counts; `None` when nothing was saved.
+    checks: Option<StepChecks>,
+}
+
+struct StepChecks {
+    slots: Vec<(String, String)>,
+    steps: Vec<StepLink>,
+    /// The name's length limit again on Basics (the hint by the name field).
+    name_hint: Option<String>,
+}
+
+impl StepChecks {
+    fn of(id: i64, step: &str, d: &Draft) -> StepChecks {
+        let checks = Checks::of(d);
+        let pos = STEPS.iter().position(|(s, _)| *s == step).unwrap_or(0);
+        StepChecks {
+            slots: checks::slots(step, d)
+                .into_iter()
+                .map(|slot| {
+                    let m = checks.message(&slot);
+                    (slot, m)
+                })
+                .collect(),
+            steps: step_links(id, pos, &checks),
+            name_hint: (step == "basics").then(|| name_hint(d)),
+        }
+    }
 }
 
 fn status_partial(version: Option<i64>, flash: Flash) -> AppResult<Response> {
     // htmx 2 does not swap 4xx answers by default; the message is the answer here, so 200.
-    render(StatusCode::OK, &SaveStatus { version, flash })
+    render(
+        StatusCode::OK,
+        &SaveStatus {
+            version,
+            flash,
+            conflict: None,
+            checks: None,
+        },
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -566,8 +658,26 @@ pub(crate) struct NextQuery {
     next: Option<String>,
 }
 
+/// The conflict copy a form says its tab already saves into (the hidden `conflict` field that
+/// a refused save fills in), if any.
+fn form_conflict(form: &Value) -> Option<i64> {
+    form.get("conflict")
+        .and_then(Value::as_str)
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The draft, the version it was made from and the conflict copy it may go to, as one form
+/// sends them.
+struct Edit {
+    version: i64,
+    conflict: Option<i64>,
+    /// The list item an edit form changes (its index), so a refusal lands under its field.
+    item: Option<usize>,
+}
+
 /// Applies `change` to the draft and saves it; answers in the way the request asked for (an
-/// htmx status partial, or a redirect / re-rendered page for a plain post).
+/// htmx status partial with the step's messages, or a redirect / re-rendered page for a plain
+/// post).
 #[allow(clippy::too_many_arguments)]
 async fn change_and_answer(
     state: &AppState,
@@ -576,17 +686,34 @@ async fn change_and_answer(
     headers: &HeaderMap,
     id: i64,
     step: &'static str,
-    version: i64,
+    edit: Edit,
     next: Option<&'static str>,
     change: impl FnOnce(&mut Draft) -> Result<(), DraftError>,
 ) -> AppResult<Response> {
     let htmx = crate::http::is_htmx(headers);
+    let version = edit.version;
     let mut loaded = load(state, id).await?;
     let mut d = loaded.draft.clone();
     if let Err(e) = change(&mut d) {
         let flash = Flash::error(format!("Not saved: {}", e.message));
         if htmx {
-            return status_partial(None, flash);
+            // What cannot be read into the draft (`abc` instances) is said under its field
+            // too; the field keeps what was typed, since only the status is swapped.
+            let slot = checks::form_field_slot(step, edit.item, &e.field);
+            let pos = STEPS.iter().position(|(s, _)| *s == step).unwrap_or(0);
+            return render(
+                StatusCode::OK,
+                &SaveStatus {
+                    version: None,
+                    flash,
+                    conflict: None,
+                    checks: slot.map(|slot| StepChecks {
+                        slots: vec![(slot, e.message.clone())],
+                        steps: step_links(id, pos, &Checks::of(&loaded.draft)),
+                        name_hint: None,
+                    }),
+                },
+            );
         }
         return render_step(
             shell,
@@ -595,9 +722,30 @@ async fn change_and_answer(
             step,
             Some(flash),
             StatusCode::UNPROCESSABLE_ENTITY,
+            "",
         );
     }
     let here = step_url(id, step);
+    // A tab that already lost an edit war and was given a conflict copy goes on saving into
+    // that copy: one copy per lost war, not one per keystroke.
+    if htmx
+        && version != loaded.row.version
+        && let Some(conflict_id) = edit.conflict
+    {
+        super::refuse_oversized(&d.to_json())?;
+        let text = d.to_json().to_string();
+        if store::update_conflict(&state.db, id, conflict_id, &user.name, &text).await? {
+            let flash = Flash::stale(
+                id,
+                &here,
+                version,
+                loaded.row.version,
+                &loaded.row.updated_by,
+                conflict_id,
+            );
+            return stale_partial(flash, conflict_id);
+        }
+    }
     // Nothing changed (the same form sent on `input` and again on `change`): no new version.
     // Only from the current version: a page based on an older one may hold other stale forms,
     // so it must still be told that someone saved in between.
@@ -610,9 +758,30 @@ async fn change_and_answer(
         Saved::Done(row) => {
             let target = step_url(id, next.unwrap_or(step));
             if htmx {
-                let mut res = status_partial(
-                    Some(row.version),
-                    Flash::notice(format!("Saved · version {}", row.version)),
+                let problems = Checks::of(&d).count(step);
+                let message = match problems {
+                    0 => format!("Saved · version {}", row.version),
+                    1 => format!(
+                        "Saved · version {} · 1 problem on this step, said under its field",
+                        row.version
+                    ),
+                    n => format!(
+                        "Saved · version {} · {n} problems on this step, said under their fields",
+                        row.version
+                    ),
+                };
+                let mut res = render(
+                    StatusCode::OK,
+                    &SaveStatus {
+                        version: Some(row.version),
+                        flash: if problems == 0 {
+                            Flash::notice(message)
+                        } else {
+                            Flash::warning(message)
+                        },
+                        conflict: None,
+                        checks: Some(StepChecks::of(id, step, &d)),
+                    },
                 )?;
                 if next.is_some()
                     && let Ok(v) = HeaderValue::from_str(&target)
@@ -632,7 +801,7 @@ async fn change_and_answer(
         } => {
             let flash = Flash::stale(id, &here, expected, current, &current_by, conflict_id);
             if htmx {
-                status_partial(None, flash)
+                stale_partial(flash, conflict_id)
             } else {
                 // Show the version that won, with the message: the page is current again.
                 loaded = load(state, id).await?;
@@ -643,6 +812,7 @@ async fn change_and_answer(
                     step,
                     Some(flash),
                     StatusCode::CONFLICT,
+                    "",
                 )
             }
         }
@@ -656,6 +826,20 @@ async fn change_and_answer(
             Flash::moved(field, &message),
         ),
     }
+}
+
+/// A save refused as stale: the message, and the conflict copy every form of the page saves
+/// into from now on.
+fn stale_partial(flash: Flash, conflict_id: i64) -> AppResult<Response> {
+    render(
+        StatusCode::OK,
+        &SaveStatus {
+            version: None,
+            flash,
+            conflict: Some(conflict_id),
+            checks: None,
+        },
+    )
 }
 
 /// A save refused for what the draft says: the message in the save status, or the step again.
@@ -677,6 +861,7 @@ fn refuse_save(
             step,
             Some(flash),
             StatusCode::UNPROCESSABLE_ENTITY,
+            "",
         )
     }
 }
@@ -701,7 +886,11 @@ pub(crate) async fn save_step(
     let step = step_slug(&step)?;
     let next = next_step(&q)?;
     let form = form_object(pairs);
-    let version = form_version(&form)?;
+    let edit = Edit {
+        version: form_version(&form)?,
+        conflict: form_conflict(&form),
+        item: None,
+    };
     let change: Change = match step {
         "basics" => {
             let f: draft::BasicsForm = form_as(&form)?;
@@ -739,10 +928,7 @@ pub(crate) async fn save_step(
             };
         }
     };
-    change_and_answer(
-        &state, &user, shell, &headers, id, step, version, next, change,
-    )
-    .await
+    change_and_answer(&state, &user, shell, &headers, id, step, edit, next, change).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -758,17 +944,25 @@ struct DefaultForm {
 /// The path of a list item's route: the deployment id, and for an existing item its index.
 pub(crate) trait ItemPath: DeserializeOwned + Send + 'static {
     fn id(&self) -> i64;
+    /// The item's index; `None` for a new item.
+    fn index(&self) -> Option<usize>;
 }
 
 impl ItemPath for i64 {
     fn id(&self) -> i64 {
         *self
     }
+    fn index(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl ItemPath for (i64, usize) {
     fn id(&self) -> i64 {
         self.0
+    }
+    fn index(&self) -> Option<usize> {
+        Some(self.1)
     }
 }
 
@@ -790,7 +984,11 @@ pub(crate) async fn change_item<C: ItemChange>(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let form = form_object(pairs);
-    let version = form_version(&form)?;
+    let edit = Edit {
+        version: form_version(&form)?,
+        conflict: form_conflict(&form),
+        item: at.index(),
+    };
     let change = C::change(&form, &at)?;
     change_and_answer(
         &state,
@@ -799,7 +997,7 @@ pub(crate) async fn change_item<C: ItemChange>(
         &headers,
         at.id(),
         C::STEP,
-        version,
+        edit,
         None,
         change,
     )
