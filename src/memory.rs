@@ -7,7 +7,7 @@
 //! the load ended. A fixed threshold keeps large blocks mapped, so freeing them returns them to
 //! the system at once, and fewer arenas bound what small allocations can strand. Measured with
 //! `examples/startup.rs` (10,000 mixed requests): 552 MB held 5 s after the load without these
-//! limits, 127 MB with them.
+//! limits, 127 MB with them; with the trim below, 41 MB (README, Benchmarks).
 //!
 //! What is left after that is free memory inside the arenas: glibc gives an arena's pages back
 //! only from its top, so one live block high in an arena holds everything below it. Once
