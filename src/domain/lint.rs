@@ -232,6 +232,16 @@ fn backends(out: &mut Out, spec: &Spec) {
                 port,
                 host_header,
             } => {
+                if b.outlier_detection {
+                    out.push(
+                        "internet-neg-outlier-detection",
+                        Level::Warning,
+                        format!("{base}.outlier_detection"),
+                        format!("Backend `{}` is an internet NEG and asks for outlier detection.", b.name),
+                        "The API does not support outlier detection for backend services with internet NEGs, so Switchyard leaves it out of the backend service (and of the gcloud commands).",
+                        "Set outlier_detection: false on this backend.",
+                    );
+                }
                 let run_app = fqdn.trim_end_matches('.').ends_with(".run.app");
                 match host_header {
                     None if run_app && used.iter().any(|(_, host_rewrite, _)| !host_rewrite) => out.push(

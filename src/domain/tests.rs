@@ -30,7 +30,7 @@ pub(crate) fn valid(v: &Value) -> Spec {
     spec
 }
 
-const SEEDS: &[(&str, &str)] = &[
+pub(crate) const SEEDS: &[(&str, &str)] = &[
     (
         "seed-000",
         include_str!("../../tests/data/seeds/seed-000.json"),

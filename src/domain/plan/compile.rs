@@ -241,7 +241,8 @@ pub fn compile(spec: &Spec) -> DesiredGraph {
         if !headers.is_empty() {
             body["customRequestHeaders"] = json!(headers);
         }
-        if backend.outlier_detection {
+        // The API does not support outlier detection on internet NEG backends; lint says so.
+        if backend.outlier_detection && matches!(backend.kind, BackendKind::Serverless { .. }) {
             body["outlierDetection"] = outlier_detection();
         }
         b.add(

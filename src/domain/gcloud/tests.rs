@@ -1,0 +1,310 @@
+use super::*;
+use serde_json::json;
+
+fn spec(v: Value) -> Spec {
+    serde_json::from_value(v).unwrap()
+}
+
+fn contract() -> Spec {
+    spec(json!({
+        "name": "shop", "project": "acme-edge",
+        "frontend": { "protocol": "https", "domains": ["shop.example.com"], "ip": "static", "http_redirect": true },
+        "backends": [
+            { "name": "web", "type": "serverless", "service": "my-app",
+              "regions": ["us-central1", "europe-west1"], "cdn": false, "outlier_detection": true },
+            { "name": "hello2", "type": "internet", "fqdn": "hello2-3qx7k2dz6a-uc.a.run.app",
+              "port": 443, "host_header": "hello2-3qx7k2dz6a-uc.a.run.app" }
+        ],
+        "routing": {
+            "default": { "backend": "web" },
+            "rules": [ { "hosts": ["*"], "paths": ["/hello2", "/hello2/*"], "backend": "hello2", "prefix_rewrite": "/" } ]
+        }
+    }))
+}
+
+fn lines(s: &GcloudScript) -> Vec<String> {
+    s.steps.iter().map(GcloudStep::command).collect()
+}
+
+#[test]
+fn services_are_enabled_first() {
+    let l = lines(&commands(&contract()));
+    assert_eq!(
+        l[0],
+        "gcloud services enable compute.googleapis.com run.googleapis.com --project=acme-edge"
+    );
+}
+
+#[test]
+fn outlier_detection_import_carries_the_interval_the_job_sends() {
+    let s = commands(&contract());
+    let imp = s
+        .steps
+        .iter()
+        .find(|st| {
+            st.command()
+                .starts_with("gcloud compute backend-services import shop-bs-web")
+        })
+        .expect("imported");
+    let yaml = &imp.file.as_ref().unwrap().content;
+    let graph = plan::compile(&contract());
+    let sent = &graph
+        .resources
+        .iter()
+        .find(|r| r.name == "shop-bs-web")
+        .unwrap()
+        .body["outlierDetection"]["interval"]["seconds"];
+    assert!(
+        yaml.contains(&format!("  interval:\n    seconds: {sent}\n")),
+        "{yaml}"
+    );
+    let l = lines(&s);
+    assert!(l.iter().any(|c| c.starts_with("gcloud compute backend-services create shop-bs-hello2 --global --description=switchyard:deployment=shop --project=acme-edge --load-balancing-scheme=EXTERNAL_MANAGED --protocol=HTTPS --no-enable-cdn --custom-request-header='Host: hello2-3qx7k2dz6a-uc.a.run.app'")), "{l:#?}");
+    assert!(
+        l.iter()
+            .all(|c| !c.contains("health") && !c.contains("max-rate"))
+    );
+}
+
+#[test]
+fn env_values_with_at_and_commas_and_secrets() {
+    let mut v = serde_json::to_value(contract()).unwrap();
+    v["services"] = json!([{ "name": "my-app", "image": "gcr.io/p/app:v1",
+        "regions": ["us-central1", "europe-west1"], "env": [
+            { "name": "MAIL", "value": "ops@example.com" },
+            { "name": "LIST", "value": "a,b" },
+            { "name": "DB_PASS", "secret": "db-pass", "version": "3" }
+        ] }]);
+    v["rollout"] = json!({ "canary_region": "europe-west1" });
+    let l = lines(&commands(&spec(v)));
+    let run: Vec<&String> = l
+        .iter()
+        .filter(|c| c.starts_with("gcloud run deploy"))
+        .collect();
+    assert!(run[0].contains("--region=europe-west1"), "{}", run[0]);
+    assert!(
+        run[0].contains("--set-env-vars='^|^MAIL=ops@example.com|LIST=a,b'"),
+        "{}",
+        run[0]
+    );
+    assert!(
+        run[0].contains("--set-secrets=DB_PASS=db-pass:3 "),
+        "{}",
+        run[0]
+    );
+}
+
+/// A spec using every feature the commands cover.
+fn everything() -> Spec {
+    spec(json!({
+        "name": "all", "project": "acme-edge",
+        "frontend": { "protocol": "https", "domains": ["a.example.com", "b.example.com"], "ip": "static", "http_redirect": true },
+        "services": [{ "name": "my-app", "image": "gcr.io/p/app:v1", "regions": ["us-central1", "europe-west1"],
+            "env": [
+                { "name": "MAIL", "value": "ops@example.com" },
+                { "name": "LIST", "value": "a,b|c" },
+                { "name": "DB_PASS", "secret": "db-pass", "version": "3" }
+            ] }],
+        "rollout": { "canary_region": "europe-west1" },
+        "backends": [
+            { "name": "web", "type": "serverless", "service": "my-app",
+              "regions": ["us-central1", "europe-west1"], "cdn": true, "outlier_detection": true },
+            { "name": "ext", "type": "internet", "fqdn": "hello-3qx7k2dz6a-uc.a.run.app",
+              "port": 443, "host_header": "hello-3qx7k2dz6a-uc.a.run.app", "outlier_detection": true }
+        ],
+        "routing": {
+            "default": { "backend": "web" },
+            "rules": [
+                { "hosts": ["a.example.com"], "paths": ["/ext", "/ext/*"], "backend": "ext", "prefix_rewrite": "/" },
+                { "hosts": ["b.example.com"], "paths": ["/canary/*"], "split": [ { "backend": "web", "weight": 90 }, { "backend": "ext", "weight": 10 } ] }
+            ]
+        }
+    }))
+}
+
+/// Leaf fields of a JSON body as (path, value).
+fn leaves(v: &Value, path: String, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(o) => o.iter().for_each(|(k, x)| {
+            leaves(
+                x,
+                if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                },
+                out,
+            )
+        }),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| leaves(x, format!("{path}[{i}]"), out)),
+        other => out.push((path, other.clone())),
+    }
+}
+
+/// How a leaf value reads in a command: resource links by their last segment, API enums in
+/// gcloud's lower-case flag form, booleans as the flag that sets them.
+fn renderings(path: &str, v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => {
+            let last = s.rsplit('/').next().unwrap_or(s).to_string();
+            let mut r = vec![
+                s.clone(),
+                last.clone(),
+                last.to_lowercase().replace('_', "-"),
+            ];
+            if path == "ingress" {
+                r.push(match s.as_str() {
+                    "INGRESS_TRAFFIC_INTERNAL_ONLY" => "--ingress=internal".into(),
+                    "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER" => {
+                        "--ingress=internal-and-cloud-load-balancing".into()
+                    }
+                    _ => "--ingress=all".into(),
+                });
+            }
+            match (path, s.as_str()) {
+                // Implied by the flags: `--domains` makes a managed certificate, a global address
+                // without `--subnet` is external.
+                ("type", "MANAGED") => r.push("--domains=".into()),
+                ("addressType", "EXTERNAL") => r.push("--global".into()),
+                _ => {}
+            }
+            r
+        }
+        Value::Bool(b) => match path.rsplit('.').next().unwrap_or(path) {
+            "enableCDN" => vec![
+                if *b {
+                    "--enable-cdn"
+                } else {
+                    "--no-enable-cdn"
+                }
+                .into(),
+            ],
+            "cpuIdle" => vec![
+                if *b {
+                    "--cpu-throttling"
+                } else {
+                    "--no-cpu-throttling"
+                }
+                .into(),
+            ],
+            _ => vec![v.to_string()],
+        },
+        other => vec![other.to_string()],
+    }
+}
+
+fn seeds_and_everything() -> Vec<(String, Spec)> {
+    let mut v: Vec<(String, Spec)> = crate::domain::tests::SEEDS
+        .iter()
+        .map(|(n, j)| (n.to_string(), crate::domain::parse::parse(j).unwrap()))
+        .collect();
+    v.push(("everything".into(), everything()));
+    v
+}
+
+#[test]
+fn every_leaf_of_every_body_is_in_its_command_or_imported_yaml() {
+    for (name, spec) in seeds_and_everything() {
+        let graph = plan::compile(&spec);
+        let script = from_graph(&graph, spec.canary_region());
+        for r in &graph.resources {
+            let mine: Vec<&GcloudStep> = script
+                .steps
+                .iter()
+                .filter(|s| s.resource.as_deref() == Some(r.id.as_str()))
+                .collect();
+            assert!(!mine.is_empty(), "{name}: no command for {}", r.id);
+            let text: String = mine
+                .iter()
+                .map(|s| s.args.join(" ").to_lowercase())
+                .collect::<Vec<_>>()
+                .join("\n");
+            let yaml: Option<&str> = mine
+                .iter()
+                .find_map(|s| s.file.as_ref().map(|f| f.content.as_str()));
+            let mut ls = Vec::new();
+            leaves(&r.body, String::new(), &mut ls);
+            for (path, value) in ls {
+                if let Some(y) = yaml {
+                    let key = path.rsplit(['.', ']']).next().unwrap_or(&path);
+                    let line = format!("{}: {value}", key);
+                    let item = format!("- {value}");
+                    assert!(
+                        y.contains(&line) || y.contains(&item),
+                        "{name}: {} field {path} ({value}) missing from the imported YAML",
+                        r.id
+                    );
+                    continue;
+                }
+                // The Run service's full name is its region and name flags.
+                if r.kind.collection() == "services" && path == "name" {
+                    continue;
+                }
+                assert!(
+                    renderings(&path, &value)
+                        .iter()
+                        .any(|x| text.contains(&x.to_lowercase())),
+                    "{name}: {} field {path} ({value}) missing from {text}",
+                    r.id
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn internet_neg_backends_get_no_outlier_detection() {
+    let graph = plan::compile(&everything());
+    let ext = graph
+        .resources
+        .iter()
+        .find(|r| r.name == "all-bs-ext")
+        .unwrap();
+    assert!(ext.body.get("outlierDetection").is_none(), "{}", ext.body);
+    let web = graph
+        .resources
+        .iter()
+        .find(|r| r.name == "all-bs-web")
+        .unwrap();
+    assert!(web.body.get("outlierDetection").is_some());
+    let w = crate::domain::lint::lint(&everything());
+    assert!(
+        w.iter().any(|w| w.code == "internet-neg-outlier-detection"
+            && w.field == "backends[1].outlier_detection"),
+        "{w:?}"
+    );
+}
+
+/// Every command runs through gcloud with no network (/work/shared/tools/gcloud-offline): a
+/// parse error exits 2 and names the argument; a command that parses stops at the missing login.
+#[test]
+fn every_command_parses_with_real_gcloud() {
+    let tool = std::env::var("GCLOUD_OFFLINE")
+        .unwrap_or_else(|_| "/work/shared/tools/gcloud-offline".to_string());
+    assert!(
+        std::path::Path::new(&tool).exists(),
+        "{tool} is needed (set GCLOUD_OFFLINE to its path)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (name, spec) in seeds_and_everything() {
+        for step in commands(&spec).steps {
+            if let Some(f) = &step.file {
+                std::fs::write(dir.path().join(&f.name), &f.content).unwrap();
+            }
+            let out = std::process::Command::new(&tool)
+                .args(&step.args[1..])
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains("do not currently have an active account"),
+                "{name}: {} → {err}",
+                step.command()
+            );
+        }
+    }
+}
