@@ -98,6 +98,41 @@ impl std::fmt::Display for DraftError {
 
 type Result<T> = std::result::Result<T, DraftError>;
 
+/// The first field (as a spec path, `backends[0].max_rate`) that `input` sets and `kept` lacks.
+fn dropped_field(input: &Value, kept: &Value, path: &str) -> Option<String> {
+    match (input, kept) {
+        (Value::Object(i), Value::Object(k)) => i.iter().find_map(|(key, v)| {
+            let at = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            match k.get(key) {
+                None if !is_empty(v) => Some(at),
+                None => None,
+                Some(kv) => dropped_field(v, kv, &at),
+            }
+        }),
+        (Value::Array(i), Value::Array(k)) => i
+            .iter()
+            .zip(k)
+            .enumerate()
+            .find_map(|(n, (v, kv))| dropped_field(v, kv, &format!("{path}[{n}]"))),
+        _ => None,
+    }
+}
+
+/// What a draft leaves out when it writes itself (nothing, an empty list, the default `false`).
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::Number(_) | Value::Bool(true) => false,
+    }
+}
+
 impl Draft {
     /// A new draft from the Basics step: everything else is left for the later steps.
     pub fn new(name: &str, project: &str) -> Result<Draft> {
@@ -144,9 +179,21 @@ impl Draft {
                 // Not a spec; an incomplete draft is fine, as long as what is there has the
                 // spec's shape. When it is not even that, the spec's error says most. (Only an
                 // object: serde would read a struct from a JSON array too.)
-                match serde_json::from_str::<Value>(text) {
-                    Ok(v @ Value::Object(_)) => serde_json::from_value(v).map_err(|_| spec_err),
-                    _ => Err(spec_err),
+                let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(text) else {
+                    return Err(spec_err);
+                };
+                let d: Draft = serde_json::from_value(v.clone()).map_err(|_| spec_err.clone())?;
+                // A field the draft does not hold would be dropped without a word: refuse it
+                // the way the API does, naming it.
+                match dropped_field(&v, &d.to_json(), "") {
+                    Some(field) => Err(ParseError {
+                        message: format!(
+                            "unknown field `{}`: it is not part of a spec, and importing would drop it",
+                            field.rsplit(['.', ']']).next().unwrap_or(&field)
+                        ),
+                        field: Some(field),
+                    }),
+                    None => Ok(d),
                 }
             }
         }
@@ -1048,6 +1095,24 @@ pub fn step_of_field(field: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_incomplete_draft_with_an_unknown_field_is_refused_naming_it() {
+        let text = r#"{"name": "shop", "backends": [{"name": "a", "type": "serverless", "max_rate": 100}]}"#;
+        let e = Draft::from_json(text).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("backends[0].max_rate"), "{e}");
+        assert!(e.message.contains("unknown field `max_rate`"), "{e}");
+        let whole = r#"{"name": "shop", "health_check": {"port": 80}}"#;
+        let e = Draft::from_json(whole).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("health_check"), "{e}");
+    }
+
+    #[test]
+    fn an_exported_incomplete_draft_imports_again() {
+        let d = Draft::from_json(r#"{"name": "shop", "project": "my-project"}"#).unwrap();
+        let again = Draft::from_json(&d.to_json().to_string()).unwrap();
+        assert_eq!(again.to_json(), d.to_json());
+    }
     use super::*;
     use crate::domain::validate;
 

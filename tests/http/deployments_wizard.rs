@@ -813,3 +813,40 @@ async fn the_new_page_shows_every_step_and_the_name_limit_and_cuts_nothing() {
         "HTTP-only: no certificate to name"
     );
 }
+
+/// Import is as strict as the API: a field that is not part of a spec is refused, named, and
+/// the pasted text stays in the form; no draft is made.
+#[tokio::test]
+async fn import_refuses_an_unknown_field_naming_it_and_keeps_the_text() {
+    let app = crate::common::spawn_app().await;
+    let mut ed = app.user_client("ed", switchyard::auth::Role::Editor).await;
+    let mut spec: serde_json::Value =
+        serde_json::from_str(include_str!("../data/seeds/seed-002-http.json")).unwrap();
+    spec["backends"][0]["max_rate"] = 100.into();
+    let text = spec.to_string();
+    let r = ed
+        .post_form("/deployments/import", &[("spec", &text), ("name", "")])
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("backends[0].max_rate"), "{html}");
+    assert!(html.contains("unknown field"), "{html}");
+    assert!(
+        html.contains("max_rate&quot;:100") || html.contains("max_rate&#34;:100"),
+        "the text stays: {html}"
+    );
+    assert!(
+        switchyard::db::deployments::list(&app.state.db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The API says the same about the same document.
+    let mut robot = app
+        .token_client("robot", switchyard::auth::Role::Editor)
+        .await;
+    let r = robot.post_json("/api/v1/deployments", &spec).await;
+    assert_eq!(r.status(), 422);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "backends[0].max_rate");
+}

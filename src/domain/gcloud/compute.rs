@@ -15,8 +15,20 @@ fn base(r: &DesiredResource, comment: String, group: &str, verb: &str, p: &str) 
             ResourceKind::ServerlessNeg { region } => format!("--region={region}"),
             _ => "--global".to_string(),
         })
-        .arg(format!("--description={}", str_at(&r.body, "/description")))
+        .args_if(
+            !is_neg(r),
+            format!("--description={}", str_at(&r.body, "/description")),
+        )
         .arg(format!("--project={p}"))
+}
+
+/// `network-endpoint-groups create` has no `--description` (gcloud refuses it), so a NEG made
+/// from these commands lacks the owner marker the panel writes there.
+pub(super) fn is_neg(r: &DesiredResource) -> bool {
+    matches!(
+        r.kind,
+        ResourceKind::ServerlessNeg { .. } | ResourceKind::InternetNeg
+    )
 }
 
 /// `gcloud compute <group> import` of exactly the body.
@@ -37,7 +49,7 @@ pub fn steps(r: &DesiredResource, p: &str) -> Vec<GcloudStep> {
             base(
                 r,
                 format!(
-                    "Serverless NEG for Cloud Run service {} in {region}",
+                    "Serverless NEG for Cloud Run service {} in {region} (gcloud cannot set its description, where the panel marks what it owns)",
                     str_at(b, "/cloudRun/service")
                 ),
                 "network-endpoint-groups",
@@ -54,7 +66,7 @@ pub fn steps(r: &DesiredResource, p: &str) -> Vec<GcloudStep> {
             let mut v = vec![
                 base(
                     r,
-                    "Global internet NEG".into(),
+                    "Global internet NEG (gcloud cannot set its description, where the panel marks what it owns)".into(),
                     "network-endpoint-groups",
                     "create",
                     p,

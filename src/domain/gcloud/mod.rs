@@ -57,6 +57,11 @@ impl GcloudStep {
         self
     }
 
+    /// `a` when `cond` holds.
+    fn args_if(self, cond: bool, a: impl Into<String>) -> Self {
+        if cond { self.arg(a) } else { self }
+    }
+
     fn with_file(mut self, name: &str, content: String) -> Self {
         self.file = Some(GcloudFile {
             name: name.into(),

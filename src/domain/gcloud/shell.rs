@@ -123,7 +123,10 @@ mod tests {
             Some("~")
         );
         let all: String = "|~#;!%+*&$@:,".into();
-        assert_eq!(list_delimiter(&[all.clone()]).as_deref(), Some("||"));
+        assert_eq!(
+            list_delimiter(std::slice::from_ref(&all)).as_deref(),
+            Some("||")
+        );
         assert_eq!(
             list_delimiter(&[format!("{all}||")]).as_deref(),
             Some("|||")
