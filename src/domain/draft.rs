@@ -1095,6 +1095,7 @@ pub fn step_of_field(field: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn an_incomplete_draft_with_an_unknown_field_is_refused_naming_it() {
@@ -1113,7 +1114,6 @@ mod tests {
         let again = Draft::from_json(&d.to_json().to_string()).unwrap();
         assert_eq!(again.to_json(), d.to_json());
     }
-    use super::*;
     use crate::domain::validate;
 
     fn seed_002() -> Spec {
