@@ -102,6 +102,11 @@ async fn bad_audit_queries_are_4xx_not_500() {
 /// The audit entries' actions, newest first, as the admin page lists them.
 async fn actions(admin: &mut crate::common::Client) -> Vec<String> {
     let body = admin.get("/audit").await.text().await.unwrap();
+    actions_in(&body)
+}
+
+/// The actions of the entries an audit page shows.
+fn actions_in(body: &str) -> Vec<String> {
     body.split("data-action=\"")
         .skip(1)
         .map(|p| p.split('"').next().unwrap().to_string())
@@ -371,11 +376,7 @@ async fn imports_page_plans_restores_and_rollbacks_are_recorded() {
         .text()
         .await
         .unwrap();
-    let got: Vec<String> = body
-        .split("data-action=\"")
-        .skip(1)
-        .map(|p| p.split('"').next().unwrap().to_string())
-        .collect();
+    let got = actions_in(&body);
     for action in [
         "deployment.import",
         "deployment.plan",
