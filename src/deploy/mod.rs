@@ -13,6 +13,7 @@ use std::sync::Arc;
 pub mod cloud_reader;
 mod forget;
 pub mod live;
+pub mod neighbours;
 mod pinned;
 
 pub use cloud_reader::CloudLiveReader;

@@ -86,7 +86,7 @@ fn frontend(out: &mut Out, spec: &Spec) {
                 "frontend.protocol",
                 "The load balancer answers plain HTTP only.",
                 "Requests and responses, cookies and credentials included, cross the internet unencrypted and can be read or changed on the way.",
-                "Use protocol https with your domains (a Google-managed certificate is free) and http_redirect to send port-80 visitors to https.",
+                "On the Frontend step, choose HTTPS and list your domains (a Google-managed certificate is free), and tick “Redirect HTTP to HTTPS” to send port-80 visitors to https.",
             );
             if !f.domains.is_empty() {
                 out.push(
@@ -94,8 +94,8 @@ fn frontend(out: &mut Out, spec: &Spec) {
                     Level::Warning,
                     "frontend.domains",
                     "Domains are listed but the frontend is plain HTTP.",
-                    "Domains only feed the managed certificate of an https frontend; with http they are ignored and no certificate is made.",
-                    "Switch protocol to https, or remove the domains (route by host with rules[].hosts).",
+                    "Domains only feed the managed certificate of an HTTPS frontend; with HTTP they are ignored and no certificate is made.",
+                    "On the Frontend step, choose HTTPS, or remove the domains (to route by host, use a rule’s Hosts on the Routing step).",
                 );
             }
         }
@@ -120,7 +120,7 @@ fn frontend(out: &mut Out, spec: &Spec) {
                     "frontend.ip",
                     "The load balancer's address is ephemeral but domains point at it.",
                     "An ephemeral address is released when the forwarding rule is replaced or deleted; the domains' DNS records then point at nothing (or someone else), and the certificate cannot renew.",
-                    "Use ip: static to reserve a global address that survives changes.",
+                    "On the Frontend step, set IP address to static to reserve a global address that survives changes.",
                 );
                 if f.http_redirect {
                     out.push(
@@ -129,7 +129,7 @@ fn frontend(out: &mut Out, spec: &Spec) {
                         "frontend.http_redirect",
                         "The port-80 redirect and the https listener get different ephemeral addresses.",
                         "Each forwarding rule without a reserved address gets its own IP, so a domain's A record can point at only one of them: either https or the redirect will not be reached.",
-                        "Use ip: static so both forwarding rules share one address.",
+                        "On the Frontend step, set IP address to static so both forwarding rules share one address.",
                     );
                 }
             }
@@ -140,7 +140,7 @@ fn frontend(out: &mut Out, spec: &Spec) {
                     "frontend.http_redirect",
                     "Nothing answers on port 80.",
                     "Visitors who type the domain without https:// get a connection error instead of the site.",
-                    "Set http_redirect: true to answer port 80 with a 301 to https.",
+                    "On the Frontend step, tick “Redirect HTTP to HTTPS” to answer port 80 with a 301 to https.",
                 );
             }
         }
@@ -178,7 +178,7 @@ fn backends(out: &mut Out, spec: &Spec) {
                 format!("{base}.name"),
                 format!("Backend `{}` receives no traffic: neither the default nor any rule names it.", b.name),
                 "It is still created (NEGs and a backend service) and costs a place in quotas, but no request reaches it.",
-                "Route to it from routing.default or a rule, or remove it.",
+                "On the Routing step, send the default or a rule to it, or remove it on the Backends step.",
             );
         }
         if b.cdn && used.iter().any(|(_, _, split)| *split) {
@@ -188,7 +188,7 @@ fn backends(out: &mut Out, spec: &Spec) {
                 format!("{base}.cdn"),
                 format!("Backend `{}` has Cloud CDN on and is part of a weighted split.", b.name),
                 "Cached responses are served from the edge without consulting the split: only cache misses follow the weights, so the actual share of each backend differs from the configured one (a canary may see almost nothing, or serve cached pages to everyone).",
-                "Turn CDN off on backends in a split while the split is in use, or send cacheable paths to one backend with a rule.",
+                "Untick “Cloud CDN” on the backends of a split while the split is in use, or send cacheable paths to one backend with a rule on the Routing step.",
             );
         }
         match &b.kind {
@@ -201,9 +201,9 @@ fn backends(out: &mut Out, spec: &Spec) {
                         format!("Backend `{}` has no failover signal.", b.name),
                         format!("{SERVERLESS_LIMITS} Without outlier detection the load balancer keeps sending a region's share of requests to it even when its service returns only errors."),
                         if regions.len() > 1 {
-                            "Set outlier_detection: true: the load balancer then ejects a region's NEG after consecutive 5xx errors and sends its clients to the next closest region.".to_string()
+                            "Tick “Outlier detection” on this backend (Backends step): the load balancer then ejects a region's NEG after consecutive 5xx errors and sends its clients to the next closest region.".to_string()
                         } else {
-                            "Add a second region and set outlier_detection: true: the load balancer then ejects a failing region's NEG after consecutive 5xx errors and sends its clients to the other region.".to_string()
+                            "Add a second region to this backend's Regions and tick “Outlier detection” (Backends step): the load balancer then ejects a failing region's NEG after consecutive 5xx errors and sends its clients to the other region.".to_string()
                         },
                     );
                 } else if regions.len() > 1 {
@@ -213,7 +213,7 @@ fn backends(out: &mut Out, spec: &Spec) {
                         format!("{base}.regions"),
                         format!("Requests to `{}` go to the closest of its {} regions, not by weight.", b.name, regions.len()),
                         SERVERLESS_LIMITS,
-                        "To send fixed shares to regions, make one backend per region and route with a split; to fail over, keep outlier_detection on (it is).",
+                        "To send fixed shares to regions, make one backend per region and route with a weighted split on the Routing step; to fail over, keep “Outlier detection” ticked (it is).",
                     );
                 }
                 if regions.len() == 1 {
@@ -223,7 +223,7 @@ fn backends(out: &mut Out, spec: &Spec) {
                         format!("{base}.regions"),
                         format!("Backend `{}` runs in one region only ({}).", b.name, regions[0]),
                         "If that region or the service there fails, there is no other region to fail over to: the load balancer's global reach does not add availability by itself.",
-                        format!("Deploy Cloud Run service `{service}` to a second region and add it to regions (with outlier_detection on)."),
+                        format!("Deploy Cloud Run service `{service}` to a second region and add it to this backend's Regions on the Backends step (with “Outlier detection” ticked)."),
                     );
                 }
             }
@@ -339,7 +339,7 @@ fn services(out: &mut Out, spec: &Spec) {
                 format!("{base}.min_instances"),
                 format!("Service `{}` scales to zero when idle.", s.name),
                 "The first request after a quiet period waits for a cold start (often seconds). A region with no instances also gives the load balancer no failover signal: outlier detection only sees errors from requests that are actually sent, so a broken region is discovered by users.",
-                "Set min_instances to 1 (or more) to keep an instance warm in every region; it is billed while idle.",
+                "On the Services step, set Min instances to 1 (or more) to keep an instance warm in every region; it is billed while idle.",
             );
         }
         if s.regions.len() < 2 {
@@ -349,7 +349,7 @@ fn services(out: &mut Out, spec: &Spec) {
                 format!("{base}.regions"),
                 format!("Service `{}` is deployed to {} region{}.", s.name, s.regions.len(), if s.regions.len() == 1 { "" } else { "s" }),
                 "With one region there is nothing to fail over to when that region or the revision there fails.",
-                "List a second region (and add it to the serverless backend's regions, with outlier_detection on).",
+                "Add a second region to the service's Regions on the Services step (and to the serverless backend's Regions, with “Outlier detection” ticked).",
             );
         }
         if s.ingress == Ingress::All && !behind_neg.is_empty() {
@@ -359,7 +359,7 @@ fn services(out: &mut Out, spec: &Spec) {
                 format!("{base}.ingress"),
                 format!("Service `{}` accepts traffic from anywhere, although it is reached through the load balancer (backend `{}`).", s.name, behind_neg.join("`, `")),
                 "Its run.app URL stays open to the internet, so clients can bypass the load balancer and everything it adds (HTTPS on your domain, Cloud Armor, CDN, routing rules).",
-                "Set ingress to \"internal-and-cloud-load-balancing\": the serverless NEG still reaches the service, the run.app URL does not.",
+                "On the Services step, set Ingress to “Internal and Cloud Load Balancing”: the serverless NEG still reaches the service, the run.app URL does not.",
             );
         }
         for (j, e) in s.env.iter().enumerate() {
@@ -381,7 +381,7 @@ fn services(out: &mut Out, spec: &Spec) {
                 format!("{base}.ingress"),
                 format!("Backend `{}` reaches service `{}` through its run.app URL, but the service's ingress is `{}`.", via_internet.join("`, `"), s.name, s.ingress.as_str()),
                 "An internet NEG connects to the public run.app address like any client; Cloud Run does not recognise that traffic as coming from a load balancer, so anything but ingress `all` answers it with 404/403.",
-                "Set ingress to \"all\", or use a serverless backend for this service instead of an internet one.",
+                "On the Services step, set Ingress to “all”, or use a serverless backend for this service instead of an internet one.",
             );
         }
     }
@@ -424,7 +424,7 @@ fn routing(out: &mut Out, spec: &Spec) {
                         format!("{base}.split[{i}].weight"),
                         format!("Backend `{}` has weight 0 in this split.", w.backend),
                         "It receives no requests from this route.",
-                        "Raise the weight when it should take traffic, or remove the entry.",
+                        "Raise its weight in the split on the Routing step when it should take traffic, or remove the entry.",
                     );
                 }
             }
@@ -457,8 +457,8 @@ fn routing(out: &mut Out, spec: &Spec) {
                         Level::Warning,
                         format!("{base}.hosts[{j}]"),
                         format!("No certificate domain matches host `{h}`."),
-                        "The managed certificate only covers frontend.domains; browsers reaching this host over https get a certificate error before the rule is ever used.",
-                        format!("Add the host name(s) served by `{h}` to frontend.domains."),
+                        "The managed certificate only covers the Frontend step's Domains; browsers reaching this host over https get a certificate error before the rule is ever used.",
+                        format!("Add the host name(s) served by `{h}` to Domains on the Frontend step."),
                     );
                 }
             }
@@ -475,7 +475,7 @@ fn routing(out: &mut Out, spec: &Spec) {
                     format!("{base}.paths[{j}]"),
                     format!("`{p}` does not match `{bare}` itself."),
                     format!("A `/*` pattern matches what is below the slash; a request for exactly {bare} goes to the default target instead."),
-                    format!("Add \"{bare}\" to paths if it should reach the same backend."),
+                    format!("Add \"{bare}\" to the rule's Paths on the Routing step if it should reach the same backend."),
                 ),
                 None if !p.ends_with('/') && !paths.contains(format!("{p}/*").as_str()) => out.push(
                     "path-missing-subtree",
@@ -483,7 +483,7 @@ fn routing(out: &mut Out, spec: &Spec) {
                     format!("{base}.paths[{j}]"),
                     format!("`{p}` matches only {p} exactly, not {p}/..."),
                     format!("Path rules without `*` are exact: {p}/anything goes to the default target."),
-                    format!("Add \"{p}/*\" to paths if sub-paths should reach the same backend."),
+                    format!("Add \"{p}/*\" to the rule's Paths on the Routing step if sub-paths should reach the same backend."),
                 ),
                 _ => {}
             }
@@ -544,7 +544,7 @@ fn rewrite_examples(
         "prefix-rewrite-example",
         Level::Info,
         format!("{base}.prefix_rewrite"),
-        format!("With prefix_rewrite \"{rewrite}\": {}.", examples.join(", ")),
+        format!("With prefix rewrite \"{rewrite}\": {}.", examples.join(", ")),
         "The matched part of the path is replaced: all of it for an exact path, everything up to and including the slash for a `/*` path.",
         "Check that the backend serves the rewritten paths.",
     );
@@ -553,9 +553,9 @@ fn rewrite_examples(
             "prefix-rewrite-glues",
             Level::Warning,
             format!("{base}.prefix_rewrite"),
-            format!("prefix_rewrite \"{rewrite}\" turns {sample} into {path}."),
+            format!("Prefix rewrite \"{rewrite}\" turns {sample} into {path}."),
             format!("For `{pattern}` the matched part includes the trailing slash, so a rewrite without one joins the next segment to it."),
-            format!("End the rewrite with a slash (\"{rewrite}/\")."),
+            format!("End the rule's Prefix rewrite with a slash (\"{rewrite}/\") on the Routing step."),
         );
     }
 }
@@ -717,7 +717,7 @@ mod tests {
         assert_eq!(w.field, "backends[0].outlier_detection");
         assert!(w.why.contains("healthcheck") && w.why.contains("--max-rate"));
         assert!(w.why.contains("weighted backend services"));
-        assert!(w.fix.contains("outlier_detection: true"));
+        assert!(w.fix.contains("Tick “Outlier detection”"));
     }
 
     #[test]

@@ -82,6 +82,7 @@ pub mod names;
 pub mod parse;
 pub mod plan;
 pub mod preview;
+pub mod shared_names;
 pub mod sizes;
 pub mod spec;
 pub mod spec_changes;

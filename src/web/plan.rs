@@ -10,6 +10,7 @@ use crate::deploy::{DeployError, PinnedPlan, PlanKind};
 use crate::domain::env_values::EnvValues;
 use crate::domain::plan::{Action, PlanEntry, summary};
 use crate::error::{AppError, AppResult, Form, Path, Query};
+use crate::web::deployments::wizard;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -109,6 +110,8 @@ impl PlanView {
 
 /// A lint warning as the plan shows it, with the wizard step that fixes it.
 struct LintLine {
+    label: String,
+    href: String,
     message: String,
     fix: String,
 }
@@ -167,9 +170,18 @@ async fn show_plan(
     };
     match state.deployer.pin(&row, PlanKind::Apply, &user.name).await {
         Ok(pinned) => {
-            page.lint = crate::domain::lint::lint(&pinned.planned.spec)
+            let draft = crate::domain::draft::Draft::from_spec(&pinned.planned.spec);
+            let neighbours = crate::deploy::neighbours::neighbours(&state.db, id).await?;
+            let mut warnings = crate::domain::lint::lint(&pinned.planned.spec);
+            warnings.extend(crate::domain::shared_names::shared_names(
+                &draft,
+                &neighbours,
+            ));
+            page.lint = warnings
                 .into_iter()
                 .map(|w| LintLine {
+                    label: wizard::field_label(&w.field, &draft),
+                    href: wizard::field_href(id, &w.field, &draft),
                     message: w.message,
                     fix: w.fix,
                 })

@@ -276,6 +276,8 @@ async fn request_ids_must_be_uuids_and_dedupe_mutations() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(first["name"], second["name"]);
+    // The insert is listed once its operation is DONE, and only once.
+    wait(&cloud, &first).await;
     let (_, list) = raw(&cloud, Method::GET, &format!("{G}/addresses"), None).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }

@@ -850,3 +850,69 @@ async fn import_refuses_an_unknown_field_naming_it_and_keeps_the_text() {
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["field"], "backends[0].max_rate");
 }
+
+#[tokio::test]
+async fn review_and_plan_name_what_another_deployment_also_uses() {
+    let app = spawn_app().await;
+    let mut ann = app.token_client("ann", Role::Editor).await;
+    let mut first = seed("seed-000");
+    first["name"] = "shop".into();
+    let r = ann.post_json("/api/v1/deployments", &first).await;
+    assert_eq!(r.status(), 201);
+    // A copy under another name: the same domain, the same Cloud Run service.
+    let mut copy = first.clone();
+    copy["name"] = "shop-copy".into();
+    let r = ann.post_json("/api/v1/deployments", &copy).await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let domain = first["frontend"]["domains"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let mut ed = app.user_client("ed", Role::Editor).await;
+    let (status, html) = ed.text(&format!("/deployments/{id}/edit/review")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&format!(
+            "Domain {domain} is also a domain of deployment “shop”."
+        )),
+        "{html}"
+    );
+    // Named in the wizard's words and linked to the field.
+    assert!(
+        html.contains(&format!(
+            "<a href=\"/deployments/{id}/edit/frontend?focus=frontend-domains#frontend-domains\">Domains</a>"
+        )),
+        "{html}"
+    );
+    let (status, html) = ed.text(&format!("/deployments/{id}/plan")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&format!(
+            "Domain {domain} is also a domain of deployment “shop”."
+        )),
+        "{html}"
+    );
+
+    // Once the first one is gone, nothing is shared.
+    let (_, v) = ed.json("/api/v1/deployments").await;
+    let shop = v["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "shop")
+        .map(|d| d["id"].as_i64().unwrap())
+        .expect("shop is listed");
+    let r = ann
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/deployments/{shop}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (_, html) = ed.text(&format!("/deployments/{id}/edit/review")).await;
+    assert!(!html.contains("is also a domain of deployment"), "{html}");
+}

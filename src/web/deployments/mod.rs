@@ -8,7 +8,7 @@
 mod import_export;
 mod list;
 pub(crate) use list::{ago, short_time};
-mod wizard;
+pub(crate) mod wizard;
 
 use crate::AppState;
 use crate::auth::{Access, CurrentUser};
@@ -109,6 +109,8 @@ pub use crate::web::assets::wizard_css_url;
 pub(crate) struct Loaded {
     pub row: DeploymentRow,
     pub draft: Draft,
+    /// The other deployments, read only for the pages that compare with them (Review).
+    pub neighbours: Vec<crate::domain::shared_names::Neighbour>,
 }
 
 pub(crate) async fn load(state: &AppState, id: i64) -> AppResult<Loaded> {
@@ -120,7 +122,11 @@ pub(crate) async fn load(state: &AppState, id: i64) -> AppResult<Loaded> {
             "deployment {id} has a stored spec that does not read back: {e}"
         ))
     })?;
-    Ok(Loaded { row, draft })
+    Ok(Loaded {
+        row,
+        draft,
+        neighbours: Vec::new(),
+    })
 }
 
 /// What became of a save.

@@ -18,6 +18,7 @@ use crate::AppState;
 use crate::auth::{CurrentUser, Editor, Viewer};
 use crate::db::deployments as store;
 use crate::domain::draft::{self, Draft, DraftError};
+use crate::domain::shared_names::{self, Neighbour};
 use crate::domain::spec::{BackendKind, IpKind, Protocol, Target};
 use crate::domain::{gcloud, lint, preview, validate};
 use crate::error::{AppError, AppResult, Form, Path, Query};
@@ -47,6 +48,17 @@ fn step_slug(s: &str) -> AppResult<&'static str> {
         .map(|(slug, _)| *slug)
         .find(|slug| *slug == s)
         .ok_or(AppError::NotFound)
+}
+
+/// The wizard's page for a spec field, opened with that field in focus.
+pub(crate) fn field_href(id: i64, field: &str, d: &Draft) -> String {
+    let (step, slot) = checks::locate(field, d);
+    format!("{}?focus={slot}#{slot}", step_url(id, step))
+}
+
+/// A spec field in the wizard's words (`Backend “api”: Regions`).
+pub(crate) fn field_label(field: &str, d: &Draft) -> String {
+    checks::label(field, d)
 }
 
 fn step_url(id: i64, step: &str) -> String {
@@ -176,7 +188,9 @@ pub(crate) struct ErrorView {
 
 pub(crate) struct WarningView {
     pub level: &'static str,
-    pub field: String,
+    /// The form field it is about, in the wizard's words, and where it is.
+    pub label: String,
+    pub href: String,
     pub message: String,
     pub why: String,
     pub fix: String,
@@ -383,7 +397,7 @@ fn target_fields(t: Option<&Target>) -> (String, String, String) {
 
 /// Everything the Review step shows, computed from the draft: every problem at once, missing
 /// or invalid, each linked to its form field.
-pub(crate) fn review(id: i64, d: &Draft, checks: &Checks) -> Review {
+pub(crate) fn review(id: i64, d: &Draft, checks: &Checks, neighbours: &[Neighbour]) -> Review {
     let errors: Vec<ErrorView> = checks
         .all
         .iter()
@@ -410,14 +424,17 @@ pub(crate) fn review(id: i64, d: &Draft, checks: &Checks) -> Review {
         errors,
         ..Review::default()
     };
-    r.warnings = lint::lint(&spec)
+    let mut warnings = lint::lint(&spec);
+    warnings.extend(shared_names::shared_names(d, neighbours));
+    r.warnings = warnings
         .into_iter()
         .map(|w| WarningView {
             level: match w.level {
                 lint::Level::Warning => "warning",
                 lint::Level::Info => "info",
             },
-            field: w.field,
+            label: field_label(&w.field, d),
+            href: field_href(id, &w.field, d),
             message: w.message,
             why: w.why,
             fix: w.fix,
@@ -483,7 +500,11 @@ pub(crate) fn render_step(
     status: StatusCode,
     focus: &str,
 ) -> AppResult<Response> {
-    let Loaded { row, draft } = loaded;
+    let Loaded {
+        row,
+        draft,
+        neighbours,
+    } = loaded;
     let checks = Checks::of(draft);
     // Every step, the Review's gcloud commands included, is made from the draft as this user
     // may see it: a viewer's with the environment values hidden.
@@ -569,7 +590,7 @@ pub(crate) fn render_step(
             })
             .collect(),
         review: if step == "review" {
-            review(id, d, &checks)
+            review(id, d, &checks, neighbours)
         } else {
             Review::default()
         },
@@ -588,7 +609,10 @@ pub(crate) async fn step_page(
     Query(q): Query<FocusQuery>,
 ) -> AppResult<Response> {
     let step = step_slug(&step)?;
-    let loaded = load(&state, id).await?;
+    let mut loaded = load(&state, id).await?;
+    if step == "review" {
+        loaded.neighbours = crate::deploy::neighbours::neighbours(&state.db, id).await?;
+    }
     render_step(shell, &user, &loaded, step, None, StatusCode::OK, &q.focus)
 }
 

@@ -221,9 +221,11 @@ pub(super) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // Google stamps an operation's insertTime when the request arrives, before its checks.
+    let arrived = super::now_ms();
     let result = async {
         let call = admit(&sb, Api::Compute, &method, &uri, &headers, &body).await?;
-        dispatch(&sb, call).await
+        dispatch(&sb, call, arrived).await
     }
     .await;
     result.unwrap_or_else(|e| e.into_response())
@@ -239,7 +241,7 @@ fn resource_name<'c>(call: &'c Call<'_>) -> &'c str {
         .unwrap_or_default()
 }
 
-async fn dispatch(sb: &Sandbox, mut call: Call<'_>) -> ApiResult {
+async fn dispatch(sb: &Sandbox, mut call: Call<'_>, arrived: i64) -> ApiResult {
     let project = call.param("project").unwrap_or_default().to_string();
     let location = call.param("region").unwrap_or("global").to_string();
     let resource = call.resource().to_string();
@@ -275,7 +277,7 @@ async fn dispatch(sb: &Sandbox, mut call: Call<'_>) -> ApiResult {
         project: &project,
         location: &location,
         base: sb.self_link_base(),
-        now: super::now_ms(),
+        now: arrived,
     };
     // Discovery's own rule: the methods that change something take a requestId.
     let mutation = call.method.params.contains_key("requestId");

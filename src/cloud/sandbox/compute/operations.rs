@@ -63,7 +63,8 @@ pub(super) async fn commit(
     change: Change,
     fault: Option<Fault>,
 ) -> ApiResult {
-    let now = now_ms();
+    // The operation runs from the request's arrival, as Google's insertTime says.
+    let now = ctx.now;
     let latency = ctx.sb.config().operation_latency;
     let name = format!("operation-{now}-{}", uuid::Uuid::new_v4());
     let scope = ctx.scope_path(ctx.location);

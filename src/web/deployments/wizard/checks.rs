@@ -141,6 +141,77 @@ pub(crate) fn locate(field: &str, d: &Draft) -> (&'static str, String) {
     }
 }
 
+/// How the wizard names a spec field: the form field's label, with the item it belongs to
+/// (`Backend “api”: Regions`), so a warning reads in the words of the page it links to.
+pub(crate) fn label(field: &str, d: &Draft) -> String {
+    let (name, index, rest) = head(field);
+    let (sub, _, _) = head(rest);
+    let named = |kind: &str, item: Option<&str>, i: usize| match item {
+        Some(n) if !n.is_empty() => format!("{kind} “{n}”"),
+        _ => format!("{kind} {}", i + 1),
+    };
+    match (name, index) {
+        ("name", _) => "Name".into(),
+        ("project", _) => "Project".into(),
+        ("frontend", _) => match sub {
+            "domains" => "Domains",
+            "http_redirect" => "Redirect HTTP to HTTPS",
+            "ip" => "IP address",
+            _ => "Protocol",
+        }
+        .into(),
+        ("backends", Some(i)) => {
+            let field = match sub {
+                "service" => "Cloud Run service",
+                "regions" => "Regions",
+                "host_header" => "Host header",
+                "fqdn" | "port" => "Cloud Run URL or FQDN",
+                "cdn" => "Cloud CDN",
+                "outlier_detection" => "Outlier detection",
+                _ => "Name",
+            };
+            let item = d.backends.get(i).map(|b| b.name.as_str());
+            format!("{}: {field}", named("Backend", item, i))
+        }
+        ("services", Some(i)) => {
+            let field = match sub {
+                "image" => "Image",
+                "regions" => "Regions",
+                "min_instances" => "Min instances",
+                "max_instances" => "Max instances",
+                "cpu" => "CPU",
+                "memory" => "Memory",
+                "concurrency" => "Concurrency",
+                "env" if locate(field, d).1.ends_with("secrets") => "Secrets",
+                "env" => "Environment",
+                "ingress" => "Ingress",
+                _ => "Service name",
+            };
+            let item = d.services.get(i).map(|s| s.name.as_str());
+            format!("{}: {field}", named("Service", item, i))
+        }
+        ("services", None) | ("rollout", _) => "Canary region".into(),
+        ("routing", _) => {
+            let (part, index, within) = head(rest);
+            match (part, index) {
+                ("rules", Some(i)) => {
+                    let (f, _, _) = head(within);
+                    let field = match f {
+                        "hosts" => "Hosts",
+                        "backend" | "split" => "Backend",
+                        "prefix_rewrite" => "Prefix rewrite",
+                        "host_rewrite" => "Host rewrite",
+                        _ => "Paths",
+                    };
+                    format!("Rule {}: {field}", i + 1)
+                }
+                _ => "Default backend".into(),
+            }
+        }
+        _ => field.to_string(),
+    }
+}
+
 fn routing_id(rest: &str) -> String {
     let (part, index, within) = head(rest);
     match (part, index) {
@@ -246,6 +317,41 @@ pub(crate) fn slots(step: &str, d: &Draft) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::domain::draft::{ServiceForm, add_service};
+
+    #[test]
+    fn spec_fields_are_named_with_the_wizards_labels() {
+        let mut d = Draft::new("shop", "acme-edge").unwrap();
+        add_service(
+            &mut d,
+            &ServiceForm {
+                name: "web".into(),
+                image: "us-docker.pkg.dev/cloudrun/container/hello".into(),
+                regions: "us-central1".into(),
+                env: "MODE=prod".into(),
+                secrets: "DB=db-pass".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let l = |f: &str| label(f, &d);
+        assert_eq!(l("frontend.http_redirect"), "Redirect HTTP to HTTPS");
+        assert_eq!(
+            l("services[0].min_instances"),
+            "Service “web”: Min instances"
+        );
+        assert_eq!(l("services[0].env[0].value"), "Service “web”: Environment");
+        assert_eq!(l("services[0].env[1].secret"), "Service “web”: Secrets");
+        // An item the draft does not have (yet) is named by its place.
+        assert_eq!(
+            l("backends[2].outlier_detection"),
+            "Backend 3: Outlier detection"
+        );
+        assert_eq!(
+            l("routing.rules[0].prefix_rewrite"),
+            "Rule 1: Prefix rewrite"
+        );
+        assert_eq!(l("routing.default.split[1].weight"), "Default backend");
+    }
 
     #[test]
     fn spec_fields_land_under_their_form_fields() {
