@@ -482,7 +482,7 @@ pub async fn load(
                 "destroyed {} by {} ({})",
                 super::deployments::ago(&at, time::OffsetDateTime::now_utc()),
                 j.created_by,
-                super::deployments::short_time(&at)
+                crate::web::when::exact(&at)
             )
         }),
         ip: ip.clone(),

@@ -96,8 +96,8 @@ impl PlanView {
         PlanView {
             plan_id: p.record.id.clone(),
             made_by: p.record.created_by.clone(),
-            made_at: super::deployments::short_time(&p.record.created_at),
-            expires_at: super::deployments::short_time(&p.record.expires_at),
+            made_at: p.record.created_at.clone(),
+            expires_at: p.record.expires_at.clone(),
             counts: plan.counts(),
             changed: changed.into_iter().map(|e| row(e, env)).collect(),
             unchanged: unchanged.into_iter().map(|e| row(e, env)).collect(),

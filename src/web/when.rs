@@ -23,6 +23,29 @@ pub fn ago_at(t: &str, now: OffsetDateTime) -> String {
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
 
+/// `in 14 minutes`, `in 2 hours`, for a time to come (a plan's expiry); one already past reads
+/// `now`.
+pub fn until_at(t: &str, now: OffsetDateTime) -> String {
+    let Ok(then) = OffsetDateTime::parse(t, &Rfc3339) else {
+        return t.to_string();
+    };
+    let secs = (then - now).whole_seconds().max(0);
+    let (n, unit) = match secs {
+        0..30 => return "now".to_string(),
+        30..90 => return "in a minute".to_string(),
+        90..3600 => ((secs + 30) / 60, "minute"),
+        3600..86_400 => ((secs + 1800) / 3600, "hour"),
+        86_400..2_592_000 => ((secs + 43_200) / 86_400, "day"),
+        _ => return exact(t),
+    };
+    format!("in {n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// [`until_at`] now; what templates call.
+pub fn until(t: impl AsRef<str>) -> String {
+    until_at(t.as_ref(), OffsetDateTime::now_utc())
+}
+
 /// [`ago_at`] now; what templates call.
 pub fn ago(t: impl AsRef<str>) -> String {
     ago_at(t.as_ref(), OffsetDateTime::now_utc())
@@ -47,6 +70,20 @@ mod tests {
 
     fn now() -> OffsetDateTime {
         OffsetDateTime::parse("2026-11-23T12:10:30Z", &Rfc3339).unwrap()
+    }
+
+    #[test]
+    fn a_time_to_come_reads_as_how_long_until() {
+        let cases = [
+            ("2026-11-23T12:10:40Z", "now"),
+            ("2026-11-23T12:09:00Z", "now"),
+            ("2026-11-23T12:11:30Z", "in a minute"),
+            ("2026-11-23T12:25:30Z", "in 15 minutes"),
+            ("2026-11-23T14:10:30Z", "in 2 hours"),
+        ];
+        for (t, want) in cases {
+            assert_eq!(until_at(t, now()), want, "{t}");
+        }
     }
 
     #[test]

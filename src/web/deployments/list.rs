@@ -78,7 +78,7 @@ pub(crate) async fn list(
                 version: r.version,
                 owner: r.created_by,
                 updated_by: r.updated_by,
-                updated_at: short_time(&r.updated_at),
+                updated_at: r.updated_at.clone(),
             }
         })
         .collect();
@@ -90,7 +90,7 @@ pub(crate) async fn list(
             name: f.name,
             project: f.project,
             by: f.forgotten_by,
-            at: short_time(&f.forgotten_at),
+            at: f.forgotten_at,
         })
         .collect();
     render(
@@ -106,13 +106,6 @@ pub(crate) async fn list(
 }
 
 /// `2026-11-23T11:58:11.123Z` → `2026-11-23 11:58 UTC`.
-pub(crate) fn short_time(t: &str) -> String {
-    match (t.get(..10), t.get(11..16)) {
-        (Some(d), Some(hm)) => format!("{d} {hm} UTC"),
-        _ => t.to_string(),
-    }
-}
-
 /// How long before `now` the UTC time `t` was, in words (the pages' one rule, `web::when`).
 pub(crate) fn ago(t: &str, now: time::OffsetDateTime) -> String {
     crate::web::when::ago_at(t, now)
@@ -265,7 +258,7 @@ pub(crate) async fn overview(
             can_edit: user.can_edit(),
             owner: l.row.created_by.clone(),
             updated_by: l.row.updated_by.clone(),
-            updated_at: short_time(&l.row.updated_at),
+            updated_at: l.row.updated_at.clone(),
             state: draft_state(d),
             project: d.project.clone(),
             frontend: describe::draft_frontend(d),
@@ -513,7 +506,7 @@ pub(crate) async fn versions(
                 current: v.version == l.row.version,
                 version: v.version,
                 author: v.author.clone(),
-                created_at: short_time(&v.created_at),
+                created_at: v.created_at.clone(),
                 json: pretty(&v.spec, user.env_values()),
                 changes: match before {
                     Some(p) => spec_changes(&parsed(&p.spec), &parsed(&v.spec)),
@@ -530,7 +523,7 @@ pub(crate) async fn versions(
             id: c.id,
             based_on: c.based_on,
             author: c.author,
-            created_at: short_time(&c.created_at),
+            created_at: c.created_at.clone(),
             json: pretty(&c.spec, user.env_values()),
         })
         .collect();
@@ -658,13 +651,5 @@ mod tests {
         let long = "a".repeat(63);
         assert_eq!(copy_name(&long, 1).len(), 63);
         assert!(copy_name(&long, 12).ends_with("-copy-12"));
-    }
-
-    #[test]
-    fn times_read_short() {
-        assert_eq!(
-            short_time("2026-11-23T11:58:11.123Z"),
-            "2026-11-23 11:58 UTC"
-        );
     }
 }

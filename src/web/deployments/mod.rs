@@ -7,7 +7,7 @@
 
 mod import_export;
 mod list;
-pub(crate) use list::{ago, short_time};
+pub(crate) use list::ago;
 pub(crate) mod wizard;
 
 use crate::AppState;
