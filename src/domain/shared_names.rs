@@ -124,7 +124,10 @@ fn backends(out: &mut Vec<Warning>, this: &Draft, others: &[&Neighbour]) {
                     fix: "Nothing to change if that is intended; roll out through that deployment and watch this one's traffic as well.".into(),
                 });
             }
-            BackendKind::Internet { fqdn, .. } => {
+            BackendKind::Internet { fqdn: None, .. } => {}
+            BackendKind::Internet {
+                fqdn: Some(fqdn), ..
+            } => {
                 let owners: Vec<&str> = others
                     .iter()
                     .filter(|n| n.draft.frontend.domains.iter().any(|d| same_host(d, fqdn)))

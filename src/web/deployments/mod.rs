@@ -111,6 +111,8 @@ pub(crate) struct Loaded {
     pub draft: Draft,
     /// The other deployments, read only for the pages that compare with them (Review).
     pub neighbours: Vec<crate::domain::shared_names::Neighbour>,
+    /// The names of the panel's other deployments, which an internet backend may follow.
+    pub others: Vec<String>,
 }
 
 pub(crate) async fn load(state: &AppState, id: i64) -> AppResult<Loaded> {
@@ -122,10 +124,17 @@ pub(crate) async fn load(state: &AppState, id: i64) -> AppResult<Loaded> {
             "deployment {id} has a stored spec that does not read back: {e}"
         ))
     })?;
+    let others = store::names(&state.db)
+        .await?
+        .into_iter()
+        .filter(|(other, _)| *other != id)
+        .map(|(_, name)| name)
+        .collect();
     Ok(Loaded {
         row,
         draft,
         neighbours: Vec::new(),
+        others,
     })
 }
 
