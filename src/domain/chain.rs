@@ -137,6 +137,17 @@ pub fn resolve(spec: &Spec, backs: &[Back]) -> Result<Vec<Hop>, Vec<FieldError>>
     }
 }
 
+/// The Host header a request sent by a chained backend arrives with at the deployment it
+/// follows: the backend's own override (already in `sent`, the Host the route preview says the
+/// backend receives), else that deployment's first domain, as the plan resolves it; a
+/// deployment without domains is reached by IP and gets the Host that was `sent`.
+pub fn host_at_back(sent: &str, host_header: Option<&str>, back: &Spec) -> String {
+    match (host_header, back.frontend.domains.first()) {
+        (None, Some(domain)) => domain.trim_end_matches('.').to_string(),
+        _ => sent.to_string(),
+    }
+}
+
 /// The deployments `spec` chains to, with the backend that does: `(backend, deployment)`.
 pub fn backs_of(spec: &Spec) -> Vec<(&str, &str)> {
     spec.backends
@@ -271,6 +282,24 @@ mod tests {
         );
         let no_ip = resolve(&chained(), &[back(&[], None)]).unwrap_err();
         assert!(no_ip[0].message.contains("no IP address"), "{no_ip:?}");
+    }
+
+    #[test]
+    fn the_back_deployment_is_reached_with_its_domain_unless_overridden() {
+        let with_domain = back(&["app.example.com"], None).applied.unwrap().0;
+        let without = back(&[], None).applied.unwrap().0;
+        assert_eq!(
+            host_at_back("shop.example.com", None, &with_domain),
+            "app.example.com"
+        );
+        assert_eq!(
+            host_at_back("api.example.com", Some("api.example.com"), &with_domain),
+            "api.example.com"
+        );
+        assert_eq!(
+            host_at_back("shop.example.com", None, &without),
+            "shop.example.com"
+        );
     }
 
     #[test]

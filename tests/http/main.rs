@@ -8,6 +8,7 @@ mod sandbox_apply;
 
 mod auth;
 mod authz_matrix;
+mod chain;
 mod cli;
 mod cloud_auth;
 mod cloud_client;
