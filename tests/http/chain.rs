@@ -34,6 +34,22 @@ async fn plan(c: &mut Client, id: i64, kind: &str) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// Planning `id` is refused (422) at `field`, saying `says`.
+async fn refused(c: &mut Client, id: i64, field: &str, says: &str) {
+    let (status, body) = plan(c, id, "apply").await;
+    assert_eq!(status, 422, "{body}");
+    let text = body.to_string();
+    assert!(text.contains(field), "{text}");
+    assert!(text.contains(says), "{text}");
+}
+
+/// A page or fragment's text.
+async fn text(c: &mut Client, path: &str) -> String {
+    let r = c.get(path).await;
+    assert_eq!(r.status(), 200, "{path}");
+    r.text().await.unwrap()
+}
+
 async fn apply(c: &mut Client, id: i64) {
     let job = run_job(c, id, "apply").await;
     assert_eq!(job["status"], "succeeded", "{job}");
@@ -81,11 +97,13 @@ async fn a_front_deployment_follows_the_back_by_domain_and_the_chain_shows_every
         create_deployment(&app, &front("edge-lb", json!({ "deployment": "my-app" }))).await;
 
     // Nothing of the back one is applied yet: no IP or domain to follow.
-    let (status, body) = plan(&mut c, front_id, "apply").await;
-    assert_eq!(status, 422, "{body}");
-    let text = body.to_string();
-    assert!(text.contains("backends[0].deployment"), "{text}");
-    assert!(text.contains("has not been applied"), "{text}");
+    refused(
+        &mut c,
+        front_id,
+        "backends[0].deployment",
+        "has not been applied",
+    )
+    .await;
 
     apply(&mut c, back_id).await;
     let (status, body) = plan(&mut c, front_id, "apply").await;
@@ -112,13 +130,11 @@ async fn a_front_deployment_follows_the_back_by_domain_and_the_chain_shows_every
 
     // The route tester follows the request into the back deployment's URL map.
     let mut viewer = app.user_client("vic", Role::Viewer).await;
-    let r = viewer
-        .get(&format!(
-            "/deployments/{front_id}/route-test?host=203.0.113.9&path=%2Fcart"
-        ))
-        .await;
-    assert_eq!(r.status(), 200);
-    let frag = r.text().await.unwrap();
+    let frag = text(
+        &mut viewer,
+        &format!("/deployments/{front_id}/route-test?host=203.0.113.9&path=%2Fcart"),
+    )
+    .await;
     assert!(frag.contains("data-deployment=\"my-app\""), "{frag}");
     assert!(
         frag.contains("<code class=\"hop-host\">Host: app.example.com</code>"),
@@ -134,12 +150,7 @@ async fn a_front_deployment_follows_the_back_by_domain_and_the_chain_shows_every
     );
 
     // Both topologies show the chain, each linking to the other deployment.
-    let page = viewer
-        .get(&format!("/deployments/{front_id}/overview"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = text(&mut viewer, &format!("/deployments/{front_id}/overview")).await;
     assert!(
         page.contains(&format!(
             "<a class=\"chain-link\" href=\"/deployments/{back_id}\">→ my-app</a>"
@@ -147,12 +158,7 @@ async fn a_front_deployment_follows_the_back_by_domain_and_the_chain_shows_every
         "{page}"
     );
     assert!(page.contains("data-node=\"deployment:my-app\""));
-    let page = viewer
-        .get(&format!("/deployments/{back_id}/overview"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = text(&mut viewer, &format!("/deployments/{back_id}/overview")).await;
     assert!(
         page.contains(&format!(
             "<a class=\"chain-link\" href=\"/deployments/{front_id}\">edge-lb → here</a>"
@@ -264,14 +270,11 @@ async fn a_back_deployment_without_domains_is_followed_by_its_ip_as_is_a_backend
 
     // The route tester goes on with the Host the client sent (an IP carries no name).
     let mut viewer = app.user_client("vic", Role::Viewer).await;
-    let frag = viewer
-        .get(&format!(
-            "/deployments/{by_name}/route-test?host=shop.example.com&path=%2F"
-        ))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let frag = text(
+        &mut viewer,
+        &format!("/deployments/{by_name}/route-test?host=shop.example.com&path=%2F"),
+    )
+    .await;
     assert!(
         frag.contains("<code class=\"hop-host\">Host: shop.example.com</code>"),
         "{frag}"
@@ -280,9 +283,11 @@ async fn a_back_deployment_without_domains_is_followed_by_its_ip_as_is_a_backend
     // A private address is refused at the field before anything is planned.
     let private =
         create_deployment(&app, &front("edge-private", json!({ "ip": "10.1.2.3" }))).await;
-    let (status, body) = plan(&mut c, private, "apply").await;
-    assert_eq!(status, 422, "{body}");
-    let text = body.to_string();
-    assert!(text.contains("backends[0].ip"), "{text}");
-    assert!(text.contains("a private address (RFC 1918)"), "{text}");
+    refused(
+        &mut c,
+        private,
+        "backends[0].ip",
+        "a private address (RFC 1918)",
+    )
+    .await;
 }
