@@ -166,8 +166,19 @@ async fn a_front_deployment_follows_the_back_by_domain_and_the_chain_shows_every
         "{page}"
     );
 
-    // Destroying the back one warns that the front one depends on it: in the plan's risks and
-    // in the answer of a destroy started without a plan.
+    // Destroying the back one warns that the front one depends on it: on its page (where the
+    // destroy and delete buttons are), in the plan's risks and in the answer of a destroy
+    // started without a plan.
+    let mut ed = app.user_client("edna", Role::Editor).await;
+    let page = text(&mut ed, &format!("/deployments/{back_id}")).await;
+    let warning = page
+        .split("id=\"chain-warning\">")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no chain warning: {page}"));
+    assert!(
+        warning.starts_with("Deployment edge-lb (backend “multi”) chains to my-app"),
+        "{warning}"
+    );
     let (status, body) = plan(&mut c, back_id, "destroy").await;
     assert_eq!(status, 200, "{body}");
     let risk = body["risks"]
