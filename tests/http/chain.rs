@@ -117,6 +117,16 @@ async fn a_front_deployment_follows_the_back_by_domain_and_the_chain_shows_every
         endpoint_of(&app, &neg).await,
         json!({ "fqdn": "app.example.com", "port": 443 })
     );
+    // A drift check follows the chain too: what was applied is what the cloud holds.
+    let drift = switchyard::drift::check(
+        &app.state.db,
+        app.state.deployer.reader().as_ref(),
+        front_id,
+        "tester",
+    )
+    .await
+    .unwrap();
+    assert_eq!(drift.result, "in_sync", "{drift:?}");
     // Applied as planned: a second plan changes nothing.
     let (_, again) = plan(&mut c, front_id, "apply").await;
     assert!(
