@@ -117,6 +117,19 @@ async fn a_front_deployment_follows_the_back_by_domain_and_the_chain_shows_every
         endpoint_of(&app, &neg).await,
         json!({ "fqdn": "app.example.com", "port": 443 })
     );
+    // Review's gcloud commands are the plan's: the NEG points at the back one's domain.
+    let mut viewer = app.user_client("vic", Role::Viewer).await;
+    let review = text(&mut viewer, &format!("/deployments/{front_id}/edit/review")).await;
+    assert!(
+        review.contains(&format!(
+            "gcloud compute network-endpoint-groups update {neg} "
+        )),
+        "{review}"
+    );
+    assert!(
+        review.contains("--add-endpoint=fqdn=app.example.com,port=443"),
+        "{review}"
+    );
     // A drift check follows the chain too: what was applied is what the cloud holds.
     let drift = switchyard::drift::check(
         &app.state.db,
@@ -139,7 +152,6 @@ async fn a_front_deployment_follows_the_back_by_domain_and_the_chain_shows_every
     );
 
     // The route tester follows the request into the back deployment's URL map.
-    let mut viewer = app.user_client("vic", Role::Viewer).await;
     let frag = text(
         &mut viewer,
         &format!("/deployments/{front_id}/route-test?host=203.0.113.9&path=%2Fcart"),

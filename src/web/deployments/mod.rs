@@ -113,6 +113,9 @@ pub(crate) struct Loaded {
     pub neighbours: Vec<crate::domain::shared_names::Neighbour>,
     /// The names of the panel's other deployments, which an internet backend may follow.
     pub others: Vec<String>,
+    /// Where the draft's backends that follow another deployment point now, read only for
+    /// Review (its gcloud commands are those of the plan).
+    pub hops: Vec<crate::domain::chain::Hop>,
 }
 
 pub(crate) async fn load(state: &AppState, id: i64) -> AppResult<Loaded> {
@@ -135,6 +138,7 @@ pub(crate) async fn load(state: &AppState, id: i64) -> AppResult<Loaded> {
         draft,
         neighbours: Vec::new(),
         others,
+        hops: Vec::new(),
     })
 }
 

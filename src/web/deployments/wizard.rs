@@ -474,7 +474,13 @@ fn target_fields(t: Option<&Target>) -> (String, String, String) {
 
 /// Everything the Review step shows, computed from the draft: every problem at once, missing
 /// or invalid, each linked to its form field.
-pub(crate) fn review(id: i64, d: &Draft, checks: &Checks, neighbours: &[Neighbour]) -> Review {
+pub(crate) fn review(
+    id: i64,
+    d: &Draft,
+    checks: &Checks,
+    neighbours: &[Neighbour],
+    hops: &[crate::domain::chain::Hop],
+) -> Review {
     let errors: Vec<ErrorView> = checks
         .all
         .iter()
@@ -540,7 +546,7 @@ pub(crate) fn review(id: i64, d: &Draft, checks: &Checks, neighbours: &[Neighbou
             redirect: row.redirect.unwrap_or_default(),
         })
         .collect();
-    r.gcloud = gcloud::commands(&spec).to_shell();
+    r.gcloud = gcloud::commands_chained(&spec, hops).to_shell();
     r
 }
 
@@ -585,6 +591,7 @@ pub(crate) fn render_step(
         draft,
         neighbours,
         others,
+        hops,
     } = loaded;
     let checks = Checks::of(draft);
     // Every step, the Review's gcloud commands included, is made from the draft as this user
@@ -673,7 +680,7 @@ pub(crate) fn render_step(
             })
             .collect(),
         review: if step == "review" {
-            review(id, d, &checks, neighbours)
+            review(id, d, &checks, neighbours, hops)
         } else {
             Review::default()
         },
@@ -695,6 +702,14 @@ pub(crate) async fn step_page(
     let mut loaded = load(&state, id).await?;
     if step == "review" {
         loaded.neighbours = crate::deploy::neighbours::neighbours(&state.db, id).await?;
+        // A chain that cannot be followed yet is said by the lint and refused by the plan;
+        // the commands then leave its NEG out, as the plan cannot make it either.
+        if let Ok(spec) = loaded.draft.to_spec() {
+            loaded.hops =
+                crate::deploy::chain::resolve(&state.db, state.deployer.reader().as_ref(), &spec)
+                    .await
+                    .unwrap_or_default();
+        }
     }
     render_step(
         shell,
