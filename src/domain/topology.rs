@@ -165,6 +165,20 @@ impl Topology {
         }
     }
 
+    /// Says in the box of each deployment this one chains to where it points now (what the
+    /// plan resolved it to).
+    pub fn show_hops(&mut self, hops: &[super::chain::Hop]) {
+        for h in hops {
+            let id = format!("{BACK_PREFIX}{}", h.deployment);
+            if let Some(n) = self.nodes.iter_mut().find(|n| n.id == id) {
+                let line = format!("now {}", h.endpoint_text());
+                if !n.lines.contains(&line) {
+                    n.lines.push(line);
+                }
+            }
+        }
+    }
+
     /// The other deployments this one chains to, or that chain to it, by box.
     pub fn chained(&self) -> Vec<&Node> {
         self.nodes

@@ -622,6 +622,12 @@ pub async fn load(
         .map(|(f, b)| (f.as_str(), b.as_str()))
         .collect();
     topo.add_fronts(&pairs);
+    // Where the chain points now; one that cannot be followed yet is said by the plan.
+    if let Ok(hops) =
+        crate::deploy::chain::resolve(&state.db, state.deployer.reader().as_ref(), &spec).await
+    {
+        topo.show_hops(&hops);
+    }
     let ids = crate::db::deployments::names(&state.db).await?;
     topo.link_deployments(&|name| {
         ids.iter()

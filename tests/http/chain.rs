@@ -180,6 +180,7 @@ async fn a_front_deployment_follows_the_back_by_domain_and_the_chain_shows_every
         "{page}"
     );
     assert!(page.contains("data-node=\"deployment:my-app\""));
+    assert!(page.contains("now app.example.com:443"), "{page}");
     let page = text(&mut viewer, &format!("/deployments/{back_id}/overview")).await;
     assert!(
         page.contains(&format!(
