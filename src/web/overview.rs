@@ -616,7 +616,8 @@ pub async fn load(
     o.words = describe::describe(&spec);
     // The SVG escapes every text it draws (topology::escape), so the template may embed it.
     let mut topo = topology::from_spec(&spec, ip.as_deref());
-    let fronts = crate::deploy::chain::fronts(&state.db, &d.name).await?;
+    let fronts =
+        crate::deploy::chain::fronts(&state.db, state.deployer.reader().as_ref(), &d.name).await?;
     let pairs: Vec<(&str, &str)> = fronts
         .iter()
         .map(|(f, b)| (f.as_str(), b.as_str()))
