@@ -7,6 +7,7 @@ mod sandbox_apply;
 mod support;
 
 mod certificate;
+mod chain;
 mod dashboard;
 mod jobs;
 mod orphans;
