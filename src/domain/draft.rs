@@ -384,7 +384,7 @@ pub fn parse_endpoint(input: &str) -> Result<(String, u16)> {
         Some(_) => {
             return Err(DraftError::new(
                 "endpoint",
-                "an internet backend here is reached by name: give a domain name, not an IP address",
+                "that is an IP address: choose “IP address” (reached by IP) to chain to a load balancer by its IP, or give a domain name",
             ));
         }
         None => return Err(DraftError::new("endpoint", "the URL has no host name")),
@@ -1831,5 +1831,84 @@ mod tests {
         assert_eq!(step_of_field("frontend.domains[0]"), "frontend");
         assert_eq!(step_of_field("backends[1].fqdn"), "backends");
         assert_eq!(step_of_field("routing.rules[0].paths[1]"), "routing");
+    }
+
+    #[test]
+    fn internet_backends_by_ip_and_by_deployment() {
+        let mut d = Draft::default();
+        let by_ip = InternetForm {
+            target: "ip".into(),
+            endpoint: " 34.120.1.2:8443 ".into(),
+            ..InternetForm::default()
+        };
+        add_internet(&mut d, &by_ip).unwrap();
+        assert_eq!(
+            d.backends[0].kind,
+            BackendKind::Internet {
+                fqdn: None,
+                ip: Some("34.120.1.2".into()),
+                deployment: None,
+                port: 8443,
+                host_header: None,
+            }
+        );
+        assert_eq!(d.backends[0].name, "origin");
+        for (endpoint, says) in [
+            ("10.0.0.1", "a private address"),
+            ("34.120.1.2:0", "not a port"),
+            ("", "type the IP address"),
+            ("::1", "an IPv6 address"),
+        ] {
+            let e = add_internet(
+                &mut d,
+                &InternetForm {
+                    endpoint: endpoint.into(),
+                    ..by_ip.clone()
+                },
+            )
+            .unwrap_err();
+            assert_eq!(e.field, "endpoint", "{endpoint}");
+            assert!(e.message.contains(says), "{endpoint}: {}", e.message);
+        }
+        // An IP typed as an FQDN points to the right choice.
+        let e = add_internet(
+            &mut d,
+            &InternetForm {
+                endpoint: "34.120.1.2".into(),
+                ..InternetForm::default()
+            },
+        )
+        .unwrap_err();
+        assert!(e.message.contains("choose “IP address”"), "{}", e.message);
+
+        let follow = InternetForm {
+            target: "deployment".into(),
+            deployment: "my-app".into(),
+            ..InternetForm::default()
+        };
+        add_internet(&mut d, &follow).unwrap();
+        assert_eq!(d.backends[1].name, "my-app");
+        assert!(matches!(
+            &d.backends[1].kind,
+            BackendKind::Internet { deployment: Some(x), fqdn: None, ip: None, host_header: None, port: 443 } if x == "my-app"
+        ));
+        let e = add_internet(
+            &mut d,
+            &InternetForm {
+                deployment: " ".into(),
+                ..follow.clone()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "deployment");
+        let e = add_internet(
+            &mut d,
+            &InternetForm {
+                target: "vm".into(),
+                ..follow
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "target");
     }
 }
