@@ -503,10 +503,15 @@ fn check_backends(e: &mut Errors, spec: &Spec, deployment_ok: bool) {
                         format!("give only one of `fqdn`, `ip` and `deployment`; `{first}` is already given"),
                     ),
                 }
-                if let Some(fqdn) = fqdn
-                    && let Some(p) = dns_name_problem(fqdn)
-                {
-                    e.add(format!("{base}.fqdn"), format!("`{fqdn}`: {p}"));
+                if let Some(fqdn) = fqdn {
+                    if fqdn.parse::<std::net::IpAddr>().is_ok() {
+                        e.add(
+                            format!("{base}.fqdn"),
+                            format!("`{fqdn}` is an IP address: give it as `ip` instead of `fqdn` (an INTERNET_IP_PORT NEG)"),
+                        );
+                    } else if let Some(p) = dns_name_problem(fqdn) {
+                        e.add(format!("{base}.fqdn"), format!("`{fqdn}`: {p}"));
+                    }
                 }
                 if let Some(ip) = ip
                     && let Some(p) = ip_address_problem(ip)
@@ -1216,6 +1221,13 @@ mod tests {
             );
             assert!(errs[0].1.contains(says), "{ip}: {}", errs[0].1);
         }
+        // An address given as `fqdn` is pointed to `ip`.
+        let as_fqdn = endpoint_errors(json!({"fqdn": "34.120.1.2"}));
+        assert_eq!(as_fqdn[0].0, "backends[1].fqdn");
+        assert!(
+            as_fqdn[0].1.contains("give it as `ip` instead"),
+            "{as_fqdn:?}"
+        );
         // A private one is refused for being private, named as Google's rule.
         let private = endpoint_errors(json!({"ip": "10.1.2.3"}));
         assert!(
