@@ -12,5 +12,6 @@ mod jobs;
 mod orphans;
 mod plan;
 mod shell;
+mod topology;
 mod wizard;
 mod wizard_checks;
