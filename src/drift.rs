@@ -190,9 +190,26 @@ pub async fn check(
             Some(format!("the applied spec cannot be read: {}", e.message)),
         ),
         Ok(spec) => {
-            let graph = plan::compile(&spec);
+            // A backend that follows another deployment is compared with where it points now.
+            let hops = match crate::deploy::chain::resolve(db, reader, &spec).await {
+                Ok(h) => Ok(h),
+                Err(crate::deploy::DeployError::Invalid(errors)) => Err(errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")),
+                Err(other) => Err(other.to_string()),
+            };
+            let graph = plan::compile_chained(&spec, hops.as_deref().unwrap_or_default());
             match read_live(reader, &graph, &[]).await {
                 Err(e) => ("error", Vec::new(), Some(e.to_string())),
+                Ok(_) if hops.is_err() => (
+                    "error",
+                    Vec::new(),
+                    hops.as_ref()
+                        .err()
+                        .map(|e| format!("cannot follow a chained deployment: {e}")),
+                ),
                 Ok(live) => {
                     let facts = live_facts(&spec, &live);
                     crate::db::live_facts::set_live(

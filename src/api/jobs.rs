@@ -167,6 +167,11 @@ async fn destroy(
         }
         None => state.deployer.destroy(&row, &user.name, services).await?,
     };
+    // Said even when the caller did not look at a plan: other deployments lose their backend.
+    let warnings: Vec<String> = crate::deploy::chain::destroy_warning(&state.db, &row.name)
+        .await?
+        .into_iter()
+        .collect();
     crate::audit::record(
         &state.db,
         &user.name,
@@ -176,7 +181,10 @@ async fn destroy(
             "accepted_risks": accept, "via": "API"}),
     )
     .await;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "job_id": job_id, "warnings": warnings })),
+    ))
 }
 
 /// A job in the API's shape (docs/contract.md §3).

@@ -10,6 +10,7 @@ use crate::domain::validate::{self, FieldError};
 use crate::jobs::{JobError, JobKind, JobRequest, Runner};
 use std::sync::Arc;
 
+pub mod chain;
 pub mod cloud_reader;
 mod forget;
 pub mod live;
@@ -194,7 +195,9 @@ impl Deployer {
     /// Reads the live cloud and diffs it against the deployment's current spec.
     pub async fn plan(&self, row: &DeploymentRow) -> Result<Planned, DeployError> {
         let spec = valid_spec(row)?;
-        let graph = plan::compile(&spec);
+        // Backends that follow another deployment point where it is now.
+        let hops = chain::resolve(&self.db, self.live.as_ref(), &spec).await?;
+        let graph = plan::compile_chained(&spec, &hops);
         // Regions the last apply used are searched too, so a dropped region is cleaned up.
         let previous = applied_spec(&self.db, row.id).await?;
         let extra = previous.as_ref().map(regions).unwrap_or_default();
@@ -206,6 +209,7 @@ impl Deployer {
         let live = read_live(self.live.as_ref(), &graph, &extra).await?;
         let live_digest = digest(&live);
         let mut plan = plan::diff(&graph, &live);
+        plan.chains = hops;
         plan::claim_others(&mut plan, &live, &self.others(row, &spec.project).await?);
         // Apply never deletes a Cloud Run service (it may serve on its own URL): say so when
         // the spec stopped deploying one that the last apply deployed.
@@ -325,6 +329,10 @@ impl Deployer {
         }
         let mut plan = plan::destroy(&basis.name, &basis.project, &live);
         plan::claim_others(&mut plan, &live, &self.others(row, &basis.project).await?);
+        if let Some(warning) = chain::destroy_warning(&self.db, &row.name).await? {
+            plan.risks
+                .push(plan::Risk::chained_front(&row.name, warning));
+        }
         Ok(Planned {
             spec: basis,
             graph,

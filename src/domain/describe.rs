@@ -4,7 +4,9 @@
 //! Environment variables are counted, never quoted: their values may be secrets.
 
 use super::draft::Draft;
-use super::spec::{Backend, BackendKind, Ingress, IpKind, Protocol, Service, Spec, Target};
+use super::spec::{
+    Backend, BackendKind, Endpoint, Ingress, IpKind, Protocol, Service, Spec, Target,
+};
 use super::validate::cpu_count;
 
 /// `a`, `a and b`, `a, b and c`.
@@ -72,11 +74,21 @@ fn backend(b: &Backend, spec: &Spec) -> String {
             s
         }
         BackendKind::Internet {
-            fqdn,
-            port,
-            host_header,
+            port, host_header, ..
         } => {
-            let mut s = format!("{} is the HTTPS endpoint {fqdn}:{port}", b.name);
+            let mut s = match b.kind.endpoint() {
+                Some(Endpoint::Deployment(d)) => format!(
+                    "{} is deployment {d}, followed by its domain or IP address (chained load balancers)",
+                    b.name
+                ),
+                Some(Endpoint::Ip(ip)) => {
+                    format!("{} is the HTTPS endpoint at IP {ip}:{port}", b.name)
+                }
+                Some(Endpoint::Fqdn(fqdn)) => {
+                    format!("{} is the HTTPS endpoint {fqdn}:{port}", b.name)
+                }
+                None => format!("{} is an internet endpoint not given yet", b.name),
+            };
             if let Some(h) = host_header {
                 s.push_str(&format!(", called with the Host header {h}"));
             }

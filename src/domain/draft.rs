@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::parse::{self, ParseError};
 use super::spec::{
-    Backend, BackendKind, EnvSource, EnvVar, Ingress, IpKind, Protocol, Rollout, Rule, Service,
-    Spec, Target, WeightedBackend,
+    Backend, BackendKind, DEFAULT_PORT, EnvSource, EnvVar, Ingress, IpKind, Protocol, Rollout,
+    Rule, Service, Spec, Target, WeightedBackend,
 };
 use super::validate::{self, FieldError};
 
@@ -332,9 +332,16 @@ pub struct ServerlessForm {
 pub struct InternetForm {
     #[serde(default)]
     pub name: String,
-    /// A Cloud Run URL (`https://hello2-abc-uc.a.run.app/`) or a plain FQDN, with optional port.
+    /// What the backend reaches: `fqdn` (the default), `ip` or `deployment`.
+    #[serde(default)]
+    pub target: String,
+    /// A Cloud Run URL (`https://hello2-abc-uc.a.run.app/`) or a plain FQDN, with optional
+    /// port; with `target=ip`, an IPv4 address with optional port.
     #[serde(default)]
     pub endpoint: String,
+    /// With `target=deployment`: the other deployment's name.
+    #[serde(default)]
+    pub deployment: String,
     /// `fqdn` (default: Host header = the FQDN), `custom` (use `host_header`), `none`.
     #[serde(default)]
     pub host_mode: String,
@@ -383,6 +390,38 @@ pub fn parse_endpoint(input: &str) -> Result<(String, u16)> {
         None => return Err(DraftError::new("endpoint", "the URL has no host name")),
     };
     Ok((host, port))
+}
+
+/// What an internet backend form reaches, owned.
+enum Endpoint {
+    Fqdn(String),
+    Ip(String),
+    Deployment(String),
+}
+
+/// An IP address and port from `203.0.113.5` or `203.0.113.5:8443` (443 when none is written),
+/// checked as the spec's `ip` is.
+pub fn parse_ip_endpoint(input: &str) -> Result<(String, u16)> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(DraftError::new(
+            "endpoint",
+            "type the IP address of the load balancer or server, e.g. 34.120.1.2",
+        ));
+    }
+    let (address, port) = match input.rsplit_once(':') {
+        Some((a, p)) if !a.contains(':') => {
+            let port = p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                DraftError::new("endpoint", format!("`{p}` is not a port from 1 to 65535"))
+            })?;
+            (a, port)
+        }
+        _ => (input, DEFAULT_PORT),
+    };
+    if let Some(p) = crate::domain::validate::ip_address_problem(address) {
+        return Err(DraftError::new("endpoint", format!("`{address}`: {p}")));
+    }
+    Ok((address.to_string(), port))
 }
 
 /// A backend name suggested from an FQDN: for a Cloud Run URL
@@ -464,9 +503,39 @@ pub fn add_serverless(d: &mut Draft, f: &ServerlessForm) -> Result<()> {
 /// the FQDN by default, because a Cloud Run URL reached through the load balancer answers 404
 /// without it (seed walkthrough 002).
 pub fn add_internet(d: &mut Draft, f: &InternetForm) -> Result<()> {
-    let (fqdn, port) = parse_endpoint(&f.endpoint)?;
+    let (endpoint, port) = match f.target.trim() {
+        "" | "fqdn" => {
+            let (fqdn, port) = parse_endpoint(&f.endpoint)?;
+            (Endpoint::Fqdn(fqdn), port)
+        }
+        "ip" => {
+            let (ip, port) = parse_ip_endpoint(&f.endpoint)?;
+            (Endpoint::Ip(ip), port)
+        }
+        "deployment" => match f.deployment.trim() {
+            "" => {
+                return Err(DraftError::new(
+                    "deployment",
+                    "choose the deployment this backend sends its traffic to",
+                ));
+            }
+            other => (Endpoint::Deployment(other.to_string()), DEFAULT_PORT),
+        },
+        other => {
+            return Err(DraftError::new(
+                "target",
+                format!("`{other}` is not a choice: fqdn, ip or deployment"),
+            ));
+        }
+    };
+    // An address or another deployment has no name of its own to send as Host: keeping the
+    // client's is the default there (a chained deployment's domain is sent when it has one).
+    let named = match &endpoint {
+        Endpoint::Fqdn(fqdn) => Some(fqdn.clone()),
+        _ => None,
+    };
     let host_header = match f.host_mode.trim() {
-        "" | "fqdn" => Some(fqdn.clone()),
+        "" | "fqdn" => named.clone(),
         "custom" => match f.host_header.trim() {
             "" => {
                 return Err(DraftError::new(
@@ -484,8 +553,13 @@ pub fn add_internet(d: &mut Draft, f: &InternetForm) -> Result<()> {
             ));
         }
     };
+    let suggested = match &endpoint {
+        Endpoint::Fqdn(fqdn) => suggest_backend_name(fqdn),
+        Endpoint::Deployment(other) => suggest_backend_name(other),
+        Endpoint::Ip(_) => "origin".to_string(),
+    };
     let name = match f.name.trim() {
-        "" => free_backend_name(d, &suggest_backend_name(&fqdn)),
+        "" => free_backend_name(d, &suggested),
         n => {
             check_new_name(d, n)?;
             n.to_string()
@@ -494,7 +568,15 @@ pub fn add_internet(d: &mut Draft, f: &InternetForm) -> Result<()> {
     d.backends.push(Backend {
         name,
         kind: BackendKind::Internet {
-            fqdn,
+            fqdn: named,
+            ip: match &endpoint {
+                Endpoint::Ip(ip) => Some(ip.clone()),
+                _ => None,
+            },
+            deployment: match &endpoint {
+                Endpoint::Deployment(other) => Some(other.clone()),
+                _ => None,
+            },
             port,
             host_header,
         },

@@ -231,7 +231,11 @@ fn backends(out: &mut Out, spec: &Spec) {
                 fqdn,
                 port,
                 host_header,
+                ..
             } => {
+                // The Cloud Run checks below are about a named origin; an IP or another
+                // deployment has no run.app name to compare.
+                let fqdn = fqdn.as_deref().unwrap_or_default();
                 if b.outlier_detection {
                     out.push(
                         "internet-neg-outlier-detection",
@@ -314,7 +318,9 @@ fn services(out: &mut Out, spec: &Spec) {
             .backends
             .iter()
             .filter(|b| match &b.kind {
-                BackendKind::Internet { fqdn, .. } => {
+                BackendKind::Internet {
+                    fqdn: Some(fqdn), ..
+                } => {
                     let fqdn = fqdn.trim_end_matches('.');
                     fqdn.ends_with(".run.app") && fqdn.starts_with(&format!("{}-", s.name))
                 }

@@ -72,6 +72,7 @@
 //! Spec fixtures for the seed walkthroughs live in `tests/data/seeds/` (see its README).
 
 pub mod certificates;
+pub mod chain;
 pub mod describe;
 pub mod draft;
 pub mod env_values;

@@ -129,11 +129,25 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
             // error (`backends[1]` instead of `backends[1].port`): check their types here.
             let kind_keys: &[(&str, Kind)] = match b.get("type").and_then(Value::as_str) {
                 Some("serverless") => &[("service", Kind::Str), ("regions", Kind::StrList)],
-                Some("internet") => &[
-                    ("fqdn", Kind::Str),
-                    ("port", Kind::Port),
-                    ("host_header", Kind::OptStr),
-                ],
+                Some("internet") => {
+                    // One of the three is the endpoint; which one is validation's to judge.
+                    if !["fqdn", "ip", "deployment"]
+                        .iter()
+                        .any(|k| b.contains_key(*k))
+                    {
+                        return Err(shape_err(
+                            format!("{base}fqdn"),
+                            "missing field `fqdn`: an internet backend needs `fqdn`, `ip` or `deployment`",
+                        ));
+                    }
+                    &[
+                        ("fqdn", Kind::Str),
+                        ("ip", Kind::Str),
+                        ("deployment", Kind::Str),
+                        ("port", Kind::Port),
+                        ("host_header", Kind::OptStr),
+                    ]
+                }
                 Some(other) => {
                     return Err(shape_err(
                         format!("{base}type"),

@@ -124,7 +124,30 @@ fn backends(out: &mut Vec<Warning>, this: &Draft, others: &[&Neighbour]) {
                     fix: "Nothing to change if that is intended; roll out through that deployment and watch this one's traffic as well.".into(),
                 });
             }
-            BackendKind::Internet { fqdn, .. } => {
+            BackendKind::Internet {
+                fqdn: None,
+                deployment: Some(target),
+                ..
+            } => {
+                if *target == this.name || others.iter().any(|n| n.name == *target) {
+                    continue;
+                }
+                out.push(Warning {
+                    code: "chained-deployment-missing",
+                    level: Level::Warning,
+                    field: format!("backends[{i}].deployment"),
+                    message: format!(
+                        "Backend “{}” follows deployment {target}, which is not in this panel.",
+                        b.name
+                    ),
+                    why: "A plan points this backend at that deployment's domain or IP, so every plan is refused until a deployment of that name exists and has been applied.".into(),
+                    fix: format!("Choose one of the panel's deployments for this backend, or create and apply {target} first."),
+                });
+            }
+            BackendKind::Internet { fqdn: None, .. } => {}
+            BackendKind::Internet {
+                fqdn: Some(fqdn), ..
+            } => {
                 let owners: Vec<&str> = others
                     .iter()
                     .filter(|n| n.draft.frontend.domains.iter().any(|d| same_host(d, fqdn)))
@@ -257,5 +280,32 @@ mod tests {
             ]
         );
         assert!(w.iter().all(|w| w.level == Level::Info));
+    }
+
+    #[test]
+    fn following_a_deployment_the_panel_lacks_is_a_warning() {
+        let front = |target: &str| {
+            draft(&format!(
+                r#"{{"name": "front", "project": "acme-edge",
+                    "frontend": {{"protocol": "http"}},
+                    "backends": [{{"name": "back", "type": "internet", "deployment": "{target}"}}],
+                    "routing": {{"default": {{"backend": "back"}}}}}}"#
+            ))
+        };
+        let others = [Neighbour {
+            name: "shop".into(),
+            draft: shop(),
+        }];
+        assert_eq!(codes(&shared_names(&front("shop"), &others)), []);
+        let w = shared_names(&front("gone"), &others);
+        assert_eq!(
+            codes(&w),
+            [("chained-deployment-missing", "backends[0].deployment")]
+        );
+        assert!(
+            w[0].message.contains("follows deployment gone"),
+            "{:?}",
+            w[0]
+        );
     }
 }

@@ -262,9 +262,16 @@ pub enum BackendKind {
         service: String,
         regions: Vec<String>,
     },
-    /// Any HTTPS endpoint by FQDN and port, with an optional Host override.
+    /// Any HTTPS endpoint by FQDN, by IP address, or another deployment of this panel (the
+    /// endpoint then follows that deployment's domain or IP); exactly one of the three, which
+    /// validation enforces. With an optional Host override.
     Internet {
-        fqdn: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fqdn: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ip: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deployment: Option<String>,
         #[serde(default = "default_port")]
         port: u16,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -272,8 +279,41 @@ pub enum BackendKind {
     },
 }
 
+/// The port an internet backend uses when the spec gives none (and the only one a backend
+/// that follows another deployment may name: that deployment's own frontend sets the port).
+pub const DEFAULT_PORT: u16 = 443;
+
 fn default_port() -> u16 {
-    443
+    DEFAULT_PORT
+}
+
+/// Where an internet backend sends its traffic, as the spec says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint<'a> {
+    Fqdn(&'a str),
+    Ip(&'a str),
+    /// Another deployment of this panel, resolved at plan time to its domain or IP.
+    Deployment(&'a str),
+}
+
+impl BackendKind {
+    /// The internet backend's endpoint: the first of `fqdn`, `ip`, `deployment` that is given
+    /// (validation makes sure exactly one is). `None` for serverless backends, or when none is.
+    pub fn endpoint(&self) -> Option<Endpoint<'_>> {
+        match self {
+            BackendKind::Internet {
+                fqdn,
+                ip,
+                deployment,
+                ..
+            } => fqdn
+                .as_deref()
+                .map(Endpoint::Fqdn)
+                .or(ip.as_deref().map(Endpoint::Ip))
+                .or(deployment.as_deref().map(Endpoint::Deployment)),
+            BackendKind::Serverless { .. } => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,7 +21,11 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::names;
-use super::spec::{BackendKind, IpKind, Protocol, Service, Spec, Target};
+use super::spec::{BackendKind, Endpoint, IpKind, Protocol, Service, Spec, Target};
+
+/// Box ids of the deployments in front of this one and behind it in a chain.
+const FRONT_PREFIX: &str = "front:";
+const BACK_PREFIX: &str = "deployment:";
 
 /// The columns of the diagram, in flow order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -90,6 +94,9 @@ pub struct Node {
     /// Text for the box's tooltip only, e.g. the whole image reference a line shortens.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// A page the box links to: another deployment of a chain ([`Topology::link_deployments`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
 }
 
 /// Traffic flowing from one node to another; `label` carries a split's percentage.
@@ -127,8 +134,43 @@ impl Topology {
                 title: title.into(),
                 lines,
                 notes: Vec::new(),
+                href: None,
             });
         }
+    }
+
+    /// Adds the deployments that chain to this one (`(front, backend)` pairs,
+    /// `chain::fronts_of`): a box "front → here" in front of the forwarding rules.
+    pub fn add_fronts(&mut self, fronts: &[(&str, &str)]) {
+        for (front, backend) in fronts {
+            self.add(
+                format!("{FRONT_PREFIX}{front}"),
+                Layer::ForwardingRules,
+                format!("{front} → here"),
+                vec![format!("its backend “{backend}” chains here")],
+            );
+        }
+    }
+
+    /// Links each box of another deployment of the chain to that deployment's page;
+    /// `page_of` gives the page of a deployment name (`None`: not in the panel).
+    pub fn link_deployments(&mut self, page_of: &dyn Fn(&str) -> Option<String>) {
+        for n in &mut self.nodes {
+            let name =
+                n.id.strip_prefix(FRONT_PREFIX)
+                    .or_else(|| n.id.strip_prefix(BACK_PREFIX));
+            if let Some(name) = name {
+                n.href = page_of(name);
+            }
+        }
+    }
+
+    /// The other deployments this one chains to, or that chain to it, by box.
+    pub fn chained(&self) -> Vec<&Node> {
+        self.nodes
+            .iter()
+            .filter(|n| n.id.starts_with(FRONT_PREFIX) || n.id.starts_with(BACK_PREFIX))
+            .collect()
     }
 
     fn link(&mut self, from: &str, to: &str, label: Option<String>) {
@@ -256,6 +298,7 @@ fn add_run(t: &mut Topology, spec: &Spec, service: &str, region: &str, routed: b
             title: region.to_string(),
             lines,
             notes,
+            href: None,
         });
     }
     id
@@ -407,23 +450,41 @@ pub fn from_spec(spec: &Spec, ip: Option<&str>) -> Topology {
                     t.link(&neg, &run, None);
                 }
             }
-            BackendKind::Internet { fqdn, port, .. } => {
+            BackendKind::Internet { port, .. } => {
                 // Backends with the same endpoint share one internet NEG (docs/contract.md §2).
-                let neg = format!("ineg:{fqdn}:{port}");
-                t.add(
-                    neg.clone(),
-                    Layer::Negs,
-                    "internet NEG",
-                    vec![names::internet_neg(dep, fqdn, *port)],
-                );
+                let (neg, neg_lines, ep, title, lines) = match b.kind.endpoint() {
+                    Some(Endpoint::Fqdn(fqdn)) => (
+                        format!("ineg:{fqdn}:{port}"),
+                        vec![names::internet_neg(dep, fqdn, *port)],
+                        format!("fqdn:{fqdn}:{port}"),
+                        format!("{fqdn}:{port}"),
+                        vec!["HTTPS endpoint".to_string()],
+                    ),
+                    Some(Endpoint::Ip(ip)) => (
+                        format!("ineg:{ip}:{port}"),
+                        vec![
+                            names::internet_neg(dep, ip, *port),
+                            "by IP (INTERNET_IP_PORT)".to_string(),
+                        ],
+                        format!("ip:{ip}:{port}"),
+                        format!("{ip}:{port}"),
+                        vec!["HTTPS endpoint by IP".to_string()],
+                    ),
+                    Some(Endpoint::Deployment(other)) => (
+                        format!("ineg:{BACK_PREFIX}{other}"),
+                        vec![format!("follows deployment {other}")],
+                        format!("{BACK_PREFIX}{other}"),
+                        format!("→ {other}"),
+                        vec![
+                            "another deployment of this panel".to_string(),
+                            "its domain, else its IP".to_string(),
+                        ],
+                    ),
+                    None => continue,
+                };
+                t.add(neg.clone(), Layer::Negs, "internet NEG", neg_lines);
                 t.link(&bs, &neg, None);
-                let ep = format!("fqdn:{fqdn}:{port}");
-                t.add(
-                    ep.clone(),
-                    Layer::Endpoints,
-                    format!("{fqdn}:{port}"),
-                    vec!["HTTPS endpoint".into()],
-                );
+                t.add(ep.clone(), Layer::Endpoints, title, lines);
                 t.link(&neg, &ep, None);
             }
         }
@@ -652,6 +713,9 @@ pub fn to_svg(t: &Topology) -> String {
             tooltip.push('\n');
             tooltip.push_str(l);
         }
+        if let Some(href) = &n.href {
+            let _ = write!(s, r##"<a href="{}">"##, escape(href));
+        }
         let _ = write!(
             s,
             r##"<g class="node node-{}" data-node="{}"><title>{}</title><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="5" fill="{}" stroke="#98a3b3"/><text class="title" x="{:.1}" y="{:.1}" font-size="12" font-weight="600" fill="#1d2430">{}</text>"##,
@@ -677,6 +741,9 @@ pub fn to_svg(t: &Topology) -> String {
             );
         }
         s.push_str("</g>");
+        if n.href.is_some() {
+            s.push_str("</a>");
+        }
     }
     s.push_str("</svg>");
     s

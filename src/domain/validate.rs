@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::names::{self, MAX_NAME};
 use super::plan;
-use super::spec::{BackendKind, IpKind, Protocol, Spec, Target};
+use super::spec::{BackendKind, DEFAULT_PORT, Endpoint, IpKind, Protocol, Spec, Target};
 use super::urlmap::{self, MAX_HOST_REWRITE, MAX_PATH_PREFIX_REWRITE, MAX_WEIGHT};
 
 /// One problem with one spec field.
@@ -204,8 +204,12 @@ pub fn deployment_names(spec: &Spec) -> Vec<(String, &'static str)> {
         }
     }
     for b in &spec.backends {
-        if let BackendKind::Internet { fqdn, port, .. } = &b.kind {
-            out.push((names::internet_neg(d, fqdn, *port), "internet NEG"));
+        // The hash in the name has the same length whatever the endpoint resolves to.
+        if let (Some(endpoint), BackendKind::Internet { port, .. }) = (b.kind.endpoint(), &b.kind) {
+            let address = match endpoint {
+                Endpoint::Fqdn(a) | Endpoint::Ip(a) | Endpoint::Deployment(a) => a,
+            };
+            out.push((names::internet_neg(d, address, *port), "internet NEG"));
         }
     }
     out
@@ -342,6 +346,46 @@ pub fn dns_name_problem(s: &str) -> Option<String> {
     None
 }
 
+/// Why `s` cannot be the IP endpoint of an internet NEG (`INTERNET_IP_PORT`): Google takes a
+/// publicly routable IPv4 address there (docs/google-cloud.md §17.2). `None` if fine.
+pub fn ip_address_problem(s: &str) -> Option<String> {
+    match s.parse::<std::net::IpAddr>() {
+        Err(_) if s.contains(':') && s.contains('.') && !s.contains("::") => Some(
+            "give the address only, without a port (the port is the `port` field)".into(),
+        ),
+        Err(_) => Some("not an IPv4/IPv6 address".into()),
+        Ok(std::net::IpAddr::V6(_)) => Some(
+            "an IPv6 address; an internet NEG endpoint by IP takes a public IPv4 address (give the IPv4 address of the load balancer)".into(),
+        ),
+        Ok(std::net::IpAddr::V4(a)) => {
+            non_public_ipv4(a).map(|why| format!("{why}; Google accepts only a publicly routable address here"))
+        }
+    }
+}
+
+/// Which non-public range `a` is in, if any: what Google refuses as an internet endpoint
+/// (private, loopback, link-local and the other special-use ranges).
+pub fn non_public_ipv4(a: std::net::Ipv4Addr) -> Option<&'static str> {
+    let o = a.octets();
+    if a.is_private() {
+        Some("a private address (RFC 1918)")
+    } else if a.is_loopback() {
+        Some("a loopback address")
+    } else if a.is_link_local() {
+        Some("a link-local address")
+    } else if a.is_unspecified() || o[0] == 0 {
+        Some("an unspecified address (0.0.0.0/8)")
+    } else if o[0] == 100 && (o[1] & 0xc0) == 64 {
+        Some("a shared address (100.64.0.0/10, carrier-grade NAT)")
+    } else if a.is_multicast() {
+        Some("a multicast address")
+    } else if o[0] >= 240 {
+        Some("a reserved address (240.0.0.0/4)")
+    } else {
+        None
+    }
+}
+
 fn check_frontend(e: &mut Errors, spec: &Spec) {
     let f = &spec.frontend;
     if f.protocol == Protocol::Https && f.domains.is_empty() {
@@ -439,11 +483,54 @@ fn check_backends(e: &mut Errors, spec: &Spec, deployment_ok: bool) {
             }
             BackendKind::Internet {
                 fqdn,
+                ip,
+                deployment,
                 port,
                 host_header,
             } => {
-                if let Some(p) = dns_name_problem(fqdn) {
+                let given: Vec<&str> = [("fqdn", fqdn), ("ip", ip), ("deployment", deployment)]
+                    .into_iter()
+                    .filter_map(|(k, v)| v.as_ref().map(|_| k))
+                    .collect();
+                match given.as_slice() {
+                    [] => e.add(
+                        format!("{base}.fqdn"),
+                        "an internet backend needs its endpoint: give `fqdn`, `ip` or `deployment`",
+                    ),
+                    [_] => {}
+                    [first, rest @ ..] => e.add(
+                        format!("{base}.{}", rest[0]),
+                        format!("give only one of `fqdn`, `ip` and `deployment`; `{first}` is already given"),
+                    ),
+                }
+                if let Some(fqdn) = fqdn
+                    && let Some(p) = dns_name_problem(fqdn)
+                {
                     e.add(format!("{base}.fqdn"), format!("`{fqdn}`: {p}"));
+                }
+                if let Some(ip) = ip
+                    && let Some(p) = ip_address_problem(ip)
+                {
+                    e.add(format!("{base}.ip"), format!("`{ip}`: {p}"));
+                }
+                if let Some(other) = deployment {
+                    if !is_resource_name(other) {
+                        e.add(
+                            format!("{base}.deployment"),
+                            format!("`{other}` is not a deployment name: a lowercase letter first, then lowercase letters, digits or hyphens"),
+                        );
+                    } else if *other == spec.name {
+                        e.add(
+                            format!("{base}.deployment"),
+                            format!("`{other}` is this deployment: a load balancer cannot be its own backend"),
+                        );
+                    }
+                    if *port != DEFAULT_PORT {
+                        e.add(
+                            format!("{base}.port"),
+                            "leave `port` out: a backend that follows another deployment uses that deployment's port (443 for HTTPS, 80 for HTTP)",
+                        );
+                    }
                 }
                 if *port == 0 {
                     e.add(format!("{base}.port"), "the port must be from 1 to 65535");
@@ -1097,6 +1184,109 @@ mod tests {
         assert!(
             fields(|v| v["backends"][1]["host_header"] = json!("x.example.com:8443")).is_empty()
         );
+    }
+
+    /// The validation errors (field, message) with backends[1] reaching `endpoint` instead of
+    /// its fqdn.
+    fn endpoint_errors(endpoint: Value) -> Vec<(String, String)> {
+        let mut v = base();
+        let b = v["backends"][1].as_object_mut().unwrap();
+        b.remove("fqdn");
+        b.extend(endpoint.as_object().unwrap().clone());
+        let spec = parse(v.to_string()).expect("parses");
+        match validate(&spec) {
+            Ok(()) => vec![],
+            Err(errs) => errs.into_iter().map(|e| (e.field, e.message)).collect(),
+        }
+    }
+
+    #[test]
+    fn an_internet_backend_by_ip_takes_a_public_ipv4_address() {
+        assert_eq!(endpoint_errors(json!({"ip": "34.120.1.2"})), vec![]);
+        assert_eq!(
+            endpoint_errors(json!({"ip": "203.0.113.10", "port": 8443})),
+            vec![]
+        );
+        for (ip, says) in [
+            ("not-an-ip", "not an IPv4/IPv6 address"),
+            ("34.120.1.2:443", "without a port"),
+            ("10.1.2.3", "a private address (RFC 1918)"),
+            ("192.168.0.1", "a private address (RFC 1918)"),
+            ("172.20.0.1", "a private address (RFC 1918)"),
+            ("127.0.0.1", "a loopback address"),
+            ("169.254.169.254", "a link-local address"),
+            ("100.64.0.1", "carrier-grade NAT"),
+            ("0.0.0.0", "unspecified"),
+            ("224.0.0.1", "multicast"),
+            ("2001:db8::1", "an IPv6 address"),
+        ] {
+            let errs = endpoint_errors(json!({ "ip": ip }));
+            assert_eq!(errs.len(), 1, "{ip}: {errs:?}");
+            assert_eq!(errs[0].0, "backends[1].ip", "{ip}");
+            assert!(
+                errs[0].1.starts_with(&format!("`{ip}`: ")),
+                "{ip}: {}",
+                errs[0].1
+            );
+            assert!(errs[0].1.contains(says), "{ip}: {}", errs[0].1);
+        }
+        // A private one is refused for being private, named as Google's rule.
+        let private = endpoint_errors(json!({"ip": "10.1.2.3"}));
+        assert!(
+            private[0]
+                .1
+                .ends_with("Google accepts only a publicly routable address here")
+        );
+    }
+
+    #[test]
+    fn an_internet_backend_has_exactly_one_endpoint() {
+        let both = endpoint_errors(json!({"fqdn": "x.example.com", "ip": "34.120.1.2"}));
+        assert_eq!(both.len(), 1, "{both:?}");
+        assert_eq!(both[0].0, "backends[1].ip");
+        assert!(
+            both[0]
+                .1
+                .contains("only one of `fqdn`, `ip` and `deployment`")
+        );
+        let three = endpoint_errors(
+            json!({"fqdn": "x.example.com", "ip": "34.120.1.2", "deployment": "back"}),
+        );
+        assert_eq!(three[0].0, "backends[1].ip");
+        // None at all is a shape error: the field is missing.
+        assert_eq!(
+            parse_field(|v| {
+                v["backends"][1].as_object_mut().unwrap().remove("fqdn");
+            })
+            .as_deref(),
+            Some("backends[1].fqdn")
+        );
+    }
+
+    #[test]
+    fn an_internet_backend_may_follow_another_deployment() {
+        assert_eq!(endpoint_errors(json!({"deployment": "multi-lb"})), vec![]);
+        let own = endpoint_errors(json!({"deployment": "shop"}));
+        assert_eq!(own[0].0, "backends[1].deployment");
+        assert!(own[0].1.contains("cannot be its own backend"), "{own:?}");
+        let bad = endpoint_errors(json!({"deployment": "Multi_LB"}));
+        assert_eq!(bad[0].0, "backends[1].deployment");
+        let port = endpoint_errors(json!({"deployment": "multi-lb", "port": 8443}));
+        assert_eq!(port[0].0, "backends[1].port");
+        assert!(
+            port[0].1.contains("uses that deployment's port"),
+            "{port:?}"
+        );
+    }
+
+    #[test]
+    fn specs_with_fqdn_only_serialise_as_before() {
+        let text = r#"{"name":"hello2","type":"internet","fqdn":"hello2-3qx7k2dz6a-uc.a.run.app","port":443,"host_header":"hello2-3qx7k2dz6a-uc.a.run.app","cdn":false,"outlier_detection":false}"#;
+        let b: crate::domain::spec::Backend = serde_json::from_str(text).unwrap();
+        assert_eq!(serde_json::to_string(&b).unwrap(), text);
+        let by_ip = r#"{"name":"multi","type":"internet","ip":"34.120.1.2","port":443,"cdn":false,"outlier_detection":false}"#;
+        let b: crate::domain::spec::Backend = serde_json::from_str(by_ip).unwrap();
+        assert_eq!(serde_json::to_string(&b).unwrap(), by_ip);
     }
 
     fn with_services(f: impl FnOnce(&mut Value)) -> Vec<String> {

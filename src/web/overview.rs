@@ -12,8 +12,8 @@ use crate::db::deployments::DeploymentRow;
 use crate::db::live_facts::LiveRow;
 use crate::domain::certificates::{self, DnsRecord, Explanation};
 use crate::domain::preview::{self, PreviewRow};
-use crate::domain::spec::{Protocol, Spec};
-use crate::domain::{describe, parse, topology};
+use crate::domain::spec::{BackendKind, Endpoint, Protocol, Spec};
+use crate::domain::{chain, describe, parse, topology};
 use crate::error::{AppError, AppResult, Path, Query};
 use askama::Template;
 use axum::extract::State;
@@ -322,6 +322,90 @@ pub struct RouteAnswer {
     pub path: String,
     pub error: Option<String>,
     pub row: Option<PreviewRow>,
+    /// Where a request routed to a chained backend goes next, one hop a deployment.
+    pub hops: Vec<HopAnswer>,
+}
+
+/// One more load balancer a request passes through: the deployment a chained backend follows,
+/// the request as it arrives there and how that deployment routes it.
+pub struct HopAnswer {
+    /// The backend (of the previous load balancer) that sends the request on.
+    pub via: String,
+    pub deployment: String,
+    /// The deployment's page, when it is in the panel.
+    pub href: Option<String>,
+    pub host: String,
+    pub path: String,
+    /// How the deployment routes it; `None` with `note` saying why it cannot be followed.
+    pub row: Option<PreviewRow>,
+    pub note: Option<String>,
+}
+
+/// Most load balancers a route test follows: a chain longer than this (or a loop) stops.
+const MAX_HOPS: usize = 4;
+
+/// Follows the route tester's answer through chained backends: for each target that names
+/// another deployment, the request as that deployment receives it (Host as the plan sends it,
+/// the path after the rewrite) is routed by that deployment's URL map (its applied spec when
+/// there is one, else its draft), and so on.
+async fn follow_chain(state: &AppState, spec: &Spec, answer: &mut RouteAnswer) -> AppResult<()> {
+    let Some(first) = answer.row.clone() else {
+        return Ok(());
+    };
+    let rows = crate::db::deployments::list(&state.db).await?;
+    let mut queue = vec![(spec.clone(), first)];
+    let mut seen = vec![spec.name.clone()];
+    while let Some((from, row)) = queue.pop() {
+        for t in &row.targets {
+            let Some(b) = from.backend(&t.backend) else {
+                continue;
+            };
+            let (Some(Endpoint::Deployment(name)), BackendKind::Internet { host_header, .. }) =
+                (b.kind.endpoint(), &b.kind)
+            else {
+                continue;
+            };
+            if answer.hops.len() >= MAX_HOPS {
+                return Ok(());
+            }
+            let back_row = rows.iter().find(|r| r.name == name);
+            let mut hop = HopAnswer {
+                via: t.backend.clone(),
+                deployment: name.to_string(),
+                href: back_row.map(|r| format!("/deployments/{}", r.id)),
+                host: t.host.clone(),
+                path: t.path.clone(),
+                row: None,
+                note: None,
+            };
+            let back = match back_row {
+                None => Err(format!(
+                    "There is no deployment named {name} in this panel."
+                )),
+                Some(r) => {
+                    let applied = applied(&state.db, r.id).await?;
+                    chosen_spec(r, applied.as_ref(), View::Current).0
+                }
+            };
+            match back {
+                Err(why) => hop.note = Some(why),
+                Ok(_) if seen.iter().any(|s| s == name) => {
+                    hop.note = Some(format!(
+                        "{name} is already on this path: the chain loops, and requests would go round until they time out."
+                    ));
+                }
+                Ok(back) => {
+                    hop.host = chain::host_at_back(&t.host, host_header.as_deref(), &back);
+                    let next = preview::preview_request(&back, &hop.host, &hop.path);
+                    hop.row = Some(next.clone());
+                    seen.push(name.to_string());
+                    queue.push((back, next));
+                }
+            }
+            answer.hops.push(hop);
+        }
+    }
+    Ok(())
 }
 
 /// Everything the overview partial shows.
@@ -336,6 +420,9 @@ pub struct Overview {
     pub incomplete: Option<String>,
     pub words: Vec<String>,
     pub svg: String,
+    /// The chain this deployment is part of, by box: `→ back-lb` or `front-lb → here`, with
+    /// the other deployment's page.
+    pub chained: Vec<(String, Option<String>)>,
     pub https: bool,
     /// `destroyed 5 minutes ago by ann (2026-11-23 11:58 UTC)` when the last succeeded job is
     /// a destroy.
@@ -429,6 +516,7 @@ pub fn test_route(spec: &Spec, host: &str, path: &str) -> RouteAnswer {
         path,
         error,
         row,
+        hops: Vec::new(),
     }
 }
 
@@ -475,6 +563,7 @@ pub async fn load(
         incomplete: None,
         words: Vec::new(),
         svg: String::new(),
+        chained: Vec::new(),
         https: false,
         destroyed: destroyed.map(|j| {
             let at = j.finished_at.unwrap_or(j.created_at);
@@ -526,7 +615,25 @@ pub async fn load(
     };
     o.words = describe::describe(&spec);
     // The SVG escapes every text it draws (topology::escape), so the template may embed it.
-    o.svg = topology::to_svg(&topology::from_spec(&spec, ip.as_deref()));
+    let mut topo = topology::from_spec(&spec, ip.as_deref());
+    let fronts = crate::deploy::chain::fronts(&state.db, &d.name).await?;
+    let pairs: Vec<(&str, &str)> = fronts
+        .iter()
+        .map(|(f, b)| (f.as_str(), b.as_str()))
+        .collect();
+    topo.add_fronts(&pairs);
+    let ids = crate::db::deployments::names(&state.db).await?;
+    topo.link_deployments(&|name| {
+        ids.iter()
+            .find(|(_, n)| n == name)
+            .map(|(id, _)| format!("/deployments/{id}"))
+    });
+    o.chained = topo
+        .chained()
+        .into_iter()
+        .map(|n| (n.title.clone(), n.href.clone()))
+        .collect();
+    o.svg = topology::to_svg(&topo);
     o.https = spec.frontend.protocol == Protocol::Https;
     o.dns = certificates::dns_records(&spec.frontend.domains, ip.as_deref());
     o.cert = CertView::new(
@@ -541,7 +648,9 @@ pub async fn load(
         .filter(|_| spec.frontend.domains.is_empty())
         .unwrap_or_else(|| preview::sample_host("*", &spec));
     if let Some((host, path)) = test {
-        o.tester = Some(test_route(&spec, host, path));
+        let mut answer = test_route(&spec, host, path);
+        follow_chain(state, &spec, &mut answer).await?;
+        o.tester = Some(answer);
     }
     Ok(o)
 }
@@ -589,12 +698,17 @@ async fn route_test(
         .ok_or(AppError::NotFound)?;
     let applied = applied(&state.db, id).await?;
     let answer = match chosen_spec(&d, applied.as_ref(), q.view).0 {
-        Ok(spec) => test_route(&spec, &q.host, &q.path),
+        Ok(spec) => {
+            let mut answer = test_route(&spec, &q.host, &q.path);
+            follow_chain(&state, &spec, &mut answer).await?;
+            answer
+        }
         Err(why) => RouteAnswer {
             host: q.host,
             path: q.path,
             error: Some(why),
             row: None,
+            hops: Vec::new(),
         },
     };
     render(StatusCode::OK, &RouteTestPartial { answer })

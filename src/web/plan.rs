@@ -86,6 +86,8 @@ struct PlanView {
     risks: Vec<crate::domain::plan::Risk>,
     conflicts: Vec<String>,
     warnings: Vec<String>,
+    /// Backends that follow another deployment, and where each points (the resolved value).
+    chains: Vec<String>,
 }
 
 impl PlanView {
@@ -104,6 +106,7 @@ impl PlanView {
             risks: plan.risks.clone(),
             conflicts: plan.conflicts.iter().map(|c| c.message.clone()).collect(),
             warnings: plan.warnings.clone(),
+            chains: plan.chains.iter().map(|h| h.describe()).collect(),
         }
     }
 }

@@ -416,3 +416,101 @@ async fn s4_a_serverless_backend_service_shows_its_defaults() {
     assert_eq!(bs["sessionAffinity"], "NONE");
     assert_eq!(bs["enableCDN"], false);
 }
+
+#[tokio::test]
+async fn s17_an_ip_neg_takes_one_public_ipv4_endpoint() {
+    let c = cloud().await;
+    create(
+        &c,
+        &g("networkEndpointGroups"),
+        json!({"name": "ip", "networkEndpointType": "INTERNET_IP_PORT", "defaultPort": 443}),
+    )
+    .await;
+    let attach = "networkEndpointGroups/ip/attachNetworkEndpoints";
+    for (ip, why) in [
+        (
+            "10.0.0.1",
+            "The IP address of an internet network endpoint must be a publicly routable address.",
+        ),
+        (
+            "192.168.1.1",
+            "The IP address of an internet network endpoint must be a publicly routable address.",
+        ),
+        (
+            "127.0.0.1",
+            "The IP address of an internet network endpoint must be a publicly routable address.",
+        ),
+        (
+            "169.254.1.1",
+            "The IP address of an internet network endpoint must be a publicly routable address.",
+        ),
+        (
+            "2001:db8::1",
+            "An INTERNET_IP_PORT endpoint needs a valid IP address.",
+        ),
+        (
+            "app.example.com",
+            "An INTERNET_IP_PORT endpoint needs a valid IP address.",
+        ),
+    ] {
+        post(
+            &c,
+            &g(attach),
+            json!({"networkEndpoints": [{"ipAddress": ip}]}),
+        )
+        .await
+        .is_error(
+            400,
+            "invalid",
+            &invalid("networkEndpoints[0].ipAddress", ip, why),
+        );
+    }
+    // An FQDN beside the address is not for this type.
+    post(
+        &c,
+        &g(attach),
+        json!({"networkEndpoints": [{"ipAddress": "34.120.1.2", "fqdn": "a.example.com"}]}),
+    )
+    .await
+    .is_error(
+        400,
+        "invalid",
+        &invalid(
+            "networkEndpoints[0].fqdn",
+            "a.example.com",
+            "Not allowed for INTERNET_IP_PORT endpoints.",
+        ),
+    );
+    done(
+        &c,
+        Method::POST,
+        &g(attach),
+        Some(json!({"networkEndpoints": [{"ipAddress": "34.120.1.2"}]})),
+    )
+    .await;
+    let endpoints = post(
+        &c,
+        &g("networkEndpointGroups/ip/listNetworkEndpoints"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        endpoints.ok()["items"],
+        json!([{"networkEndpoint": {"ipAddress": "34.120.1.2", "port": 443}, "healths": []}])
+    );
+    post(
+        &c,
+        &g(attach),
+        json!({"networkEndpoints": [{"ipAddress": "34.120.1.3", "port": 443}]}),
+    )
+    .await
+    .is_error(
+        400,
+        "invalid",
+        &invalid(
+            "networkEndpoints",
+            "2",
+            "Only one internet endpoint is allowed in each internet network endpoint group.",
+        ),
+    );
+}

@@ -8,6 +8,8 @@ mod sandbox_apply;
 
 mod auth;
 mod authz_matrix;
+mod chain;
+mod chain_wizard;
 mod cli;
 mod cloud_auth;
 mod cloud_client;

@@ -71,7 +71,10 @@ pub fn steps(r: &DesiredResource, p: &str) -> Vec<GcloudStep> {
                     "create",
                     p,
                 )
-                .arg("--network-endpoint-type=internet-fqdn-port")
+                .arg(match str_at(b, "/networkEndpointType") {
+                    "INTERNET_IP_PORT" => "--network-endpoint-type=internet-ip-port",
+                    _ => "--network-endpoint-type=internet-fqdn-port",
+                })
                 .arg(format!("--default-port={}", b["defaultPort"])),
             ];
             if let Some(e) = &r.endpoint {
@@ -79,13 +82,14 @@ pub fn steps(r: &DesiredResource, p: &str) -> Vec<GcloudStep> {
                     GcloudStep::new(
                         format!(
                             "Its one endpoint, {}:{} (an internet NEG holds exactly one)",
-                            e.fqdn, e.port
+                            e.fqdn.as_deref().or(e.ip_address.as_deref()).unwrap_or_default(),
+                            e.port
                         ),
                         &["gcloud", "compute", "network-endpoint-groups", "update"],
                     )
                     .arg(&r.name)
                     .arg("--global")
-                    .arg(format!("--add-endpoint=fqdn={},port={}", e.fqdn, e.port))
+                    .arg(format!("--add-endpoint={}", e.gcloud_arg()))
                     .arg(format!("--project={p}")),
                 );
             }

@@ -124,7 +124,13 @@ fn last_segment(path: &str) -> &str {
 
 /// The commands for a spec (assumed valid): those of its compiled plan.
 pub fn commands(spec: &Spec) -> GcloudScript {
-    from_graph(&plan::compile(spec), spec.canary_region())
+    commands_chained(spec, &[])
+}
+
+/// The commands for a spec whose backends follow other deployments, resolved to `hops`
+/// (`chain::resolve`): those of the plan compiled with them.
+pub fn commands_chained(spec: &Spec, hops: &[crate::domain::chain::Hop]) -> GcloudScript {
+    from_graph(&plan::compile_chained(spec, hops), spec.canary_region())
 }
 
 /// The commands for a compiled plan, in its creation order, after enabling the two APIs a fresh

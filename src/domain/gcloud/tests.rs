@@ -259,3 +259,27 @@ fn internet_neg_backends_get_no_outlier_detection() {
         "{w:?}"
     );
 }
+
+#[test]
+fn an_ip_backend_is_an_internet_ip_port_neg_with_an_ip_endpoint() {
+    let s = spec(json!({
+        "name": "front-lb", "project": "front-project",
+        "frontend": { "protocol": "http", "ip": "static" },
+        "backends": [ { "name": "multi", "type": "internet", "ip": "34.120.1.2" } ],
+        "routing": { "default": { "backend": "multi" } }
+    }));
+    let l = lines(&commands(&s));
+    let neg = crate::domain::names::internet_neg("front-lb", "34.120.1.2", 443);
+    assert!(
+        l.contains(&format!(
+            "gcloud compute network-endpoint-groups create {neg} --global --project=front-project --network-endpoint-type=internet-ip-port --default-port=443"
+        )),
+        "{l:#?}"
+    );
+    assert!(
+        l.contains(&format!(
+            "gcloud compute network-endpoint-groups update {neg} --global --add-endpoint=ip=34.120.1.2,port=443 --project=front-project"
+        )),
+        "{l:#?}"
+    );
+}

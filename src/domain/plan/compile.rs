@@ -4,8 +4,11 @@ use super::{
     DesiredGraph, DesiredResource, NetworkEndpoint, ResourceKind, full_url, resource_path,
     urlmap_body,
 };
+use crate::domain::chain::Hop;
 use crate::domain::names;
-use crate::domain::spec::{BackendKind, EnvSource, EnvVar, IpKind, Protocol, Service, Spec};
+use crate::domain::spec::{
+    Backend, BackendKind, Endpoint, EnvSource, EnvVar, IpKind, Protocol, Service, Spec,
+};
 use serde_json::{Value, json};
 
 struct Builder<'a> {
@@ -114,9 +117,73 @@ fn outlier_detection() -> Value {
     })
 }
 
-/// The resources `spec` needs, in creation order. The spec is assumed valid (validation runs
-/// first); a route naming an unknown backend still compiles, and the URL map check catches it.
+/// Where an internet backend's NEG points, with the Host header and the backend service's
+/// protocol toward it.
+struct InternetTarget {
+    endpoint: NetworkEndpoint,
+    host: Option<String>,
+    protocol: &'static str,
+}
+
+fn internet_target(backend: &Backend, hops: &[Hop]) -> Option<InternetTarget> {
+    let BackendKind::Internet {
+        port, host_header, ..
+    } = &backend.kind
+    else {
+        return None;
+    };
+    Some(match backend.kind.endpoint()? {
+        // Cloud Run routes on Host, and an internet NEG's origin is usually a run.app host
+        // that differs from the domain clients asked for.
+        Endpoint::Fqdn(fqdn) => InternetTarget {
+            endpoint: NetworkEndpoint {
+                fqdn: Some(fqdn.to_string()),
+                ip_address: None,
+                port: *port,
+            },
+            host: Some(host_header.clone().unwrap_or_else(|| fqdn.to_string())),
+            protocol: "HTTPS",
+        },
+        // An address carries no name to send: the client's Host goes on unless overridden
+        // (another load balancer routes on the names its clients use).
+        Endpoint::Ip(ip) => InternetTarget {
+            endpoint: NetworkEndpoint {
+                fqdn: None,
+                ip_address: Some(ip.to_string()),
+                port: *port,
+            },
+            host: host_header.clone(),
+            protocol: "HTTPS",
+        },
+        Endpoint::Deployment(_) => {
+            let hop = hops.iter().find(|h| h.backend == backend.name)?;
+            InternetTarget {
+                endpoint: NetworkEndpoint {
+                    fqdn: hop.fqdn.clone(),
+                    ip_address: hop.ip.clone(),
+                    port: hop.port,
+                },
+                host: hop.host_header.clone(),
+                protocol: match hop.protocol {
+                    Protocol::Https => "HTTPS",
+                    Protocol::Http => "HTTP",
+                },
+            }
+        }
+    })
+}
+
+/// The resources `spec` needs, in creation order, for a spec whose backends follow no other
+/// deployment (or when only the names matter). See [`compile_chained`].
 pub fn compile(spec: &Spec) -> DesiredGraph {
+    compile_chained(spec, &[])
+}
+
+/// The resources `spec` needs, in creation order, with `hops` saying where each backend that
+/// follows another deployment points (`chain::resolve`). The spec is assumed valid (validation
+/// runs first); a route naming an unknown backend still compiles, and the URL map check
+/// catches it.
+pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
     let deployment = spec.name.as_str();
     let project = spec.project.as_str();
     let mut b = Builder {
@@ -167,6 +234,7 @@ pub fn compile(spec: &Spec) -> DesiredGraph {
         let mut groups = Vec::new();
         let mut deps = Vec::new();
         let mut headers = Vec::new();
+        let mut protocol = "HTTPS";
         match &backend.kind {
             BackendKind::Serverless { service, regions } => {
                 for region in regions {
@@ -203,38 +271,35 @@ pub fn compile(spec: &Spec) -> DesiredGraph {
                     deps.push(id);
                 }
             }
-            BackendKind::Internet {
-                fqdn,
-                port,
-                host_header,
-            } => {
-                let name = names::internet_neg(deployment, fqdn, *port);
-                let id = b.add(
-                    ResourceKind::InternetNeg,
-                    name,
-                    json!({
-                        "networkEndpointType": "INTERNET_FQDN_PORT",
-                        "defaultPort": port
-                    }),
-                    Vec::new(),
-                    Some(NetworkEndpoint {
-                        fqdn: fqdn.clone(),
-                        port: *port,
-                    }),
-                );
-                groups.push(json!({ "group": full_url(&id) }));
-                deps.push(id);
-                // Cloud Run routes on Host, and an internet NEG's origin is usually a run.app
-                // host that differs from the domain clients asked for.
-                headers.push(format!(
-                    "Host: {}",
-                    host_header.as_deref().unwrap_or(fqdn.as_str())
-                ));
+            BackendKind::Internet { .. } => {
+                // A backend that follows a deployment nobody resolved gets no NEG: only the
+                // planner's callers that never send the result (names, services) get here so.
+                if let Some(t) = internet_target(backend, hops) {
+                    let (kind, address) = match (&t.endpoint.fqdn, &t.endpoint.ip_address) {
+                        (Some(fqdn), _) => ("INTERNET_FQDN_PORT", fqdn.as_str()),
+                        (None, ip) => ("INTERNET_IP_PORT", ip.as_deref().unwrap_or_default()),
+                    };
+                    let name = names::internet_neg(deployment, address, t.endpoint.port);
+                    let id = b.add(
+                        ResourceKind::InternetNeg,
+                        name,
+                        json!({
+                            "networkEndpointType": kind,
+                            "defaultPort": t.endpoint.port
+                        }),
+                        Vec::new(),
+                        Some(t.endpoint),
+                    );
+                    groups.push(json!({ "group": full_url(&id) }));
+                    deps.push(id);
+                    headers.extend(t.host.map(|h| format!("Host: {h}")));
+                    protocol = t.protocol;
+                }
             }
         }
         let mut body = json!({
             "loadBalancingScheme": "EXTERNAL_MANAGED",
-            "protocol": "HTTPS",
+            "protocol": protocol,
             "enableCDN": backend.cdn,
             "backends": groups,
         });

@@ -197,7 +197,7 @@ fn changes(desired: &DesiredResource, live: &Value, state: &LiveState) -> Vec<Fi
         // `get` on a NEG does not list its endpoints. The live reader may add them under
         // `networkEndpoints` (from listNetworkEndpoints); otherwise `size` tells whether the
         // endpoint was attached, and a missing `size` is taken as attached.
-        let wanted = serde_json::json!([{ "fqdn": endpoint.fqdn, "port": endpoint.port }]);
+        let wanted = serde_json::json!([endpoint.api_json()]);
         let attached = match live.get("networkEndpoints") {
             Some(list) => subset_eq(&wanted, list),
             None => live.get("size").and_then(Value::as_u64) != Some(0),
@@ -504,6 +504,7 @@ pub fn diff(desired: &DesiredGraph, live: &LiveState) -> Plan {
         conflicts,
         warnings,
         risks,
+        chains: Vec::new(),
     }
 }
 

@@ -15,7 +15,7 @@ pub mod summary;
 mod urlmap_body;
 
 pub use crate::domain::links::{full_url, link_path};
-pub use compile::compile;
+pub use compile::{compile, compile_chained};
 pub use diff::{destroy, diff};
 pub use owners::{OtherDeployment, Whose, claim_others};
 pub use risks::Risk;
@@ -179,11 +179,37 @@ pub fn resource_path(project: &str, kind: &ResourceKind, name: &str) -> String {
     }
 }
 
-/// An endpoint attached to an internet NEG after it is created.
+/// An endpoint attached to an internet NEG after it is created: an FQDN (`INTERNET_FQDN_PORT`)
+/// or an IP address (`INTERNET_IP_PORT`). Plans stored before IP endpoints have `fqdn` only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkEndpoint {
-    pub fqdn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
     pub port: u16,
+}
+
+impl NetworkEndpoint {
+    /// The endpoint as Compute's `NetworkEndpoint` JSON (attach bodies, listNetworkEndpoints).
+    pub fn api_json(&self) -> Value {
+        match (&self.fqdn, &self.ip_address) {
+            (Some(fqdn), _) => serde_json::json!({ "fqdn": fqdn, "port": self.port }),
+            (None, ip) => serde_json::json!({ "ipAddress": ip, "port": self.port }),
+        }
+    }
+
+    /// `fqdn=NAME,port=P` or `ip=ADDRESS,port=P`, as gcloud's `--add-endpoint` takes it.
+    pub fn gcloud_arg(&self) -> String {
+        match (&self.fqdn, &self.ip_address) {
+            (Some(fqdn), _) => format!("fqdn={fqdn},port={}", self.port),
+            (None, ip) => format!(
+                "ip={},port={}",
+                ip.as_deref().unwrap_or_default(),
+                self.port
+            ),
+        }
+    }
 }
 
 /// One Compute resource the spec needs.
@@ -289,6 +315,9 @@ pub struct Plan {
     /// What applying can interrupt or move, in words; applying then needs a confirmation.
     #[serde(default)]
     pub risks: Vec<Risk>,
+    /// Backends that follow another deployment, with what each was resolved to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chains: Vec<crate::domain::chain::Hop>,
 }
 
 /// How many resources each action touches (the counter at the top of a plan).
@@ -346,6 +375,7 @@ impl Plan {
             "actions": actions,
             "counts": self.counts(),
             "risks": self.risks,
+            "chains": self.chains,
             "conflicts": self.conflicts,
             "warnings": self.warnings,
         })

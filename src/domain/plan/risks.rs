@@ -15,12 +15,18 @@ use std::collections::BTreeMap;
 pub struct Risk {
     pub resource: String,
     /// `certificate_not_active`, `replace_in_use`, `route_removed`, `backend_removed`,
-    /// `weights_changed`, `ip_changes`, `run_service_deleted`.
+    /// `weights_changed`, `ip_changes`, `run_service_deleted`, `chained_front`.
     pub kind: String,
     pub message: String,
 }
 
 impl Risk {
+    /// Other deployments send their traffic through this one (`chain::destroy_warning`):
+    /// destroying it breaks theirs. `resource` is the deployment's name.
+    pub fn chained_front(deployment: &str, message: String) -> Risk {
+        Risk::new(deployment, "chained_front", message)
+    }
+
     fn new(resource: &str, kind: &str, message: String) -> Risk {
         Risk {
             resource: resource.to_string(),

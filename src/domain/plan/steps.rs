@@ -230,7 +230,7 @@ fn attach_step(
             verb: Verb::Post,
             path: format!("{}/attachNetworkEndpoints", e.resource),
             body: Some(json!({
-                "networkEndpoints": [{ "fqdn": endpoint.fqdn, "port": endpoint.port }]
+                "networkEndpoints": [endpoint.api_json()]
             })),
             scope: scope_of(e),
             needs_fingerprint: false,

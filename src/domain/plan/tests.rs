@@ -374,7 +374,8 @@ fn contract_example_compiles_to_the_resources_it_needs() {
     assert_eq!(
         ineg.endpoint,
         Some(NetworkEndpoint {
-            fqdn: "hello2-3qx7k2dz6a-uc.a.run.app".into(),
+            fqdn: Some("hello2-3qx7k2dz6a-uc.a.run.app".into()),
+            ip_address: None,
             port: 443
         })
     );
@@ -1343,4 +1344,145 @@ fn env_summaries_never_quote_values() {
             .iter()
             .any(|a| a["summary"].as_str().unwrap_or_default().contains("s3cr3t"))
     );
+}
+
+/// Seed 002's second design: a front load balancer whose internet NEG points at a back one.
+fn front(endpoint: Value) -> Spec {
+    let mut backend = json!({ "name": "multi", "type": "internet" });
+    backend
+        .as_object_mut()
+        .unwrap()
+        .extend(endpoint.as_object().unwrap().clone());
+    spec(json!({
+      "name": "front-lb", "project": "front-project",
+      "frontend": { "protocol": "http", "ip": "static" },
+      "backends": [ backend ],
+      "routing": { "default": { "backend": "multi" } }
+    }))
+}
+
+#[test]
+fn an_ip_backend_is_an_internet_ip_port_neg_with_its_address_attached() {
+    let s = front(json!({ "ip": "34.120.1.2" }));
+    let g = compile(&s);
+    let neg_name = names::internet_neg("front-lb", "34.120.1.2", 443);
+    let neg = g
+        .get(&resource_path(
+            "front-project",
+            &ResourceKind::InternetNeg,
+            &neg_name,
+        ))
+        .unwrap();
+    assert_eq!(neg.body["networkEndpointType"], "INTERNET_IP_PORT");
+    assert_eq!(neg.body["defaultPort"], 443);
+    let endpoint = neg.endpoint.clone().unwrap();
+    assert_eq!(
+        endpoint.api_json(),
+        json!({ "ipAddress": "34.120.1.2", "port": 443 })
+    );
+    // No name to send: the client's Host goes on to the other load balancer.
+    let bs = g
+        .get("projects/front-project/global/backendServices/front-lb-bs-multi")
+        .unwrap();
+    assert!(bs.body.get("customRequestHeaders").is_none(), "{}", bs.body);
+    assert_eq!(bs.body["protocol"], "HTTPS");
+    // The attach call sends the address as Compute's `ipAddress`.
+    let plan = diff(&g, &nothing_live(&g));
+    let steps = steps(&plan).unwrap();
+    let attach = steps
+        .iter()
+        .find(|s| s.id.ends_with(":attachNetworkEndpoints"))
+        .unwrap();
+    assert_eq!(
+        attach.call.body.as_ref().unwrap()["networkEndpoints"],
+        json!([{ "ipAddress": "34.120.1.2", "port": 443 }])
+    );
+    // With a Host override, it is sent.
+    let with_host = compile(&front(
+        json!({ "ip": "34.120.1.2", "host_header": "app.example.com" }),
+    ));
+    let bs = with_host
+        .get("projects/front-project/global/backendServices/front-lb-bs-multi")
+        .unwrap();
+    assert_eq!(
+        bs.body["customRequestHeaders"],
+        json!(["Host: app.example.com"])
+    );
+}
+
+fn hop(fqdn: Option<&str>, ip: Option<&str>, protocol: Protocol) -> crate::domain::chain::Hop {
+    crate::domain::chain::Hop {
+        backend: "multi".into(),
+        deployment: "multi-lb".into(),
+        fqdn: fqdn.map(str::to_string),
+        ip: ip.map(str::to_string),
+        port: if protocol == Protocol::Https { 443 } else { 80 },
+        protocol,
+        host_header: fqdn.map(str::to_string),
+    }
+}
+
+#[test]
+fn a_chained_backend_points_where_its_deployment_was_resolved() {
+    let s = front(json!({ "deployment": "multi-lb" }));
+    // By domain: an FQDN NEG with that domain as Host.
+    let g = compile_chained(&s, &[hop(Some("app.example.com"), None, Protocol::Https)]);
+    let neg = g
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::InternetNeg)
+        .unwrap();
+    assert_eq!(
+        neg.name,
+        names::internet_neg("front-lb", "app.example.com", 443)
+    );
+    assert_eq!(neg.body["networkEndpointType"], "INTERNET_FQDN_PORT");
+    assert_eq!(
+        neg.endpoint.as_ref().unwrap().api_json(),
+        json!({ "fqdn": "app.example.com", "port": 443 })
+    );
+    let bs = g
+        .get("projects/front-project/global/backendServices/front-lb-bs-multi")
+        .unwrap();
+    assert_eq!(
+        bs.body["customRequestHeaders"],
+        json!(["Host: app.example.com"])
+    );
+    assert_eq!(bs.body["protocol"], "HTTPS");
+    // By IP, to a plain-HTTP load balancer: an IP NEG on port 80, spoken to in HTTP.
+    let g = compile_chained(&s, &[hop(None, Some("34.120.9.9"), Protocol::Http)]);
+    let neg = g
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::InternetNeg)
+        .unwrap();
+    assert_eq!(neg.body["networkEndpointType"], "INTERNET_IP_PORT");
+    assert_eq!(neg.body["defaultPort"], 80);
+    assert_eq!(
+        neg.endpoint.as_ref().unwrap().api_json(),
+        json!({ "ipAddress": "34.120.9.9", "port": 80 })
+    );
+    let bs = g
+        .get("projects/front-project/global/backendServices/front-lb-bs-multi")
+        .unwrap();
+    assert_eq!(bs.body["protocol"], "HTTP");
+    // Unresolved (only names are wanted): no NEG, nothing to attach.
+    let g = compile(&s);
+    assert!(
+        g.resources
+            .iter()
+            .all(|r| r.kind != ResourceKind::InternetNeg)
+    );
+}
+
+#[test]
+fn a_stored_fqdn_endpoint_still_reads() {
+    let old: NetworkEndpoint =
+        serde_json::from_value(json!({ "fqdn": "x.a.run.app", "port": 443 })).unwrap();
+    assert_eq!(old.fqdn.as_deref(), Some("x.a.run.app"));
+    assert_eq!(
+        serde_json::to_value(&old).unwrap(),
+        json!({ "fqdn": "x.a.run.app", "port": 443 })
+    );
+    assert_eq!(old.gcloud_arg(), "fqdn=x.a.run.app,port=443");
 }

@@ -228,6 +228,9 @@ struct OverviewPage {
     active_job: Option<i64>,
     /// The apply whose resources may be in the cloud (deleting waits for a destroy).
     resources_job: Option<i64>,
+    /// Other deployments follow this one (`backends[].deployment`): destroying or deleting it
+    /// leaves them without their backend.
+    chain_warning: Option<String>,
 }
 
 pub(crate) async fn overview(
@@ -273,6 +276,7 @@ pub(crate) async fn overview(
             applied_version: crate::deploy::applied_version(&state.db, id).await?,
             active_job,
             resources_job,
+            chain_warning: crate::deploy::chain::destroy_warning(&state.db, &l.row.name).await?,
         },
     )
 }

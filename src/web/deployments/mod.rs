@@ -111,6 +111,11 @@ pub(crate) struct Loaded {
     pub draft: Draft,
     /// The other deployments, read only for the pages that compare with them (Review).
     pub neighbours: Vec<crate::domain::shared_names::Neighbour>,
+    /// The names of the panel's other deployments, which an internet backend may follow.
+    pub others: Vec<String>,
+    /// Where the draft's backends that follow another deployment point now, read only for
+    /// Review (its gcloud commands are those of the plan).
+    pub hops: Vec<crate::domain::chain::Hop>,
 }
 
 pub(crate) async fn load(state: &AppState, id: i64) -> AppResult<Loaded> {
@@ -122,10 +127,18 @@ pub(crate) async fn load(state: &AppState, id: i64) -> AppResult<Loaded> {
             "deployment {id} has a stored spec that does not read back: {e}"
         ))
     })?;
+    let others = store::names(&state.db)
+        .await?
+        .into_iter()
+        .filter(|(other, _)| *other != id)
+        .map(|(_, name)| name)
+        .collect();
     Ok(Loaded {
         row,
         draft,
         neighbours: Vec::new(),
+        others,
+        hops: Vec::new(),
     })
 }
 

@@ -19,7 +19,7 @@ use crate::auth::{CurrentUser, Editor, Viewer};
 use crate::db::deployments as store;
 use crate::domain::draft::{self, Draft, DraftError};
 use crate::domain::shared_names::{self, Neighbour};
-use crate::domain::spec::{BackendKind, IpKind, Protocol, Target};
+use crate::domain::spec::{BackendKind, Endpoint, IpKind, Protocol, Target};
 use crate::domain::{gcloud, lint, preview, validate};
 use crate::error::{AppError, AppResult, Form, Path, Query};
 use crate::web::{Shell, render};
@@ -86,11 +86,72 @@ pub(crate) struct BackendView {
     pub service: String,
     pub regions: String,
     pub endpoint: String,
+    /// What an internet backend reaches: `fqdn`, `ip` or `deployment`.
+    pub target: &'static str,
+    /// The deployment an internet backend follows, with `target` `deployment`.
+    pub deployment: String,
     /// `fqdn`, `custom` or `none`.
     pub host_mode: &'static str,
     pub host_header: String,
     pub cdn: bool,
     pub outlier_detection: bool,
+}
+
+/// The add-internet-backend form: empty, or what was typed when it was refused.
+pub(crate) struct AddInternetView {
+    /// `fqdn`, `ip` or `deployment`.
+    pub target: String,
+    pub endpoint: String,
+    pub deployment: String,
+    pub name: String,
+    pub host_mode: String,
+    pub host_header: String,
+    /// The refused field (`endpoint`, `deployment`, `host_header`, `name`) and why.
+    pub error_field: String,
+    pub error: String,
+}
+
+impl AddInternetView {
+    fn of(typed: Option<(&draft::InternetForm, &DraftError)>) -> AddInternetView {
+        let Some((f, e)) = typed else {
+            return AddInternetView {
+                target: "fqdn".into(),
+                endpoint: String::new(),
+                deployment: String::new(),
+                name: String::new(),
+                host_mode: "fqdn".into(),
+                host_header: String::new(),
+                error_field: String::new(),
+                error: String::new(),
+            };
+        };
+        let or = |v: &str, default: &str| {
+            if v.trim().is_empty() {
+                default.to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        AddInternetView {
+            target: or(&f.target, "fqdn"),
+            endpoint: f.endpoint.clone(),
+            deployment: f.deployment.clone(),
+            name: f.name.clone(),
+            host_mode: or(&f.host_mode, "fqdn"),
+            host_header: f.host_header.clone(),
+            error_field: e.field.to_string(),
+            error: e.message.clone(),
+        }
+    }
+
+    /// The message under field `field` of the form, if it was the one refused.
+    fn msg(&self, field: &str) -> &str {
+        if self.error_field == field {
+            &self.error
+        } else {
+            ""
+        }
+    }
 }
 
 /// A Cloud Run service the deployment deploys, as the Services step lists and edits it.
@@ -248,6 +309,8 @@ struct WizardPage {
     http_redirect: bool,
     // Backends
     backends: Vec<BackendView>,
+    add_internet: AddInternetView,
+    other_deployments: Vec<String>,
     regions: Vec<&'static str>,
     // Services
     services: Vec<ServiceView>,
@@ -323,13 +386,17 @@ pub(crate) fn backend_view(index: usize, b: &crate::domain::spec::Backend) -> Ba
             ),
         ),
         BackendKind::Internet {
-            fqdn,
-            port,
-            host_header,
+            port, host_header, ..
         } => (
             "internet",
             format!(
-                "{fqdn}:{port}, {}",
+                "{}, {}",
+                match b.kind.endpoint() {
+                    Some(Endpoint::Fqdn(a)) => format!("{a}:{port}"),
+                    Some(Endpoint::Ip(a)) => format!("IP {a}:{port}"),
+                    Some(Endpoint::Deployment(d)) => format!("→ deployment {d}"),
+                    None => "no endpoint yet".to_string(),
+                },
                 match host_header {
                     Some(h) => format!("Host header {h}"),
                     None => "Host header left as the client sent it".to_string(),
@@ -347,22 +414,30 @@ pub(crate) fn backend_view(index: usize, b: &crate::domain::spec::Backend) -> Ba
         ),
         BackendKind::Internet {
             fqdn,
+            ip,
             port,
             host_header,
+            ..
         } => {
             let mode = match host_header {
                 None => "none",
-                Some(h) if h == fqdn => "fqdn",
+                Some(h) if Some(h) == fqdn.as_ref() => "fqdn",
                 Some(_) => "custom",
             };
+            let address = fqdn.as_deref().or(ip.as_deref()).unwrap_or_default();
             (
                 String::new(),
                 String::new(),
-                draft::endpoint_text(fqdn, *port),
+                draft::endpoint_text(address, *port),
                 mode,
                 host_header.clone().unwrap_or_default(),
             )
         }
+    };
+    let (target, deployment) = match b.kind.endpoint() {
+        Some(Endpoint::Ip(_)) => ("ip", String::new()),
+        Some(Endpoint::Deployment(d)) => ("deployment", d.to_string()),
+        _ => ("fqdn", String::new()),
     };
     let mut extras = Vec::new();
     if b.cdn {
@@ -380,6 +455,8 @@ pub(crate) fn backend_view(index: usize, b: &crate::domain::spec::Backend) -> Ba
         service,
         regions,
         endpoint,
+        target,
+        deployment,
         host_mode,
         host_header,
         cdn: b.cdn,
@@ -397,7 +474,13 @@ fn target_fields(t: Option<&Target>) -> (String, String, String) {
 
 /// Everything the Review step shows, computed from the draft: every problem at once, missing
 /// or invalid, each linked to its form field.
-pub(crate) fn review(id: i64, d: &Draft, checks: &Checks, neighbours: &[Neighbour]) -> Review {
+pub(crate) fn review(
+    id: i64,
+    d: &Draft,
+    checks: &Checks,
+    neighbours: &[Neighbour],
+    hops: &[crate::domain::chain::Hop],
+) -> Review {
     let errors: Vec<ErrorView> = checks
         .all
         .iter()
@@ -463,7 +546,7 @@ pub(crate) fn review(id: i64, d: &Draft, checks: &Checks, neighbours: &[Neighbou
             redirect: row.redirect.unwrap_or_default(),
         })
         .collect();
-    r.gcloud = gcloud::commands(&spec).to_shell();
+    r.gcloud = gcloud::commands_chained(&spec, hops).to_shell();
     r
 }
 
@@ -490,6 +573,8 @@ fn step_link(id: i64, pos: usize, i: usize, checks: &Checks) -> StepLink {
     }
 }
 
+/// One wizard step as a page. `typed` is what was typed into the add-internet-backend form
+/// when that form was refused, so the form shows it again with the message under its field.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn render_step(
     shell: Shell,
@@ -499,11 +584,14 @@ pub(crate) fn render_step(
     flash: Option<Flash>,
     status: StatusCode,
     focus: &str,
+    typed: Option<(&draft::InternetForm, &DraftError)>,
 ) -> AppResult<Response> {
     let Loaded {
         row,
         draft,
         neighbours,
+        others,
+        hops,
     } = loaded;
     let checks = Checks::of(draft);
     // Every step, the Review's gcloud commands included, is made from the draft as this user
@@ -553,6 +641,8 @@ pub(crate) fn render_step(
             .enumerate()
             .map(|(i, b)| backend_view(i, b))
             .collect(),
+        add_internet: AddInternetView::of(typed),
+        other_deployments: others.clone(),
         regions: validate::CLOUD_RUN_REGIONS.to_vec(),
         services: d
             .services
@@ -590,7 +680,7 @@ pub(crate) fn render_step(
             })
             .collect(),
         review: if step == "review" {
-            review(id, d, &checks, neighbours)
+            review(id, d, &checks, neighbours, hops)
         } else {
             Review::default()
         },
@@ -612,8 +702,25 @@ pub(crate) async fn step_page(
     let mut loaded = load(&state, id).await?;
     if step == "review" {
         loaded.neighbours = crate::deploy::neighbours::neighbours(&state.db, id).await?;
+        // A chain that cannot be followed yet is said by the lint and refused by the plan;
+        // the commands then leave its NEG out, as the plan cannot make it either.
+        if let Ok(spec) = loaded.draft.to_spec() {
+            loaded.hops =
+                crate::deploy::chain::resolve(&state.db, state.deployer.reader().as_ref(), &spec)
+                    .await
+                    .unwrap_or_default();
+        }
     }
-    render_step(shell, &user, &loaded, step, None, StatusCode::OK, &q.focus)
+    render_step(
+        shell,
+        &user,
+        &loaded,
+        step,
+        None,
+        StatusCode::OK,
+        &q.focus,
+        None,
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -697,6 +804,8 @@ struct Edit {
     conflict: Option<i64>,
     /// The list item an edit form changes (its index), so a refusal lands under its field.
     item: Option<usize>,
+    /// What was typed into the add-internet-backend form, shown again if it is refused.
+    typed: Option<draft::InternetForm>,
 }
 
 /// Applies `change` to the draft and saves it; answers in the way the request asked for (an
@@ -747,6 +856,7 @@ async fn change_and_answer(
             Some(flash),
             StatusCode::UNPROCESSABLE_ENTITY,
             "",
+            edit.typed.as_ref().map(|f| (f, &e)),
         );
     }
     let here = step_url(id, step);
@@ -837,6 +947,7 @@ async fn change_and_answer(
                     Some(flash),
                     StatusCode::CONFLICT,
                     "",
+                    None,
                 )
             }
         }
@@ -886,6 +997,7 @@ fn refuse_save(
             Some(flash),
             StatusCode::UNPROCESSABLE_ENTITY,
             "",
+            None,
         )
     }
 }
@@ -914,6 +1026,7 @@ pub(crate) async fn save_step(
         version: form_version(&form)?,
         conflict: form_conflict(&form),
         item: None,
+        typed: None,
     };
     let change: Change = match step {
         "basics" => {
@@ -1012,6 +1125,9 @@ pub(crate) async fn change_item<C: ItemChange>(
         version: form_version(&form)?,
         conflict: form_conflict(&form),
         item: at.index(),
+        typed: (at.index().is_none() && form["type"] == "internet")
+            .then(|| form_as(&form).ok())
+            .flatten(),
     };
     let change = C::change(&form, &at)?;
     change_and_answer(

@@ -85,14 +85,30 @@ fn endpoints_change(neg: &Value, internal: &mut Value, attach: bool, req: &Value
                 json!({"fqdn": f, "port": port})
             }
             _ => {
-                let Some(a) = ip.filter(|a| a.parse::<std::net::IpAddr>().is_ok()) else {
+                // `ipAddress` is IPv4 (docs/google-cloud.md §17.1), and Google takes only a
+                // publicly routable one for an internet endpoint (§17.2).
+                let Some(a) = ip.and_then(|a| a.parse::<std::net::Ipv4Addr>().ok()) else {
                     return Err(ApiError::invalid(
                         &format!("{field}.ipAddress"),
                         ip.unwrap_or_default(),
                         "An INTERNET_IP_PORT endpoint needs a valid IP address.",
                     ));
                 };
-                json!({"ipAddress": a, "port": port})
+                if crate::domain::validate::non_public_ipv4(a).is_some() {
+                    return Err(ApiError::invalid(
+                        &format!("{field}.ipAddress"),
+                        &a.to_string(),
+                        "The IP address of an internet network endpoint must be a publicly routable address.",
+                    ));
+                }
+                if fqdn.is_some() {
+                    return Err(ApiError::invalid(
+                        &format!("{field}.fqdn"),
+                        fqdn.unwrap_or_default(),
+                        "Not allowed for INTERNET_IP_PORT endpoints.",
+                    ));
+                }
+                json!({"ipAddress": a.to_string(), "port": port})
             }
         };
         let pos = current.iter().position(|c| *c == normalised);

@@ -114,8 +114,8 @@ pub(crate) fn locate(field: &str, d: &Draft) -> (&'static str, String) {
         ),
         ("backends", Some(i)) => {
             let f = match sub {
-                "service" | "regions" | "host_header" => sub,
-                "fqdn" | "port" => "endpoint",
+                "service" | "regions" | "host_header" | "deployment" => sub,
+                "fqdn" | "ip" | "port" => "endpoint",
                 _ => "name",
             };
             ("backends", format!("backend-{i}-{f}"))
@@ -166,6 +166,8 @@ pub(crate) fn label(field: &str, d: &Draft) -> String {
                 "regions" => "Regions",
                 "host_header" => "Host header",
                 "fqdn" | "port" => "Cloud Run URL or FQDN",
+                "ip" => "IP address",
+                "deployment" => "Deployment",
                 "cdn" => "Cloud CDN",
                 "outlier_detection" => "Outlier detection",
                 _ => "Name",
@@ -286,6 +288,10 @@ pub(crate) fn slots(step: &str, d: &Draft) -> Vec<String> {
             for (i, b) in d.backends.iter().enumerate() {
                 let fields: &[&str] = match b.kind {
                     BackendKind::Serverless { .. } => &["name", "service", "regions"],
+                    BackendKind::Internet {
+                        deployment: Some(_),
+                        ..
+                    } => &["name", "deployment", "host_header"],
                     BackendKind::Internet { .. } => &["name", "endpoint", "host_header"],
                 };
                 v.extend(fields.iter().map(|f| format!("backend-{i}-{f}")));
