@@ -34,6 +34,7 @@ pub fn test_settings(db_path: &std::path::Path) -> Settings {
         gcp: GcpMode::Sandbox,
         compute_endpoint: "https://compute.googleapis.com/compute/v1/".into(),
         run_endpoint: "https://run.googleapis.com/".into(),
+        resourcemanager_endpoint: "https://cloudresourcemanager.googleapis.com/".into(),
         drift_interval: 0,
         plan_ttl: switchyard::deploy::DEFAULT_PLAN_TTL_SECS,
         certificate_poll_ms: 100,

@@ -12,6 +12,7 @@ mod cli;
 mod cloud_auth;
 mod cloud_client;
 mod cloud_contract;
+mod cloud_pickers;
 mod cloud_run;
 mod cloud_sandbox;
 mod cloud_scale;
