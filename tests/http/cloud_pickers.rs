@@ -2,23 +2,13 @@
 //! Resource Manager's `projects.search` (its shape, its paging, a refused page token) and the
 //! Cloud Run services of a project with the regions they run in.
 
-use crate::cloud_support::{fast_config, raw, start};
+use crate::cloud_support::{deploy_hello, fast_config, raw, start};
 use reqwest::Method;
 use switchyard::cloud::CloudError;
 use switchyard::cloud::sandbox::{Fault, SANDBOX_PROJECT};
-use switchyard::cloud::types::RunService;
 
 async fn deploy(cloud: &crate::cloud_support::TestCloud, project: &str, region: &str, id: &str) {
-    let op = cloud
-        .client
-        .run_services(project, region)
-        .create(
-            id,
-            &RunService::with_image("us-docker.pkg.dev/cloudrun/container/hello"),
-        )
-        .await
-        .unwrap();
-    cloud.client.wait(&op.reference()).await.unwrap();
+    deploy_hello(&cloud.client, project, region, id).await;
 }
 
 #[tokio::test]

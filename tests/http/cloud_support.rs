@@ -91,3 +91,18 @@ pub async fn raw(
     let text = resp.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
+
+/// Deploys the hello image as service `id` of `project` in `region` and waits until it is Ready.
+pub async fn deploy_hello(client: &Client, project: &str, region: &str, id: &str) {
+    let op = client
+        .run_services(project, region)
+        .create(
+            id,
+            &switchyard::cloud::types::RunService::with_image(
+                "us-docker.pkg.dev/cloudrun/container/hello",
+            ),
+        )
+        .await
+        .unwrap();
+    client.wait(&op.reference()).await.unwrap();
+}

@@ -38,6 +38,7 @@ mod deploy;
 mod deploy_certificates;
 mod deployments_api;
 mod deployments_fuzz;
+mod deployments_pickers;
 mod deployments_support;
 mod deployments_wizard;
 mod env_values;
