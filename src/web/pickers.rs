@@ -167,13 +167,21 @@ struct Picker {
     note: String,
 }
 
-fn picker(id: &'static str, offers: &Offers, what: &str, typing: &str) -> AppResult<Response> {
+/// The list `id` with its note: how many `what` there are to pick from (and what a pick does,
+/// `on_pick`), or why there are none, and that `typing` remains.
+fn picker(
+    id: &'static str,
+    offers: &Offers,
+    what: &str,
+    on_pick: &str,
+    typing: &str,
+) -> AppResult<Response> {
     let (choices, note) = match offers {
         Ok(c) if c.is_empty() => (Vec::new(), format!("No {what} found; {typing}.")),
         Ok(c) => (
             c.clone(),
             format!(
-                "{} {what} to pick from, or {typing}.",
+                "{} {what} to pick from{on_pick}, or {typing}.",
                 c.len(),
                 what = if c.len() == 1 {
                     what.trim_end_matches('s')
@@ -197,6 +205,8 @@ fn capitalise(s: &str) -> String {
         .unwrap_or_default()
 }
 
+const SERVICE_PICK: &str = " (a pick fills in the regions it runs in)";
+
 /// `GET /pickers/projects`: the Basics step's list of projects.
 async fn projects(State(state): State<AppState>, Viewer(_): Viewer) -> AppResult<Response> {
     let offers = state.pages.pickers.projects(&state.cloud).await;
@@ -204,6 +214,7 @@ async fn projects(State(state): State<AppState>, Viewer(_): Viewer) -> AppResult
         "project-choices",
         &offers,
         "projects",
+        "",
         "type the project id",
     )
 }
@@ -221,6 +232,7 @@ async fn services(
             "service-choices",
             &Err("the project on Basics is not a project id yet".into()),
             "Cloud Run services",
+            SERVICE_PICK,
             "type the service name",
         );
     }
@@ -229,6 +241,7 @@ async fn services(
         "service-choices",
         &offers,
         "Cloud Run services",
+        SERVICE_PICK,
         "type the service name",
     )
 }

@@ -14,3 +14,4 @@ mod plan;
 mod shell;
 mod wizard;
 mod wizard_checks;
+mod wizard_pickers;

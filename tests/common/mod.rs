@@ -304,3 +304,23 @@ impl Client {
                 .is_some_and(|l| l.starts_with("/signin?next="))
     }
 }
+
+/// Deploys the hello image as service `id` of `project` in `region` and waits until it is Ready.
+pub async fn deploy_hello(
+    client: &switchyard::cloud::Client,
+    project: &str,
+    region: &str,
+    id: &str,
+) {
+    let op = client
+        .run_services(project, region)
+        .create(
+            id,
+            &switchyard::cloud::types::RunService::with_image(
+                "us-docker.pkg.dev/cloudrun/container/hello",
+            ),
+        )
+        .await
+        .unwrap();
+    client.wait(&op.reference()).await.unwrap();
+}

@@ -92,17 +92,4 @@ pub async fn raw(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-/// Deploys the hello image as service `id` of `project` in `region` and waits until it is Ready.
-pub async fn deploy_hello(client: &Client, project: &str, region: &str, id: &str) {
-    let op = client
-        .run_services(project, region)
-        .create(
-            id,
-            &switchyard::cloud::types::RunService::with_image(
-                "us-docker.pkg.dev/cloudrun/container/hello",
-            ),
-        )
-        .await
-        .unwrap();
-    client.wait(&op.reference()).await.unwrap();
-}
+pub use crate::common::deploy_hello;

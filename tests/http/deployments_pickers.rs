@@ -80,7 +80,7 @@ async fn basics_offers_the_projects_and_backends_the_services_with_their_regions
         ]
     );
     assert!(
-        services.contains("2 Cloud Run services to pick from"),
+        services.contains("2 Cloud Run services to pick from (a pick fills in the regions it runs in), or type the service name."),
         "{services}"
     );
 
