@@ -15,3 +15,4 @@ mod shell;
 mod topology;
 mod wizard;
 mod wizard_checks;
+mod wizard_pickers;

@@ -287,6 +287,8 @@ pub(crate) struct Review {
 struct WizardPage {
     shell: Shell,
     css_url: &'static str,
+    /// The script of the pick lists (a picked service fills its regions).
+    pickers_js_url: &'static str,
     id: i64,
     version: i64,
     name: String,
@@ -606,6 +608,7 @@ pub(crate) fn render_step(
     let page = WizardPage {
         shell,
         css_url: wizard_css_url(),
+        pickers_js_url: crate::web::assets::pickers_js_url(),
         id,
         version: row.version,
         name: row.name.clone(),
