@@ -645,7 +645,23 @@ async fn the_services_step_deploys_seed_001s_image_with_a_canary_and_review_lint
     let form: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = ann.post_form(&format!("{base}/services"), &form).await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("is not a whole number"));
+    let html = r.text().await.unwrap();
+    // Said under the field it is about, with everything typed into the add form kept.
+    assert!(
+        html.contains(
+            "id=\"err-service-min_instances\" role=\"alert\">`one` is not a whole number</span>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("id=\"service-name\" value=\"other\""),
+        "{html}"
+    );
+    assert!(html.contains("id=\"service-min\" value=\"one\""), "{html}");
+    assert!(
+        html.contains("value=\"us-central1, europe-west1, asia-east1\""),
+        "{html}"
+    );
 
     // Min instances 0 shows in Review's lint, linked to the field.
     let (_, html) = ann.text(&format!("{base}/edit/review")).await;

@@ -154,6 +154,52 @@ impl AddInternetView {
     }
 }
 
+/// The add-service form: its defaults, or what was typed when it was refused (a number that
+/// is not one, an environment line without `=`), with the refusal under its field.
+pub(crate) struct AddServiceView {
+    pub form: draft::ServiceForm,
+    pub allow_unauthenticated: bool,
+    /// The refused field (`min_instances`, `env`, ...) and why.
+    pub error_field: String,
+    pub error: String,
+}
+
+impl AddServiceView {
+    fn of(typed: Option<(&draft::ServiceForm, &DraftError)>) -> AddServiceView {
+        match typed {
+            Some((f, e)) => AddServiceView {
+                form: f.clone(),
+                allow_unauthenticated: f.allow_unauthenticated.is_some(),
+                error_field: e.field.to_string(),
+                error: e.message.clone(),
+            },
+            None => AddServiceView {
+                form: draft::ServiceForm {
+                    min_instances: "1".into(),
+                    max_instances: "100".into(),
+                    cpu: "1".into(),
+                    memory: "512Mi".into(),
+                    concurrency: "80".into(),
+                    ingress: "internal-and-cloud-load-balancing".into(),
+                    ..Default::default()
+                },
+                allow_unauthenticated: true,
+                error_field: String::new(),
+                error: String::new(),
+            },
+        }
+    }
+
+    /// The message under field `field` of the form, if it was the one refused.
+    fn msg(&self, field: &str) -> &str {
+        if self.error_field == field {
+            &self.error
+        } else {
+            ""
+        }
+    }
+}
+
 /// A Cloud Run service the deployment deploys, as the Services step lists and edits it.
 pub(crate) struct ServiceView {
     pub index: usize,
@@ -312,6 +358,7 @@ struct WizardPage {
     // Backends
     backends: Vec<BackendView>,
     add_internet: AddInternetView,
+    add_service: AddServiceView,
     other_deployments: Vec<String>,
     regions: Vec<&'static str>,
     // Services
@@ -586,7 +633,7 @@ pub(crate) fn render_step(
     flash: Option<Flash>,
     status: StatusCode,
     focus: &str,
-    typed: Option<(&draft::InternetForm, &DraftError)>,
+    typed: Option<(&Typed, &DraftError)>,
 ) -> AppResult<Response> {
     let Loaded {
         row,
@@ -644,7 +691,14 @@ pub(crate) fn render_step(
             .enumerate()
             .map(|(i, b)| backend_view(i, b))
             .collect(),
-        add_internet: AddInternetView::of(typed),
+        add_internet: AddInternetView::of(match typed {
+            Some((Typed::Internet(f), e)) => Some((f, e)),
+            _ => None,
+        }),
+        add_service: AddServiceView::of(match typed {
+            Some((Typed::Service(f), e)) => Some((f, e)),
+            _ => None,
+        }),
         other_deployments: others.clone(),
         regions: validate::CLOUD_RUN_REGIONS.to_vec(),
         services: d
@@ -807,8 +861,14 @@ struct Edit {
     conflict: Option<i64>,
     /// The list item an edit form changes (its index), so a refusal lands under its field.
     item: Option<usize>,
-    /// What was typed into the add-internet-backend form, shown again if it is refused.
-    typed: Option<draft::InternetForm>,
+    /// What was typed into an add form, shown again if it is refused.
+    typed: Option<Typed>,
+}
+
+/// What was typed into one of the add forms whose fields are not kept by the page itself.
+pub(crate) enum Typed {
+    Internet(draft::InternetForm),
+    Service(draft::ServiceForm),
 }
 
 /// Applies `change` to the draft and saves it; answers in the way the request asked for (an
@@ -1128,9 +1188,13 @@ pub(crate) async fn change_item<C: ItemChange>(
         version: form_version(&form)?,
         conflict: form_conflict(&form),
         item: at.index(),
-        typed: (at.index().is_none() && form["type"] == "internet")
-            .then(|| form_as(&form).ok())
-            .flatten(),
+        typed: match (at.index(), C::STEP) {
+            (None, "backends") if form["type"] == "internet" => {
+                form_as(&form).ok().map(Typed::Internet)
+            }
+            (None, "services") => form_as(&form).ok().map(Typed::Service),
+            _ => None,
+        },
     };
     let change = C::change(&form, &at)?;
     change_and_answer(
