@@ -219,7 +219,8 @@ pub(crate) struct ServiceView {
     pub env: String,
     /// The Secret Manager references, `NAME=SECRET:VERSION` per line.
     pub secrets: String,
-    /// Every variable by name, with a plain one's value hidden: what the table shows everyone.
+    /// Every variable by name, with a plain one's value hidden: what the table shows everyone
+    /// (`none` without any).
     pub env_summary: String,
     pub ingress: &'static str,
     pub allow_unauthenticated: bool,
@@ -253,7 +254,10 @@ fn service_view(index: usize, s: &crate::domain::spec::Service) -> ServiceView {
         concurrency: s.concurrency,
         env: draft::env_text(&s.env),
         secrets: draft::secrets_text(&s.env),
-        env_summary: env_summary(&s.env),
+        env_summary: match env_summary(&s.env) {
+            e if e.is_empty() => "none".to_string(),
+            e => e,
+        },
         ingress: s.ingress.as_str(),
         allow_unauthenticated: s.allow_unauthenticated,
     }
@@ -806,6 +810,9 @@ struct StepChecks {
     steps: Vec<StepLink>,
     /// The name's length limit again on Basics (the hint by the name field).
     name_hint: Option<String>,
+    /// The texts of the step's list rows (by element id), so a row's summary follows its edit
+    /// form without a reload.
+    cells: Vec<(String, String)>,
 }
 
 impl StepChecks {
@@ -822,8 +829,35 @@ impl StepChecks {
                 .collect(),
             steps: step_links(id, pos, &checks),
             name_hint: (step == "basics").then(|| name_hint(d)),
+            cells: row_cells(step, d),
         }
     }
+}
+
+/// What the step's table shows of each item, by the id of the element holding it.
+fn row_cells(step: &str, d: &Draft) -> Vec<(String, String)> {
+    let mut cells = Vec::new();
+    match step {
+        "services" => {
+            for (i, s) in d.services.iter().enumerate() {
+                let v = service_view(i, s);
+                cells.push((format!("service-{i}-name-text"), v.name));
+                cells.push((format!("service-{i}-detail-text"), v.detail));
+                cells.push((format!("service-{i}-extras-text"), v.extras));
+                cells.push((format!("service-{i}-env-text"), v.env_summary));
+            }
+        }
+        "backends" => {
+            for (i, b) in d.backends.iter().enumerate() {
+                let v = backend_view(i, b);
+                cells.push((format!("backend-{i}-name-text"), v.name));
+                cells.push((format!("backend-{i}-detail-text"), v.detail));
+                cells.push((format!("backend-{i}-extras-text"), v.extras));
+            }
+        }
+        _ => {}
+    }
+    cells
 }
 
 fn status_partial(version: Option<i64>, flash: Flash) -> AppResult<Response> {
@@ -907,6 +941,7 @@ async fn change_and_answer(
                         slots: vec![(slot, e.message.clone())],
                         steps: step_links(id, pos, &Checks::of(&loaded.draft)),
                         name_hint: None,
+                        cells: Vec::new(),
                     }),
                 },
             );
