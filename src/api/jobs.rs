@@ -168,10 +168,14 @@ async fn destroy(
         None => state.deployer.destroy(&row, &user.name, services).await?,
     };
     // Said even when the caller did not look at a plan: other deployments lose their backend.
-    let warnings: Vec<String> = crate::deploy::chain::destroy_warning(&state.db, &row.name)
-        .await?
-        .into_iter()
-        .collect();
+    let warnings: Vec<String> = crate::deploy::chain::destroy_warning(
+        &state.db,
+        state.deployer.reader().as_ref(),
+        &row.name,
+    )
+    .await?
+    .into_iter()
+    .collect();
     crate::audit::record(
         &state.db,
         &user.name,

@@ -71,12 +71,31 @@ pub async fn resolve(
     chain::resolve(spec, &backs).map_err(DeployError::Invalid)
 }
 
-/// The deployments (other than `name`) whose draft or applied spec chains to `name`, as
-/// `(front, backend)` pairs.
-pub async fn fronts(db: &Db, name: &str) -> Result<Vec<(String, String)>, DeployError> {
+/// The deployments (other than `name`) whose draft or applied spec sends traffic to `name`
+/// (naming it, or giving the domain or IP it has applied), as `(front, backend)` pairs.
+pub async fn fronts(
+    db: &Db,
+    reader: &dyn LiveReader,
+    name: &str,
+) -> Result<Vec<(String, String)>, DeployError> {
     let rows = db::deployments::list(db)
         .await
         .map_err(db::jobs::JobsDbError::from)?;
+    let (domains, ip) = match rows.iter().find(|r| r.name == name) {
+        Some(row) => match applied_spec(db, row.id).await? {
+            Some(applied) => {
+                let ip = ip_of(reader, &applied).await?;
+                (applied.frontend.domains, ip)
+            }
+            None => (Vec::new(), None),
+        },
+        None => (Vec::new(), None),
+    };
+    let reach = chain::Reach {
+        name,
+        domains: &domains,
+        ip: ip.as_deref(),
+    };
     let mut specs: Vec<(String, Spec)> = Vec::new();
     for row in rows.iter().filter(|r| r.name != name) {
         if let Ok(s) = parse::parse(&row.spec) {
@@ -86,7 +105,7 @@ pub async fn fronts(db: &Db, name: &str) -> Result<Vec<(String, String)>, Deploy
             specs.push((row.name.clone(), s));
         }
     }
-    let mut out: Vec<(String, String)> = chain::fronts_of(name, &specs)
+    let mut out: Vec<(String, String)> = chain::fronts_of(&reach, &specs)
         .into_iter()
         .map(|(f, b)| (f.to_string(), b.to_string()))
         .collect();
@@ -96,8 +115,12 @@ pub async fn fronts(db: &Db, name: &str) -> Result<Vec<(String, String)>, Deploy
 }
 
 /// The warning destroying or deleting `name` carries, when other deployments chain to it.
-pub async fn destroy_warning(db: &Db, name: &str) -> Result<Option<String>, DeployError> {
-    let fronts = fronts(db, name).await?;
+pub async fn destroy_warning(
+    db: &Db,
+    reader: &dyn LiveReader,
+    name: &str,
+) -> Result<Option<String>, DeployError> {
+    let fronts = fronts(db, reader, name).await?;
     let pairs: Vec<(&str, &str)> = fronts
         .iter()
         .map(|(f, b)| (f.as_str(), b.as_str()))

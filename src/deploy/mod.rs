@@ -329,7 +329,9 @@ impl Deployer {
         }
         let mut plan = plan::destroy(&basis.name, &basis.project, &live);
         plan::claim_others(&mut plan, &live, &self.others(row, &basis.project).await?);
-        if let Some(warning) = chain::destroy_warning(&self.db, &row.name).await? {
+        if let Some(warning) =
+            chain::destroy_warning(&self.db, self.live.as_ref(), &row.name).await?
+        {
             plan.risks
                 .push(plan::Risk::chained_front(&row.name, warning));
         }

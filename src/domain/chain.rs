@@ -159,18 +159,37 @@ pub fn backs_of(spec: &Spec) -> Vec<(&str, &str)> {
         .collect()
 }
 
-/// Which of `others` (name, spec) chain to the deployment `name`: `(front, backend)` pairs.
-pub fn fronts_of<'a>(name: &str, others: &'a [(String, Spec)]) -> Vec<(&'a str, &'a str)> {
-    others
-        .iter()
-        .filter(|(front, _)| front != name)
-        .flat_map(|(front, spec)| {
-            backs_of(spec)
-                .into_iter()
-                .filter(|(_, d)| *d == name)
-                .map(move |(backend, _)| (front.as_str(), backend))
-        })
-        .collect()
+/// How a deployment can be reached by another one's backend: by its name in the panel, by one
+/// of its domains or by its IP.
+#[derive(Debug, Clone, Copy)]
+pub struct Reach<'a> {
+    pub name: &'a str,
+    pub domains: &'a [String],
+    pub ip: Option<&'a str>,
+}
+
+/// Which of `others` (name, spec) send traffic to the deployment `back`, whether they name
+/// it (`deployment`) or give its domain (`fqdn`) or IP (`ip`): `(front, backend)` pairs.
+pub fn fronts_of<'a>(back: &Reach<'_>, others: &'a [(String, Spec)]) -> Vec<(&'a str, &'a str)> {
+    let same = |a: &str, b: &str| {
+        a.trim_end_matches('.')
+            .eq_ignore_ascii_case(b.trim_end_matches('.'))
+    };
+    let mut out = Vec::new();
+    for (front, spec) in others.iter().filter(|(front, _)| front != back.name) {
+        for b in &spec.backends {
+            let reaches = match b.kind.endpoint() {
+                Some(Endpoint::Deployment(d)) => d == back.name,
+                Some(Endpoint::Fqdn(f)) => back.domains.iter().any(|d| same(d, f)),
+                Some(Endpoint::Ip(ip)) => back.ip == Some(ip),
+                None => false,
+            };
+            if reaches {
+                out.push((front.as_str(), b.name.as_str()));
+            }
+        }
+    }
+    out
 }
 
 /// The warning a destroy (or delete) of `name` carries when other deployments chain to it.
@@ -307,8 +326,37 @@ mod tests {
         let others = vec![
             ("front".to_string(), chained()),
             ("multi".to_string(), chained()),
+            (
+                "by-ip".to_string(),
+                front(json!({"name": "old", "type": "internet", "ip": "34.1.2.3"})),
+            ),
+            (
+                "by-name".to_string(),
+                front(json!({"name": "www", "type": "internet", "fqdn": "App.example.com."})),
+            ),
+            (
+                "elsewhere".to_string(),
+                front(json!({"name": "x", "type": "internet", "ip": "34.9.9.9"})),
+            ),
         ];
-        let fronts = fronts_of("multi", &others);
+        let domains = vec!["app.example.com".to_string()];
+        let reach = Reach {
+            name: "multi",
+            domains: &domains,
+            ip: Some("34.1.2.3"),
+        };
+        assert_eq!(
+            fronts_of(&reach, &others),
+            vec![("front", "back"), ("by-ip", "old"), ("by-name", "www")]
+        );
+        let fronts = fronts_of(
+            &Reach {
+                name: "multi",
+                domains: &[],
+                ip: None,
+            },
+            &others,
+        );
         assert_eq!(fronts, vec![("front", "back")]);
         let w = destroy_warning("multi", &fronts).unwrap();
         assert!(

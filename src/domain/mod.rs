@@ -65,6 +65,12 @@
 //!   `command() -> String`; `outlier_detection() -> serde_json::Value` (the settings Switchyard
 //!   applies when a backend asks for outlier detection); `to_yaml(&Value) -> String`.
 //!
+//! - [`chain`]: chained load balancers. `Back` (another deployment as the caller found it:
+//!   its applied spec and IP), `resolve(&Spec, &[Back]) -> Result<Vec<Hop>, Vec<FieldError>>`
+//!   (each `backends[].deployment` to the first domain, else the IP, that `plan::compile_chained`
+//!   points the NEG at), `backs_of`, `fronts_of`, `destroy_warning`, `host_at_back` (the Host a
+//!   request arrives with at the back deployment, for the route tester).
+//!
 //! - [`env_values`]: `EnvValues::{Shown, Hidden}` (whether the reader may see plain environment
 //!   values: editors do, viewers see names) with `services`, `document`, `change` and `plan`,
 //!   the masks for each form a spec leaves the server in; `HIDDEN` is the text shown instead.

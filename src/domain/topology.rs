@@ -165,6 +165,20 @@ impl Topology {
         }
     }
 
+    /// Says in the box of each deployment this one chains to where it points now (what the
+    /// plan resolved it to).
+    pub fn show_hops(&mut self, hops: &[super::chain::Hop]) {
+        for h in hops {
+            let id = format!("{BACK_PREFIX}{}", h.deployment);
+            if let Some(n) = self.nodes.iter_mut().find(|n| n.id == id) {
+                let line = format!("now {}", h.endpoint_text());
+                if !n.lines.contains(&line) {
+                    n.lines.push(line);
+                }
+            }
+        }
+    }
+
     /// The other deployments this one chains to, or that chain to it, by box.
     pub fn chained(&self) -> Vec<&Node> {
         self.nodes
@@ -917,6 +931,61 @@ mod tests {
                 (id[..id.find('"').unwrap()].to_string(), g.to_string())
             })
             .collect()
+    }
+
+    #[test]
+    fn chained_deployments_are_boxes_linked_to_their_pages() {
+        let front = parse::parse(
+            r#"{"name": "edge-lb", "project": "edge-project", "frontend": {"protocol": "http"},
+                "backends": [
+                  {"name": "multi", "type": "internet", "deployment": "my-app"},
+                  {"name": "byip", "type": "internet", "ip": "34.120.1.2"}],
+                "routing": {"default": {"backend": "multi"},
+                  "rules": [{"paths": ["/ip/*"], "backend": "byip"}]}}"#,
+        )
+        .unwrap();
+        let mut t = from_spec(&front, None);
+        let back = t.node("deployment:my-app").unwrap();
+        assert_eq!(back.title, "→ my-app");
+        assert_eq!(back.layer, Layer::Endpoints);
+        assert!(
+            t.edge("ineg:deployment:my-app", "deployment:my-app")
+                .is_some()
+        );
+        let ip = t.node("ip:34.120.1.2:443").unwrap();
+        assert_eq!(ip.title, "34.120.1.2:443");
+        assert!(t.node("ineg:34.120.1.2:443").unwrap().lines[1].contains("INTERNET_IP_PORT"));
+        t.show_hops(&[crate::domain::chain::Hop {
+            backend: "multi".into(),
+            deployment: "my-app".into(),
+            fqdn: Some("app.example.com".into()),
+            ip: None,
+            port: 443,
+            protocol: Protocol::Https,
+            host_header: Some("app.example.com".into()),
+        }]);
+        t.add_fronts(&[("shop", "legacy")]);
+        let front_box = t.node("front:shop").unwrap();
+        assert_eq!(front_box.title, "shop → here");
+        assert_eq!(front_box.layer, Layer::ForwardingRules);
+        t.link_deployments(&|name| (name == "my-app").then(|| "/deployments/7".to_string()));
+        let chained: Vec<(&str, Option<&str>)> = t
+            .chained()
+            .into_iter()
+            .map(|n| (n.title.as_str(), n.href.as_deref()))
+            .collect();
+        assert_eq!(
+            chained,
+            [("→ my-app", Some("/deployments/7")), ("shop → here", None)]
+        );
+        let svg = to_svg(&t);
+        assert!(
+            svg.contains(r#"<a href="/deployments/7"><g class="node node-endpoint" data-node="deployment:my-app">"#),
+            "{svg}"
+        );
+        assert!(svg.contains("now app.example.com:443"));
+        // A box without a page is no link.
+        assert_eq!(svg.matches("<a href=").count(), 1);
     }
 
     #[test]

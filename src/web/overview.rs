@@ -616,12 +616,19 @@ pub async fn load(
     o.words = describe::describe(&spec);
     // The SVG escapes every text it draws (topology::escape), so the template may embed it.
     let mut topo = topology::from_spec(&spec, ip.as_deref());
-    let fronts = crate::deploy::chain::fronts(&state.db, &d.name).await?;
+    let fronts =
+        crate::deploy::chain::fronts(&state.db, state.deployer.reader().as_ref(), &d.name).await?;
     let pairs: Vec<(&str, &str)> = fronts
         .iter()
         .map(|(f, b)| (f.as_str(), b.as_str()))
         .collect();
     topo.add_fronts(&pairs);
+    // Where the chain points now; one that cannot be followed yet is said by the plan.
+    if let Ok(hops) =
+        crate::deploy::chain::resolve(&state.db, state.deployer.reader().as_ref(), &spec).await
+    {
+        topo.show_hops(&hops);
+    }
     let ids = crate::db::deployments::names(&state.db).await?;
     topo.link_deployments(&|name| {
         ids.iter()

@@ -117,6 +117,22 @@ async fn a_front_deployment_follows_the_back_by_domain_and_the_chain_shows_every
         endpoint_of(&app, &neg).await,
         json!({ "fqdn": "app.example.com", "port": 443 })
     );
+    // The variant by IP, as seed 002 does it by hand: the back one's anycast IP on 443.
+    let back_ip = ip_of(&app, "my-project", &names::https_forwarding_rule("my-app")).await;
+    let by_ip = create_deployment(
+        &app,
+        &front(
+            "edge-ip",
+            json!({ "ip": back_ip.clone(), "host_header": "app.example.com" }),
+        ),
+    )
+    .await;
+    apply(&mut c, by_ip).await;
+    assert_eq!(
+        endpoint_of(&app, &names::internet_neg("edge-ip", &back_ip, 443)).await,
+        json!({ "ipAddress": back_ip, "port": 443 })
+    );
+
     // Review's gcloud commands are the plan's: the NEG points at the back one's domain.
     let mut viewer = app.user_client("vic", Role::Viewer).await;
     let review = text(&mut viewer, &format!("/deployments/{front_id}/edit/review")).await;
@@ -180,6 +196,7 @@ async fn a_front_deployment_follows_the_back_by_domain_and_the_chain_shows_every
         "{page}"
     );
     assert!(page.contains("data-node=\"deployment:my-app\""));
+    assert!(page.contains("now app.example.com:443"), "{page}");
     let page = text(&mut viewer, &format!("/deployments/{back_id}/overview")).await;
     assert!(
         page.contains(&format!(
@@ -198,7 +215,9 @@ async fn a_front_deployment_follows_the_back_by_domain_and_the_chain_shows_every
         .nth(1)
         .unwrap_or_else(|| panic!("no chain warning: {page}"));
     assert!(
-        warning.starts_with("Deployment edge-lb (backend “multi”) chains to my-app"),
+        warning.starts_with(
+            "Deployments edge-ip (backend “multi”), edge-lb (backend “multi”) chain to my-app"
+        ),
         "{warning}"
     );
     let (status, body) = plan(&mut c, back_id, "destroy").await;
@@ -211,10 +230,9 @@ async fn a_front_deployment_follows_the_back_by_domain_and_the_chain_shows_every
         .unwrap_or_else(|| panic!("no chained_front risk: {body}"))
         .clone();
     assert!(
-        risk["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Deployment edge-lb (backend “multi”) chains to my-app"),
+        risk["message"].as_str().unwrap().starts_with(
+            "Deployments edge-ip (backend “multi”), edge-lb (backend “multi”) chain to my-app"
+        ),
         "{risk}"
     );
     let r = c

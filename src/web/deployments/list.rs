@@ -276,7 +276,12 @@ pub(crate) async fn overview(
             applied_version: crate::deploy::applied_version(&state.db, id).await?,
             active_job,
             resources_job,
-            chain_warning: crate::deploy::chain::destroy_warning(&state.db, &l.row.name).await?,
+            chain_warning: crate::deploy::chain::destroy_warning(
+                &state.db,
+                state.deployer.reader().as_ref(),
+                &l.row.name,
+            )
+            .await?,
         },
     )
 }
