@@ -656,15 +656,16 @@ impl Client {
         decode(self.call(method, &url, query, body, path).await?)
     }
 
-    /// Every Cloud Run service of `project` in each of `regions`, as (region, service), a few
-    /// regions at a time: `services.list` takes no `-` wildcard location (run-v2 discovery,
-    /// `parent`), so there is one list per region. The first failure ends the whole listing.
+    /// Each of `regions` with the Cloud Run services of `project` there, or why they could
+    /// not be listed, in the order given; a few regions at a time. `services.list` takes no
+    /// `-` wildcard location (run-v2 discovery, `parent`), so there is one list per region, and
+    /// one region refusing (not offered to this project, say) leaves the others' answers.
     pub async fn run_services_in(
         &self,
         project: &str,
         regions: &[&str],
-    ) -> Result<Vec<(String, RunService)>> {
-        use futures::{StreamExt, TryStreamExt};
+    ) -> Vec<(String, Result<Vec<RunService>>)> {
+        use futures::StreamExt;
         // Owned regions: a stream of futures borrowing `&&str` is not `Send` for every
         // lifetime, which an axum handler awaiting this needs.
         let lists: Vec<_> = regions
@@ -672,20 +673,16 @@ impl Client {
             .map(|r| r.to_string())
             .map(|region| self.run_services_of(project, region))
             .collect();
-        let per_region: Vec<Vec<(String, RunService)>> = futures::stream::iter(lists)
-            .buffered(8)
-            .try_collect()
-            .await?;
-        Ok(per_region.into_iter().flatten().collect())
+        futures::stream::iter(lists).buffered(8).collect().await
     }
 
     async fn run_services_of(
         &self,
         project: &str,
         region: String,
-    ) -> Result<Vec<(String, RunService)>> {
-        let services = self.run_services(project, &region).list().await?;
-        Ok(services.into_iter().map(|s| (region.clone(), s)).collect())
+    ) -> (String, Result<Vec<RunService>>) {
+        let listed = self.run_services(project, &region).list().await;
+        (region, listed)
     }
 
     // --- Resource Manager -----------------------------------------------------------------------

@@ -46,8 +46,8 @@
 //! no requestId), `delete(id, etag)`, `get_iam_policy(id)`, `set_iam_policy(id, &policy)` (send
 //! the etag you read; a stale one is `Conflict`). They return [`types::RunOperation`]; wait with
 //! `client.wait(&op.reference())`; `RunOperation::service()` and `RunService::is_ready()` read
-//! the result. `client.run_services_in(project, regions)` lists every region given (Cloud Run
-//! takes no `-` wildcard location).
+//! the result. `client.run_services_in(project, regions)` lists every region given, each with
+//! its own answer (Cloud Run takes no `-` wildcard location).
 //!
 //! # Resource Manager
 //!

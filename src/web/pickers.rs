@@ -9,6 +9,7 @@
 
 use crate::AppState;
 use crate::auth::Viewer;
+use crate::cloud::types::RunService;
 use crate::cloud::{Client, CloudError};
 use crate::domain::validate;
 use crate::error::{AppResult, Path};
@@ -47,8 +48,16 @@ pub struct Choice {
     pub regions: String,
 }
 
+/// What a list offers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct List {
+    pub choices: Vec<Choice>,
+    /// The regions whose services could not be read, and why, when only some answered.
+    pub unread: Option<String>,
+}
+
 /// A list, or why there is none.
-pub type Offers = Result<Vec<Choice>, String>;
+pub type Offers = Result<List, String>;
 
 type Kept = (Instant, Arc<Offers>);
 
@@ -88,7 +97,7 @@ impl Pickers {
     }
 }
 
-async fn within_patience(list: impl Future<Output = Result<Vec<Choice>, CloudError>>) -> Offers {
+async fn within_patience(list: impl Future<Output = Result<List, CloudError>>) -> Offers {
     match tokio::time::timeout(PATIENCE, list).await {
         Ok(Ok(choices)) => Ok(choices),
         Ok(Err(e)) => {
@@ -106,14 +115,14 @@ fn why(e: &CloudError) -> String {
             "the panel has no Google Cloud credentials it can use".into()
         }
         CloudError::PermissionDenied { message } => {
-            format!("the panel's credentials may not list them ({message})")
+            format!("the panel's credentials may not list them: {message}")
         }
         other => other.to_string(),
     }
 }
 
 /// The ACTIVE projects, by id, with their display names.
-async fn project_offers(cloud: &Client) -> Result<Vec<Choice>, CloudError> {
+async fn project_offers(cloud: &Client) -> Result<List, CloudError> {
     let mut choices: Vec<Choice> = cloud
         .search_projects()
         .await?
@@ -129,22 +138,49 @@ async fn project_offers(cloud: &Client) -> Result<Vec<Choice>, CloudError> {
         })
         .collect();
     choices.sort_by(|a, b| a.value.cmp(&b.value));
-    Ok(choices)
+    Ok(List {
+        choices,
+        unread: None,
+    })
 }
 
 /// Every Cloud Run service of `project` in any Cloud Run region, each with its regions.
-async fn service_offers(cloud: &Client, project: &str) -> Result<Vec<Choice>, CloudError> {
-    let found = cloud
-        .run_services_in(project, validate::CLOUD_RUN_REGIONS)
-        .await?;
+async fn service_offers(cloud: &Client, project: &str) -> Result<List, CloudError> {
+    services_list(
+        cloud
+            .run_services_in(project, validate::CLOUD_RUN_REGIONS)
+            .await,
+    )
+}
+
+/// The services of the regions that answered, by name with their regions; an error only when
+/// no region answered (then the list would only mislead).
+fn services_list(
+    answers: Vec<(String, Result<Vec<RunService>, CloudError>)>,
+) -> Result<List, CloudError> {
     let mut by_name: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for (region, service) in found {
-        let Some(name) = service.name.as_deref().and_then(|n| n.rsplit('/').next()) else {
-            continue;
-        };
-        by_name.entry(name.to_string()).or_default().push(region);
+    let mut unread: Vec<(String, CloudError)> = Vec::new();
+    let mut answered = false;
+    for (region, listed) in answers {
+        match listed {
+            Ok(services) => {
+                answered = true;
+                for s in services {
+                    if let Some(name) = s.name.as_deref().and_then(|n| n.rsplit('/').next()) {
+                        by_name
+                            .entry(name.to_string())
+                            .or_default()
+                            .push(region.clone());
+                    }
+                }
+            }
+            Err(e) => unread.push((region, e)),
+        }
     }
-    Ok(by_name
+    if !answered && !unread.is_empty() {
+        return Err(unread.swap_remove(0).1);
+    }
+    let choices = by_name
         .into_iter()
         .map(|(name, mut regions)| {
             regions.sort();
@@ -155,7 +191,12 @@ async fn service_offers(cloud: &Client, project: &str) -> Result<Vec<Choice>, Cl
                 regions,
             }
         })
-        .collect())
+        .collect();
+    let unread = unread.first().map(|(_, e)| {
+        let names: Vec<&str> = unread.iter().map(|(r, _)| r.as_str()).collect();
+        format!("{} ({})", names.join(", "), why(e))
+    });
+    Ok(List { choices, unread })
 }
 
 #[derive(Template)]
@@ -176,9 +217,11 @@ fn picker(
     on_pick: &str,
     typing: &str,
 ) -> AppResult<Response> {
-    let (choices, note) = match offers {
-        Ok(c) if c.is_empty() => (Vec::new(), format!("No {what} found; {typing}.")),
-        Ok(c) => (
+    let (choices, mut note) = match offers {
+        Ok(List { choices: c, .. }) if c.is_empty() => {
+            (Vec::new(), format!("No {what} found; {typing}."))
+        }
+        Ok(List { choices: c, .. }) => (
             c.clone(),
             format!(
                 "{} {what} to pick from{on_pick}, or {typing}.",
@@ -195,6 +238,13 @@ fn picker(
             format!("No list of {what}: {why}. {}.", capitalise(typing)),
         ),
     };
+    if let Ok(List {
+        unread: Some(unread),
+        ..
+    }) = offers
+    {
+        note.push_str(&format!(" Not read: {unread}."));
+    }
     render(StatusCode::OK, &Picker { id, choices, note })
 }
 
@@ -244,4 +294,74 @@ async fn services(
         SERVICE_PICK,
         "type the service name",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(project: &str, region: &str, id: &str) -> RunService {
+        RunService {
+            name: Some(format!(
+                "projects/{project}/locations/{region}/services/{id}"
+            )),
+            ..RunService::default()
+        }
+    }
+
+    #[test]
+    fn services_are_offered_by_name_with_their_regions_and_the_unread_regions_said() {
+        let denied = || CloudError::PermissionDenied {
+            message: "Location asia-x1 is not available".into(),
+        };
+        let list = services_list(vec![
+            (
+                "us-central1".into(),
+                Ok(vec![service("p", "us-central1", "hello")]),
+            ),
+            ("asia-x1".into(), Err(denied())),
+            (
+                "europe-west1".into(),
+                Ok(vec![
+                    service("p", "europe-west1", "hello"),
+                    service("p", "europe-west1", "api"),
+                ]),
+            ),
+        ])
+        .unwrap();
+        let offered: Vec<(&str, &str, &str)> = list
+            .choices
+            .iter()
+            .map(|c| (c.value.as_str(), c.label.as_str(), c.regions.as_str()))
+            .collect();
+        assert_eq!(
+            offered,
+            [
+                ("api", "api — europe-west1", "europe-west1"),
+                (
+                    "hello",
+                    "hello — europe-west1, us-central1",
+                    "europe-west1, us-central1"
+                ),
+            ]
+        );
+        assert_eq!(
+            list.unread.as_deref(),
+            Some(
+                "asia-x1 (the panel's credentials may not list them: Location asia-x1 is not available)"
+            )
+        );
+        // No region answered: the first refusal is the answer.
+        let none = services_list(vec![
+            ("asia-x1".into(), Err(denied())),
+            (
+                "us-central1".into(),
+                Err(CloudError::Unauthenticated {
+                    message: "x".into(),
+                }),
+            ),
+        ]);
+        assert_eq!(none, Err(denied()));
+        assert_eq!(services_list(vec![]), Ok(List::default()));
+    }
 }

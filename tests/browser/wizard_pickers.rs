@@ -87,6 +87,7 @@ async fn a_draft_built_by_picking_the_project_a_service_and_its_regions() {
         .await
         .unwrap();
     assert_eq!(pick(b, "basics-project", "acme").await, "acme-shop");
+    screenshot(b, "wizard-pickers-new").await;
     assert_eq!(
         prop(b, "basics-project", "value").await.as_deref(),
         Some("acme-shop")

@@ -512,7 +512,9 @@ async fn exercise(c: &Client) {
 
     // What the wizard picks from.
     c.search_projects().await.unwrap();
-    c.run_services_in(P, &[R, "europe-west1"]).await.unwrap();
+    for (_, listed) in c.run_services_in(P, &[R, "europe-west1"]).await {
+        listed.unwrap();
+    }
 }
 
 fn full_service() -> RunService {

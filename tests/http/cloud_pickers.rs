@@ -146,28 +146,68 @@ async fn run_services_are_listed_with_the_regions_they_run_in() {
     deploy(&cloud, "acme", "us-central1", "api").await;
     deploy(&cloud, "other", "us-central1", "elsewhere").await;
 
-    let mut found: Vec<(String, String)> = cloud
-        .client
-        .run_services_in("acme", &["asia-east1", "europe-west1", "us-central1"])
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(region, s)| {
-            (
-                s.name.unwrap().rsplit('/').next().unwrap().to_string(),
-                region,
-            )
-        })
+    let regions = ["asia-east1", "europe-west1", "us-central1"];
+    let names = |listed: &[switchyard::cloud::types::RunService]| -> Vec<String> {
+        let mut n: Vec<String> = listed
+            .iter()
+            .map(|s| {
+                s.name
+                    .as_deref()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        n.sort();
+        n
+    };
+    let answers = cloud.client.run_services_in("acme", &regions).await;
+    let found: Vec<(String, Vec<String>)> = answers
+        .iter()
+        .map(|(region, listed)| (region.clone(), names(listed.as_ref().unwrap())))
         .collect();
-    found.sort();
     assert_eq!(
         found,
         [
-            ("api".to_string(), "us-central1".to_string()),
-            ("hello".to_string(), "europe-west1".to_string()),
-            ("hello".to_string(), "us-central1".to_string()),
+            ("asia-east1".to_string(), vec![]),
+            ("europe-west1".to_string(), vec!["hello".to_string()]),
+            (
+                "us-central1".to_string(),
+                vec!["api".to_string(), "hello".to_string()]
+            ),
         ]
     );
+
+    // One region refusing leaves the others' answers: a client that does not retry, and one
+    // 503 for the first list it sends.
+    let once = switchyard::cloud::Client::new(
+        switchyard::cloud::ClientConfig {
+            retry: switchyard::cloud::RetryPolicy {
+                transient_attempts: 1,
+                ..switchyard::cloud::RetryPolicy::fast()
+            },
+            ..cloud.client.config().clone()
+        },
+        std::sync::Arc::new(
+            switchyard::cloud::GcpAuthTokens::service_account_json(
+                &cloud.handle.sandbox.service_account_key_json(),
+            )
+            .unwrap(),
+        ),
+    )
+    .unwrap();
+    cloud.handle.sandbox.push_fault(Fault::Transient);
+    let answers = once.run_services_in("acme", &regions).await;
+    let failed: Vec<&str> = answers
+        .iter()
+        .filter(|(_, l)| matches!(l, Err(CloudError::Transient { .. })))
+        .map(|(r, _)| r.as_str())
+        .collect();
+    assert_eq!(failed.len(), 1, "{answers:?}");
+    assert_eq!(answers.iter().filter(|(_, l)| l.is_ok()).count(), 2);
+
     // Cloud Run takes no `-` wildcard location, and says so in its own words.
     let (status, body) = raw(
         &cloud,

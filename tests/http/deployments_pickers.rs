@@ -34,6 +34,10 @@ async fn basics_offers_the_projects_and_backends_the_services_with_their_regions
     deploy(&app, "acme-shop", "us-central1", "api").await;
     deploy(&app, "other-team", "us-central1", "theirs").await;
     let mut ann = app.user_client("ann", Role::Editor).await;
+    let (status, new) = ann.text("/deployments/new").await;
+    assert_eq!(status, 200);
+    assert!(new.contains(r#"list="project-choices""#), "{new}");
+    assert!(new.contains(r#"hx-get="/pickers/projects""#), "{new}");
     let id = new_draft(&mut ann, "acme-shop").await;
 
     // The step loads its list after the page, and the field names it.
