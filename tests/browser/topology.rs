@@ -86,6 +86,7 @@ async fn three_regions_and_four_backends_fit_a_1366_pixel_window() {
         .await
         .unwrap();
     screenshot(b, "topology-wide").await;
+    println!("topology at 1366 px: {facts}");
     // 2 forwarding rules, proxies, URL maps, 4 backend services, 9 serverless NEGs + 1 internet
     // NEG, and what they point at: well over 15 boxes.
     assert!(facts["nodes"].as_u64().unwrap() >= 15, "{facts}");
