@@ -150,6 +150,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("sandbox cloud on {}", handle.base_url());
             println!("  --compute-endpoint {}", handle.compute_endpoint());
             println!("  --run-endpoint {}", handle.run_endpoint());
+            println!(
+                "  --resourcemanager-endpoint {}",
+                handle.resourcemanager_endpoint()
+            );
             println!("  token endpoint {}", handle.token_uri());
             if let Some(path) = key_file {
                 write_private_file(&path, &handle.sandbox.service_account_key_json())?;

@@ -59,6 +59,14 @@ pub struct Settings {
         global = true
     )]
     pub run_endpoint: String,
+    /// Base URL of the Cloud Resource Manager API (the projects the wizard offers).
+    #[arg(
+        long,
+        env = "SWITCHYARD_RESOURCEMANAGER_ENDPOINT",
+        default_value = crate::cloud::RESOURCE_MANAGER_ENDPOINT,
+        global = true
+    )]
+    pub resourcemanager_endpoint: String,
     /// Seconds between periodic drift checks of every applied deployment; 0 turns them off.
     #[arg(
         long,
@@ -207,6 +215,10 @@ mod tests {
     #[test]
     fn engine_settings_default_to_the_engine_defaults_and_parse_from_flags() {
         let cmd = Cmd::try_parse_from(["x"]).unwrap();
+        assert_eq!(
+            cmd.settings.resourcemanager_endpoint,
+            "https://cloudresourcemanager.googleapis.com/"
+        );
         assert_eq!(cmd.settings.engine, EngineSettings::default());
         assert_eq!(cmd.settings.engine.max_parallel_steps, 8);
         assert_eq!(cmd.settings.engine.retry_policy(), RetryPolicy::default());

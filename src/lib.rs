@@ -166,7 +166,8 @@ async fn connect_cloud(
     match settings.gcp {
         config::GcpMode::Google => {
             let mut config =
-                cloud::ClientConfig::new(&settings.compute_endpoint, &settings.run_endpoint);
+                cloud::ClientConfig::new(&settings.compute_endpoint, &settings.run_endpoint)
+                    .with_resourcemanager(&settings.resourcemanager_endpoint);
             config.retry = settings.engine.retry_policy();
             let tokens = Arc::new(cloud::GcpAuthTokens::application_default());
             Ok((Arc::new(cloud::Client::new(config, tokens)?), None))

@@ -286,6 +286,8 @@ pub struct ClientConfig {
     pub compute_endpoint: String,
     /// Cloud Run base URL, e.g. `https://run.googleapis.com/`.
     pub run_endpoint: String,
+    /// Cloud Resource Manager base URL, [`RESOURCE_MANAGER_ENDPOINT`] unless set.
+    pub resourcemanager_endpoint: String,
     pub retry: RetryPolicy,
     /// How long `wait` keeps polling one operation before giving up with `Timeout`.
     pub operation_timeout: Duration,
@@ -293,11 +295,21 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
 }
 
+/// Google's Cloud Resource Manager, where `projects.search` lives.
+pub const RESOURCE_MANAGER_ENDPOINT: &str = "https://cloudresourcemanager.googleapis.com/";
+
 impl ClientConfig {
+    /// Points the Resource Manager calls at `endpoint` (a proxy, the sandbox).
+    pub fn with_resourcemanager(mut self, endpoint: &str) -> Self {
+        self.resourcemanager_endpoint = with_slash(endpoint);
+        self
+    }
+
     pub fn new(compute_endpoint: &str, run_endpoint: &str) -> Self {
         ClientConfig {
             compute_endpoint: with_slash(compute_endpoint),
             run_endpoint: with_slash(run_endpoint),
+            resourcemanager_endpoint: RESOURCE_MANAGER_ENDPOINT.to_string(),
             retry: RetryPolicy::default(),
             operation_timeout: Duration::from_secs(30 * 60),
             request_timeout: Duration::from_secs(150),
@@ -325,6 +337,10 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("compute_endpoint", &self.config.compute_endpoint)
             .field("run_endpoint", &self.config.run_endpoint)
+            .field(
+                "resourcemanager_endpoint",
+                &self.config.resourcemanager_endpoint,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -362,19 +378,36 @@ impl Client {
     /// Every item of a collection, following `nextPageToken`.
     pub async fn list<T: DeserializeOwned>(&self, c: &CollectionRef) -> Result<Vec<T>> {
         let url = self.compute_url(&c.path());
+        let size = [("maxResults".to_string(), "500".to_string())];
+        self.every_page(Method::GET, &url, &size, &c.path(), |p: ListPage<T>| {
+            (p.items, p.next_page_token)
+        })
+        .await
+    }
+
+    /// Every item of a paged call: `first` (the page size, say) plus the `pageToken` of each
+    /// answer's `nextPageToken`, until an answer has none. `split` takes a page apart.
+    async fn every_page<P: DeserializeOwned, T>(
+        &self,
+        method: Method,
+        url: &str,
+        first: &[(String, String)],
+        resource: &str,
+        split: impl Fn(P) -> (Vec<T>, Option<String>),
+    ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let mut query = vec![("maxResults".to_string(), "500".to_string())];
-            if let Some(t) = &token {
-                query.push(("pageToken".into(), t.clone()));
+            let mut query = first.to_vec();
+            if let Some(t) = token.take() {
+                query.push(("pageToken".into(), t));
             }
-            let page: ListPage<T> = decode(
-                self.call(Method::GET, &url, &query, None, &c.path())
-                    .await?,
-            )?;
-            out.extend(page.items);
-            match page.next_page_token {
+            let answer = self
+                .call(method.clone(), url, &query, None, resource)
+                .await?;
+            let (items, next) = split(decode(answer)?);
+            out.extend(items);
+            match next {
                 Some(t) if !t.is_empty() => token = Some(t),
                 _ => return Ok(out),
             }
@@ -623,6 +656,52 @@ impl Client {
         decode(self.call(method, &url, query, body, path).await?)
     }
 
+    /// Each of `regions` with the Cloud Run services of `project` there, or why they could
+    /// not be listed, in the order given; a few regions at a time. `services.list` takes no
+    /// `-` wildcard location (run-v2 discovery, `parent`), so there is one list per region, and
+    /// one region refusing (not offered to this project, say) leaves the others' answers.
+    pub async fn run_services_in(
+        &self,
+        project: &str,
+        regions: &[&str],
+    ) -> Vec<(String, Result<Vec<RunService>>)> {
+        use futures::StreamExt;
+        // Owned regions: a stream of futures borrowing `&&str` is not `Send` for every
+        // lifetime, which an axum handler awaiting this needs.
+        let lists: Vec<_> = regions
+            .iter()
+            .map(|r| r.to_string())
+            .map(|region| self.run_services_of(project, region))
+            .collect();
+        futures::stream::iter(lists).buffered(8).collect().await
+    }
+
+    async fn run_services_of(
+        &self,
+        project: &str,
+        region: String,
+    ) -> (String, Result<Vec<RunService>>) {
+        let listed = self.run_services(project, &region).list().await;
+        (region, listed)
+    }
+
+    // --- Resource Manager -----------------------------------------------------------------------
+
+    /// `projects.search` with no query: every project the credentials may `get`, whatever its
+    /// state (a caller offering projects keeps the [`Project::is_active`] ones), every page.
+    pub async fn search_projects(&self) -> Result<Vec<Project>> {
+        let url = format!("{}v3/projects:search", self.config.resourcemanager_endpoint);
+        let size = [("pageSize".to_string(), "100".to_string())];
+        self.every_page(
+            Method::GET,
+            &url,
+            &size,
+            "projects:search",
+            |p: SearchProjectsResponse| (p.projects, p.next_page_token),
+        )
+        .await
+    }
+
     // --- transport ----------------------------------------------------------------------------
 
     fn compute_url(&self, path: &str) -> String {
@@ -812,23 +891,14 @@ impl Client {
     ) -> Result<Vec<NetworkEndpointWithHealth>> {
         let r = ResourceRef::global(project, "networkEndpointGroups", neg);
         let base = self.compute_url(&format!("{}/listNetworkEndpoints", r.path()));
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let query: Vec<(String, String)> = token
-                .iter()
-                .map(|t| ("pageToken".to_string(), t.clone()))
-                .collect();
-            let page: NetworkEndpointList = decode(
-                self.call(Method::POST, &base, &query, None, &r.path())
-                    .await?,
-            )?;
-            out.extend(page.items);
-            match page.next_page_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(out),
-            }
-        }
+        self.every_page(
+            Method::POST,
+            &base,
+            &[],
+            &r.path(),
+            |p: NetworkEndpointList| (p.items, p.next_page_token),
+        )
+        .await
     }
 
     /// `urlMaps.validate`: checks a URL map (and runs its `tests`) without storing anything.
@@ -1030,28 +1100,17 @@ impl RunServices<'_> {
     }
 
     pub async fn list(&self) -> Result<Vec<RunService>> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut query = vec![("pageSize".to_string(), "100".to_string())];
-            if let Some(t) = &token {
-                query.push(("pageToken".into(), t.clone()));
-            }
-            let page: RunServiceList = self
-                .client
-                .run_call(
-                    Method::GET,
-                    &format!("{}/services", self.parent),
-                    &query,
-                    None,
-                )
-                .await?;
-            out.extend(page.services);
-            match page.next_page_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(out),
-            }
-        }
+        let path = format!("{}/services", self.parent);
+        let size = [("pageSize".to_string(), "100".to_string())];
+        self.client
+            .every_page(
+                Method::GET,
+                &self.client.run_url(&path),
+                &size,
+                &path,
+                |p: RunServiceList| (p.services, p.next_page_token),
+            )
+            .await
     }
 
     /// `services.patch`. With `allow_missing` it creates the service when absent, which makes

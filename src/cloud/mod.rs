@@ -46,7 +46,13 @@
 //! no requestId), `delete(id, etag)`, `get_iam_policy(id)`, `set_iam_policy(id, &policy)` (send
 //! the etag you read; a stale one is `Conflict`). They return [`types::RunOperation`]; wait with
 //! `client.wait(&op.reference())`; `RunOperation::service()` and `RunService::is_ready()` read
-//! the result.
+//! the result. `client.run_services_in(project, regions)` lists every region given, each with
+//! its own answer (Cloud Run takes no `-` wildcard location).
+//!
+//! # Resource Manager
+//!
+//! `client.search_projects()`: `projects.search` (v3), every page, every state; the endpoint is
+//! `ClientConfig::with_resourcemanager` (default [`RESOURCE_MANAGER_ENDPOINT`]).
 //!
 //! # Errors
 //!
@@ -94,7 +100,8 @@ pub mod types;
 pub use auth::{GcpAuthTokens, StaticToken, TokenSource};
 pub use client::{
     COMPUTE_LINK_BASE, Client, ClientConfig, Collection, CollectionRef, CompletedOperation,
-    OperationRef, OperationState, ResourceRef, RunServices, Scope, same_resource,
+    OperationRef, OperationState, RESOURCE_MANAGER_ENDPOINT, ResourceRef, RunServices, Scope,
+    same_resource,
 };
 pub use error::CloudError;
 pub use retry::{RetryPolicy, RetryReason, RetryWait};

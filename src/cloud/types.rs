@@ -881,3 +881,37 @@ pub struct RunServiceList {
     pub services: Vec<RunService>,
     pub next_page_token: Option<String>,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Cloud Resource Manager v3
+// ---------------------------------------------------------------------------------------------
+
+/// `Project`: the fields a picker needs. `state` is `ACTIVE` or `DELETE_REQUESTED`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Project {
+    /// `projects/415104041262`
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub project_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
+
+impl Project {
+    pub fn is_active(&self) -> bool {
+        self.state.as_deref() == Some("ACTIVE")
+    }
+}
+
+/// A `projects.search` answer (one page).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchProjectsResponse {
+    #[serde(default)]
+    pub projects: Vec<Project>,
+    pub next_page_token: Option<String>,
+}

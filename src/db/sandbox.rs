@@ -146,6 +146,23 @@ pub async fn list_page(
     Ok(rows.iter().map(resource_from_row).collect())
 }
 
+/// Every project that holds a resource a read at `now` sees, by id: the projects the sandbox's
+/// Resource Manager knows besides its own.
+pub async fn projects_in_use(
+    conn: &mut SqliteConnection,
+    now_ms: i64,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT project FROM sandbox_resources
+         WHERE visible_at_ms <= ? AND (gone_at_ms IS NULL OR gone_at_ms > ?)
+         ORDER BY project",
+    )
+    .bind(now_ms)
+    .bind(now_ms)
+    .fetch_all(conn)
+    .await
+}
+
 /// The resources of some collections in every project and location, not deleted by `now`,
 /// ordered by project, location, collection and name: the resources that may hold a reference
 /// to a kind (a backend service's users are URL maps, of any project, since references cross

@@ -147,21 +147,21 @@ fn frontend(out: &mut Out, spec: &Spec) {
     }
 }
 
-/// How each backend is reached: (spec rule index or None for the default, has host_rewrite,
-/// is part of a split with more than one entry).
-type Uses<'a> = HashMap<&'a str, Vec<(Option<usize>, bool, bool)>>;
+/// Each place (default or rule) that sends to a backend, as whether it is part of a split with
+/// more than one entry.
+type Uses<'a> = HashMap<&'a str, Vec<bool>>;
 
 fn uses<'a>(spec: &'a Spec) -> Uses<'a> {
     let mut m: Uses<'a> = HashMap::new();
-    let mut add = |t: &'a Target, rule: Option<usize>, host_rewrite: bool| {
+    let mut add = |t: &'a Target| {
         let split = matches!(t, Target::Split { split } if split.len() > 1);
         for (b, _) in t.weighted() {
-            m.entry(b).or_default().push((rule, host_rewrite, split));
+            m.entry(b).or_default().push(split);
         }
     };
-    add(&spec.routing.default, None, false);
-    for (i, r) in spec.routing.rules.iter().enumerate() {
-        add(&r.target, Some(i), r.host_rewrite.is_some());
+    add(&spec.routing.default);
+    for r in &spec.routing.rules {
+        add(&r.target);
     }
     m
 }
@@ -181,7 +181,7 @@ fn backends(out: &mut Out, spec: &Spec) {
                 "On the Routing step, send the default or a rule to it, or remove it on the Backends step.",
             );
         }
-        if b.cdn && used.iter().any(|(_, _, split)| *split) {
+        if b.cdn && used.iter().any(|split| *split) {
             out.push(
                 "cdn-with-split",
                 Level::Warning,
@@ -248,7 +248,7 @@ fn backends(out: &mut Out, spec: &Spec) {
                 }
                 let run_app = fqdn.trim_end_matches('.').ends_with(".run.app");
                 match host_header {
-                    None if run_app && used.iter().any(|(_, host_rewrite, _)| !host_rewrite) => out.push(
+                    None if run_app && !used.is_empty() => out.push(
                         "run-app-no-host-header",
                         Level::Warning,
                         format!("{base}.host_header"),
@@ -278,16 +278,6 @@ fn backends(out: &mut Out, spec: &Spec) {
                         );
                     }
                     _ => {}
-                }
-                if host_header.is_some() && used.iter().any(|(_, host_rewrite, _)| *host_rewrite) {
-                    out.push(
-                        "host-rewrite-and-host-header",
-                        Level::Warning,
-                        format!("{base}.host_header"),
-                        format!("Backend `{}` has a Host override and a rule also rewrites the host.", b.name),
-                        "Both set the Host header the backend receives, so one of them is ignored; the backend service's header is applied after URL map routing (the preview assumes it wins), but Google does not document the order.",
-                        "Keep one: the backend's host_header, or the rule's host_rewrite.",
-                    );
                 }
                 if *port == 80 {
                     out.push(
@@ -755,18 +745,6 @@ mod tests {
             },
             "run-app-no-host-header",
             "backends[1].host_header",
-        );
-        // A host rewrite on every rule that reaches it also fixes the Host.
-        let got = codes(|v| {
-            v["backends"][1]
-                .as_object_mut()
-                .unwrap()
-                .remove("host_header");
-            v["routing"]["rules"][0]["host_rewrite"] = json!("hello2-3qx7k2dz6a-uc.a.run.app");
-        });
-        assert!(
-            !got.iter().any(|(c, _)| *c == "run-app-no-host-header"),
-            "{got:?}"
         );
     }
 

@@ -196,6 +196,7 @@ fn valid_spec(rng: &mut StdRng) -> Value {
     let n_backends = rng.random_range(1..=4);
     let mut backends = Vec::new();
     let mut backend_names: Vec<String> = Vec::new();
+    let mut internet: Vec<String> = Vec::new();
     for i in 0..n_backends {
         let bname = format!("{}{i}", label(rng, 8));
         backend_names.push(bname.clone());
@@ -220,6 +221,7 @@ fn valid_spec(rng: &mut StdRng) -> Value {
             if rng.random_bool(0.7) {
                 b["host_header"] = json!(fqdn);
             }
+            internet.push(bname.clone());
             backends.push(b);
         }
     }
@@ -263,7 +265,11 @@ fn valid_spec(rng: &mut StdRng) -> Value {
         if rng.random_bool(0.4) {
             rule["prefix_rewrite"] = json!(pick(rng, &["/", "/v2/", "/api"]));
         }
-        if rng.random_bool(0.2) {
+        // Internet NEGs take their Host from the backend service only.
+        let to_internet = internet
+            .iter()
+            .any(|b| rule.to_string().contains(&format!("\"{b}\"")));
+        if !to_internet && rng.random_bool(0.2) {
             rule["host_rewrite"] = json!(domain(rng));
         }
         rules.push(rule);

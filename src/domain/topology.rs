@@ -551,14 +551,15 @@ pub fn escape(s: &str) -> String {
 }
 
 /// Longest text drawn in a box; longer texts are cut and shown whole in the box's tooltip.
-const MAX_CHARS: usize = 46;
+const MAX_CHARS: usize = 30;
+const MAX_FOLDS: usize = 3;
 const TITLE_CHAR_W: f64 = 7.2;
 const LINE_CHAR_W: f64 = 6.1;
 const TITLE_H: f64 = 20.0;
 const LINE_H: f64 = 15.0;
 const PAD: f64 = 8.0;
 const V_GAP: f64 = 14.0;
-const H_GAP: f64 = 72.0;
+const H_GAP: f64 = 48.0;
 const TOP: f64 = 34.0;
 const MARGIN: f64 = 10.0;
 
@@ -572,8 +573,39 @@ fn clip(s: &str) -> String {
     }
 }
 
+/// A box's lines as drawn: each folded onto up to [`MAX_FOLDS`] lines of at most
+/// [`MAX_CHARS`], broken after a space, comma, slash, dot or hyphen where one is near the end,
+/// the continuations indented. Narrow columns keep six of them inside a 1366-pixel window
+/// without shrinking the text; the box's tooltip keeps every line whole.
+fn shown_lines(n: &Node) -> Vec<String> {
+    n.lines.iter().flat_map(|l| fold(l)).collect()
+}
+
+fn fold(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest: Vec<char> = line.chars().collect();
+    let mut indent = "";
+    while indent.len() + rest.len() > MAX_CHARS && out.len() + 1 < MAX_FOLDS {
+        let room = MAX_CHARS - indent.len();
+        let cut = (room / 2..room)
+            .rev()
+            .find(|&i| matches!(rest[i - 1], ' ' | ',' | '/' | '.' | '-' | '('))
+            .unwrap_or(room);
+        let head: String = rest[..cut].iter().collect();
+        out.push(format!("{indent}{}", head.trim_end()));
+        rest.drain(..cut);
+        while rest.first() == Some(&' ') {
+            rest.remove(0);
+        }
+        indent = "  ";
+    }
+    let tail: String = rest.iter().collect();
+    out.push(clip(&format!("{indent}{tail}")));
+    out
+}
+
 fn node_height(n: &Node) -> f64 {
-    TITLE_H + LINE_H * n.lines.len() as f64 + PAD
+    TITLE_H + LINE_H * shown_lines(n).len() as f64 + PAD
 }
 
 struct Placed {
@@ -598,10 +630,9 @@ pub fn to_svg(t: &Topology) -> String {
             .column(*layer)
             .map(|n| {
                 let title = clip(&n.title).chars().count() as f64 * TITLE_CHAR_W;
-                let lines = n
-                    .lines
+                let lines = shown_lines(n)
                     .iter()
-                    .map(|l| clip(l).chars().count() as f64 * LINE_CHAR_W)
+                    .map(|l| l.chars().count() as f64 * LINE_CHAR_W)
                     .fold(0.0, f64::max);
                 title.max(lines)
             })
@@ -714,13 +745,13 @@ pub fn to_svg(t: &Topology) -> String {
             p.y + 15.0,
             escape(&clip(&n.title))
         );
-        for (k, line) in n.lines.iter().enumerate() {
+        for (k, line) in shown_lines(n).iter().enumerate() {
             let _ = write!(
                 s,
                 r##"<text x="{:.1}" y="{:.1}" fill="#3b4657" xml:space="preserve">{}</text>"##,
                 p.x + PAD,
                 p.y + TITLE_H + 10.0 + LINE_H * k as f64,
-                escape(&clip(line))
+                escape(line)
             );
         }
         s.push_str("</g>");
@@ -969,10 +1000,7 @@ mod tests {
             assert_eq!(n.title, r);
             assert_eq!(
                 n.lines,
-                [
-                    "Cloud Run service my-app",
-                    "image …/cloudrun/container/hello"
-                ]
+                ["Cloud Run service my-app", "image …/container/hello"]
             );
             assert_eq!(
                 n.notes,
@@ -986,10 +1014,10 @@ mod tests {
             .find(|(id, _)| id == "run:my-app:europe-west1")
             .unwrap();
         assert!(box_.contains(
-            "<title>europe-west1\nCloud Run service my-app\nimage …/cloudrun/container/hello\n\
+            "<title>europe-west1\nCloud Run service my-app\nimage …/container/hello\n\
              image us-docker.pkg.dev/cloudrun/container/hello</title>"
         ));
-        assert!(box_.contains(">image …/cloudrun/container/hello</text>"));
+        assert!(box_.contains(">image …/container/hello</text>"));
     }
 
     #[test]
@@ -1026,7 +1054,7 @@ mod tests {
             t.node("run:my-app:europe-west1").unwrap().lines,
             [
                 "Cloud Run service my-app",
-                "image …/cloudrun/container/hello",
+                "image …/container/hello",
                 "canary: deployed first"
             ]
         );
@@ -1045,7 +1073,7 @@ mod tests {
 
         // A digest is cut to 12 hex digits in the box, kept whole in the tooltip.
         let api = t.node("run:api:europe-west1").unwrap();
-        assert_eq!(api.lines[1], "image …/containers/api@sha256:abababababab…");
+        assert_eq!(api.lines[1], "image …/api@sha256:abababababab…");
         assert!(svg.contains(&format!("@sha256:{}", "ab".repeat(32))));
 
         for secret in ["hunter2", "prod-only-value", "tok-very-secret"] {

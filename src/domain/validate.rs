@@ -1002,7 +1002,21 @@ fn check_routing(e: &mut Errors, spec: &Spec) {
             );
         }
         if let Some(h) = &rule.host_rewrite {
-            if h.is_empty() || h.len() > MAX_HOST_REWRITE {
+            // API-NOTES §16.5, §17.2: Google's internet NEG page.
+            let internet = rule.target.weighted().into_iter().find_map(|(b, _)| {
+                spec.backends
+                    .iter()
+                    .find(|x| x.name == b && matches!(x.kind, BackendKind::Internet { .. }))
+            });
+            if let Some(b) = internet {
+                e.add(
+                    format!("{base}.host_rewrite"),
+                    format!(
+                        "backend `{}` is an internet backend, and Google does not support modifying the Host header in the URL map for internet NEGs: remove the host rewrite and set that backend's host_header instead (a custom request header on its backend service)",
+                        b.name
+                    ),
+                );
+            } else if h.is_empty() || h.len() > MAX_HOST_REWRITE {
                 e.add(
                     format!("{base}.host_rewrite"),
                     format!("must be 1 to {MAX_HOST_REWRITE} characters long"),
@@ -1604,8 +1618,32 @@ mod tests {
             ["routing.rules[0].prefix_rewrite"]
         );
         assert_eq!(
-            fields(|v| v["routing"]["rules"][0]["host_rewrite"] = json!("h".repeat(256))),
+            fields(|v| {
+                v["routing"]["rules"][0]["backend"] = json!("web");
+                v["routing"]["rules"][0]["host_rewrite"] = json!("h".repeat(256));
+            }),
             ["routing.rules[0].host_rewrite"]
+        );
+        // Internet NEGs take their Host from the backend service, never from the URL map.
+        let spec = parse(
+            {
+                let mut v = base();
+                v["routing"]["rules"][0]["host_rewrite"] = json!("hello2.example.com");
+                v
+            }
+            .to_string(),
+        )
+        .unwrap();
+        let errs = validate(&spec).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].field, "routing.rules[0].host_rewrite");
+        assert!(
+            errs[0]
+                .message
+                .contains("backend `hello2` is an internet backend")
+                && errs[0].message.contains("host_header"),
+            "{}",
+            errs[0].message
         );
         // Same host set (in another order): duplicate path; different sets sharing a host: error.
         assert_eq!(

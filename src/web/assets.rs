@@ -14,6 +14,7 @@ pub const HTMX_SSE_URL: &str = "/static/vendor/htmx-ext-sse-2.2.4.js";
 
 const CSS: &str = include_str!("../../static/css/switchyard.css");
 const WIZARD_CSS: &str = include_str!("../../static/css/wizard.css");
+const PICKERS_JS: &str = include_str!("../../static/js/pickers.js");
 
 const FILES: &[(&str, &str, &[u8])] = &[
     (
@@ -41,6 +42,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/css; charset=utf-8",
         WIZARD_CSS.as_bytes(),
     ),
+    (
+        "js/pickers.js",
+        "text/javascript; charset=utf-8",
+        PICKERS_JS.as_bytes(),
+    ),
 ];
 
 /// `/static/css/switchyard.css?v=HASH`: a new URL whenever the CSS changes.
@@ -53,6 +59,12 @@ pub fn css_url() -> &'static str {
 pub fn wizard_css_url() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| hashed_url("css/wizard.css", WIZARD_CSS))
+}
+
+/// `/static/js/pickers.js?v=HASH`: the wizard's pick lists (a service fills its regions).
+pub fn pickers_js_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| hashed_url("js/pickers.js", PICKERS_JS))
 }
 
 /// The URL of a static file with its content hash in the query string: a new URL whenever the

@@ -11,6 +11,7 @@ pub mod error_advice;
 pub mod jobs;
 pub mod overview;
 pub mod page_cache;
+pub mod pickers;
 pub mod plan;
 pub mod shell;
 pub mod state;
@@ -37,6 +38,7 @@ pub fn routes(r: Routes) -> Routes {
     let r = overview::routes(r);
     let r = jobs::routes(r);
     let r = plan::routes(r);
+    let r = pickers::routes(r);
     deployments::routes(r)
 }
 

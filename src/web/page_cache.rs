@@ -23,6 +23,8 @@ pub struct Pages {
     /// When each deployment's certificate was last read from the cloud for the certificate
     /// section that polls while it provisions.
     pub certificate_reads: ReadThrottle,
+    /// The wizard's pick lists read from the cloud (projects, Cloud Run services).
+    pub pickers: super::pickers::Pickers,
 }
 
 /// When each deployment was last read, so that however many open pages poll it, the cloud

@@ -13,5 +13,7 @@ mod jobs;
 mod orphans;
 mod plan;
 mod shell;
+mod topology;
 mod wizard;
 mod wizard_checks;
+mod wizard_pickers;

@@ -201,6 +201,8 @@ async fn backends_and_services_say_each_bad_value_under_its_field_and_clear_it_o
     })
     .await;
     assert!(!step_marked(b, "backends").await);
+    // The row above the form follows the edit without a reload.
+    row_follows(b, "#backend-0-detail-text", "us-central1").await;
 
     // Services: every bad value of the issue at once, kept as typed.
     b.goto(&format!("{}/deployments/{id}/edit/services", app.base))
@@ -309,6 +311,12 @@ async fn backends_and_services_say_each_bad_value_under_its_field_and_clear_it_o
     fill(b, "service-0-max_instances", &format!("3{TAB}")).await;
     no_message_under(b, "service-0-max_instances").await;
     saved(&app, id, |d| d.services[0].max_instances == 3).await;
+    // The service's row above its form follows every edit without a reload.
+    let text = text_of(b, "#service-0-detail-text").await;
+    assert!(text.ends_with(" in us-central1"), "{text}");
+    let text = text_of(b, "#service-0-env-text").await;
+    assert!(text.contains("MODE"), "{text}");
+    row_follows(b, "#service-0-extras-text", "–3 instances").await;
     browser.close().await;
 }
 
@@ -486,4 +494,20 @@ async fn a_tab_that_lost_an_edit_war_keeps_one_copy_and_is_offered_the_latest_ve
     assert_eq!(copies().await.len(), 1);
     eds.close().await;
     anns.close().await;
+}
+
+/// The list row's text at `css` comes to contain `part` without a reload (the save's answer
+/// carries it), and reads then exactly as a reload of the page shows it.
+async fn row_follows(b: &Client, css: &str, part: &str) {
+    let mut seen = String::new();
+    for _ in 0..50 {
+        seen = text_of(b, css).await;
+        if seen.contains(part) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(seen.contains(part), "{css} reads {seen:?}, not {part:?}");
+    b.refresh().await.unwrap();
+    assert_eq!(text_of(b, css).await, seen, "{css} after a reload");
 }

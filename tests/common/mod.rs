@@ -34,6 +34,7 @@ pub fn test_settings(db_path: &std::path::Path) -> Settings {
         gcp: GcpMode::Sandbox,
         compute_endpoint: "https://compute.googleapis.com/compute/v1/".into(),
         run_endpoint: "https://run.googleapis.com/".into(),
+        resourcemanager_endpoint: "https://cloudresourcemanager.googleapis.com/".into(),
         drift_interval: 0,
         plan_ttl: switchyard::deploy::DEFAULT_PLAN_TTL_SECS,
         certificate_poll_ms: 100,
@@ -302,4 +303,24 @@ impl Client {
                 .and_then(|l| l.to_str().ok())
                 .is_some_and(|l| l.starts_with("/signin?next="))
     }
+}
+
+/// Deploys the hello image as service `id` of `project` in `region` and waits until it is Ready.
+pub async fn deploy_hello(
+    client: &switchyard::cloud::Client,
+    project: &str,
+    region: &str,
+    id: &str,
+) {
+    let op = client
+        .run_services(project, region)
+        .create(
+            id,
+            &switchyard::cloud::types::RunService::with_image(
+                "us-docker.pkg.dev/cloudrun/container/hello",
+            ),
+        )
+        .await
+        .unwrap();
+    client.wait(&op.reference()).await.unwrap();
 }

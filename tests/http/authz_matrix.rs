@@ -193,6 +193,18 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
         "/deployments/999999/edit/basics",
     ),
     (
+        "GET",
+        "/pickers/projects",
+        Access::Viewer,
+        "/pickers/projects",
+    ),
+    (
+        "GET",
+        "/deployments/{id}/pickers/services",
+        Access::Viewer,
+        "/deployments/999999/pickers/services",
+    ),
+    (
         "POST",
         "/deployments/{id}/edit/{step}",
         Access::Editor,

@@ -1,5 +1,6 @@
 //! Contract tests: every request the client builds is checked against the stored discovery
-//! documents (tests/data/*.discovery.json.gz, copies of ../shared/gcp/). The URL must match a
+//! documents (tests/data/*.discovery.json.gz, copies of ../shared/gcp/: Compute, Cloud Run and
+//! Resource Manager). The URL must match a
 //! method's path template and HTTP verb, every query parameter must be one the method (or the API)
 //! declares, and the body must fit the method's request schema: an unknown field, a wrong JSON
 //! type or a value outside an enum fails.
@@ -122,7 +123,8 @@ fn all_methods_client(proxy_base: &str, key: &str) -> Client {
     let mut config = ClientConfig::new(
         &format!("{proxy_base}/compute/v1/"),
         &format!("{proxy_base}/"),
-    );
+    )
+    .with_resourcemanager(&format!("{proxy_base}/"));
     config.retry = RetryPolicy::fast();
     Client::new(
         config,
@@ -507,6 +509,12 @@ async fn exercise(c: &Client) {
     let op = run.delete("svc", svc.etag.as_deref()).await.unwrap();
     c.wait(&op.reference()).await.unwrap();
     run.delete_operation(&op.name).await.unwrap();
+
+    // What the wizard picks from.
+    c.search_projects().await.unwrap();
+    for (_, listed) in c.run_services_in(P, &[R, "europe-west1"]).await {
+        listed.unwrap();
+    }
 }
 
 fn full_service() -> RunService {
@@ -598,12 +606,15 @@ async fn every_request_the_client_sends_fits_the_discovery_documents() {
 
     let compute = discovery::compute();
     let run = discovery::run();
+    let resourcemanager = discovery::resourcemanager();
     let mut problems = Vec::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let recorded = log.lock().unwrap().clone();
     for r in &recorded {
         let doc = if r.path.starts_with("compute/v1/") {
             compute
+        } else if r.path.starts_with("v3/") {
+            resourcemanager
         } else {
             run
         };
@@ -680,6 +691,7 @@ async fn every_request_the_client_sends_fits_the_discovery_documents() {
         "run.projects.locations.operations.get",
         "run.projects.locations.operations.wait",
         "run.projects.locations.operations.delete",
+        "cloudresourcemanager.projects.search",
     ];
     let missing: Vec<&str> = expected
         .iter()

@@ -91,3 +91,5 @@ pub async fn raw(
     let text = resp.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
+
+pub use crate::common::deploy_hello;

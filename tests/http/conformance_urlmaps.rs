@@ -404,3 +404,37 @@ async fn s5_other_traffic_director_only_fields_are_refused() {
     )
     .await;
 }
+
+const HOST_REWRITE: &str = "Modifying the Host header is not supported in the URL map for backend services with Internet network endpoint groups; set it with a custom request header (\"Host: NAME\") on the backend service instead.";
+
+#[tokio::test]
+async fn s16_a_host_rewrite_towards_an_internet_neg_is_refused() {
+    let c = cloud().await;
+    internet_neg(&c, "ext").await;
+    create(
+        &c,
+        &g("backendServices"),
+        json!({"name": "ext-bs", "loadBalancingScheme": "EXTERNAL_MANAGED", "protocol": "HTTPS",
+            "backends": [{"group": link("global/networkEndpointGroups/ext")}]}),
+    )
+    .await;
+    let ext = link("global/backendServices/ext-bs");
+    let run = backend_service(&c, "run").await;
+    let map = |target: &str| {
+        json!({"name": "m", "defaultService": run,
+            "hostRules": [{"hosts": ["*"], "pathMatcher": "pm"}],
+            "pathMatchers": [{"name": "pm", "defaultService": run,
+                "pathRules": [{"paths": ["/a/*"], "service": target,
+                    "routeAction": {"urlRewrite": {"hostRewrite": "other.example.com"}}}]}]})
+    };
+    let field = "resource.pathMatchers[0].pathRules[0].routeAction.urlRewrite.hostRewrite";
+    refused(&c, map(&ext), field, "other.example.com", HOST_REWRITE).await;
+    // `validate` reports the same refusal.
+    let v = post(&c, &g("urlMaps/m/validate"), json!({"resource": map(&ext)})).await;
+    assert_eq!(
+        v.ok()["result"]["loadErrors"],
+        json!([invalid(field, "other.example.com", HOST_REWRITE)])
+    );
+    // Towards a serverless NEG the same rewrite is fine.
+    create(&c, &g("urlMaps"), map(&run)).await;
+}

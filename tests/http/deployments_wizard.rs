@@ -645,7 +645,23 @@ async fn the_services_step_deploys_seed_001s_image_with_a_canary_and_review_lint
     let form: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = ann.post_form(&format!("{base}/services"), &form).await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("is not a whole number"));
+    let html = r.text().await.unwrap();
+    // Said under the field it is about, with everything typed into the add form kept.
+    assert!(
+        html.contains(
+            "id=\"err-service-min_instances\" role=\"alert\">`one` is not a whole number</span>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("id=\"service-name\" value=\"other\""),
+        "{html}"
+    );
+    assert!(html.contains("id=\"service-min\" value=\"one\""), "{html}");
+    assert!(
+        html.contains("value=\"us-central1, europe-west1, asia-east1\""),
+        "{html}"
+    );
 
     // Min instances 0 shows in Review's lint, linked to the field.
     let (_, html) = ann.text(&format!("{base}/edit/review")).await;
@@ -696,6 +712,30 @@ async fn the_services_step_deploys_seed_001s_image_with_a_canary_and_review_lint
         .await;
     assert_eq!(r.status(), 303);
     assert!(spec_of(&ann, &id).await["spec"].get("services").is_none());
+
+    // The canary outlives the service: its field stays on the Services step with its message
+    // there, not only on Review, so it can be cleared where it was set.
+    let (_, html) = ann.text(&format!("{base}/edit/services")).await;
+    let slot = html
+        .split("id=\"err-canary-region\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</span>").next())
+        .unwrap_or_else(|| panic!("no canary field on the Services step: {html}"));
+    assert!(
+        slot.contains("a canary region only applies to services the spec deploys"),
+        "{slot}"
+    );
+    assert!(html.contains("value=\"us-east1\""), "{html}");
+    let r = ann
+        .hx_post(
+            &format!("{base}/edit/services"),
+            &[("version", "6"), ("canary_region", "")],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(spec_of(&ann, &id).await["spec"].get("rollout").is_none());
+    let (_, html) = ann.text(&format!("{base}/edit/services")).await;
+    assert!(!html.contains("id=\"canary-region\""), "{html}");
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ async fn healthz_answers_when_the_database_does() {
         gcp: switchyard::config::GcpMode::Sandbox,
         compute_endpoint: String::new(),
         run_endpoint: String::new(),
+        resourcemanager_endpoint: String::new(),
         drift_interval: 0,
         plan_ttl: switchyard::deploy::DEFAULT_PLAN_TTL_SECS,
         certificate_poll_ms: 100,

@@ -88,11 +88,12 @@ pub(super) fn load(name: ApiName, gz: &[u8]) -> Api {
     let raw: RawDoc =
         serde_json::from_slice(&text).expect("the embedded discovery document is valid JSON");
     drop(text);
-    // Compute's templates are relative to its servicePath; Cloud Run's flat paths start at
-    // `v2/` already, and its `path` templates (`v2/{+name}`) do not say which segments exist.
+    // Compute's templates are relative to its servicePath; Cloud Run's and Resource Manager's
+    // flat paths start at `v2/` (`v3/`) already, and their `path` templates (`v2/{+name}`) do
+    // not say which segments exist.
     let (prefix, flat) = match name {
         ApiName::Compute => (raw.service_path.clone(), false),
-        ApiName::Run => (String::new(), true),
+        ApiName::Run | ApiName::ResourceManager => (String::new(), true),
     };
     let mut patterns: Vec<Pattern> = Vec::new();
     let mut methods = Vec::new();

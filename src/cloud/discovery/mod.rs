@@ -1,4 +1,5 @@
-//! The Google API discovery documents of Compute Engine v1 and Cloud Run Admin v2, as the one
+//! The Google API discovery documents of Compute Engine v1, Cloud Run Admin v2 and Cloud
+//! Resource Manager v3, as the one
 //! authority on request shapes: which paths and verbs exist, which query parameters a method
 //! takes, and what its request body may hold (docs/google-cloud.md, "Sources").
 //!
@@ -29,6 +30,7 @@ use std::sync::{LazyLock, OnceLock};
 pub enum ApiName {
     Compute,
     Run,
+    ResourceManager,
 }
 
 /// One discovery document, reduced to what routing and checking need.
@@ -83,6 +85,13 @@ static RUN: LazyLock<Api> = LazyLock::new(|| {
     )
 });
 
+static RESOURCE_MANAGER: LazyLock<Api> = LazyLock::new(|| {
+    load::load(
+        ApiName::ResourceManager,
+        include_bytes!("../../../tests/data/cloudresourcemanager-v3.discovery.json.gz"),
+    )
+});
+
 /// Compute Engine v1 (revision 20261106).
 pub fn compute() -> &'static Api {
     &COMPUTE
@@ -91,6 +100,11 @@ pub fn compute() -> &'static Api {
 /// Cloud Run Admin v2 (revision 20261031).
 pub fn run() -> &'static Api {
     &RUN
+}
+
+/// Cloud Resource Manager v3 (revision 20261107): the projects the credentials can see.
+pub fn resourcemanager() -> &'static Api {
+    &RESOURCE_MANAGER
 }
 
 impl Api {
@@ -122,7 +136,7 @@ impl Api {
         match (self.name, request_schema) {
             (ApiName::Compute, _) => "resource",
             (ApiName::Run, "GoogleCloudRunV2Service") => "service",
-            (ApiName::Run, _) => "",
+            (ApiName::Run | ApiName::ResourceManager, _) => "",
         }
     }
 
@@ -149,6 +163,7 @@ impl Api {
                     .map(|rest| format!("{package}{rest}"))
             })
             .unwrap_or_else(|| schema.to_string()),
+            ApiName::ResourceManager => format!("google.cloud.resourcemanager.v3.{schema}"),
         };
         format!("type.googleapis.com/{full}")
     }
@@ -166,6 +181,13 @@ mod tests {
         let r = run();
         assert!(r.method("run.projects.locations.operations.list").is_some());
         assert!(c.global_params.iter().any(|p| p == "prettyPrint"));
+        let crm = resourcemanager();
+        let search = crm.find("GET", "v3/projects:search").unwrap();
+        assert_eq!(search.method.id, "cloudresourcemanager.projects.search");
+        assert_eq!(
+            crm.find("GET", "v3/projects/p").unwrap().method.id,
+            "cloudresourcemanager.projects.get"
+        );
     }
 
     #[test]

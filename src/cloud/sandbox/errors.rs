@@ -10,11 +10,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-/// Which API a request is for: decides the error JSON shape.
+/// Which API a request is for: decides the error JSON shape (and the discovery document).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Api {
     Compute,
     Run,
+    /// Cloud Resource Manager: the same google.rpc error shape as Cloud Run.
+    ResourceManager,
 }
 
 /// An error answer. Compute `errors[].reason` (lowerCamel), Cloud Run `status` (UPPER_SNAKE).
@@ -105,7 +107,7 @@ impl ApiError {
         let (reason, message) = (
             match api {
                 Api::Compute => "notImplemented",
-                Api::Run => "UNIMPLEMENTED",
+                Api::Run | Api::ResourceManager => "UNIMPLEMENTED",
             },
             format!(
                 "Method {method_id} exists in the Google API but is not implemented by the sandbox."
@@ -124,7 +126,7 @@ impl ApiError {
             .join("\n");
         let reason = match api {
             Api::Compute => "invalid",
-            Api::Run => "INVALID_ARGUMENT",
+            Api::Run | Api::ResourceManager => "INVALID_ARGUMENT",
         };
         let mut e = ApiError::new(api, 400, reason, message);
         e.violations = violations
@@ -141,7 +143,7 @@ impl ApiError {
             (QueryProblem::PathPattern { .. }, Api::Compute) => {
                 ApiError::compute(400, "invalidParameter", message)
             }
-            (QueryProblem::PathPattern { .. }, Api::Run) => {
+            (QueryProblem::PathPattern { .. }, Api::Run | Api::ResourceManager) => {
                 ApiError::run(400, "INVALID_ARGUMENT", message)
             }
             (QueryProblem::Unknown { name } | QueryProblem::Invalid { name, .. }, _) => {
@@ -150,7 +152,7 @@ impl ApiError {
                     400,
                     match api {
                         Api::Compute => "invalid",
-                        Api::Run => "INVALID_ARGUMENT",
+                        Api::Run | Api::ResourceManager => "INVALID_ARGUMENT",
                     },
                     message.clone(),
                 );
@@ -164,7 +166,7 @@ impl ApiError {
         tracing::error!(error = %e, "sandbox storage failure");
         let reason = match api {
             Api::Compute => "backendError",
-            Api::Run => "INTERNAL",
+            Api::Run | Api::ResourceManager => "INTERNAL",
         };
         ApiError::new(api, 500, reason, "Internal error in the sandbox")
     }
@@ -206,7 +208,7 @@ impl ApiError {
         };
         let mut e = match api {
             Api::Compute => ApiError::compute(status, reason, message),
-            Api::Run => ApiError::run(status, run_status, message),
+            Api::Run | Api::ResourceManager => ApiError::run(status, run_status, message),
         };
         if fault == Fault::RateLimited {
             e.retry_after = Some(1);
@@ -238,7 +240,7 @@ impl IntoResponse for ApiError {
                 "message": self.message,
                 "errors": [{"message": self.message, "domain": "global", "reason": self.reason}],
             }}),
-            Api::Run => json!({"error": {
+            Api::Run | Api::ResourceManager => json!({"error": {
                 "code": code,
                 "message": self.message,
                 "status": self.reason,

@@ -16,6 +16,7 @@
 //! Routes:
 //! - `/compute/v1/...`: Compute (see `compute/`);
 //! - `/v2/...`: Cloud Run (see `run/`);
+//! - `/v3/...`: Resource Manager's `projects.search` (see `resourcemanager`);
 //! - anything else that is no method of either API: Google's HTML 404;
 //! - `POST /token`: OAuth2 JWT-bearer token endpoint for gcp_auth;
 //! - `GET|POST /sandbox/v1/faults`: read or change latency and fault injection;
@@ -26,6 +27,7 @@ mod compute;
 mod errors;
 mod keys;
 mod request;
+mod resourcemanager;
 mod run;
 mod settings;
 
@@ -264,7 +266,7 @@ impl Sandbox {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let unauth = |msg: &str| match api {
             Api::Compute => ApiError::compute(401, "authError", msg),
-            Api::Run => ApiError::run(401, "UNAUTHENTICATED", msg),
+            Api::Run | Api::ResourceManager => ApiError::run(401, "UNAUTHENTICATED", msg),
         };
         let token = headers
             .get(axum::http::header::AUTHORIZATION)
@@ -326,6 +328,11 @@ impl SandboxHandle {
         format!("{}/", self.base_url())
     }
 
+    /// The value for `--resourcemanager-endpoint`.
+    pub fn resourcemanager_endpoint(&self) -> String {
+        format!("{}/", self.base_url())
+    }
+
     pub fn token_uri(&self) -> String {
         self.sandbox.token_uri()
     }
@@ -336,7 +343,8 @@ impl SandboxHandle {
             &self.sandbox.service_account_key_json(),
         )?;
         let mut config =
-            crate::cloud::ClientConfig::new(&self.compute_endpoint(), &self.run_endpoint());
+            crate::cloud::ClientConfig::new(&self.compute_endpoint(), &self.run_endpoint())
+                .with_resourcemanager(&self.resourcemanager_endpoint());
         config.retry = retry;
         Ok(crate::cloud::Client::new(config, Arc::new(tokens))?)
     }
@@ -407,6 +415,7 @@ fn router(sandbox: Arc<Sandbox>) -> Router {
     Router::new()
         .route("/compute/v1/{*rest}", any(compute::handle))
         .route("/v2/{*rest}", any(run::handle))
+        .route("/v3/{*rest}", any(resourcemanager::handle))
         .route("/token", post(token))
         .route("/sandbox/v1/faults", get(get_faults).post(set_faults))
         .route(
@@ -558,6 +567,13 @@ pub(crate) fn random_id() -> String {
     rand::rng()
         .random_range(1_000_000_000_000_000u64..u64::MAX / 2)
         .to_string()
+}
+
+/// A deterministic 12-digit project number for a project id.
+pub(crate) fn project_number(project: &str) -> String {
+    let h = sha256_hex(project);
+    let n = u64::from_str_radix(&h[..12], 16).unwrap_or(1) % 900_000_000_000 + 100_000_000_000;
+    n.to_string()
 }
 
 pub(crate) fn sha256_hex(s: &str) -> String {

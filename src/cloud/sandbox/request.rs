@@ -1,4 +1,4 @@
-//! The front door every Compute and Cloud Run request goes through, in the order Google's
+//! The front door every Compute, Cloud Run and Resource Manager request goes through, in the order Google's
 //! front end takes them (docs/google-cloud.md §10, §11.1): a path and verb no method has get the
 //! HTML 404 page; then authentication and request-level faults; then the path values and query
 //! parameters are checked against the method; then the body is read and checked against the
@@ -61,6 +61,7 @@ fn document(api: Api) -> &'static discovery::Api {
     match api {
         Api::Compute => discovery::compute(),
         Api::Run => discovery::run(),
+        Api::ResourceManager => discovery::resourcemanager(),
     }
 }
 
@@ -109,7 +110,7 @@ fn read_body(doc: &discovery::Api, api: Api, schema: &str, body: &Bytes) -> ApiR
             "parseError",
             format!("Invalid JSON payload received. {detail}"),
         ),
-        Api::Run => ApiError::run(
+        Api::Run | Api::ResourceManager => ApiError::run(
             400,
             "INVALID_ARGUMENT",
             format!("Invalid JSON payload received. {detail}"),
@@ -125,7 +126,7 @@ fn read_body(doc: &discovery::Api, api: Api, schema: &str, body: &Bytes) -> ApiR
                     "Required field 'resource' not specified",
                 ));
             }
-            Api::Run => Value::Object(Default::default()),
+            Api::Run | Api::ResourceManager => Value::Object(Default::default()),
         }
     } else {
         serde_json::from_slice(body).map_err(|e| parse_error(e.to_string()))?

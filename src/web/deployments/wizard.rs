@@ -154,6 +154,52 @@ impl AddInternetView {
     }
 }
 
+/// The add-service form: its defaults, or what was typed when it was refused (a number that
+/// is not one, an environment line without `=`), with the refusal under its field.
+pub(crate) struct AddServiceView {
+    pub form: draft::ServiceForm,
+    pub allow_unauthenticated: bool,
+    /// The refused field (`min_instances`, `env`, ...) and why.
+    pub error_field: String,
+    pub error: String,
+}
+
+impl AddServiceView {
+    fn of(typed: Option<(&draft::ServiceForm, &DraftError)>) -> AddServiceView {
+        match typed {
+            Some((f, e)) => AddServiceView {
+                form: f.clone(),
+                allow_unauthenticated: f.allow_unauthenticated.is_some(),
+                error_field: e.field.to_string(),
+                error: e.message.clone(),
+            },
+            None => AddServiceView {
+                form: draft::ServiceForm {
+                    min_instances: "1".into(),
+                    max_instances: "100".into(),
+                    cpu: "1".into(),
+                    memory: "512Mi".into(),
+                    concurrency: "80".into(),
+                    ingress: "internal-and-cloud-load-balancing".into(),
+                    ..Default::default()
+                },
+                allow_unauthenticated: true,
+                error_field: String::new(),
+                error: String::new(),
+            },
+        }
+    }
+
+    /// The message under field `field` of the form, if it was the one refused.
+    fn msg(&self, field: &str) -> &str {
+        if self.error_field == field {
+            &self.error
+        } else {
+            ""
+        }
+    }
+}
+
 /// A Cloud Run service the deployment deploys, as the Services step lists and edits it.
 pub(crate) struct ServiceView {
     pub index: usize,
@@ -173,7 +219,8 @@ pub(crate) struct ServiceView {
     pub env: String,
     /// The Secret Manager references, `NAME=SECRET:VERSION` per line.
     pub secrets: String,
-    /// Every variable by name, with a plain one's value hidden: what the table shows everyone.
+    /// Every variable by name, with a plain one's value hidden: what the table shows everyone
+    /// (`none` without any).
     pub env_summary: String,
     pub ingress: &'static str,
     pub allow_unauthenticated: bool,
@@ -207,7 +254,10 @@ fn service_view(index: usize, s: &crate::domain::spec::Service) -> ServiceView {
         concurrency: s.concurrency,
         env: draft::env_text(&s.env),
         secrets: draft::secrets_text(&s.env),
-        env_summary: env_summary(&s.env),
+        env_summary: match env_summary(&s.env) {
+            e if e.is_empty() => "none".to_string(),
+            e => e,
+        },
         ingress: s.ingress.as_str(),
         allow_unauthenticated: s.allow_unauthenticated,
     }
@@ -287,6 +337,8 @@ pub(crate) struct Review {
 struct WizardPage {
     shell: Shell,
     css_url: &'static str,
+    /// The script of the pick lists (a picked service fills its regions).
+    pickers_js_url: &'static str,
     id: i64,
     version: i64,
     name: String,
@@ -310,6 +362,7 @@ struct WizardPage {
     // Backends
     backends: Vec<BackendView>,
     add_internet: AddInternetView,
+    add_service: AddServiceView,
     other_deployments: Vec<String>,
     regions: Vec<&'static str>,
     // Services
@@ -584,7 +637,7 @@ pub(crate) fn render_step(
     flash: Option<Flash>,
     status: StatusCode,
     focus: &str,
-    typed: Option<(&draft::InternetForm, &DraftError)>,
+    typed: Option<(&Typed, &DraftError)>,
 ) -> AppResult<Response> {
     let Loaded {
         row,
@@ -606,6 +659,7 @@ pub(crate) fn render_step(
     let page = WizardPage {
         shell,
         css_url: wizard_css_url(),
+        pickers_js_url: crate::web::assets::pickers_js_url(),
         id,
         version: row.version,
         name: row.name.clone(),
@@ -641,7 +695,14 @@ pub(crate) fn render_step(
             .enumerate()
             .map(|(i, b)| backend_view(i, b))
             .collect(),
-        add_internet: AddInternetView::of(typed),
+        add_internet: AddInternetView::of(match typed {
+            Some((Typed::Internet(f), e)) => Some((f, e)),
+            _ => None,
+        }),
+        add_service: AddServiceView::of(match typed {
+            Some((Typed::Service(f), e)) => Some((f, e)),
+            _ => None,
+        }),
         other_deployments: others.clone(),
         regions: validate::CLOUD_RUN_REGIONS.to_vec(),
         services: d
@@ -749,6 +810,9 @@ struct StepChecks {
     steps: Vec<StepLink>,
     /// The name's length limit again on Basics (the hint by the name field).
     name_hint: Option<String>,
+    /// The texts of the step's list rows (by element id), so a row's summary follows its edit
+    /// form without a reload.
+    cells: Vec<(String, String)>,
 }
 
 impl StepChecks {
@@ -765,8 +829,35 @@ impl StepChecks {
                 .collect(),
             steps: step_links(id, pos, &checks),
             name_hint: (step == "basics").then(|| name_hint(d)),
+            cells: row_cells(step, d),
         }
     }
+}
+
+/// What the step's table shows of each item, by the id of the element holding it.
+fn row_cells(step: &str, d: &Draft) -> Vec<(String, String)> {
+    let mut cells = Vec::new();
+    match step {
+        "services" => {
+            for (i, s) in d.services.iter().enumerate() {
+                let v = service_view(i, s);
+                cells.push((format!("service-{i}-name-text"), v.name));
+                cells.push((format!("service-{i}-detail-text"), v.detail));
+                cells.push((format!("service-{i}-extras-text"), v.extras));
+                cells.push((format!("service-{i}-env-text"), v.env_summary));
+            }
+        }
+        "backends" => {
+            for (i, b) in d.backends.iter().enumerate() {
+                let v = backend_view(i, b);
+                cells.push((format!("backend-{i}-name-text"), v.name));
+                cells.push((format!("backend-{i}-detail-text"), v.detail));
+                cells.push((format!("backend-{i}-extras-text"), v.extras));
+            }
+        }
+        _ => {}
+    }
+    cells
 }
 
 fn status_partial(version: Option<i64>, flash: Flash) -> AppResult<Response> {
@@ -804,8 +895,14 @@ struct Edit {
     conflict: Option<i64>,
     /// The list item an edit form changes (its index), so a refusal lands under its field.
     item: Option<usize>,
-    /// What was typed into the add-internet-backend form, shown again if it is refused.
-    typed: Option<draft::InternetForm>,
+    /// What was typed into an add form, shown again if it is refused.
+    typed: Option<Typed>,
+}
+
+/// What was typed into one of the add forms whose fields are not kept by the page itself.
+pub(crate) enum Typed {
+    Internet(draft::InternetForm),
+    Service(draft::ServiceForm),
 }
 
 /// Applies `change` to the draft and saves it; answers in the way the request asked for (an
@@ -844,6 +941,7 @@ async fn change_and_answer(
                         slots: vec![(slot, e.message.clone())],
                         steps: step_links(id, pos, &Checks::of(&loaded.draft)),
                         name_hint: None,
+                        cells: Vec::new(),
                     }),
                 },
             );
@@ -1125,9 +1223,13 @@ pub(crate) async fn change_item<C: ItemChange>(
         version: form_version(&form)?,
         conflict: form_conflict(&form),
         item: at.index(),
-        typed: (at.index().is_none() && form["type"] == "internet")
-            .then(|| form_as(&form).ok())
-            .flatten(),
+        typed: match (at.index(), C::STEP) {
+            (None, "backends") if form["type"] == "internet" => {
+                form_as(&form).ok().map(Typed::Internet)
+            }
+            (None, "services") => form_as(&form).ok().map(Typed::Service),
+            _ => None,
+        },
     };
     let change = C::change(&form, &at)?;
     change_and_answer(

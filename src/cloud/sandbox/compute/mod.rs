@@ -20,6 +20,7 @@ mod operations;
 mod references;
 mod ssl_certificates;
 mod target_proxies;
+mod url_map_hosts;
 mod url_map_schemes;
 mod url_maps;
 mod users;

@@ -4,6 +4,7 @@
 
 use super::Ctx;
 use super::references::check_references;
+use super::url_map_hosts::host_rewrite_problem;
 use super::url_map_schemes::{Schemes, scheme_problems};
 use crate::cloud::sandbox::{ApiError, ApiResult};
 use crate::domain::urlmap::{self, UrlMap};
@@ -35,6 +36,9 @@ pub(super) async fn prepare(
         .into_iter()
         .next()
     {
+        return Err(p.error());
+    }
+    if let Some(p) = host_rewrite_problem(ctx, conn, &as_value).await? {
         return Err(p.error());
     }
     if let Some(f) = urlmap::run_tests(&map).first() {
@@ -90,6 +94,9 @@ pub(super) async fn validate_url_map(ctx: &Ctx<'_>, req: Value) -> ApiResult {
         Schemes::requested(requested)
     };
     for p in scheme_problems(&map, &as_value, &schemes) {
+        load_errors.push(p.error().message);
+    }
+    if let Some(p) = host_rewrite_problem(ctx, &mut conn, &as_value).await? {
         load_errors.push(p.error().message);
     }
     let result = if load_errors.is_empty() {

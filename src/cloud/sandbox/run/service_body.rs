@@ -3,8 +3,8 @@
 //! never will, for a failing image).
 
 use super::Ctx;
-use super::services::{project_number, region_code, render};
-use crate::cloud::sandbox::{random_hex, rfc3339};
+use super::services::{region_code, render};
+use crate::cloud::sandbox::{project_number, random_hex, rfc3339};
 use crate::db::sandbox::StoredResource;
 use serde_json::{Value, json};
 

@@ -6,7 +6,7 @@ use super::operations::render_op;
 use super::service_body::build_service;
 use super::{API, Ctx, SERVICE_TYPE, invalid, not_found, run_err, valid_service_id};
 use crate::cloud::sandbox::request::Call;
-use crate::cloud::sandbox::{Api, ApiError, ApiResult, Fault, now_ms, rfc3339, sha256_hex};
+use crate::cloud::sandbox::{Api, ApiError, ApiResult, Fault, now_ms, rfc3339};
 use crate::db::sandbox::{self as sql, StoredResource};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
@@ -66,6 +66,12 @@ pub(super) async fn get(ctx: &Ctx<'_>, id: &str) -> ApiResult {
 }
 
 pub(super) async fn list(ctx: &Ctx<'_>, call: &Call<'_>) -> ApiResult {
+    // The parent's own documentation (run-v2 discovery): one region per list, no wildcard.
+    if ctx.location == "-" {
+        return Err(invalid(
+            "Location must be a valid Google Cloud region, and cannot be the \"-\" wildcard.",
+        ));
+    }
     // The query check made sure pageSize is an int32; unset or not above 0 means the default.
     let size = match call.query("pageSize").and_then(|s| s.parse::<i64>().ok()) {
         Some(n) if n > 0 => (n as usize).min(1000),
@@ -199,13 +205,6 @@ fn check_service(body: &Value) -> ApiResult<()> {
         }
     }
     Ok(())
-}
-
-/// A deterministic 12-digit project number for a project id.
-pub(super) fn project_number(project: &str) -> String {
-    let h = sha256_hex(project);
-    let n = u64::from_str_radix(&h[..12], 16).unwrap_or(1) % 900_000_000_000 + 100_000_000_000;
-    n.to_string()
 }
 
 pub(super) fn region_code(region: &str) -> String {

@@ -303,7 +303,8 @@ pub(crate) fn slots(step: &str, d: &Draft) -> Vec<String> {
             for i in 0..d.services.len() {
                 v.extend(SERVICE_FIELDS.iter().map(|f| format!("service-{i}-{f}")));
             }
-            if !d.services.is_empty() {
+            // A canary left behind by removed services keeps its field, and so its message.
+            if !d.services.is_empty() || d.rollout.is_some() {
                 v.push("canary-region".into());
             }
             v
