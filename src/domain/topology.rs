@@ -551,7 +551,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// Longest text drawn in a box; longer texts are cut and shown whole in the box's tooltip.
-const MAX_CHARS: usize = 30;
+const MAX_CHARS: usize = 27;
 const MAX_FOLDS: usize = 3;
 const TITLE_CHAR_W: f64 = 7.2;
 const LINE_CHAR_W: f64 = 6.1;
