@@ -2,7 +2,7 @@
 //! refused under the field with the typing kept) and by another deployment picked from a list.
 
 use crate::common::spawn_app;
-use crate::support::{Browser, click, current_path, fill, prop, sign_in, type_into, wait_for_text};
+use crate::support::{Browser, click, create_draft, fill, prop, sign_in, type_into, wait_for_text};
 use fantoccini::Locator;
 use switchyard::auth::Role;
 
@@ -25,18 +25,7 @@ async fn an_internet_backend_by_ip_then_by_another_deployment() {
     click(b, "new-deployment").await;
     type_into(b, "basics-name", "edge-lb").await;
     type_into(b, "basics-project", "edge-project").await;
-    click(b, "create").await;
-    b.wait()
-        .for_element(Locator::Id("frontend-form"))
-        .await
-        .unwrap();
-    let id: i64 = current_path(b)
-        .await
-        .split('/')
-        .nth(2)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let id = create_draft(b).await;
     b.goto(&format!("{}/deployments/{id}/edit/backends", app.base))
         .await
         .unwrap();

@@ -196,6 +196,21 @@ pub async fn wait_for_text(b: &Client, id: &str, text: &str) -> String {
 pub async fn current_path(b: &Client) -> String {
     b.current_url().await.unwrap().path().to_string()
 }
+
+/// Presses Create on the New page and returns the id of the draft it made, once its Frontend
+/// step has loaded.
+pub async fn create_draft(b: &Client) -> i64 {
+    click(b, "create").await;
+    b.wait()
+        .for_element(fantoccini::Locator::Id("frontend-form"))
+        .await
+        .unwrap();
+    let path = current_path(b).await;
+    path.split('/')
+        .nth(2)
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("not a draft's page: {path}"))
+}
 /// Saves what the window shows as `NAME.png` in the test's scratch directory and returns the
 /// path, so a person can look at the page a test drove.
 pub async fn screenshot(b: &fantoccini::Client, name: &str) -> std::path::PathBuf {

@@ -4,7 +4,7 @@
 //! region list that offers the next region after those typed.
 
 use crate::common::{TestApp, spawn_app};
-use crate::support::{Browser, click, current_path, prop, screenshot, sign_in, wait_for_text};
+use crate::support::{Browser, click, create_draft, prop, screenshot, sign_in, wait_for_text};
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use std::time::Duration;
@@ -92,18 +92,7 @@ async fn a_draft_built_by_picking_the_project_a_service_and_its_regions() {
         prop(b, "basics-project", "value").await.as_deref(),
         Some("acme-shop")
     );
-    click(b, "create").await;
-    b.wait()
-        .for_element(Locator::Id("frontend-form"))
-        .await
-        .unwrap();
-    let id: i64 = current_path(b)
-        .await
-        .split('/')
-        .nth(2)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let id = create_draft(b).await;
 
     // Backends: the service from the project's list; picking it fills its regions.
     b.goto(&format!("{}/deployments/{id}/edit/backends", app.base))
