@@ -154,6 +154,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "  --resourcemanager-endpoint {}",
                 handle.resourcemanager_endpoint()
             );
+            println!(
+                "  --certificatemanager-endpoint {}",
+                handle.certificatemanager_endpoint()
+            );
+            println!("  --monitoring-endpoint {}", handle.monitoring_endpoint());
             println!("  token endpoint {}", handle.token_uri());
             if let Some(path) = key_file {
                 write_private_file(&path, &handle.sandbox.service_account_key_json())?;

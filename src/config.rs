@@ -67,6 +67,22 @@ pub struct Settings {
         global = true
     )]
     pub resourcemanager_endpoint: String,
+    /// Base URL of the Certificate Manager API (DNS authorizations, certificates, maps).
+    #[arg(
+        long,
+        env = "SWITCHYARD_CERTIFICATEMANAGER_ENDPOINT",
+        default_value = crate::cloud::CERTIFICATE_MANAGER_ENDPOINT,
+        global = true
+    )]
+    pub certificatemanager_endpoint: String,
+    /// Base URL of the Cloud Monitoring API (the load balancer's traffic, through PromQL).
+    #[arg(
+        long,
+        env = "SWITCHYARD_MONITORING_ENDPOINT",
+        default_value = crate::cloud::MONITORING_ENDPOINT,
+        global = true
+    )]
+    pub monitoring_endpoint: String,
     /// Seconds between periodic drift checks of every applied deployment; 0 turns them off.
     #[arg(
         long,
@@ -218,6 +234,14 @@ mod tests {
         assert_eq!(
             cmd.settings.resourcemanager_endpoint,
             "https://cloudresourcemanager.googleapis.com/"
+        );
+        assert_eq!(
+            cmd.settings.certificatemanager_endpoint,
+            "https://certificatemanager.googleapis.com/"
+        );
+        assert_eq!(
+            cmd.settings.monitoring_endpoint,
+            "https://monitoring.googleapis.com/"
         );
         assert_eq!(cmd.settings.engine, EngineSettings::default());
         assert_eq!(cmd.settings.engine.max_parallel_steps, 8);

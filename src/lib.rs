@@ -167,7 +167,9 @@ async fn connect_cloud(
         config::GcpMode::Google => {
             let mut config =
                 cloud::ClientConfig::new(&settings.compute_endpoint, &settings.run_endpoint)
-                    .with_resourcemanager(&settings.resourcemanager_endpoint);
+                    .with_resourcemanager(&settings.resourcemanager_endpoint)
+                    .with_certificatemanager(&settings.certificatemanager_endpoint)
+                    .with_monitoring(&settings.monitoring_endpoint);
             config.retry = settings.engine.retry_policy();
             let tokens = Arc::new(cloud::GcpAuthTokens::application_default());
             Ok((Arc::new(cloud::Client::new(config, tokens)?), None))

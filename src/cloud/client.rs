@@ -288,6 +288,10 @@ pub struct ClientConfig {
     pub run_endpoint: String,
     /// Cloud Resource Manager base URL, [`RESOURCE_MANAGER_ENDPOINT`] unless set.
     pub resourcemanager_endpoint: String,
+    /// Certificate Manager base URL, [`CERTIFICATE_MANAGER_ENDPOINT`] unless set.
+    pub certificatemanager_endpoint: String,
+    /// Cloud Monitoring base URL, [`MONITORING_ENDPOINT`] unless set.
+    pub monitoring_endpoint: String,
     pub retry: RetryPolicy,
     /// How long `wait` keeps polling one operation before giving up with `Timeout`.
     pub operation_timeout: Duration,
@@ -298,10 +302,28 @@ pub struct ClientConfig {
 /// Google's Cloud Resource Manager, where `projects.search` lives.
 pub const RESOURCE_MANAGER_ENDPOINT: &str = "https://cloudresourcemanager.googleapis.com/";
 
+/// Google's Certificate Manager: DNS authorizations, certificates and certificate maps.
+pub const CERTIFICATE_MANAGER_ENDPOINT: &str = "https://certificatemanager.googleapis.com/";
+
+/// Google's Cloud Monitoring, whose PromQL API serves the load balancer's metrics.
+pub const MONITORING_ENDPOINT: &str = "https://monitoring.googleapis.com/";
+
 impl ClientConfig {
     /// Points the Resource Manager calls at `endpoint` (a proxy, the sandbox).
     pub fn with_resourcemanager(mut self, endpoint: &str) -> Self {
         self.resourcemanager_endpoint = with_slash(endpoint);
+        self
+    }
+
+    /// Points the Certificate Manager calls at `endpoint`.
+    pub fn with_certificatemanager(mut self, endpoint: &str) -> Self {
+        self.certificatemanager_endpoint = with_slash(endpoint);
+        self
+    }
+
+    /// Points the Cloud Monitoring calls at `endpoint`.
+    pub fn with_monitoring(mut self, endpoint: &str) -> Self {
+        self.monitoring_endpoint = with_slash(endpoint);
         self
     }
 
@@ -310,6 +332,8 @@ impl ClientConfig {
             compute_endpoint: with_slash(compute_endpoint),
             run_endpoint: with_slash(run_endpoint),
             resourcemanager_endpoint: RESOURCE_MANAGER_ENDPOINT.to_string(),
+            certificatemanager_endpoint: CERTIFICATE_MANAGER_ENDPOINT.to_string(),
+            monitoring_endpoint: MONITORING_ENDPOINT.to_string(),
             retry: RetryPolicy::default(),
             operation_timeout: Duration::from_secs(30 * 60),
             request_timeout: Duration::from_secs(150),
@@ -341,6 +365,11 @@ impl fmt::Debug for Client {
                 "resourcemanager_endpoint",
                 &self.config.resourcemanager_endpoint,
             )
+            .field(
+                "certificatemanager_endpoint",
+                &self.config.certificatemanager_endpoint,
+            )
+            .field("monitoring_endpoint", &self.config.monitoring_endpoint)
             .finish_non_exhaustive()
     }
 }

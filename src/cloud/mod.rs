@@ -99,9 +99,9 @@ pub mod types;
 
 pub use auth::{GcpAuthTokens, StaticToken, TokenSource};
 pub use client::{
-    COMPUTE_LINK_BASE, Client, ClientConfig, Collection, CollectionRef, CompletedOperation,
-    OperationRef, OperationState, RESOURCE_MANAGER_ENDPOINT, ResourceRef, RunServices, Scope,
-    same_resource,
+    CERTIFICATE_MANAGER_ENDPOINT, COMPUTE_LINK_BASE, Client, ClientConfig, Collection,
+    CollectionRef, CompletedOperation, MONITORING_ENDPOINT, OperationRef, OperationState,
+    RESOURCE_MANAGER_ENDPOINT, ResourceRef, RunServices, Scope, same_resource,
 };
 pub use error::CloudError;
 pub use retry::{RetryPolicy, RetryReason, RetryWait};

@@ -35,6 +35,8 @@ pub fn test_settings(db_path: &std::path::Path) -> Settings {
         compute_endpoint: "https://compute.googleapis.com/compute/v1/".into(),
         run_endpoint: "https://run.googleapis.com/".into(),
         resourcemanager_endpoint: "https://cloudresourcemanager.googleapis.com/".into(),
+        certificatemanager_endpoint: "https://certificatemanager.googleapis.com/".into(),
+        monitoring_endpoint: "https://monitoring.googleapis.com/".into(),
         drift_interval: 0,
         plan_ttl: switchyard::deploy::DEFAULT_PLAN_TTL_SECS,
         certificate_poll_ms: 100,

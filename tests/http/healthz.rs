@@ -10,6 +10,8 @@ async fn healthz_answers_when_the_database_does() {
         compute_endpoint: String::new(),
         run_endpoint: String::new(),
         resourcemanager_endpoint: String::new(),
+        certificatemanager_endpoint: String::new(),
+        monitoring_endpoint: String::new(),
         drift_interval: 0,
         plan_ttl: switchyard::deploy::DEFAULT_PLAN_TTL_SECS,
         certificate_poll_ms: 100,

@@ -333,6 +333,16 @@ impl SandboxHandle {
         format!("{}/", self.base_url())
     }
 
+    /// The value for `--certificatemanager-endpoint`.
+    pub fn certificatemanager_endpoint(&self) -> String {
+        format!("{}/", self.base_url())
+    }
+
+    /// The value for `--monitoring-endpoint`.
+    pub fn monitoring_endpoint(&self) -> String {
+        format!("{}/", self.base_url())
+    }
+
     pub fn token_uri(&self) -> String {
         self.sandbox.token_uri()
     }
@@ -344,7 +354,9 @@ impl SandboxHandle {
         )?;
         let mut config =
             crate::cloud::ClientConfig::new(&self.compute_endpoint(), &self.run_endpoint())
-                .with_resourcemanager(&self.resourcemanager_endpoint());
+                .with_resourcemanager(&self.resourcemanager_endpoint())
+                .with_certificatemanager(&self.certificatemanager_endpoint())
+                .with_monitoring(&self.monitoring_endpoint());
         config.retry = retry;
         Ok(crate::cloud::Client::new(config, Arc::new(tokens))?)
     }
