@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::parse::{self, ParseError};
 use super::spec::{
-    Backend, BackendKind, DEFAULT_PORT, EnvSource, EnvVar, Ingress, IpKind, Protocol, Rollout,
+    Backend, BackendKind, CertificateMode, DEFAULT_PORT, EnvSource, EnvVar, Ingress, IpKind, Protocol, Rollout,
     Rule, Service, Spec, Target, WeightedBackend,
 };
 use super::validate::{self, FieldError};
@@ -48,6 +48,8 @@ pub struct DraftFrontend {
     pub ip: IpKind,
     #[serde(default)]
     pub http_redirect: bool,
+    #[serde(default, skip_serializing_if = "CertificateMode::is_managed")]
+    pub certificate: CertificateMode,
 }
 
 fn static_ip() -> IpKind {
@@ -61,6 +63,7 @@ impl Default for DraftFrontend {
             domains: Vec::new(),
             ip: IpKind::Static,
             http_redirect: false,
+            certificate: CertificateMode::Managed,
         }
     }
 }
@@ -159,6 +162,7 @@ impl Draft {
                 domains: spec.frontend.domains.clone(),
                 ip: spec.frontend.ip,
                 http_redirect: spec.frontend.http_redirect,
+                certificate: spec.frontend.certificate,
             },
             backends: spec.backends.clone(),
             routing: DraftRouting {
@@ -271,6 +275,9 @@ pub struct FrontendForm {
     /// A checkbox: present when ticked.
     #[serde(default)]
     pub http_redirect: Option<String>,
+    /// `certificate-manager`, `managed`, or empty (keep what the draft has).
+    #[serde(default)]
+    pub certificate: String,
 }
 
 pub fn apply_frontend(d: &mut Draft, f: &FrontendForm) -> Result<()> {
@@ -295,6 +302,19 @@ pub fn apply_frontend(d: &mut Draft, f: &FrontendForm) -> Result<()> {
             ));
         }
     };
+    let certificate = match f.certificate.trim() {
+        "" => d.frontend.certificate,
+        "managed" => CertificateMode::Managed,
+        "certificate-manager" => CertificateMode::CertificateManager,
+        other => {
+            return Err(DraftError::new(
+                "certificate",
+                format!(
+                    "`{other}` is not a kind of certificate: choose certificate-manager or managed"
+                ),
+            ));
+        }
+    };
     d.frontend = DraftFrontend {
         protocol,
         domains: split_list(&f.domains)
@@ -305,6 +325,12 @@ pub fn apply_frontend(d: &mut Draft, f: &FrontendForm) -> Result<()> {
         // The redirect is an https feature; with http the box is hidden, so drop a stale tick
         // rather than let validation complain about a field the user cannot see.
         http_redirect: f.http_redirect.is_some() && protocol != Some(Protocol::Http),
+        // Certificates only exist for https; an http draft keeps no stale choice.
+        certificate: if protocol == Some(Protocol::Https) {
+            certificate
+        } else {
+            CertificateMode::Managed
+        },
     };
     Ok(())
 }

@@ -15,10 +15,24 @@ pub fn full_url(path: &str) -> String {
 /// full URLs the API returns compare equal to the partial paths we send (and a private
 /// endpoint's host never matters).
 pub fn link_path(link: &str) -> &str {
-    match link.find("/compute/v1/") {
-        Some(i) => &link[i + "/compute/v1/".len()..],
-        None => link,
+    if let Some(i) = link.find("/compute/v1/") {
+        return &link[i + "/compute/v1/".len()..];
     }
+    // A certificate map on a proxy: Google answers the `//` form, gcloud sends the v1 URL.
+    for base in [CERTIFICATE_MANAGER_BASE, "https://certificatemanager.googleapis.com/v1/"] {
+        if let Some(path) = link.strip_prefix(base) {
+            return path;
+        }
+    }
+    link
+}
+
+/// What Compute puts before a Certificate Manager resource path (`certificateMap` on a proxy).
+pub const CERTIFICATE_MANAGER_BASE: &str = "//certificatemanager.googleapis.com/";
+
+/// A Certificate Manager resource as Compute refers to it: [`CERTIFICATE_MANAGER_BASE`] + path.
+pub fn certificate_manager_url(path: &str) -> String {
+    format!("{CERTIFICATE_MANAGER_BASE}{path}")
 }
 
 /// The resource path of a link, only when it is one: a Compute URL on any host or a path

@@ -63,6 +63,47 @@ pub fn certificate(deployment: &str, domains: &[String]) -> String {
     format!("{deployment}-cert-{}", short_hash(&sorted))
 }
 
+/// The domain a Certificate Manager DNS authorization is for: a wildcard is authorised through
+/// its parent (`*.example.com` → `example.com`), and one authorization covers both.
+pub fn authorization_domain(domain: &str) -> &str {
+    let d = domain.trim_end_matches('.');
+    d.strip_prefix("*.").unwrap_or(d)
+}
+
+/// A DNS authorization's domain cannot change, so the domain is part of its name.
+pub fn dns_authorization(deployment: &str, domain: &str) -> String {
+    format!(
+        "{deployment}-dnsauth-{}",
+        short_hash(&[authorization_domain(domain)])
+    )
+}
+
+/// One Certificate Manager certificate per domain (its domains are immutable): adding or
+/// removing a domain touches that domain's certificate only, never the others'.
+pub fn cm_certificate(deployment: &str, domain: &str) -> String {
+    format!(
+        "{deployment}-cmcert-{}",
+        short_hash(&[domain.trim_end_matches('.')])
+    )
+}
+
+pub fn certificate_map(deployment: &str) -> String {
+    format!("{deployment}-certmap")
+}
+
+/// The map entry that serves `domain` (matched against the client's SNI).
+pub fn certificate_map_entry(deployment: &str, domain: &str) -> String {
+    format!(
+        "{deployment}-entry-{}",
+        short_hash(&[domain.trim_end_matches('.')])
+    )
+}
+
+/// The map entry for clients that send no SNI, or a name no entry has.
+pub fn primary_map_entry(deployment: &str) -> String {
+    format!("{deployment}-primary")
+}
+
 pub fn https_proxy(deployment: &str) -> String {
     format!("{deployment}-https-proxy")
 }
@@ -95,5 +136,22 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert!(a.starts_with("shop-cert-") && a.len() == "shop-cert-".len() + 8);
+    }
+
+    #[test]
+    fn a_wildcard_shares_its_parents_authorization_but_has_its_own_certificate() {
+        assert_eq!(authorization_domain("*.example.com"), "example.com");
+        assert_eq!(
+            dns_authorization("shop", "*.example.com"),
+            dns_authorization("shop", "example.com")
+        );
+        assert_ne!(
+            cm_certificate("shop", "*.example.com"),
+            cm_certificate("shop", "example.com")
+        );
+        assert_ne!(
+            certificate_map_entry("shop", "*.example.com"),
+            certificate_map_entry("shop", "example.com")
+        );
     }
 }

@@ -118,7 +118,7 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
         keys(
             f,
             "frontend.",
-            &["protocol", "domains", "ip", "http_redirect"],
+            &["protocol", "domains", "ip", "http_redirect", "certificate"],
         )?;
     }
     if let Some(bs) = top.get("backends").and_then(Value::as_array) {

@@ -236,6 +236,38 @@ pub struct Frontend {
     pub ip: IpKind,
     #[serde(default)]
     pub http_redirect: bool,
+    /// Which certificates serve HTTPS; absent means the classic managed certificates, so specs
+    /// written before Certificate Manager keep meaning what they meant.
+    #[serde(default, skip_serializing_if = "CertificateMode::is_managed")]
+    pub certificate: CertificateMode,
+}
+
+/// Where the HTTPS frontend's certificates come from (docs/contract.md §2.2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CertificateMode {
+    /// Classic Google-managed `sslCertificates` on the proxy: issued only once DNS points at
+    /// the load balancer, no wildcards.
+    #[default]
+    #[serde(rename = "managed")]
+    Managed,
+    /// Certificate Manager: one certificate per domain, authorised by a DNS record (so it can
+    /// be issued before the domain points here, and may be a wildcard), served through a
+    /// certificate map.
+    #[serde(rename = "certificate-manager")]
+    CertificateManager,
+}
+
+impl CertificateMode {
+    pub fn is_managed(&self) -> bool {
+        *self == CertificateMode::Managed
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CertificateMode::Managed => "managed",
+            CertificateMode::CertificateManager => "certificate-manager",
+        }
+    }
 }
 
 fn default_ip() -> IpKind {

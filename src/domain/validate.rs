@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use super::names::{self, MAX_NAME};
 use super::plan;
-use super::spec::{BackendKind, DEFAULT_PORT, Endpoint, IpKind, Protocol, Spec, Target};
+use super::spec::{
+    BackendKind, CertificateMode, DEFAULT_PORT, Endpoint, IpKind, Protocol, Spec, Target,
+};
 use super::urlmap::{self, MAX_HOST_REWRITE, MAX_PATH_PREFIX_REWRITE, MAX_WEIGHT};
 
 /// One problem with one spec field.
@@ -189,7 +191,15 @@ pub fn deployment_names(spec: &Spec) -> Vec<(String, &'static str)> {
     }
     match f.protocol {
         Protocol::Https => {
-            out.push((names::certificate(d, &f.domains), "certificate"));
+            match (f.certificate, f.domains.first()) {
+                (CertificateMode::CertificateManager, Some(domain)) => {
+                    out.push((names::dns_authorization(d, domain), "DNS authorization"));
+                    out.push((names::cm_certificate(d, domain), "certificate"));
+                    out.push((names::certificate_map(d), "certificate map"));
+                    out.push((names::certificate_map_entry(d, domain), "map entry"));
+                }
+                _ => out.push((names::certificate(d, &f.domains), "certificate")),
+            }
             out.push((names::https_proxy(d), "HTTPS proxy"));
             out.push((names::https_forwarding_rule(d), "forwarding rule"));
             if f.http_redirect {
@@ -400,7 +410,14 @@ fn check_frontend(e: &mut Errors, spec: &Spec) {
             "the HTTP-to-HTTPS redirect only makes sense with protocol https",
         );
     }
-    if f.domains.len() > MAX_DOMAINS {
+    let certificate_manager = f.certificate == CertificateMode::CertificateManager;
+    if certificate_manager && f.protocol != Protocol::Https {
+        e.add(
+            "frontend.certificate",
+            "Certificate Manager certificates serve HTTPS: choose protocol https or leave the field out",
+        );
+    }
+    if !certificate_manager && f.domains.len() > MAX_DOMAINS {
         e.add(
             "frontend.domains",
             format!(
@@ -412,12 +429,20 @@ fn check_frontend(e: &mut Errors, spec: &Spec) {
     let mut seen = HashSet::new();
     for (i, d) in f.domains.iter().enumerate() {
         let field = format!("frontend.domains[{i}]");
-        if d.contains('*') {
-            e.add(
-                field,
-                format!("`{d}`: Google-managed certificates do not cover wildcard domains; list each name"),
-            );
-        } else if let Some(p) = dns_name_problem(d) {
+        // Certificate Manager issues a wildcard through the DNS authorization of its parent
+        // (API-NOTES §14.2); classic certificates cannot.
+        let name = match d.strip_prefix("*.") {
+            Some(parent) if certificate_manager => parent,
+            _ => d.as_str(),
+        };
+        if name.contains('*') {
+            let why = if certificate_manager {
+                "a wildcard is `*.` followed by a name, such as `*.example.com`"
+            } else {
+                "classic Google-managed certificates do not cover wildcard domains; list each name, or choose Certificate Manager (`frontend.certificate`)"
+            };
+            e.add(field, format!("`{d}`: {why}"));
+        } else if let Some(p) = dns_name_problem(name) {
             e.add(field, format!("`{d}`: {p}"));
         } else if !seen.insert(d.trim_end_matches('.')) {
             e.add(field, format!("`{d}` is listed twice"));

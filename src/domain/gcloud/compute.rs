@@ -142,11 +142,13 @@ pub fn steps(r: &DesiredResource, p: &str) -> Vec<GcloudStep> {
                 .filter_map(Value::as_str)
                 .map(last_segment)
                 .collect();
-            vec![
-                base(r, "HTTPS proxy".into(), "target-https-proxies", "create", p)
-                    .arg(format!("--url-map={}", last_segment(str_at(b, "/urlMap"))))
-                    .arg(format!("--ssl-certificates={}", certs.join(","))),
-            ]
+            let step = base(r, "HTTPS proxy".into(), "target-https-proxies", "create", p)
+                .arg(format!("--url-map={}", last_segment(str_at(b, "/urlMap"))));
+            match b["certificateMap"].as_str() {
+                // The map's own name; gcloud looks it up in location global.
+                Some(map) => vec![step.arg(format!("--certificate-map={}", last_segment(map)))],
+                None => vec![step.arg(format!("--ssl-certificates={}", certs.join(",")))],
+            }
         }
         ResourceKind::TargetHttpProxy => vec![
             base(r, "HTTP proxy".into(), "target-http-proxies", "create", p)
@@ -188,6 +190,8 @@ pub fn steps(r: &DesiredResource, p: &str) -> Vec<GcloudStep> {
             vec![s]
         }
         ResourceKind::RunService { .. } => Vec::new(),
+        // Made by `certificate_manager::steps`.
+        _ => Vec::new(),
     }
 }
 

@@ -7,6 +7,7 @@
 //! field of a body (URL maps with rules, rewrites or splits; redirects; outlier detection) the
 //! body itself is written as a YAML file and imported.
 
+mod certificate_manager;
 mod compute;
 mod run;
 mod shell;
@@ -137,9 +138,17 @@ pub fn commands_chained(spec: &Spec, hops: &[crate::domain::chain::Hop]) -> Gclo
 /// project does not have on.
 pub fn from_graph(graph: &DesiredGraph, canary: Option<&str>) -> GcloudScript {
     let p = graph.project.as_str();
+    let certificate_manager = graph
+        .resources
+        .iter()
+        .any(|r| r.kind.is_certificate_manager());
     let mut steps = vec![
         GcloudStep::new(
-            "A fresh project has neither API on",
+            if certificate_manager {
+                "A fresh project has none of these APIs on"
+            } else {
+                "A fresh project has neither API on"
+            },
             &[
                 "gcloud",
                 "services",
@@ -148,6 +157,7 @@ pub fn from_graph(graph: &DesiredGraph, canary: Option<&str>) -> GcloudScript {
                 "run.googleapis.com",
             ],
         )
+        .args_if(certificate_manager, "certificatemanager.googleapis.com")
         .arg(format!("--project={p}")),
     ];
     for r in &graph.resources {
@@ -155,6 +165,7 @@ pub fn from_graph(graph: &DesiredGraph, canary: Option<&str>) -> GcloudScript {
             ResourceKind::RunService { region } => {
                 vec![run::deploy(r, region, Some(region.as_str()) == canary, p)]
             }
+            k if k.is_certificate_manager() => certificate_manager::steps(r, p),
             _ => compute::steps(r, p),
         };
         for s in &mut made {

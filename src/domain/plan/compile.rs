@@ -4,10 +4,11 @@ use super::{
     DesiredGraph, DesiredResource, NetworkEndpoint, ResourceKind, full_url, resource_path,
     urlmap_body,
 };
+use crate::domain::links::certificate_manager_url;
 use crate::domain::chain::Hop;
 use crate::domain::names;
 use crate::domain::spec::{
-    Backend, BackendKind, Endpoint, EnvSource, EnvVar, IpKind, Protocol, Service, Spec,
+    Backend, BackendKind, CertificateMode, Endpoint, EnvSource, EnvVar, IpKind, Protocol, Service, Spec,
 };
 use serde_json::{Value, json};
 
@@ -171,6 +172,61 @@ fn internet_target(backend: &Backend, hops: &[Hop]) -> Option<InternetTarget> {
             }
         }
     })
+}
+
+/// Certificate Manager's side of an HTTPS frontend (API-NOTES §14.9): a DNS authorization per
+/// parent domain, a certificate per domain, and a map with an entry per domain plus the primary
+/// entry (the first domain's certificate, for clients that send no SNI). Returns the map's id and
+/// its entries', which the proxy waits for: a map attached before its entries serves nothing.
+fn certificate_map(b: &mut Builder) -> (String, Vec<String>) {
+    let spec = b.spec;
+    let deployment = spec.name.as_str();
+    let map_name = names::certificate_map(deployment);
+    let map = b.add(
+        ResourceKind::CertificateMap,
+        map_name.clone(),
+        json!({}),
+        Vec::new(),
+        None,
+    );
+    let entry_kind = ResourceKind::CertificateMapEntry { map: map_name };
+    let mut entries = Vec::new();
+    let mut first_certificate = None;
+    for domain in &spec.frontend.domains {
+        let domain = domain.trim_end_matches('.');
+        let authorization = b.add(
+            ResourceKind::DnsAuthorization,
+            names::dns_authorization(deployment, domain),
+            json!({ "domain": names::authorization_domain(domain) }),
+            Vec::new(),
+            None,
+        );
+        let certificate = b.add(
+            ResourceKind::ManagedCertificate,
+            names::cm_certificate(deployment, domain),
+            json!({ "managed": { "domains": [domain], "dnsAuthorizations": [authorization] } }),
+            vec![authorization],
+            None,
+        );
+        first_certificate.get_or_insert_with(|| certificate.clone());
+        entries.push(b.add(
+            entry_kind.clone(),
+            names::certificate_map_entry(deployment, domain),
+            json!({ "hostname": domain, "certificates": [certificate] }),
+            vec![map.clone(), certificate],
+            None,
+        ));
+    }
+    if let Some(certificate) = first_certificate {
+        entries.push(b.add(
+            entry_kind,
+            names::primary_map_entry(deployment),
+            json!({ "matcher": "PRIMARY", "certificates": [certificate] }),
+            vec![map.clone(), certificate],
+            None,
+        ));
+    }
+    (map, entries)
 }
 
 /// The resources `spec` needs, in creation order, for a spec whose backends follow no other
@@ -369,18 +425,34 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
 
     match spec.frontend.protocol {
         Protocol::Https => {
-            let cert = b.add(
-                ResourceKind::SslCertificate,
-                names::certificate(deployment, &spec.frontend.domains),
-                json!({ "type": "MANAGED", "managed": { "domains": spec.frontend.domains } }),
-                Vec::new(),
-                None,
-            );
+            let (proxy_body, mut proxy_deps) = match spec.frontend.certificate {
+                CertificateMode::Managed => {
+                    let cert = b.add(
+                        ResourceKind::SslCertificate,
+                        names::certificate(deployment, &spec.frontend.domains),
+                        json!({ "type": "MANAGED", "managed": { "domains": spec.frontend.domains } }),
+                        Vec::new(),
+                        None,
+                    );
+                    (
+                        json!({ "urlMap": url_map, "sslCertificates": [cert] }),
+                        vec![cert],
+                    )
+                }
+                CertificateMode::CertificateManager => {
+                    let (map, entries) = certificate_map(&mut b);
+                    (
+                        json!({ "urlMap": url_map, "certificateMap": certificate_manager_url(&map) }),
+                        std::iter::once(map).chain(entries).collect(),
+                    )
+                }
+            };
+            proxy_deps.insert(0, url_map.clone());
             let proxy = b.add(
                 ResourceKind::TargetHttpsProxy,
                 names::https_proxy(deployment),
-                json!({ "urlMap": url_map, "sslCertificates": [cert] }),
-                vec![url_map.clone(), cert.clone()],
+                proxy_body,
+                proxy_deps,
                 None,
             );
             let (body, deps) = forwarding_rule(&proxy, "443");

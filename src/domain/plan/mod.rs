@@ -54,6 +54,16 @@ pub enum ResourceKind {
     RunService {
         region: String,
     },
+    /// Certificate Manager (location `global`): proof of control of a domain through a CNAME.
+    DnsAuthorization,
+    /// Certificate Manager: a Google-managed certificate for one domain, authorised by DNS.
+    ManagedCertificate,
+    /// Certificate Manager: what the HTTPS proxy serves certificates from, by SNI.
+    CertificateMap,
+    /// Certificate Manager: one hostname (or the primary entry) of `map`.
+    CertificateMapEntry {
+        map: String,
+    },
 }
 
 impl ResourceKind {
@@ -71,6 +81,30 @@ impl ResourceKind {
             ResourceKind::GlobalAddress => "addresses",
             ResourceKind::GlobalForwardingRule => "forwardingRules",
             ResourceKind::RunService { .. } => "services",
+            ResourceKind::DnsAuthorization => "dnsAuthorizations",
+            ResourceKind::ManagedCertificate => "certificates",
+            ResourceKind::CertificateMap => "certificateMaps",
+            ResourceKind::CertificateMapEntry { .. } => "certificateMapEntries",
+        }
+    }
+
+    /// Whether the resource lives in Certificate Manager rather than Compute or Cloud Run.
+    pub fn is_certificate_manager(&self) -> bool {
+        matches!(
+            self,
+            ResourceKind::DnsAuthorization
+                | ResourceKind::ManagedCertificate
+                | ResourceKind::CertificateMap
+                | ResourceKind::CertificateMapEntry { .. }
+        )
+    }
+
+    /// The API whose calls create, change and delete this kind.
+    pub fn api(&self) -> Api {
+        match self {
+            ResourceKind::RunService { .. } => Api::Run,
+            k if k.is_certificate_manager() => Api::CertificateManager,
+            _ => Api::Compute,
         }
     }
 
@@ -89,10 +123,15 @@ impl ResourceKind {
         match self {
             ResourceKind::GlobalForwardingRule => 0,
             ResourceKind::TargetHttpsProxy | ResourceKind::TargetHttpProxy => 1,
-            ResourceKind::UrlMap | ResourceKind::RedirectUrlMap | ResourceKind::SslCertificate => 2,
-            ResourceKind::BackendService => 3,
-            ResourceKind::ServerlessNeg { .. } | ResourceKind::InternetNeg => 4,
-            ResourceKind::GlobalAddress => 5,
+            ResourceKind::UrlMap
+            | ResourceKind::RedirectUrlMap
+            | ResourceKind::SslCertificate
+            | ResourceKind::CertificateMapEntry { .. } => 2,
+            ResourceKind::BackendService | ResourceKind::CertificateMap => 3,
+            ResourceKind::ServerlessNeg { .. }
+            | ResourceKind::InternetNeg
+            | ResourceKind::ManagedCertificate => 4,
+            ResourceKind::GlobalAddress | ResourceKind::DnsAuthorization => 5,
             // A serverless NEG names its service without holding it, so Cloud Run would let the
             // service go first; deleting it last keeps the NEGs from pointing at nothing.
             ResourceKind::RunService { .. } => 6,
@@ -108,7 +147,13 @@ impl ResourceKind {
             (BackendService, ServerlessNeg { .. } | InternetNeg)
                 | (ServerlessNeg { .. }, RunService { .. })
                 | (UrlMap | RedirectUrlMap, BackendService)
-                | (TargetHttpsProxy, UrlMap | RedirectUrlMap | SslCertificate)
+                | (
+                    TargetHttpsProxy,
+                    UrlMap | RedirectUrlMap | SslCertificate | CertificateMap
+                )
+                // An entry lives inside its map, which cannot be deleted before it.
+                | (CertificateMapEntry { .. }, CertificateMap | ManagedCertificate)
+                | (ManagedCertificate, DnsAuthorization)
                 | (TargetHttpProxy, UrlMap | RedirectUrlMap)
                 | (
                     GlobalForwardingRule,
@@ -126,6 +171,8 @@ impl ResourceKind {
                 | ResourceKind::InternetNeg
                 | ResourceKind::SslCertificate
                 | ResourceKind::GlobalAddress
+                | ResourceKind::DnsAuthorization
+                | ResourceKind::ManagedCertificate
         )
     }
 
@@ -141,6 +188,24 @@ impl ResourceKind {
             }
             ["projects", _, "locations", region, "services", _] => Some(ResourceKind::RunService {
                 region: (*region).to_string(),
+            }),
+            ["projects", _, "locations", "global", collection, _] => match *collection {
+                "dnsAuthorizations" => Some(ResourceKind::DnsAuthorization),
+                "certificates" => Some(ResourceKind::ManagedCertificate),
+                "certificateMaps" => Some(ResourceKind::CertificateMap),
+                _ => None,
+            },
+            [
+                "projects",
+                _,
+                "locations",
+                "global",
+                "certificateMaps",
+                map,
+                "certificateMapEntries",
+                _,
+            ] => Some(ResourceKind::CertificateMapEntry {
+                map: (*map).to_string(),
             }),
             ["projects", _, "global", collection, name] => Some(match *collection {
                 "networkEndpointGroups" => ResourceKind::InternetNeg,
@@ -163,10 +228,21 @@ impl ResourceKind {
 
 /// Resource path in the form the API uses in links and that we use as the resource's id:
 /// `projects/P/global/urlMaps/N` or `projects/P/regions/R/networkEndpointGroups/N`; for Cloud
-/// Run, its own name form `projects/P/locations/R/services/N`.
+/// Run and Certificate Manager, their own name form `projects/P/locations/L/services/N`.
 pub fn resource_path(project: &str, kind: &ResourceKind, name: &str) -> String {
-    if let ResourceKind::RunService { region } = kind {
-        return format!("projects/{project}/locations/{region}/services/{name}");
+    match kind {
+        ResourceKind::RunService { region } => {
+            return format!("projects/{project}/locations/{region}/services/{name}");
+        }
+        ResourceKind::CertificateMapEntry { map } => {
+            return format!(
+                "projects/{project}/locations/global/certificateMaps/{map}/certificateMapEntries/{name}"
+            );
+        }
+        k if k.is_certificate_manager() => {
+            return format!("projects/{project}/locations/global/{}/{name}", k.collection());
+        }
+        _ => {}
     }
     match kind.scope() {
         Scope::Global => format!("projects/{project}/global/{}/{name}", kind.collection()),
@@ -406,6 +482,9 @@ pub enum Api {
     Compute,
     /// Cloud Run Admin v2.
     Run,
+    /// Certificate Manager v1: DNS authorizations, certificates, maps and their entries.
+    #[serde(rename = "certificatemanager")]
+    CertificateManager,
 }
 
 /// The role and member that make a Cloud Run service callable without authentication.

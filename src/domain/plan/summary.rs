@@ -20,6 +20,10 @@ pub fn kind_words(kind: &ResourceKind) -> &'static str {
         ResourceKind::GlobalAddress => "address",
         ResourceKind::GlobalForwardingRule => "forwarding rule",
         ResourceKind::RunService { .. } => "Cloud Run service",
+        ResourceKind::DnsAuthorization => "DNS authorization",
+        ResourceKind::ManagedCertificate => "Certificate Manager certificate",
+        ResourceKind::CertificateMap => "certificate map",
+        ResourceKind::CertificateMapEntry { .. } => "certificate map entry",
     }
 }
 
