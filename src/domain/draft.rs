@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::parse::{self, ParseError};
 use super::spec::{
-    Backend, BackendKind, CertificateMode, DEFAULT_PORT, EnvSource, EnvVar, Ingress, IpKind, Protocol, Rollout,
-    Rule, Service, Spec, Target, WeightedBackend,
+    Backend, BackendKind, CertificateMode, DEFAULT_PORT, EnvSource, EnvVar, Ingress, IpKind,
+    Protocol, Rollout, Rule, Service, Spec, Target, WeightedBackend,
 };
 use super::validate::{self, FieldError};
 
@@ -1706,9 +1706,14 @@ mod tests {
                 domains: "Shop.example.com,\n www.example.com".into(),
                 ip: "ephemeral".into(),
                 http_redirect: Some("on".into()),
+                certificate: "certificate-manager".into(),
             },
         )
         .unwrap();
+        assert_eq!(
+            d.frontend.certificate,
+            crate::domain::spec::CertificateMode::CertificateManager
+        );
         assert_eq!(d.frontend.protocol, Some(Protocol::Https));
         assert_eq!(d.frontend.domains, ["shop.example.com", "www.example.com"]);
         assert_eq!(d.frontend.ip, IpKind::Ephemeral);
@@ -1723,11 +1728,24 @@ mod tests {
         )
         .unwrap();
         assert!(!d.frontend.http_redirect);
+        assert!(
+            d.frontend.certificate.is_managed(),
+            "http has no certificates"
+        );
         let bad = FrontendForm {
             protocol: "ftp".into(),
             ..Default::default()
         };
         assert_eq!(apply_frontend(&mut d, &bad).unwrap_err().field, "protocol");
+        let bad = FrontendForm {
+            protocol: "https".into(),
+            certificate: "self-signed".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            apply_frontend(&mut d, &bad).unwrap_err().field,
+            "certificate"
+        );
     }
 
     #[test]
@@ -1790,6 +1808,7 @@ mod tests {
                 domains: "hello.example.com".into(),
                 ip: "static".into(),
                 http_redirect: Some("on".into()),
+                certificate: String::new(),
             },
         )
         .unwrap();

@@ -19,7 +19,10 @@ pub fn link_path(link: &str) -> &str {
         return &link[i + "/compute/v1/".len()..];
     }
     // A certificate map on a proxy: Google answers the `//` form, gcloud sends the v1 URL.
-    for base in [CERTIFICATE_MANAGER_BASE, "https://certificatemanager.googleapis.com/v1/"] {
+    for base in [
+        CERTIFICATE_MANAGER_BASE,
+        "https://certificatemanager.googleapis.com/v1/",
+    ] {
         if let Some(path) = link.strip_prefix(base) {
             return path;
         }

@@ -4,11 +4,12 @@ use super::{
     DesiredGraph, DesiredResource, NetworkEndpoint, ResourceKind, full_url, resource_path,
     urlmap_body,
 };
-use crate::domain::links::certificate_manager_url;
 use crate::domain::chain::Hop;
+use crate::domain::links::certificate_manager_url;
 use crate::domain::names;
 use crate::domain::spec::{
-    Backend, BackendKind, CertificateMode, Endpoint, EnvSource, EnvVar, IpKind, Protocol, Service, Spec,
+    Backend, BackendKind, CertificateMode, Endpoint, EnvSource, EnvVar, IpKind, Protocol, Service,
+    Spec,
 };
 use serde_json::{Value, json};
 

@@ -32,6 +32,8 @@ const OUTPUT_ONLY: &[&str] = &[
 fn managed_optional(kind: &ResourceKind) -> &'static [&'static str] {
     match kind {
         ResourceKind::BackendService => &["outlierDetection", "customRequestHeaders"],
+        // Moving between classic certificates and a certificate map changes both fields.
+        ResourceKind::TargetHttpsProxy => &["sslCertificates", "certificateMap"],
         ResourceKind::UrlMap | ResourceKind::RedirectUrlMap => &[
             "defaultService",
             "defaultRouteAction",
@@ -342,7 +344,9 @@ fn action_for(kind: &ResourceKind, changes: &[FieldChange]) -> Action {
         ResourceKind::GlobalForwardingRule => fields.iter().all(|f| f == "target"),
         ResourceKind::TargetHttpsProxy => fields
             .iter()
-            .all(|f| f == "urlMap" || f == "sslCertificates"),
+            .all(|f| ["urlMap", "sslCertificates", "certificateMap"].contains(&f.as_str())),
+        // Only the certificates of an entry can be patched; its hostname is what it is.
+        ResourceKind::CertificateMapEntry { .. } => fields.iter().all(|f| f == "certificates"),
         ResourceKind::TargetHttpProxy => fields.iter().all(|f| f == "urlMap"),
         k => k.is_mutable(),
     };

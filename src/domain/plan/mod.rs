@@ -151,6 +151,9 @@ impl ResourceKind {
                     TargetHttpsProxy,
                     UrlMap | RedirectUrlMap | SslCertificate | CertificateMap
                 )
+                // The proxy serves what its map's entries hold: no entry goes before the map
+                // is detached from it.
+                | (TargetHttpsProxy, CertificateMapEntry { .. })
                 // An entry lives inside its map, which cannot be deleted before it.
                 | (CertificateMapEntry { .. }, CertificateMap | ManagedCertificate)
                 | (ManagedCertificate, DnsAuthorization)
@@ -240,7 +243,10 @@ pub fn resource_path(project: &str, kind: &ResourceKind, name: &str) -> String {
             );
         }
         k if k.is_certificate_manager() => {
-            return format!("projects/{project}/locations/global/{}/{name}", k.collection());
+            return format!(
+                "projects/{project}/locations/global/{}/{name}",
+                k.collection()
+            );
         }
         _ => {}
     }

@@ -34,7 +34,8 @@ struct Builder {
     steps: Vec<StepSpec>,
     /// Resource id → the steps after which it exists as desired.
     ready: BTreeMap<String, Vec<String>>,
-    /// Certificates this plan creates: not ACTIVE for a while after their create succeeds.
+    /// Certificates this plan creates (classic and Certificate Manager): not ACTIVE for a
+    /// while after their create succeeds.
     new_certificates: BTreeSet<String>,
     /// The redirect URL map, when the spec has one: an HTTP proxy moved onto it stops serving
     /// the site over HTTP, so the move waits for the HTTPS side to be able to serve it.
@@ -89,13 +90,17 @@ fn wait_step(b: &mut Builder, cert: &str, after: Vec<String>) -> String {
         }
         return id;
     }
+    let api = match ResourceKind::from_path(cert, "") {
+        Some(kind) => kind.api(),
+        None => Api::Compute,
+    };
     b.push(
         id,
         StepAction::Wait,
         cert,
         after,
         Call {
-            api: Api::Compute,
+            api,
             verb: Verb::Get,
             path: cert.to_string(),
             body: None,
@@ -193,6 +198,9 @@ fn create_steps(b: &mut Builder, e: &PlanEntry, after: Vec<String>) -> Vec<Strin
     if matches!(e.kind, ResourceKind::RunService { .. }) {
         return run_service_steps(b, e, true, true, after);
     }
+    if e.kind.is_certificate_manager() {
+        return vec![certificate_manager_create(b, e, d, after)];
+    }
     let create = b.push(
         format!("create:{}", e.resource),
         StepAction::Create,
@@ -212,6 +220,68 @@ fn create_steps(b: &mut Builder, e: &PlanEntry, after: Vec<String>) -> Vec<Strin
         ready.push(attach_step(b, e, vec![create], endpoint));
     }
     ready
+}
+
+/// Certificate Manager creates name the new resource in the query (`certificateId=...`) and
+/// carry no `name` in the body, which is the server's to fill in (API-NOTES §14.1).
+fn certificate_manager_create(
+    b: &mut Builder,
+    e: &PlanEntry,
+    d: &super::DesiredResource,
+    after: Vec<String>,
+) -> String {
+    let id_param = match e.kind {
+        ResourceKind::DnsAuthorization => "dnsAuthorizationId",
+        ResourceKind::ManagedCertificate => "certificateId",
+        ResourceKind::CertificateMap => "certificateMapId",
+        _ => "certificateMapEntryId",
+    };
+    let mut body = d.body.clone();
+    if let Some(o) = body.as_object_mut() {
+        o.remove("name");
+    }
+    b.push(
+        format!("create:{}", e.resource),
+        StepAction::Create,
+        &e.resource,
+        after,
+        Call {
+            api: Api::CertificateManager,
+            verb: Verb::Post,
+            path: format!("{}?{id_param}={}", collection_path(&e.resource), e.name),
+            body: Some(body),
+            scope: Scope::Global,
+            needs_fingerprint: false,
+        },
+    )
+}
+
+/// A Certificate Manager patch: the changed fields, named in the `updateMask` it requires.
+fn certificate_manager_patch(
+    b: &mut Builder,
+    e: &PlanEntry,
+    d: &super::DesiredResource,
+    fields: &[String],
+    after: Vec<String>,
+) -> String {
+    let body: serde_json::Map<String, Value> = fields
+        .iter()
+        .filter_map(|f| d.body.get(f).map(|v| (f.clone(), v.clone())))
+        .collect();
+    b.push(
+        format!("update:{}", e.resource),
+        StepAction::Update,
+        &e.resource,
+        after,
+        Call {
+            api: Api::CertificateManager,
+            verb: Verb::Patch,
+            path: format!("{}?updateMask={}", e.resource, fields.join(",")),
+            body: Some(Value::Object(body)),
+            scope: Scope::Global,
+            needs_fingerprint: false,
+        },
+    )
 }
 
 fn attach_step(
@@ -286,6 +356,18 @@ fn update_steps(
             let iam = fields.iter().any(|f| f == "public access");
             run_service_steps(b, e, deploy, iam, after)
         }
+        k if k.is_certificate_manager() => {
+            // An entry moved onto a certificate this plan creates (the primary entry, when the
+            // first domain changes) keeps serving the old one until the new one is ACTIVE.
+            let mut held = after.clone();
+            for cert in references(Some(&d.body), "certificates") {
+                if b.new_certificates.contains(&cert) {
+                    let ready = b.ready.get(&cert).cloned().unwrap_or_default();
+                    held.push(wait_step(b, &cert, ready));
+                }
+            }
+            vec![certificate_manager_patch(b, e, d, fields, held)]
+        }
         ResourceKind::TargetHttpsProxy | ResourceKind::TargetHttpProxy => {
             let mut out = Vec::new();
             if fields.iter().any(|f| f == "urlMap") {
@@ -315,7 +397,11 @@ fn update_steps(
                     out.push(setter(b, "setUrlMap", without_global(&e.resource), body));
                 }
             }
-            if fields.iter().any(|f| f == "sslCertificates") {
+            let to_map = fields.iter().any(|f| f == "certificateMap")
+                && d.body.get("certificateMap").is_some();
+            if to_map {
+                out.extend(certificate_map_steps(b, e, d, after.clone()));
+            } else if fields.iter().any(|f| f == "sslCertificates") {
                 out.push(certificate_steps(b, e, d, after.clone()));
             }
             out
@@ -368,6 +454,32 @@ fn certificate_steps(
         .iter()
         .any(|c| b.new_certificates.contains(c) && !live.contains(c));
     let final_id = format!("update:{}:setSslCertificates", e.resource);
+    let live_map = e
+        .live
+        .as_ref()
+        .and_then(|l| l.get("certificateMap"))
+        .is_some_and(|m| !m.is_null());
+    if live_map {
+        // Back from a certificate map: the map goes on serving (it wins over the list) while
+        // the classic certificates are attached and issued, and is detached only then.
+        let attached = set(b, final_id, &desired, after);
+        let mut held = vec![attached];
+        let fresh: Vec<String> = desired
+            .iter()
+            .filter(|c| b.new_certificates.contains(*c))
+            .cloned()
+            .collect();
+        for cert in fresh {
+            held.push(wait_step(b, &cert, held[..1].to_vec()));
+        }
+        return proxy_patch(
+            b,
+            e,
+            "clearCertificateMap",
+            json!({ "certificateMap": null }),
+            held,
+        );
+    }
     if !any_fresh || live.is_empty() {
         return set(b, final_id, &desired, after);
     }
@@ -390,6 +502,79 @@ fn certificate_steps(
     set(b, final_id, &desired, held)
 }
 
+/// A merge-patch of the proxy (Compute's `patch`): `null` removes a field, which is how a
+/// certificate map or the classic certificates are detached once the other serves.
+fn proxy_patch(
+    b: &mut Builder,
+    e: &PlanEntry,
+    what: &str,
+    body: Value,
+    after: Vec<String>,
+) -> String {
+    b.push(
+        format!("update:{}:{what}", e.resource),
+        StepAction::Update,
+        &e.resource,
+        after,
+        Call {
+            api: Api::Compute,
+            verb: Verb::Patch,
+            path: e.resource.clone(),
+            body: Some(body),
+            scope: scope_of(e),
+            needs_fingerprint: true,
+        },
+    )
+}
+
+/// A live HTTPS proxy moves onto a certificate map (API-NOTES §14.11): once every certificate
+/// of the map that this plan creates is ACTIVE, the map is attached beside the classic
+/// certificates (the map wins, so this is the switch), and only then are the classic ones
+/// detached, so that no moment passes without a valid certificate for each domain.
+fn certificate_map_steps(
+    b: &mut Builder,
+    e: &PlanEntry,
+    d: &super::DesiredResource,
+    after: Vec<String>,
+) -> Vec<String> {
+    let mut held = after;
+    let fresh: Vec<String> = b
+        .new_certificates
+        .iter()
+        .filter(|c| c.contains("/locations/"))
+        .cloned()
+        .collect();
+    for cert in fresh {
+        let ready = b.ready.get(&cert).cloned().unwrap_or_default();
+        held.push(wait_step(b, &cert, ready));
+    }
+    let attached = b.push(
+        format!("update:{}:setCertificateMap", e.resource),
+        StepAction::Update,
+        &e.resource,
+        held,
+        Call {
+            api: Api::Compute,
+            verb: Verb::Post,
+            path: format!("{}/setCertificateMap", e.resource),
+            body: Some(json!({ "certificateMap": d.body["certificateMap"] })),
+            scope: scope_of(e),
+            needs_fingerprint: false,
+        },
+    );
+    let live_certificates = !references(e.live.as_ref(), "sslCertificates").is_empty();
+    if !live_certificates {
+        return vec![attached];
+    }
+    vec![proxy_patch(
+        b,
+        e,
+        "clearSslCertificates",
+        json!({ "sslCertificates": null }),
+        vec![attached],
+    )]
+}
+
 fn delete_step(b: &mut Builder, e: &PlanEntry) -> String {
     b.push(
         format!("delete:{}", e.resource),
@@ -397,10 +582,7 @@ fn delete_step(b: &mut Builder, e: &PlanEntry) -> String {
         &e.resource,
         Vec::new(),
         Call {
-            api: match e.kind {
-                ResourceKind::RunService { .. } => Api::Run,
-                _ => Api::Compute,
-            },
+            api: e.kind.api(),
             verb: Verb::Delete,
             path: e.resource.clone(),
             body: None,
@@ -429,7 +611,12 @@ pub fn steps(plan: &Plan) -> Result<Vec<StepSpec>, PlanError> {
         new_certificates: plan
             .entries
             .iter()
-            .filter(|e| e.kind == ResourceKind::SslCertificate)
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    ResourceKind::SslCertificate | ResourceKind::ManagedCertificate
+                )
+            })
             .filter(|e| matches!(e.action, Action::Create | Action::Replace { .. }))
             .map(|e| e.resource.clone())
             .collect(),

@@ -1486,3 +1486,5 @@ fn a_stored_fqdn_endpoint_still_reads() {
     );
     assert_eq!(old.gcloud_arg(), "fqdn=x.a.run.app,port=443");
 }
+
+mod certificate_manager;
