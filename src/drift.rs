@@ -201,7 +201,7 @@ pub async fn check(
                 Err(other) => Err(other.to_string()),
             };
             let graph = plan::compile_chained(&spec, hops.as_deref().unwrap_or_default());
-            match read_live(reader, &graph, &[]).await {
+            match read_live(reader, &graph, &Default::default()).await {
                 Err(e) => ("error", Vec::new(), Some(e.to_string())),
                 Ok(_) if hops.is_err() => (
                     "error",

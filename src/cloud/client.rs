@@ -151,6 +151,9 @@ pub enum OperationRef {
         /// `projects/p/locations/r/operations/N`
         name: String,
     },
+    /// Certificate Manager: `projects/p/locations/global/operations/N` (Cloud Run has no
+    /// `global` location, so the two never share a name).
+    CertificateManager { name: String },
 }
 
 impl OperationRef {
@@ -167,7 +170,7 @@ impl OperationRef {
                 };
                 format!("projects/{project}/{scope}/operations/{name}")
             }
-            OperationRef::Run { name } => name.clone(),
+            OperationRef::Run { name } | OperationRef::CertificateManager { name } => name.clone(),
         }
     }
 
@@ -186,6 +189,9 @@ impl OperationRef {
                 scope: Scope::Region(r.to_string()),
                 name: n.to_string(),
             }),
+            ["projects", _, "locations", "global", "operations", _] => {
+                Some(OperationRef::CertificateManager { name: path.clone() })
+            }
             ["projects", _, "locations", _, "operations", _] => {
                 Some(OperationRef::Run { name: path.clone() })
             }
@@ -277,6 +283,8 @@ pub fn rpc_code_name(code: i32) -> &'static str {
 pub enum CompletedOperation {
     Compute(Box<Operation>),
     Run(RunOperation),
+    /// google.longrunning, as Cloud Run's.
+    CertificateManager(RunOperation),
 }
 
 /// Endpoints and timing of a [`Client`].
@@ -301,6 +309,9 @@ pub struct ClientConfig {
 
 /// Google's Cloud Resource Manager, where `projects.search` lives.
 pub const RESOURCE_MANAGER_ENDPOINT: &str = "https://cloudresourcemanager.googleapis.com/";
+
+/// Between two reads of a Certificate Manager operation.
+const CERTIFICATE_MANAGER_POLL: Duration = Duration::from_millis(500);
 
 /// Google's Certificate Manager: DNS authorizations, certificates and certificate maps.
 pub const CERTIFICATE_MANAGER_ENDPOINT: &str = "https://certificatemanager.googleapis.com/";
@@ -577,6 +588,11 @@ impl Client {
                 let o: RunOperation = decode(self.call(Method::GET, &url, &[], None, name).await?)?;
                 Ok(OperationState::Run(o))
             }
+            OperationRef::CertificateManager { name } => {
+                let url = self.certificate_manager_url(name);
+                let o: RunOperation = decode(self.call(Method::GET, &url, &[], None, name).await?)?;
+                Ok(OperationState::Run(o))
+            }
         }
     }
 
@@ -589,6 +605,34 @@ impl Client {
                 .await
                 .map(|o| CompletedOperation::Compute(Box::new(o))),
             OperationRef::Run { .. } => self.wait_run(op).await.map(CompletedOperation::Run),
+            OperationRef::CertificateManager { .. } => self
+                .wait_certificate_manager(op)
+                .await
+                .map(CompletedOperation::CertificateManager),
+        }
+    }
+
+    /// Certificate Manager operations have no `wait` method (API-NOTES §14.1): poll `get`,
+    /// half a second apart (gcloud backs off from about there up to 15 s).
+    async fn wait_certificate_manager(&self, op: &OperationRef) -> Result<RunOperation> {
+        let started = Instant::now();
+        let url = self.certificate_manager_url(&op.path());
+        loop {
+            let o: RunOperation =
+                decode(self.call(Method::GET, &url, &[], None, &op.path()).await?)?;
+            if o.done {
+                return match o.failure() {
+                    Some(e) => Err(e),
+                    None => Ok(o),
+                };
+            }
+            if started.elapsed() >= self.config.operation_timeout {
+                return Err(CloudError::Timeout {
+                    operation: op.path(),
+                    waited: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(CERTIFICATE_MANAGER_POLL).await;
         }
     }
 
@@ -714,6 +758,70 @@ impl Client {
         (region, listed)
     }
 
+    // --- Certificate Manager --------------------------------------------------------------------
+
+    /// GET a Certificate Manager resource (`projects/p/locations/global/certificates/c`);
+    /// `None` when missing.
+    pub async fn certificate_manager_get(&self, path: &str) -> Result<Option<serde_json::Value>> {
+        let url = self.certificate_manager_url(path);
+        match self.call(Method::GET, &url, &[], None, path).await {
+            Ok(v) => Ok(Some(v)),
+            Err(CloudError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every resource of a Certificate Manager collection (`…/locations/global/certificates`,
+    /// or a map's `…/certificateMapEntries`), all pages; a collection whose parent map does not
+    /// exist is empty.
+    pub async fn certificate_manager_list(
+        &self,
+        collection: &str,
+    ) -> Result<Vec<serde_json::Value>> {
+        let field = collection
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let url = self.certificate_manager_url(collection);
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = Vec::new();
+            if let Some(t) = &token {
+                query.push(("pageToken".to_string(), t.clone()));
+            }
+            let page = match self.call(Method::GET, &url, &query, None, collection).await {
+                Ok(v) => v,
+                Err(CloudError::NotFound { .. }) => return Ok(out),
+                Err(e) => return Err(e),
+            };
+            if let Some(items) = page.get(&field).and_then(serde_json::Value::as_array) {
+                out.extend(items.iter().cloned());
+            }
+            match page
+                .get("nextPageToken")
+                .and_then(serde_json::Value::as_str)
+            {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// A Certificate Manager mutation (`path` after `v1/`, query pairs apart); the answer is
+    /// a google.longrunning operation.
+    pub async fn certificate_manager_call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<serde_json::Value>,
+    ) -> Result<RunOperation> {
+        let url = self.certificate_manager_url(path);
+        decode(self.call(method, &url, query, body, path).await?)
+    }
+
     // --- Resource Manager -----------------------------------------------------------------------
 
     /// `projects.search` with no query: every project the credentials may `get`, whatever its
@@ -739,6 +847,10 @@ impl Client {
 
     fn run_url(&self, path: &str) -> String {
         format!("{}v2/{path}", self.config.run_endpoint)
+    }
+
+    fn certificate_manager_url(&self, path: &str) -> String {
+        format!("{}v1/{path}", self.config.certificatemanager_endpoint)
     }
 
     /// One logical call with retries. Returns the JSON body of a 2xx answer (`null` if empty).

@@ -62,6 +62,13 @@ fn live_error(resource: &str, e: CloudError) -> LiveError {
 #[async_trait]
 impl LiveReader for CloudLiveReader {
     async fn get(&self, path: &str) -> Result<Option<Value>, LiveError> {
+        if path.contains("/locations/global/") {
+            return self
+                .client
+                .certificate_manager_get(path)
+                .await
+                .map_err(|e| live_error(path, e));
+        }
         if path.contains("/locations/") {
             // A Cloud Run service, with its IAM policy beside it: the planner compares the
             // invoker binding too.
@@ -94,6 +101,22 @@ impl LiveReader for CloudLiveReader {
         collection: &str,
         prefix: &str,
     ) -> Result<Vec<(String, Value)>, LiveError> {
+        if collection.contains("/locations/global/") {
+            // Certificate Manager names are full paths; the prefix applies to the last part.
+            let items = self
+                .client
+                .certificate_manager_list(collection)
+                .await
+                .map_err(|e| live_error(collection, e))?;
+            return Ok(items
+                .into_iter()
+                .filter_map(|v| {
+                    let path = v.get("name")?.as_str()?.to_string();
+                    let name = path.rsplit('/').next()?;
+                    name.starts_with(prefix).then_some((path, v))
+                })
+                .collect());
+        }
         let parts: Vec<&str> = collection.split('/').collect();
         let c = match parts.as_slice() {
             ["projects", p, "global", coll] => crate::cloud::CollectionRef::global(p, coll),

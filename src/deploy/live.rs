@@ -25,6 +25,55 @@ pub trait LiveReader: Send + Sync {
     -> Result<Vec<(String, Value)>, LiveError>;
 }
 
+/// Where else to look for what a deployment owns, beyond what its desired graph names: the
+/// regions and the certificate map of the previously applied spec (or the draft, for destroy),
+/// so that what the spec dropped is still found and deleted.
+#[derive(Debug, Clone, Default)]
+pub struct Leftovers {
+    pub regions: Vec<String>,
+    /// Search Certificate Manager too. Only when a spec used it: a project that never did
+    /// may not have the API enabled, and every plan would fail on listing it.
+    pub certificate_manager: bool,
+}
+
+impl Leftovers {
+    /// What `spec` may have left in the cloud.
+    pub fn of(spec: &crate::domain::spec::Spec) -> Leftovers {
+        Leftovers {
+            regions: spec
+                .backends
+                .iter()
+                .flat_map(|b| match &b.kind {
+                    crate::domain::spec::BackendKind::Serverless { regions, .. } => regions.clone(),
+                    crate::domain::spec::BackendKind::Internet { .. } => Vec::new(),
+                })
+                .collect(),
+            certificate_manager: spec.frontend.protocol == crate::domain::spec::Protocol::Https
+                && !spec.frontend.certificate.is_managed(),
+        }
+    }
+
+    pub fn and(mut self, other: Leftovers) -> Leftovers {
+        self.regions.extend(other.regions);
+        self.certificate_manager |= other.certificate_manager;
+        self
+    }
+}
+
+/// Certificate Manager collections a deployment can own resources in: its map's entries too.
+fn certificate_manager_collections(project: &str, deployment: &str) -> Vec<String> {
+    let global = format!("projects/{project}/locations/global");
+    vec![
+        format!("{global}/dnsAuthorizations"),
+        format!("{global}/certificates"),
+        format!("{global}/certificateMaps"),
+        format!(
+            "{global}/certificateMaps/{}/certificateMapEntries",
+            crate::domain::names::certificate_map(deployment)
+        ),
+    ]
+}
+
 /// Collections a deployment can own resources in. Regional NEGs are listed in `regions`: the
 /// desired graph's regions plus those of the previous spec, so a region dropped from the spec
 /// is still found and deleted.
@@ -55,8 +104,9 @@ fn collections(project: &str, regions: &[String]) -> Vec<String> {
 pub async fn read_live(
     reader: &dyn LiveReader,
     graph: &DesiredGraph,
-    extra_regions: &[String],
+    leftovers: &Leftovers,
 ) -> Result<LiveState, LiveError> {
+    let extra_regions = &leftovers.regions;
     let mut regions: Vec<String> = graph
         .resources
         .iter()
@@ -73,14 +123,23 @@ pub async fn read_live(
     // (in parallel) finds the desired ones and the leftovers alike: one request per collection
     // instead of one per resource.
     let prefix = format!("{}-", graph.deployment);
-    let listed =
-        futures::future::try_join_all(collections(&graph.project, &regions).into_iter().map(
-            |collection| {
-                let prefix = prefix.clone();
-                async move { reader.list(&collection, &prefix).await }
-            },
-        ))
-        .await?;
+    let mut searched = collections(&graph.project, &regions);
+    if leftovers.certificate_manager
+        || graph
+            .resources
+            .iter()
+            .any(|r| r.kind.is_certificate_manager())
+    {
+        searched.extend(certificate_manager_collections(
+            &graph.project,
+            &graph.deployment,
+        ));
+    }
+    let listed = futures::future::try_join_all(searched.into_iter().map(|collection| {
+        let prefix = prefix.clone();
+        async move { reader.list(&collection, &prefix).await }
+    }))
+    .await?;
     let mut live = LiveState::new();
     for (path, value) in listed.into_iter().flatten() {
         live.insert(path, Some(value));
@@ -154,9 +213,11 @@ mod tests {
             cloud.insert(path.to_string(), mine.clone());
         }
         let reader = MapReader(cloud);
-        let live = read_live(&reader, &graph, &["asia-east1".into()])
-            .await
-            .unwrap();
+        let leftovers = Leftovers {
+            regions: vec!["asia-east1".into()],
+            ..Leftovers::default()
+        };
+        let live = read_live(&reader, &graph, &leftovers).await.unwrap();
         assert!(live[kept].is_some());
         assert!(live[dropped].is_some());
         assert!(!live.contains_key(stranger));
@@ -185,7 +246,9 @@ mod tests {
             path.to_string(),
             json!({ "description": "another team's app", "labels": {"team": "other"} }),
         );
-        let live = read_live(&MapReader(cloud), &graph, &[]).await.unwrap();
+        let live = read_live(&MapReader(cloud), &graph, &Leftovers::default())
+            .await
+            .unwrap();
         assert!(
             live[path].is_some(),
             "the service is read although it has our prefix"

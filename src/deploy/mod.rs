@@ -19,7 +19,7 @@ mod pinned;
 
 pub use cloud_reader::CloudLiveReader;
 pub use forget::refuse_moving_applied;
-use live::{LiveError, LiveReader, read_live};
+use live::{Leftovers, LiveError, LiveReader, read_live};
 pub use pinned::{PinnedPlan, PlanKind};
 
 #[derive(Debug, thiserror::Error)]
@@ -147,16 +147,6 @@ pub async fn applied_version(db: &Db, deployment_id: i64) -> Result<Option<i64>,
     }))
 }
 
-fn regions(spec: &Spec) -> Vec<String> {
-    spec.backends
-        .iter()
-        .flat_map(|b| match &b.kind {
-            BackendKind::Serverless { regions, .. } => regions.clone(),
-            BackendKind::Internet { .. } => Vec::new(),
-        })
-        .collect()
-}
-
 pub struct Deployer {
     db: Db,
     live: Arc<dyn LiveReader>,
@@ -200,7 +190,7 @@ impl Deployer {
         let graph = plan::compile_chained(&spec, &hops);
         // Regions the last apply used are searched too, so a dropped region is cleaned up.
         let previous = applied_spec(&self.db, row.id).await?;
-        let extra = previous.as_ref().map(regions).unwrap_or_default();
+        let extra = previous.as_ref().map(Leftovers::of).unwrap_or_default();
         // Saves refuse this; a draft renamed before they did must not plan a second load
         // balancer and leave the applied one to nobody.
         if let Some(previous) = &previous {
@@ -305,8 +295,11 @@ impl Deployer {
         let Some(basis) = previous.clone().or(draft.clone()) else {
             return Err(DeployError::NothingDeployed);
         };
-        let mut extra = draft.as_ref().map(regions).unwrap_or_default();
-        extra.extend(previous.as_ref().map(regions).unwrap_or_default());
+        let extra = [draft.as_ref(), previous.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(Leftovers::of)
+            .fold(Leftovers::default(), Leftovers::and);
         let graph = DesiredGraph {
             resources: Vec::new(),
             ..plan::compile(&basis)

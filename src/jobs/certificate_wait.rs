@@ -11,9 +11,10 @@
 
 use super::{Level, StepContext, StepError, StepOutcome};
 use crate::cloud::types::SslCertificate;
-use crate::cloud::{Client, ResourceRef};
+use crate::cloud::{Client, CloudError, ResourceRef};
 use crate::db::jobs::StepRecord;
 use crate::domain::certificates;
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// How often the wait reads the certificate: `first` at the start, growing to `max`.
@@ -72,14 +73,61 @@ fn describe(cert: &SslCertificate) -> (Option<String>, String) {
     (status, line)
 }
 
+/// A Certificate Manager certificate's state in one line (API-NOTES §14.3): `managed.state`,
+/// then each domain's authorization attempt. Its FAILED is final (only a new certificate
+/// helps), so it is reported as the classic one's permanent failure.
+fn describe_certificate_manager(cert: &Value) -> (Option<String>, String) {
+    let managed = &cert["managed"];
+    let state = managed["state"].as_str().unwrap_or("PROVISIONING");
+    let domains: Vec<String> = managed["authorizationAttemptInfo"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            format!(
+                "{} {}",
+                a["domain"].as_str().unwrap_or_default(),
+                a["state"].as_str().unwrap_or("AUTHORIZING")
+            )
+        })
+        .collect();
+    let mut line = format!("{state}: {}", domains.join(", "));
+    if let Some(details) = managed["provisioningIssue"]["details"].as_str() {
+        line.push_str(&format!(" ({details})"));
+    }
+    if state == "PROVISIONING" {
+        line.push_str(
+            "; Google issues it once each domain's CNAME record (listed in the DNS section of the deployment page) resolves",
+        );
+    }
+    let status = match state {
+        "FAILED" => "PROVISIONING_FAILED_PERMANENTLY",
+        other => other,
+    };
+    (Some(status.to_string()), line)
+}
+
+/// Reads the certificate the step waits for: `None` when it is gone.
+async fn read(
+    client: &Client,
+    resource: &str,
+) -> Result<Option<(Option<String>, String)>, CloudError> {
+    if resource.contains("/locations/") {
+        let cert = client.certificate_manager_get(resource).await?;
+        return Ok(cert.as_ref().map(describe_certificate_manager));
+    }
+    let reference = ResourceRef::parse(resource)
+        .ok_or_else(|| CloudError::Decode(format!("not a resource path: {resource}")))?;
+    let cert: Option<SslCertificate> = client.get(&reference).await?;
+    Ok(cert.as_ref().map(describe))
+}
+
 pub async fn wait_until_active(
     client: &Client,
     poll: CertificatePoll,
     step: &StepRecord,
     ctx: &StepContext,
 ) -> Result<StepOutcome, StepError> {
-    let reference = ResourceRef::parse(&step.resource)
-        .ok_or_else(|| StepError(format!("not a resource path: {}", step.resource)))?;
     let started = Instant::now();
     let mut delay = poll.first;
     let mut changes = ctx.changes();
@@ -99,17 +147,15 @@ pub async fn wait_until_active(
                 step.resource
             )));
         }
-        let cert: Option<SslCertificate> = client
-            .get(&reference)
+        let read = read(client, &step.resource)
             .await
             .map_err(|e| StepError(format!("reading {}: {e}", step.resource)))?;
-        let Some(cert) = cert else {
+        let Some((status, line)) = read else {
             return Err(StepError(format!(
                 "{} disappeared while the job waited for it to be ACTIVE",
                 step.resource
             )));
         };
-        let (status, line) = describe(&cert);
         if line != last {
             ctx.set_progress(&line).await;
             ctx.log(Level::Info, &line).await;
@@ -120,6 +166,12 @@ pub async fn wait_until_active(
                 return Ok(StepOutcome::summary(format!(
                     "ACTIVE after {} s",
                     started.elapsed().as_secs()
+                )));
+            }
+            Some("PROVISIONING_FAILED_PERMANENTLY") if step.resource.contains("/locations/") => {
+                return Err(StepError(format!(
+                    "{} FAILED and Certificate Manager will not try again ({last}). Check the CNAME records and CAA records of its domains, then destroy the certificate by planning without the domain and add it back. What served before still serves.",
+                    step.resource
                 )));
             }
             Some("PROVISIONING_FAILED_PERMANENTLY") => {

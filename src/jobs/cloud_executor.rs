@@ -160,6 +160,15 @@ impl Executor for CloudExecutor {
         if call.api == Api::Run {
             return self.execute_run(step, &call, ctx).await;
         }
+        if call.api == Api::CertificateManager {
+            return match self.certificate_manager_mutation(&call, ctx).await {
+                Ok(outcome) => Ok(outcome),
+                Err(CloudError::AlreadyExists { .. }) if step.action == "create" => {
+                    self.adopt_certificate_manager(step, &call, ctx).await
+                }
+                Err(e) => self.failed(step, &call, e, ctx).await,
+            };
+        }
         if let Some(previous) = ctx.operation() {
             // An earlier run started this step's operation: poll it rather than send again.
             let reference = OperationRef::parse(&previous.name).ok_or_else(|| {
@@ -323,6 +332,92 @@ impl CloudExecutor {
         Ok(StepOutcome::summary(summary))
     }
 
+    /// A Certificate Manager create, patch or delete: send it once (or poll the operation an
+    /// earlier run recorded), then wait for the operation's `done`.
+    async fn certificate_manager_mutation(
+        &self,
+        call: &Call,
+        ctx: &StepContext,
+    ) -> Result<StepOutcome, CloudError> {
+        let reference = match ctx.operation() {
+            Some(previous) => {
+                ctx.log(
+                    Level::Info,
+                    &format!(
+                        "resuming: polling operation {} started earlier",
+                        previous.name
+                    ),
+                )
+                .await;
+                OperationRef::CertificateManager {
+                    name: previous.name,
+                }
+            }
+            None => {
+                let (path, query) = split_query(&call.path);
+                ctx.log(
+                    Level::Info,
+                    &format!(
+                        "{} {}{}",
+                        verb_name(call.verb),
+                        call.path,
+                        call.body
+                            .as_ref()
+                            .map(|b| format!(" body={b}"))
+                            .unwrap_or_default()
+                    ),
+                )
+                .await;
+                let op = self
+                    .client
+                    .certificate_manager_call(method(call.verb), path, &query, call.body.clone())
+                    .await?;
+                let reference = OperationRef::CertificateManager { name: op.name };
+                ctx.log(Level::Info, &format!("→ operation {reference}"))
+                    .await;
+                ctx.record_operation(&reference.path(), "certificatemanager")
+                    .await
+                    .map_err(|e| CloudError::Decode(e.0))?;
+                reference
+            }
+        };
+        self.wait(&reference, ctx).await?;
+        Ok(StepOutcome::default())
+    }
+
+    /// "Already exists" on a Certificate Manager create: ours when its description holds this
+    /// deployment's marker (an earlier attempt made it), a conflict otherwise.
+    async fn adopt_certificate_manager(
+        &self,
+        step: &StepRecord,
+        call: &Call,
+        ctx: &StepContext,
+    ) -> Result<StepOutcome, StepError> {
+        let existing = self
+            .client
+            .certificate_manager_get(&step.resource)
+            .await
+            .map_err(step_error)?;
+        let marker = call.body.as_ref().and_then(|b| b.get("description"));
+        let found = existing.as_ref().and_then(|v| v.get("description"));
+        if marker.is_some() && marker == found {
+            ctx.log(
+                Level::Info,
+                &format!(
+                    "{} already exists and is ours: adopted it (an earlier attempt created it)",
+                    step.resource
+                ),
+            )
+            .await;
+            return Ok(StepOutcome::summary("adopted existing resource".into()));
+        }
+        Err(StepError(format!(
+            "{} already exists and is not owned by this deployment ({}); rename the deployment or remove that resource",
+            step.resource,
+            found.and_then(Value::as_str).unwrap_or("no description")
+        )))
+    }
+
     /// Get, modify, set with the etag just read. A 409 means someone changed the policy in
     /// between: read it again and redo the change on top of theirs, so neither edit is lost.
     async fn set_invoker(
@@ -458,6 +553,7 @@ fn scope_name(op: &OperationRef) -> String {
             ..
         } => r.clone(),
         OperationRef::Run { .. } => "run".into(),
+        OperationRef::CertificateManager { .. } => "certificatemanager".into(),
         _ => "global".into(),
     }
 }
