@@ -5,7 +5,7 @@
 use crate::db::{self, Db, deployments::DeploymentRow, jobs::JobRow};
 use crate::domain::parse;
 use crate::domain::plan::{self, DesiredGraph, Plan, PlanError};
-use crate::domain::spec::{BackendKind, Spec};
+use crate::domain::spec::Spec;
 use crate::domain::validate::{self, FieldError};
 use crate::jobs::{JobError, JobKind, JobRequest, Runner};
 use std::sync::Arc;

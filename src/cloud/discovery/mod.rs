@@ -31,6 +31,7 @@ pub enum ApiName {
     Compute,
     Run,
     ResourceManager,
+    CertificateManager,
 }
 
 /// One discovery document, reduced to what routing and checking need.
@@ -92,6 +93,18 @@ static RESOURCE_MANAGER: LazyLock<Api> = LazyLock::new(|| {
     )
 });
 
+static CERTIFICATE_MANAGER: LazyLock<Api> = LazyLock::new(|| {
+    load::load(
+        ApiName::CertificateManager,
+        include_bytes!("../../../tests/data/certificatemanager-v1.discovery.json.gz"),
+    )
+});
+
+/// Certificate Manager v1 (revision 20260629): DNS authorizations, certificates, maps.
+pub fn certificatemanager() -> &'static Api {
+    &CERTIFICATE_MANAGER
+}
+
 /// Compute Engine v1 (revision 20261106).
 pub fn compute() -> &'static Api {
     &COMPUTE
@@ -136,7 +149,7 @@ impl Api {
         match (self.name, request_schema) {
             (ApiName::Compute, _) => "resource",
             (ApiName::Run, "GoogleCloudRunV2Service") => "service",
-            (ApiName::Run | ApiName::ResourceManager, _) => "",
+            (ApiName::Run | ApiName::ResourceManager | ApiName::CertificateManager, _) => "",
         }
     }
 
@@ -164,6 +177,9 @@ impl Api {
             })
             .unwrap_or_else(|| schema.to_string()),
             ApiName::ResourceManager => format!("google.cloud.resourcemanager.v3.{schema}"),
+            ApiName::CertificateManager => {
+                format!("google.cloud.certificatemanager.v1.{schema}")
+            }
         };
         format!("type.googleapis.com/{full}")
     }

@@ -17,6 +17,8 @@ pub(crate) enum Api {
     Run,
     /// Cloud Resource Manager: the same google.rpc error shape as Cloud Run.
     ResourceManager,
+    /// Certificate Manager: google.rpc errors too (API-NOTES §14.8).
+    CertificateManager,
 }
 
 /// An error answer. Compute `errors[].reason` (lowerCamel), Cloud Run `status` (UPPER_SNAKE).
@@ -67,6 +69,14 @@ impl ApiError {
         ApiError::new(Api::Run, status, rpc_status, message)
     }
 
+    pub(crate) fn certificate_manager(
+        status: u16,
+        rpc_status: &str,
+        message: impl Into<String>,
+    ) -> ApiError {
+        ApiError::new(Api::CertificateManager, status, rpc_status, message)
+    }
+
     /// Compute 400 `invalid` with the API's "Invalid value for field" wording.
     pub(crate) fn invalid(field: &str, value: &str, why: &str) -> ApiError {
         ApiError::compute(
@@ -107,7 +117,7 @@ impl ApiError {
         let (reason, message) = (
             match api {
                 Api::Compute => "notImplemented",
-                Api::Run | Api::ResourceManager => "UNIMPLEMENTED",
+                Api::Run | Api::ResourceManager | Api::CertificateManager => "UNIMPLEMENTED",
             },
             format!(
                 "Method {method_id} exists in the Google API but is not implemented by the sandbox."
@@ -126,7 +136,7 @@ impl ApiError {
             .join("\n");
         let reason = match api {
             Api::Compute => "invalid",
-            Api::Run | Api::ResourceManager => "INVALID_ARGUMENT",
+            Api::Run | Api::ResourceManager | Api::CertificateManager => "INVALID_ARGUMENT",
         };
         let mut e = ApiError::new(api, 400, reason, message);
         e.violations = violations
@@ -143,7 +153,7 @@ impl ApiError {
             (QueryProblem::PathPattern { .. }, Api::Compute) => {
                 ApiError::compute(400, "invalidParameter", message)
             }
-            (QueryProblem::PathPattern { .. }, Api::Run | Api::ResourceManager) => {
+            (QueryProblem::PathPattern { .. }, Api::Run | Api::ResourceManager | Api::CertificateManager) => {
                 ApiError::run(400, "INVALID_ARGUMENT", message)
             }
             (QueryProblem::Unknown { name } | QueryProblem::Invalid { name, .. }, _) => {
@@ -152,7 +162,7 @@ impl ApiError {
                     400,
                     match api {
                         Api::Compute => "invalid",
-                        Api::Run | Api::ResourceManager => "INVALID_ARGUMENT",
+                        Api::Run | Api::ResourceManager | Api::CertificateManager => "INVALID_ARGUMENT",
                     },
                     message.clone(),
                 );
@@ -166,7 +176,7 @@ impl ApiError {
         tracing::error!(error = %e, "sandbox storage failure");
         let reason = match api {
             Api::Compute => "backendError",
-            Api::Run | Api::ResourceManager => "INTERNAL",
+            Api::Run | Api::ResourceManager | Api::CertificateManager => "INTERNAL",
         };
         ApiError::new(api, 500, reason, "Internal error in the sandbox")
     }
@@ -208,7 +218,7 @@ impl ApiError {
         };
         let mut e = match api {
             Api::Compute => ApiError::compute(status, reason, message),
-            Api::Run | Api::ResourceManager => ApiError::run(status, run_status, message),
+            Api::Run | Api::ResourceManager | Api::CertificateManager => ApiError::run(status, run_status, message),
         };
         if fault == Fault::RateLimited {
             e.retry_after = Some(1);
@@ -240,7 +250,7 @@ impl IntoResponse for ApiError {
                 "message": self.message,
                 "errors": [{"message": self.message, "domain": "global", "reason": self.reason}],
             }}),
-            Api::Run | Api::ResourceManager => json!({"error": {
+            Api::Run | Api::ResourceManager | Api::CertificateManager => json!({"error": {
                 "code": code,
                 "message": self.message,
                 "status": self.reason,

@@ -17,12 +17,16 @@
 //! - `/compute/v1/...`: Compute (see `compute/`);
 //! - `/v2/...`: Cloud Run (see `run/`);
 //! - `/v3/...`: Resource Manager's `projects.search` (see `resourcemanager`);
+//! - `/v1/...`: Certificate Manager (see `certificatemanager`);
 //! - anything else that is no method of either API: Google's HTML 404;
 //! - `POST /token`: OAuth2 JWT-bearer token endpoint for gcp_auth;
 //! - `GET|POST /sandbox/v1/faults`: read or change latency and fault injection;
 //! - `POST /sandbox/v1/projects/{p}/sslCertificates/{name}:provision`: flip a managed
-//!   certificate to ACTIVE or a failed state.
+//!   certificate to ACTIVE or a failed state;
+//! - `GET|POST /sandbox/v1/projects/{p}/dnsRecords`: the CNAME records "published" for DNS
+//!   authorizations (Certificate Manager certificates become ACTIVE once theirs resolve).
 
+mod certificatemanager;
 mod compute;
 mod errors;
 mod keys;
@@ -266,7 +270,7 @@ impl Sandbox {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let unauth = |msg: &str| match api {
             Api::Compute => ApiError::compute(401, "authError", msg),
-            Api::Run | Api::ResourceManager => ApiError::run(401, "UNAUTHENTICATED", msg),
+            Api::Run | Api::ResourceManager | Api::CertificateManager => ApiError::run(401, "UNAUTHENTICATED", msg),
         };
         let token = headers
             .get(axum::http::header::AUTHORIZATION)
@@ -428,8 +432,13 @@ fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/compute/v1/{*rest}", any(compute::handle))
         .route("/v2/{*rest}", any(run::handle))
         .route("/v3/{*rest}", any(resourcemanager::handle))
+        .route("/v1/{*rest}", any(certificatemanager::handle))
         .route("/token", post(token))
         .route("/sandbox/v1/faults", get(get_faults).post(set_faults))
+        .route(
+            "/sandbox/v1/projects/{project}/dnsRecords",
+            get(certificatemanager::dns::list).post(certificatemanager::dns::publish),
+        )
         .route(
             "/sandbox/v1/projects/{project}/sslCertificates/{name}",
             post(compute::provision_certificate),

@@ -266,6 +266,7 @@ pub(super) async fn mutate_verb(
         "setTarget" => forwarding_rules::set_target(&mut body, &req),
         "setUrlMap" => target_proxies::set_url_map(&mut body, &req),
         "setSslCertificates" => target_proxies::set_ssl_certificates(&mut body, &req),
+        "setCertificateMap" => target_proxies::set_certificate_map(&mut body, &req),
         _ => {
             return Err(ApiError::not_implemented(
                 crate::cloud::sandbox::Api::Compute,
@@ -314,7 +315,10 @@ pub(super) async fn prepare(
         "backendServices" => backend_services::prepare(ctx, conn, &mut body).await?,
         "urlMaps" => body = url_maps::prepare(ctx, conn, body).await?,
         "sslCertificates" => ssl_certificates::prepare(&mut body)?,
-        "targetHttpsProxies" => target_proxies::prepare_https_proxy(&mut body)?,
+        "targetHttpsProxies" => {
+            target_proxies::prepare_https_proxy(&mut body)?;
+            target_proxies::check_certificate_map(ctx, conn, &mut body).await?;
+        }
         "targetHttpProxies" => target_proxies::prepare_http_proxy(&body)?,
         "addresses" => addresses::prepare(ctx, conn, &mut body, existing).await?,
         "forwardingRules" => forwarding_rules::prepare(conn, ctx, &mut body).await?,

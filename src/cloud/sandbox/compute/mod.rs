@@ -130,6 +130,7 @@ const COLLECTIONS: &[Coll] = &[
             "patch",
             "setUrlMap",
             "setSslCertificates",
+            "setCertificateMap",
         ],
         fingerprint: Fingerprint::Required,
         kind: "compute#targetHttpsProxy",
