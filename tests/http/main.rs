@@ -8,6 +8,7 @@ mod sandbox_apply;
 
 mod auth;
 mod authz_matrix;
+mod certificate_manager;
 mod chain;
 mod chain_wizard;
 mod cli;

@@ -153,16 +153,19 @@ impl ApiError {
             (QueryProblem::PathPattern { .. }, Api::Compute) => {
                 ApiError::compute(400, "invalidParameter", message)
             }
-            (QueryProblem::PathPattern { .. }, Api::Run | Api::ResourceManager | Api::CertificateManager) => {
-                ApiError::run(400, "INVALID_ARGUMENT", message)
-            }
+            (
+                QueryProblem::PathPattern { .. },
+                Api::Run | Api::ResourceManager | Api::CertificateManager,
+            ) => ApiError::run(400, "INVALID_ARGUMENT", message),
             (QueryProblem::Unknown { name } | QueryProblem::Invalid { name, .. }, _) => {
                 let mut e = ApiError::new(
                     api,
                     400,
                     match api {
                         Api::Compute => "invalid",
-                        Api::Run | Api::ResourceManager | Api::CertificateManager => "INVALID_ARGUMENT",
+                        Api::Run | Api::ResourceManager | Api::CertificateManager => {
+                            "INVALID_ARGUMENT"
+                        }
                     },
                     message.clone(),
                 );
@@ -218,7 +221,9 @@ impl ApiError {
         };
         let mut e = match api {
             Api::Compute => ApiError::compute(status, reason, message),
-            Api::Run | Api::ResourceManager | Api::CertificateManager => ApiError::run(status, run_status, message),
+            Api::Run | Api::ResourceManager | Api::CertificateManager => {
+                ApiError::run(status, run_status, message)
+            }
         };
         if fault == Fault::RateLimited {
             e.retry_after = Some(1);

@@ -270,7 +270,9 @@ impl Sandbox {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let unauth = |msg: &str| match api {
             Api::Compute => ApiError::compute(401, "authError", msg),
-            Api::Run | Api::ResourceManager | Api::CertificateManager => ApiError::run(401, "UNAUTHENTICATED", msg),
+            Api::Run | Api::ResourceManager | Api::CertificateManager => {
+                ApiError::run(401, "UNAUTHENTICATED", msg)
+            }
         };
         let token = headers
             .get(axum::http::header::AUTHORIZATION)

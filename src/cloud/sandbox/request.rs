@@ -127,7 +127,9 @@ fn read_body(doc: &discovery::Api, api: Api, schema: &str, body: &Bytes) -> ApiR
                     "Required field 'resource' not specified",
                 ));
             }
-            Api::Run | Api::ResourceManager | Api::CertificateManager => Value::Object(Default::default()),
+            Api::Run | Api::ResourceManager | Api::CertificateManager => {
+                Value::Object(Default::default())
+            }
         }
     } else {
         serde_json::from_slice(body).map_err(|e| parse_error(e.to_string()))?

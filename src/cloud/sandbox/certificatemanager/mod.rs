@@ -31,11 +31,7 @@ fn invalid(message: impl Into<String>) -> ApiError {
 }
 
 fn not_found(name: &str) -> ApiError {
-    ApiError::certificate_manager(
-        404,
-        "NOT_FOUND",
-        format!("Resource '{name}' was not found"),
-    )
+    ApiError::certificate_manager(404, "NOT_FOUND", format!("Resource '{name}' was not found"))
 }
 
 fn precondition(message: impl Into<String>) -> ApiError {
@@ -183,7 +179,9 @@ async fn dispatch(sb: &Sandbox, mut call: Call<'_>) -> ApiResult {
         "patch" => {
             let mask = call.query("updateMask").unwrap_or_default().to_string();
             if mask.trim().is_empty() {
-                return Err(invalid("updateMask is required: name the fields to change."));
+                return Err(invalid(
+                    "updateMask is required: name the fields to change.",
+                ));
             }
             let body = call.take_body();
             let stored = resources::patch(sb, &target, &mask, body).await?;
@@ -210,7 +208,10 @@ async fn started(
 ) -> ApiResult {
     let now = now_ms();
     let id = format!("operation-{now}-{}", random_hex(8));
-    let name = format!("projects/{}/locations/{LOCATION}/operations/{id}", target.project);
+    let name = format!(
+        "projects/{}/locations/{LOCATION}/operations/{id}",
+        target.project
+    );
     let response = match resource {
         Some(mut r) => {
             r["@type"] = json!(format!(

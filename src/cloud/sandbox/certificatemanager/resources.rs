@@ -4,7 +4,9 @@
 
 use super::dns;
 use super::{Target, err, invalid, key, not_found, precondition};
-use crate::cloud::sandbox::{ApiError, ApiResult, Sandbox, merge_patch, now_ms, random_hex, rfc3339};
+use crate::cloud::sandbox::{
+    ApiError, ApiResult, Sandbox, merge_patch, now_ms, random_hex, rfc3339,
+};
 use crate::db::sandbox as sql;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
@@ -20,18 +22,27 @@ fn mutable(collection: &str) -> &'static [&'static str] {
 
 async fn stored(conn: &mut SqliteConnection, t: &Target) -> Result<Option<Value>, ApiError> {
     let name = t.key_name();
-    Ok(sql::get_resource(conn, key(&t.project, t.collection, &name))
-        .await
-        .map_err(err)?
-        .map(|r| r.body))
+    Ok(
+        sql::get_resource(conn, key(&t.project, t.collection, &name))
+            .await
+            .map_err(err)?
+            .map(|r| r.body),
+    )
 }
 
 async fn put(conn: &mut SqliteConnection, t: &Target, body: &Value) -> Result<(), ApiError> {
     let now = now_ms();
     let name = t.key_name();
-    sql::put_resource(conn, key(&t.project, t.collection, &name), body, &json!({}), now, now)
-        .await
-        .map_err(err)
+    sql::put_resource(
+        conn,
+        key(&t.project, t.collection, &name),
+        body,
+        &json!({}),
+        now,
+        now,
+    )
+    .await
+    .map_err(err)
 }
 
 /// All of a kind in the project (entries: of every map).
@@ -69,7 +80,11 @@ async fn with_state(
         .collect();
     let mut attempts = Vec::new();
     let mut all_authorized = !authorizations.is_empty();
-    for domain in cert["managed"]["domains"].as_array().cloned().unwrap_or_default() {
+    for domain in cert["managed"]["domains"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
         let domain = domain.as_str().unwrap_or_default().to_string();
         let parent = crate::domain::names::authorization_domain(&domain).to_string();
         let mut record = Value::Null;
@@ -115,7 +130,9 @@ async fn with_state(
 
 pub(super) async fn get(sb: &Sandbox, t: &Target) -> ApiResult {
     let mut conn = sb.db.acquire().await.map_err(err)?;
-    let found = stored(&mut conn, t).await?.ok_or_else(|| not_found(&t.name()))?;
+    let found = stored(&mut conn, t)
+        .await?
+        .ok_or_else(|| not_found(&t.name()))?;
     let found = with_state(&mut conn, t, found).await?;
     Ok(axum::Json(found).into_response())
 }
@@ -130,12 +147,21 @@ pub(super) async fn list(sb: &Sandbox, t: &Target) -> ApiResult {
     }
     let mut items = Vec::new();
     for v in all(&mut conn, &t.project, t.collection).await? {
-        if v["name"].as_str().is_some_and(|n| n.starts_with(&format!("{}/", t.parent))) {
+        if v["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with(&format!("{}/", t.parent)))
+        {
             let at = Target {
                 project: t.project.clone(),
                 collection: t.collection,
                 parent: t.parent.clone(),
-                id: v["name"].as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_string(),
+                id: v["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
             };
             items.push(with_state(&mut conn, &at, v).await?);
         }
@@ -152,10 +178,12 @@ async fn stored_map(
     project: &str,
     map: &str,
 ) -> Result<Option<Value>, ApiError> {
-    Ok(sql::get_resource(conn, key(project, "certificateMaps", map))
-        .await
-        .map_err(err)?
-        .map(|r| r.body))
+    Ok(
+        sql::get_resource(conn, key(project, "certificateMaps", map))
+            .await
+            .map_err(err)?
+            .map(|r| r.body),
+    )
 }
 
 /// Certificate Manager ids: RFC 1035-like, 1 to 63 characters (API-NOTES §14.1 treats them
@@ -165,7 +193,8 @@ fn valid_id(id: &str) -> bool {
     !b.is_empty()
         && b.len() <= 63
         && b[0].is_ascii_lowercase()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[b.len() - 1] != b'-'
 }
 
@@ -322,7 +351,9 @@ async fn check_entry_certificates(
 pub(super) async fn patch(sb: &Sandbox, t: &Target, mask: &str, body: Value) -> ApiResult<Value> {
     let _serial = sb.write.lock().await;
     let mut conn = sb.db.acquire().await.map_err(err)?;
-    let mut current = stored(&mut conn, t).await?.ok_or_else(|| not_found(&t.name()))?;
+    let mut current = stored(&mut conn, t)
+        .await?
+        .ok_or_else(|| not_found(&t.name()))?;
     let allowed = mutable(t.collection);
     let mut changes = json!({});
     for field in mask.split(',').map(str::trim) {
@@ -371,13 +402,23 @@ async fn users(
         }
         "certificateMaps" => {
             for e in all(conn, &t.project, "certificateMapEntries").await? {
-                if e["name"].as_str().is_some_and(|n| n.starts_with(&format!("{name}/"))) {
+                if e["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with(&format!("{name}/")))
+                {
                     out.push(e["name"].as_str().unwrap_or_default().to_string());
                 }
             }
-            let proxies = sql::list_resources(conn, "compute", &t.project, "global", "targetHttpsProxies", now_ms())
-                .await
-                .map_err(err)?;
+            let proxies = sql::list_resources(
+                conn,
+                "compute",
+                &t.project,
+                "global",
+                "targetHttpsProxies",
+                now_ms(),
+            )
+            .await
+            .map_err(err)?;
             for p in proxies {
                 let map = p.body["certificateMap"].as_str().unwrap_or_default();
                 if crate::domain::links::link_path(map) == name {

@@ -117,12 +117,21 @@ pub(super) async fn check_certificate_map(
     };
     let path = link_path(map).to_string();
     let parts: Vec<&str> = path.split('/').collect();
-    let ["projects", project, "locations", location, "certificateMaps", name] = parts.as_slice()
+    let [
+        "projects",
+        project,
+        "locations",
+        location,
+        "certificateMaps",
+        name,
+    ] = parts.as_slice()
     else {
         return Err(ApiError::invalid(
             "resource.certificateMap",
             map,
-            &format!("Use the form {CERTIFICATE_MANAGER_BASE}projects/PROJECT/locations/global/certificateMaps/MAP."),
+            &format!(
+                "Use the form {CERTIFICATE_MANAGER_BASE}projects/PROJECT/locations/global/certificateMaps/MAP."
+            ),
         ));
     };
     let key = sql::Key {
