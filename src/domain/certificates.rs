@@ -234,6 +234,106 @@ impl DnsRecord {
     }
 }
 
+/// How far Google has got with one domain of a Certificate Manager certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Validation {
+    /// Nothing applied yet: the first apply creates the authorization that names the record.
+    NotCreated,
+    /// The authorization exists; Google has not yet seen its CNAME.
+    Waiting,
+    Validated,
+    /// Google gave up (`FAILED`), with its reason when it gave one.
+    Failed(String),
+}
+
+impl Validation {
+    pub fn words(&self) -> String {
+        match self {
+            Validation::NotCreated => {
+                "not created yet: the first apply creates the record to publish".into()
+            }
+            Validation::Waiting => {
+                "waiting for the CNAME: Google validates the domain once this record resolves"
+                    .into()
+            }
+            Validation::Validated => "validated: the certificate is issued".into(),
+            Validation::Failed(why) => format!("failed: {why}"),
+        }
+    }
+
+    /// `ok`, `pending` or `bad`, for the status badge.
+    pub fn health(&self) -> &'static str {
+        match self {
+            Validation::Validated => "ok",
+            Validation::Failed(_) => "bad",
+            _ => "pending",
+        }
+    }
+}
+
+/// The CNAME record a Certificate Manager DNS authorization needs for one domain, and how far
+/// validation has got. Unlike the A records, it can be published before the domain points at
+/// the load balancer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationRecord {
+    pub domain: String,
+    /// `_acme-challenge.example.com.`, once the authorization exists.
+    pub name: Option<String>,
+    pub data: Option<String>,
+    pub validation: Validation,
+}
+
+/// The CNAME records of a Certificate Manager frontend, from the live authorizations and
+/// certificates (`live` answers a resource path with the resource as Google returns it).
+pub fn authorization_records(
+    spec: &crate::domain::spec::Spec,
+    live: &dyn Fn(&str) -> Option<serde_json::Value>,
+) -> Vec<AuthorizationRecord> {
+    use crate::domain::names;
+    use crate::domain::plan::{ResourceKind, resource_path};
+    let d = &spec.name;
+    spec.frontend
+        .domains
+        .iter()
+        .map(|domain| {
+            let auth = live(&resource_path(
+                &spec.project,
+                &ResourceKind::DnsAuthorization,
+                &names::dns_authorization(d, domain),
+            ));
+            let cert = live(&resource_path(
+                &spec.project,
+                &ResourceKind::ManagedCertificate,
+                &names::cm_certificate(d, domain),
+            ));
+            let record = auth.as_ref().map(|a| a["dnsResourceRecord"].clone());
+            let field = |k: &str| {
+                record
+                    .as_ref()
+                    .and_then(|r| r[k].as_str())
+                    .map(str::to_string)
+            };
+            let validation = match (&auth, cert.as_ref().map(|c| &c["managed"])) {
+                (None, _) => Validation::NotCreated,
+                (Some(_), Some(m)) if m["state"] == "ACTIVE" => Validation::Validated,
+                (Some(_), Some(m)) if m["state"] == "FAILED" => Validation::Failed(
+                    m["provisioningIssue"]["details"]
+                        .as_str()
+                        .unwrap_or("Google could not validate the domain")
+                        .to_string(),
+                ),
+                (Some(_), _) => Validation::Waiting,
+            };
+            AuthorizationRecord {
+                domain: domain.clone(),
+                name: field("name"),
+                data: field("data"),
+                validation,
+            }
+        })
+        .collect()
+}
+
 /// The A record each domain needs. Domains are written as users gave them; a trailing dot (which
 /// Google accepts) is not doubled, and names are lowercased since DNS is case-insensitive.
 pub fn dns_records(domains: &[String], ip: Option<&str>) -> Vec<DnsRecord> {

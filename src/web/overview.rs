@@ -10,7 +10,8 @@ use crate::AppState;
 use crate::auth::{Access, CurrentUser, Viewer};
 use crate::db::deployments::DeploymentRow;
 use crate::db::live_facts::LiveRow;
-use crate::domain::certificates::{self, DnsRecord, Explanation};
+use crate::domain::certificates::{self, AuthorizationRecord, DnsRecord, Explanation};
+use crate::domain::plan::ResourceKind;
 use crate::domain::preview::{self, PreviewRow};
 use crate::domain::spec::{BackendKind, Endpoint, Protocol, Spec};
 use crate::domain::{chain, describe, parse, topology};
@@ -67,7 +68,11 @@ impl CertView {
     ) -> CertView {
         let mut c = CertView {
             id,
-            https: spec.is_some_and(|s| s.frontend.protocol == Protocol::Https),
+            // Certificate Manager's certificates are reported with their CNAME records, in
+            // the DNS section; this one is about the classic managed certificate.
+            https: spec.is_some_and(|s| {
+                s.frontend.protocol == Protocol::Https && s.frontend.certificate.is_managed()
+            }),
             name: live.and_then(|l| l.certificate.clone()),
             status: None,
             domains: Vec::new(),
@@ -310,6 +315,24 @@ struct OverviewQuery {
     path: Option<String>,
 }
 
+/// The live DNS authorizations and certificates of a Certificate Manager frontend, as CNAME
+/// records with each domain's validation. A read that fails shows as not created rather than
+/// failing the page: the drift section reports reads that fail.
+async fn read_authorizations(state: &AppState, spec: &Spec) -> Vec<AuthorizationRecord> {
+    let reader = state.deployer.reader();
+    let mut found = std::collections::BTreeMap::new();
+    for r in crate::domain::plan::compile(spec).resources {
+        if matches!(
+            r.kind,
+            ResourceKind::DnsAuthorization | ResourceKind::ManagedCertificate
+        ) && let Ok(Some(v)) = reader.get(&r.id).await
+        {
+            found.insert(r.id, v);
+        }
+    }
+    certificates::authorization_records(spec, &|path| found.get(path).cloned())
+}
+
 /// One domain's certificate line.
 pub struct DomainCert {
     pub domain: String,
@@ -431,6 +454,8 @@ pub struct Overview {
     /// A job holding until a new certificate is ACTIVE: (job id, certificate, progress).
     pub certificate_change: Option<(i64, String, Option<String>)>,
     pub dns: Vec<DnsRecord>,
+    /// With Certificate Manager: the CNAME record each domain's authorization needs.
+    pub authorizations: Vec<AuthorizationRecord>,
     pub cert: CertView,
     pub sample_host: String,
     pub tester: Option<RouteAnswer>,
@@ -585,6 +610,7 @@ pub async fn load(
             (job, name, progress)
         }),
         dns: Vec::new(),
+        authorizations: Vec::new(),
         cert: CertView::new(
             id,
             None,
@@ -643,6 +669,9 @@ pub async fn load(
     o.svg = topology::to_svg(&topo);
     o.https = spec.frontend.protocol == Protocol::Https;
     o.dns = certificates::dns_records(&spec.frontend.domains, ip.as_deref());
+    if o.https && !spec.frontend.certificate.is_managed() {
+        o.authorizations = read_authorizations(state, &spec).await;
+    }
     o.cert = CertView::new(
         id,
         Some(&spec),
