@@ -19,7 +19,7 @@ use crate::auth::{CurrentUser, Editor, Viewer};
 use crate::db::deployments as store;
 use crate::domain::draft::{self, Draft, DraftError};
 use crate::domain::shared_names::{self, Neighbour};
-use crate::domain::spec::{BackendKind, Endpoint, IpKind, Protocol, Target};
+use crate::domain::spec::{BackendKind, CertificateMode, Endpoint, IpKind, Protocol, Target};
 use crate::domain::{gcloud, lint, preview, validate};
 use crate::error::{AppError, AppResult, Form, Path, Query};
 use crate::web::{Shell, render};
@@ -359,6 +359,9 @@ struct WizardPage {
     domains: String,
     ip: String,
     http_redirect: bool,
+    /// `certificate-manager` or `managed`: a draft that does not serve HTTPS yet is offered
+    /// Certificate Manager, as Google recommends for new load balancers.
+    certificate: &'static str,
     // Backends
     backends: Vec<BackendView>,
     add_internet: AddInternetView,
@@ -689,6 +692,10 @@ pub(crate) fn render_step(
             IpKind::Ephemeral => "ephemeral".into(),
         },
         http_redirect: d.frontend.http_redirect,
+        certificate: match d.frontend.protocol {
+            Some(Protocol::Https) => d.frontend.certificate.as_str(),
+            _ => CertificateMode::CertificateManager.as_str(),
+        },
         backends: d
             .backends
             .iter()

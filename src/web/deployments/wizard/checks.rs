@@ -108,6 +108,7 @@ pub(crate) fn locate(field: &str, d: &Draft) -> (&'static str, String) {
                 "domains" => "frontend-domains",
                 "http_redirect" => "frontend-redirect",
                 "ip" => "frontend-ip",
+                "certificate" => "frontend-certificate",
                 _ => "frontend-protocol",
             }
             .into(),
@@ -157,6 +158,7 @@ pub(crate) fn label(field: &str, d: &Draft) -> String {
             "domains" => "Domains",
             "http_redirect" => "Redirect HTTP to HTTPS",
             "ip" => "IP address",
+            "certificate" => "Certificates",
             _ => "Protocol",
         }
         .into(),
