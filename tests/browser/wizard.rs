@@ -53,10 +53,18 @@ async fn build_seed_002_in_the_wizard_with_reloads_and_review_the_routes() {
 
     // Frontend, saved as we go (no button pressed).
     click(b, "protocol-https").await;
+    // A new HTTPS deployment is offered Certificate Manager; seed 002 uses classic certificates.
+    assert_eq!(
+        prop(b, "certificate-manager", "checked").await.as_deref(),
+        Some("true")
+    );
+    click(b, "certificate-classic").await;
     type_into(b, "frontend-domains", "hello.example.com").await;
     click(b, "frontend-redirect").await;
     saved(&app, id, |d| {
-        d.frontend.http_redirect && d.frontend.domains == ["hello.example.com"]
+        d.frontend.http_redirect
+            && d.frontend.certificate.is_managed()
+            && d.frontend.domains == ["hello.example.com"]
     })
     .await;
     wait_for_text(b, "save-status", "Saved").await;
