@@ -1,6 +1,6 @@
 //! Contract tests: every request the client builds is checked against the stored discovery
-//! documents (tests/data/*.discovery.json.gz, copies of ../shared/gcp/: Compute, Cloud Run and
-//! Resource Manager). The URL must match a
+//! documents (tests/data/*.discovery.json.gz, copies of ../shared/gcp/: Compute, Cloud Run,
+//! Resource Manager and Certificate Manager). The URL must match a
 //! method's path template and HTTP verb, every query parameter must be one the method (or the API)
 //! declares, and the body must fit the method's request schema: an unknown field, a wrong JSON
 //! type or a value outside an enum fails.
@@ -124,7 +124,8 @@ fn all_methods_client(proxy_base: &str, key: &str) -> Client {
         &format!("{proxy_base}/compute/v1/"),
         &format!("{proxy_base}/"),
     )
-    .with_resourcemanager(&format!("{proxy_base}/"));
+    .with_resourcemanager(&format!("{proxy_base}/"))
+    .with_certificatemanager(&format!("{proxy_base}/"));
     config.retry = RetryPolicy::fast();
     Client::new(
         config,
@@ -355,6 +356,7 @@ async fn exercise(c: &Client) {
     )
     .await
     .unwrap();
+    certificate_manager(c).await;
     hps.list().await.unwrap();
     let hp = c.target_http_proxies(P);
     c.wait_operation(
@@ -517,6 +519,147 @@ async fn exercise(c: &Client) {
     }
 }
 
+/// Certificate Manager as a job uses it (the very calls `plan::steps` stores), then the proxy
+/// moved onto the map and its classic certificates patched off.
+async fn certificate_manager(c: &Client) {
+    use reqwest::Method;
+    let global = format!("projects/{P}/locations/global");
+    let q = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+    let auth = format!("{global}/dnsAuthorizations/auth");
+    let cert = format!("{global}/certificates/cmcert");
+    let map = format!("{global}/certificateMaps/map");
+    let entry = format!("{map}/certificateMapEntries/entry");
+    let calls = [
+        (
+            format!("{global}/dnsAuthorizations"),
+            q("dnsAuthorizationId", "auth"),
+            json!({ "description": "switchyard:deployment=shop", "domain": "shop.example.com" }),
+        ),
+        (
+            format!("{global}/certificates"),
+            q("certificateId", "cmcert"),
+            json!({ "description": "d", "managed": {
+                "domains": ["shop.example.com"], "dnsAuthorizations": [auth] } }),
+        ),
+        (
+            format!("{global}/certificateMaps"),
+            q("certificateMapId", "map"),
+            json!({ "description": "d" }),
+        ),
+        (
+            format!("{map}/certificateMapEntries"),
+            q("certificateMapEntryId", "entry"),
+            json!({ "description": "d", "hostname": "shop.example.com", "certificates": [cert] }),
+        ),
+        (
+            format!("{map}/certificateMapEntries"),
+            q("certificateMapEntryId", "primary"),
+            json!({ "description": "d", "matcher": "PRIMARY", "certificates": [cert] }),
+        ),
+    ];
+    for (path, query, body) in calls {
+        let op = c
+            .certificate_manager_call(Method::POST, &path, &query, Some(body))
+            .await
+            .unwrap();
+        let r = switchyard::cloud::OperationRef::CertificateManager { name: op.name };
+        c.get_operation(&r).await.unwrap();
+        c.wait(&r).await.unwrap();
+    }
+    let op = c
+        .certificate_manager_call(
+            Method::PATCH,
+            &entry,
+            &q("updateMask", "certificates"),
+            Some(json!({ "certificates": [cert] })),
+        )
+        .await
+        .unwrap();
+    c.wait(&switchyard::cloud::OperationRef::CertificateManager { name: op.name })
+        .await
+        .unwrap();
+    for path in [&auth, &cert, &map, &entry] {
+        c.certificate_manager_get(path).await.unwrap().unwrap();
+    }
+    for collection in [
+        format!("{global}/dnsAuthorizations"),
+        format!("{global}/certificates"),
+        format!("{global}/certificateMaps"),
+        format!("{map}/certificateMapEntries"),
+    ] {
+        assert!(
+            !c.certificate_manager_list(&collection)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+    let proxy = format!("projects/{P}/global/targetHttpsProxies/https");
+    let set = c
+        .mutate_path(
+            Method::POST,
+            &format!("{proxy}/setCertificateMap"),
+            Some(json!({ "certificateMap": format!("//certificatemanager.googleapis.com/{map}") })),
+            rid(),
+        )
+        .await
+        .unwrap();
+    c.wait_operation(&set).await.unwrap();
+    let current: Value = c
+        .get(&switchyard::cloud::ResourceRef::parse(&proxy).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let patch = c
+        .mutate_path(
+            Method::PATCH,
+            &proxy,
+            Some(json!({ "sslCertificates": null, "fingerprint": current["fingerprint"] })),
+            rid(),
+        )
+        .await
+        .unwrap();
+    c.wait_operation(&patch).await.unwrap();
+    // Back to the classic certificate, and the map detached, as the reverse move does.
+    c.wait_operation(
+        &c.set_ssl_certificates(P, "https", vec![c.ssl_certificates(P).link("cert")], rid())
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let current: Value = c
+        .get(&switchyard::cloud::ResourceRef::parse(&proxy).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let patch = c
+        .mutate_path(
+            Method::PATCH,
+            &proxy,
+            Some(json!({ "certificateMap": null, "fingerprint": current["fingerprint"] })),
+            rid(),
+        )
+        .await
+        .unwrap();
+    c.wait_operation(&patch).await.unwrap();
+    for path in [
+        &entry,
+        &format!("{map}/certificateMapEntries/primary"),
+        &map,
+        &cert,
+        &auth,
+    ] {
+        let op = c
+            .certificate_manager_call(Method::DELETE, path, &[], None)
+            .await
+            .unwrap();
+        c.wait(&switchyard::cloud::OperationRef::CertificateManager { name: op.name })
+            .await
+            .unwrap();
+    }
+}
+
 fn full_service() -> RunService {
     RunService {
         description: Some("shop web".into()),
@@ -607,6 +750,7 @@ async fn every_request_the_client_sends_fits_the_discovery_documents() {
     let compute = discovery::compute();
     let run = discovery::run();
     let resourcemanager = discovery::resourcemanager();
+    let certificatemanager = discovery::certificatemanager();
     let mut problems = Vec::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let recorded = log.lock().unwrap().clone();
@@ -615,6 +759,8 @@ async fn every_request_the_client_sends_fits_the_discovery_documents() {
             compute
         } else if r.path.starts_with("v3/") {
             resourcemanager
+        } else if r.path.starts_with("v1/") {
+            certificatemanager
         } else {
             run
         };
@@ -661,6 +807,7 @@ async fn every_request_the_client_sends_fits_the_discovery_documents() {
         "compute.targetHttpsProxies.patch",
         "compute.targetHttpsProxies.setUrlMap",
         "compute.targetHttpsProxies.setSslCertificates",
+        "compute.targetHttpsProxies.setCertificateMap",
         "compute.targetHttpsProxies.list",
         "compute.targetHttpsProxies.delete",
         "compute.targetHttpProxies.insert",
@@ -692,6 +839,24 @@ async fn every_request_the_client_sends_fits_the_discovery_documents() {
         "run.projects.locations.operations.wait",
         "run.projects.locations.operations.delete",
         "cloudresourcemanager.projects.search",
+        "certificatemanager.projects.locations.dnsAuthorizations.create",
+        "certificatemanager.projects.locations.dnsAuthorizations.get",
+        "certificatemanager.projects.locations.dnsAuthorizations.list",
+        "certificatemanager.projects.locations.dnsAuthorizations.delete",
+        "certificatemanager.projects.locations.certificates.create",
+        "certificatemanager.projects.locations.certificates.get",
+        "certificatemanager.projects.locations.certificates.list",
+        "certificatemanager.projects.locations.certificates.delete",
+        "certificatemanager.projects.locations.certificateMaps.create",
+        "certificatemanager.projects.locations.certificateMaps.get",
+        "certificatemanager.projects.locations.certificateMaps.list",
+        "certificatemanager.projects.locations.certificateMaps.delete",
+        "certificatemanager.projects.locations.certificateMaps.certificateMapEntries.create",
+        "certificatemanager.projects.locations.certificateMaps.certificateMapEntries.get",
+        "certificatemanager.projects.locations.certificateMaps.certificateMapEntries.list",
+        "certificatemanager.projects.locations.certificateMaps.certificateMapEntries.patch",
+        "certificatemanager.projects.locations.certificateMaps.certificateMapEntries.delete",
+        "certificatemanager.projects.locations.operations.get",
     ];
     let missing: Vec<&str> = expected
         .iter()
