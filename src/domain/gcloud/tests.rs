@@ -283,3 +283,33 @@ fn an_ip_backend_is_an_internet_ip_port_neg_with_an_ip_endpoint() {
         "{l:#?}"
     );
 }
+
+#[test]
+fn certificate_manager_commands_for_seed_000() {
+    let mut spec: crate::domain::spec::Spec =
+        serde_json::from_str(include_str!("../../../tests/data/seeds/seed-000.json")).unwrap();
+    spec.frontend.certificate = crate::domain::spec::CertificateMode::CertificateManager;
+    spec.frontend.domains = vec!["your-domain.com".into(), "*.your-domain.com".into()];
+    let script = super::commands(&spec);
+    let lines: Vec<String> = script.steps.iter().map(|s| s.command()).collect();
+    let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
+    assert!(has("certificatemanager.googleapis.com"), "{lines:#?}");
+    assert!(has(
+        "gcloud certificate-manager dns-authorizations create global-app-dnsauth-"
+    ));
+    assert!(has("--domain=your-domain.com"));
+    assert!(has(
+        "gcloud certificate-manager certificates create global-app-cmcert-"
+    ));
+    assert!(has("--domains='*.your-domain.com'"), "{lines:#?}");
+    assert!(has(
+        "gcloud certificate-manager maps create global-app-certmap"
+    ));
+    assert!(has("--hostname=your-domain.com"));
+    assert!(has("--set-primary"));
+    assert!(has("--certificate-map=global-app-certmap"));
+    assert!(!has("ssl-certificates"));
+    if std::env::var("GCLOUD_COMMANDS_OUT").is_ok() {
+        std::fs::write("/tmp/cm-commands.txt", lines.join("\n")).unwrap();
+    }
+}
