@@ -247,17 +247,23 @@ pub enum Validation {
 }
 
 impl Validation {
-    pub fn words(&self) -> String {
+    /// The state in a few words, for the badge.
+    pub fn label(&self) -> &'static str {
         match self {
-            Validation::NotCreated => {
-                "not created yet: the first apply creates the record to publish".into()
-            }
-            Validation::Waiting => {
-                "waiting for the CNAME: Google validates the domain once this record resolves"
-                    .into()
-            }
-            Validation::Validated => "validated: the certificate is issued".into(),
-            Validation::Failed(why) => format!("failed: {why}"),
+            Validation::NotCreated => "not created yet:",
+            Validation::Waiting => "waiting for the CNAME:",
+            Validation::Validated => "validated:",
+            Validation::Failed(_) => "failed:",
+        }
+    }
+
+    /// What it means, under the badge.
+    pub fn detail(&self) -> String {
+        match self {
+            Validation::NotCreated => "the first apply creates the record to publish".into(),
+            Validation::Waiting => "Google validates the domain once this record resolves".into(),
+            Validation::Validated => "the certificate is issued".into(),
+            Validation::Failed(why) => why.clone(),
         }
     }
 

@@ -263,7 +263,12 @@ pub fn draft_frontend(d: &Draft) -> String {
         None => "Protocol not chosen yet.".to_string(),
         Some(Protocol::Http) => format!("Plain HTTP on port 80, on {ip}."),
         Some(Protocol::Https) => format!(
-            "HTTPS on port 443 with a Google-managed certificate for {}, on {ip}{}.",
+            "HTTPS on port 443 with {} for {}, on {ip}{}.",
+            if f.certificate.is_managed() {
+                "a Google-managed certificate"
+            } else {
+                "Certificate Manager certificates (authorised by DNS)"
+            },
             if f.domains.is_empty() {
                 "no domain yet".to_string()
             } else {

@@ -251,3 +251,86 @@ async fn a_domain_change_waits_for_the_new_certificate_on_the_job_page() {
     assert_eq!(attached(&app).await, vec![new]);
     browser.close().await;
 }
+
+/// Seed 000 served through Certificate Manager: the DNS section lists the CNAME record to
+/// publish, unreadable bits wrapped rather than pushing the page sideways at 1366 px, and tells
+/// the domain is validated once the sandbox's DNS holds the record.
+#[tokio::test]
+async fn the_dns_section_lists_the_certificate_manager_cname_and_its_validation() {
+    let app = spawn_app().await;
+    app.create_user("ed", Role::Editor).await;
+    let mut spec: serde_json::Value =
+        serde_json::from_str(include_str!("../data/seeds/seed-000.json")).unwrap();
+    spec["frontend"]["certificate"] = serde_json::json!("certificate-manager");
+    spec["frontend"]["domains"] = serde_json::json!(["your-domain.com", "*.your-domain.com"]);
+    let (id, _) = crate::sandbox_apply::apply_in_sandbox(&app, &spec.to_string(), "ed").await;
+
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    b.set_window_size(1366, 1000).await.unwrap();
+    sign_in_from(b, &app.base, &format!("/deployments/{id}"), "ed").await;
+    let table = b
+        .wait()
+        .for_element(Locator::Id("dns-authorizations"))
+        .await
+        .unwrap();
+    let text = table.text().await.unwrap();
+    assert!(text.contains("_acme-challenge.your-domain.com."), "{text}");
+    assert!(
+        text.contains("authorize.certificatemanager.goog."),
+        "{text}"
+    );
+    assert!(text.contains("*.your-domain.com"), "{text}");
+    assert!(text.contains("waiting for the CNAME"), "{text}");
+    assert!(
+        b.find(Locator::Id("certificate")).await.is_err(),
+        "no classic certificate section"
+    );
+    let sideways: bool = b
+        .execute(
+            "return document.documentElement.scrollWidth > document.documentElement.clientWidth",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    b.execute("document.getElementById('dns').scrollIntoView()", vec![])
+        .await
+        .unwrap();
+    let shot = screenshot(b, "dns-certificate-manager").await;
+    assert!(
+        !sideways,
+        "the page scrolls sideways at 1366 px: {}",
+        shot.display()
+    );
+
+    // Publish the record; a reload shows both domains validated.
+    let auths = app
+        .state
+        .cloud
+        .certificate_manager_list("projects/my-project/locations/global/dnsAuthorizations")
+        .await
+        .unwrap();
+    let compute = app.state.cloud.config().compute_endpoint.clone();
+    let base = compute.trim_end_matches("compute/v1/");
+    let r = reqwest::Client::new()
+        .post(format!("{base}sandbox/v1/projects/my-project/dnsRecords"))
+        .json(&auths[0]["dnsResourceRecord"])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    b.refresh().await.unwrap();
+    let mut text = String::new();
+    for _ in 0..100 {
+        if let Ok(t) = b.find(Locator::Id("dns-authorizations")).await {
+            text = t.text().await.unwrap_or_default();
+            if text.matches("validated:").count() == 2 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(text.matches("validated:").count(), 2, "{text}");
+}
