@@ -327,7 +327,14 @@ impl Deployer {
                 live.insert(id, found);
             }
         }
-        let mut plan = plan::destroy(&basis.name, &basis.project, &live);
+        // Adopted resources keep names outside the deployment's prefix, so listing missed them.
+        for id in &graph.adopted {
+            if !live.contains_key(id) {
+                let found = self.live.get(id).await?;
+                live.insert(id.clone(), found);
+            }
+        }
+        let mut plan = plan::destroy_adopted(&basis.name, &basis.project, &graph.adopted, &live);
         plan::claim_others(&mut plan, &live, &self.others(row, &basis.project).await?);
         if let Some(warning) =
             chain::destroy_warning(&self.db, self.live.as_ref(), &row.name).await?

@@ -82,6 +82,7 @@ pub mod chain;
 pub mod describe;
 pub mod draft;
 pub mod env_values;
+pub mod explicit_names;
 pub mod gcloud;
 pub mod links;
 pub mod lint;

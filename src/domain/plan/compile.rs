@@ -5,6 +5,7 @@ use super::{
     urlmap_body,
 };
 use crate::domain::chain::Hop;
+use crate::domain::explicit_names as named;
 use crate::domain::names;
 use crate::domain::spec::{
     Backend, BackendKind, Endpoint, EnvSource, EnvVar, IpKind, Protocol, Service, Spec,
@@ -173,6 +174,24 @@ fn internet_target(backend: &Backend, hops: &[Hop]) -> Option<InternetTarget> {
     })
 }
 
+/// Path matchers of an adopted URL map keep their names (they are compared like any field), in
+/// the order the map lists them; those beyond the kept names get the derived ones.
+fn keep_path_matcher_names(spec: &Spec, mut body: Value) -> Value {
+    let kept = &spec.names.path_matchers;
+    for (i, name) in kept.iter().enumerate() {
+        let derived = urlmap_body::path_matcher_name(i);
+        if let Some(m) = body["pathMatchers"].get_mut(i) {
+            m["name"] = json!(name);
+        }
+        if let Some(rules) = body["hostRules"].as_array_mut() {
+            for r in rules.iter_mut().filter(|r| r["pathMatcher"] == json!(derived)) {
+                r["pathMatcher"] = json!(name);
+            }
+        }
+    }
+    body
+}
+
 /// The resources `spec` needs, in creation order, for a spec whose backends follow no other
 /// deployment (or when only the names matter). See [`compile_chained`].
 pub fn compile(spec: &Spec) -> DesiredGraph {
@@ -241,7 +260,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                     let kind = ResourceKind::ServerlessNeg {
                         region: region.clone(),
                     };
-                    let name = names::serverless_neg(deployment, &backend.name, region, service);
+                    let name = named::serverless_neg(spec, backend, region);
                     // A service the spec deploys must exist before its NEG is worth creating.
                     let service_dep: Vec<String> = spec
                         .service(service)
@@ -279,7 +298,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                         (Some(fqdn), _) => ("INTERNET_FQDN_PORT", fqdn.as_str()),
                         (None, ip) => ("INTERNET_IP_PORT", ip.as_deref().unwrap_or_default()),
                     };
-                    let name = names::internet_neg(deployment, address, t.endpoint.port);
+                    let name = named::internet_neg(spec, &backend.name, address, t.endpoint.port);
                     let id = b.add(
                         ResourceKind::InternetNeg,
                         name,
@@ -312,7 +331,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
         }
         b.add(
             ResourceKind::BackendService,
-            names::backend_service(deployment, &backend.name),
+            named::backend_service(spec, &backend.name),
             body,
             deps,
             None,
@@ -323,7 +342,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
         resource_path(
             project,
             &ResourceKind::BackendService,
-            &names::backend_service(deployment, backend),
+            &named::backend_service(spec, backend),
         )
     };
     let mut url_map_deps: Vec<String> = spec
@@ -334,8 +353,8 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
     url_map_deps.dedup();
     let url_map = b.add(
         ResourceKind::UrlMap,
-        names::url_map(deployment),
-        urlmap_body::url_map_body(spec, &backend_link),
+        named::url_map(spec),
+        keep_path_matcher_names(spec, urlmap_body::url_map_body(spec, &backend_link)),
         url_map_deps,
         None,
     );
@@ -343,7 +362,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
     let address = match spec.frontend.ip {
         IpKind::Static => Some(b.add(
             ResourceKind::GlobalAddress,
-            names::address(deployment),
+            named::address(spec),
             json!({ "ipVersion": "IPV4", "addressType": "EXTERNAL" }),
             Vec::new(),
             None,
@@ -371,14 +390,14 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
         Protocol::Https => {
             let cert = b.add(
                 ResourceKind::SslCertificate,
-                names::certificate(deployment, &spec.frontend.domains),
+                named::certificate(spec),
                 json!({ "type": "MANAGED", "managed": { "domains": spec.frontend.domains } }),
                 Vec::new(),
                 None,
             );
             let proxy = b.add(
                 ResourceKind::TargetHttpsProxy,
-                names::https_proxy(deployment),
+                named::https_proxy(spec),
                 json!({ "urlMap": url_map, "sslCertificates": [cert] }),
                 vec![url_map.clone(), cert.clone()],
                 None,
@@ -386,7 +405,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
             let (body, deps) = forwarding_rule(&proxy, "443");
             b.add(
                 ResourceKind::GlobalForwardingRule,
-                names::https_forwarding_rule(deployment),
+                named::https_forwarding_rule(spec),
                 body,
                 deps,
                 None,
@@ -394,14 +413,14 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
             if spec.frontend.http_redirect {
                 let redirect = b.add(
                     ResourceKind::RedirectUrlMap,
-                    names::redirect_url_map(deployment),
+                    named::redirect_url_map(spec),
                     urlmap_body::redirect_map_body(deployment),
                     Vec::new(),
                     None,
                 );
                 let proxy = b.add(
                     ResourceKind::TargetHttpProxy,
-                    names::http_proxy(deployment),
+                    named::http_proxy(spec),
                     json!({ "urlMap": redirect }),
                     vec![redirect.clone()],
                     None,
@@ -409,7 +428,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                 let (body, deps) = forwarding_rule(&proxy, "80");
                 b.add(
                     ResourceKind::GlobalForwardingRule,
-                    names::http_forwarding_rule(deployment),
+                    named::http_forwarding_rule(spec),
                     body,
                     deps,
                     None,
@@ -419,7 +438,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
         Protocol::Http => {
             let proxy = b.add(
                 ResourceKind::TargetHttpProxy,
-                names::http_proxy(deployment),
+                named::http_proxy(spec),
                 json!({ "urlMap": url_map }),
                 vec![url_map.clone()],
                 None,
@@ -427,7 +446,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
             let (body, deps) = forwarding_rule(&proxy, "80");
             b.add(
                 ResourceKind::GlobalForwardingRule,
-                names::http_forwarding_rule(deployment),
+                named::http_forwarding_rule(spec),
                 body,
                 deps,
                 None,
@@ -435,9 +454,18 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
         }
     }
 
+    // Resources kept under their existing names are the deployment's by adoption: the spec,
+    // which the panel stores, is the record of it where no owner marker can be written.
+    let adopted = b
+        .resources
+        .iter()
+        .filter(|r| named::is_kept(spec, &r.name))
+        .map(|r| r.id.clone())
+        .collect();
     DesiredGraph {
         deployment: deployment.to_string(),
         project: project.to_string(),
         resources: b.resources,
+        adopted,
     }
 }
