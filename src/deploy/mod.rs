@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 pub mod chain;
 pub mod cloud_reader;
+pub mod discover;
 mod forget;
 pub mod live;
 pub mod neighbours;

@@ -131,15 +131,24 @@ mod tests {
         }));
         assert_eq!(certificate(&s), "my-ssl-cert");
         assert_eq!(backend_service(&s, "cloudrun"), "cloudrun-backend");
-        assert_eq!(serverless_neg(&s, &s.backends[0].clone(), "us-central1"), "cloudrun-neg");
+        assert_eq!(
+            serverless_neg(&s, &s.backends[0].clone(), "us-central1"),
+            "cloudrun-neg"
+        );
         assert_eq!(url_map(&s), "global-app-urlmap");
         s.frontend.domains.push("www.your-domain.com".into());
-        assert_eq!(certificate(&s), names::certificate("global-app", &s.frontend.domains));
+        assert_eq!(
+            certificate(&s),
+            names::certificate("global-app", &s.frontend.domains)
+        );
         if let BackendKind::Serverless { service, .. } = &mut s.backends[0].kind {
             *service = "other".into();
         }
         let b = s.backends[0].clone();
-        assert_eq!(serverless_neg(&s, &b, "us-central1"), names::serverless_neg("global-app", "cloudrun", "us-central1", "other"));
+        assert_eq!(
+            serverless_neg(&s, &b, "us-central1"),
+            names::serverless_neg("global-app", "cloudrun", "us-central1", "other")
+        );
         // The backend service is edited in place: its name stays.
         assert_eq!(backend_service(&s, "cloudrun"), "cloudrun-backend");
     }

@@ -77,6 +77,7 @@
 //!
 //! Spec fixtures for the seed walkthroughs live in `tests/data/seeds/` (see its README).
 
+pub mod adopt;
 pub mod certificates;
 pub mod chain;
 pub mod describe;

@@ -82,6 +82,10 @@ pub struct BackendNames {
     pub internet_neg: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    /// Not a name but kept the same way: the protocol the adopted backend service talks to its
+    /// backends with (`HTTP`, `HTTPS`, `HTTP2`), where the panel would otherwise send HTTPS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
 }
 
 impl ExplicitNames {

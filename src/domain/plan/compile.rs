@@ -184,7 +184,10 @@ fn keep_path_matcher_names(spec: &Spec, mut body: Value) -> Value {
             m["name"] = json!(name);
         }
         if let Some(rules) = body["hostRules"].as_array_mut() {
-            for r in rules.iter_mut().filter(|r| r["pathMatcher"] == json!(derived)) {
+            for r in rules
+                .iter_mut()
+                .filter(|r| r["pathMatcher"] == json!(derived))
+            {
                 r["pathMatcher"] = json!(name);
             }
         }
@@ -316,9 +319,14 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                 }
             }
         }
+        let kept_protocol = spec
+            .names
+            .backends
+            .get(&backend.name)
+            .and_then(|n| n.protocol.as_deref());
         let mut body = json!({
             "loadBalancingScheme": "EXTERNAL_MANAGED",
-            "protocol": protocol,
+            "protocol": kept_protocol.unwrap_or(protocol),
             "enableCDN": backend.cdn,
             "backends": groups,
         });
