@@ -207,7 +207,8 @@ impl Deployer {
         if let Some(previous) = &previous {
             forget::refuse_move(&previous.name, &previous.project, &spec.name, &spec.project)?;
         }
-        let live = read_live(self.live.as_ref(), &graph, &extra).await?;
+        let mut live = read_live(self.live.as_ref(), &graph, &extra).await?;
+        self.read_adopted(&graph, &mut live).await?;
         let live_digest = digest(&live);
         let mut plan = plan::diff(&graph, &live);
         plan.chains = hops;
@@ -328,13 +329,7 @@ impl Deployer {
                 live.insert(id, found);
             }
         }
-        // Adopted resources keep names outside the deployment's prefix, so listing missed them.
-        for id in &graph.adopted {
-            if !live.contains_key(id) {
-                let found = self.live.get(id).await?;
-                live.insert(id.clone(), found);
-            }
-        }
+        self.read_adopted(&graph, &mut live).await?;
         let mut plan = plan::destroy_adopted(&basis.name, &basis.project, &graph.adopted, &live);
         plan::claim_others(&mut plan, &live, &self.others(row, &basis.project).await?);
         if let Some(warning) =
@@ -386,6 +381,21 @@ impl Deployer {
             }
         }
         self.runner.resume(job_id).await?;
+        Ok(())
+    }
+
+    /// Adopted resources keep names outside the deployment's prefix, so listing missed those
+    /// the spec no longer uses (a replaced certificate): read them, to be deleted.
+    async fn read_adopted(
+        &self,
+        graph: &DesiredGraph,
+        live: &mut plan::LiveState,
+    ) -> Result<(), DeployError> {
+        for id in &graph.adopted {
+            if let std::collections::btree_map::Entry::Vacant(e) = live.entry(id.clone()) {
+                e.insert(self.live.get(id).await?);
+            }
+        }
         Ok(())
     }
 

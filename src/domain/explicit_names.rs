@@ -98,12 +98,6 @@ pub fn internet_neg(spec: &Spec, backend: &str, address: &str, port: u16) -> Str
         .unwrap_or_else(|| names::internet_neg(&spec.name, address, port))
 }
 
-/// Whether `name` is one the spec keeps rather than derives: a resource of that name that has
-/// no owner marker is the deployment's by adoption.
-pub fn is_kept(spec: &Spec, name: &str) -> bool {
-    spec.names.all().iter().any(|(_, n)| *n == name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,6 +174,45 @@ fn internet_target(backend: &Backend, hops: &[Hop]) -> Option<InternetTarget> {
     })
 }
 
+/// Every resource the spec keeps under its existing name, whether or not the spec still uses
+/// it: one it replaced (a certificate for other domains) is deleted like any leftover.
+fn kept_paths(spec: &Spec) -> Vec<String> {
+    let n = &spec.names;
+    let p = spec.project.as_str();
+    let mut out: Vec<String> = [
+        (&n.url_map, ResourceKind::UrlMap),
+        (&n.redirect_url_map, ResourceKind::RedirectUrlMap),
+        (&n.https_proxy, ResourceKind::TargetHttpsProxy),
+        (&n.http_proxy, ResourceKind::TargetHttpProxy),
+        (&n.address, ResourceKind::GlobalAddress),
+        (&n.https_forwarding_rule, ResourceKind::GlobalForwardingRule),
+        (&n.http_forwarding_rule, ResourceKind::GlobalForwardingRule),
+    ]
+    .into_iter()
+    .filter_map(|(name, kind)| Some(resource_path(p, &kind, name.as_deref()?)))
+    .collect();
+    if let Some(c) = &n.certificate {
+        out.push(resource_path(p, &ResourceKind::SslCertificate, &c.name));
+    }
+    for b in n.backends.values() {
+        if let Some(bs) = &b.backend_service {
+            out.push(resource_path(p, &ResourceKind::BackendService, bs));
+        }
+        for (region, neg) in &b.negs {
+            let kind = ResourceKind::ServerlessNeg {
+                region: region.clone(),
+            };
+            out.push(resource_path(p, &kind, neg));
+        }
+        if let Some(neg) = &b.internet_neg {
+            out.push(resource_path(p, &ResourceKind::InternetNeg, neg));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Path matchers of an adopted URL map keep their names (they are compared like any field), in
 /// the order the map lists them; those beyond the kept names get the derived ones.
 fn keep_path_matcher_names(spec: &Spec, mut body: Value) -> Value {
@@ -464,12 +503,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
 
     // Resources kept under their existing names are the deployment's by adoption: the spec,
     // which the panel stores, is the record of it where no owner marker can be written.
-    let adopted = b
-        .resources
-        .iter()
-        .filter(|r| named::is_kept(spec, &r.name))
-        .map(|r| r.id.clone())
-        .collect();
+    let adopted = kept_paths(spec);
     DesiredGraph {
         deployment: deployment.to_string(),
         project: project.to_string(),
