@@ -265,3 +265,58 @@ async fn seed_000_is_adopted_under_its_names_then_changed_and_destroyed() {
     run(&app, job).await;
     assert_eq!(everything(&app).await, Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn the_api_lists_seed_000_and_editors_adopt_it_once() {
+    let app = spawn_app().await;
+    sandbox(&app, json!({ "operationLatencyMs": 10 })).await;
+    build_seed_000(&app).await;
+    let mut viewer = app.token_client("vi", switchyard::auth::Role::Viewer).await;
+    let mut editor = app.token_client("ed", switchyard::auth::Role::Editor).await;
+
+    let r = viewer
+        .get(&format!("/api/v1/projects/{P}/load-balancers"))
+        .await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    let lb = &body["load_balancers"][0];
+    assert_eq!(lb["id"], "https-forwarding-rule", "{body}");
+    assert_eq!(lb["managed_by"], Value::Null);
+    assert_eq!(
+        lb["url_map"],
+        format!("projects/{P}/global/urlMaps/cloudrun-url-map")
+    );
+    assert!(
+        lb["resources"][0].as_str().unwrap().starts_with("https://"),
+        "{lb}"
+    );
+
+    let adopt = format!("/api/v1/projects/{P}/load-balancers/https-forwarding-rule/adopt");
+    let r = viewer.post_json(&adopt, &json!({})).await;
+    assert_eq!(r.status(), 403);
+    let r = editor.post_json(&adopt, &json!({})).await;
+    assert_eq!(r.status(), 201);
+    let made: Value = r.json().await.unwrap();
+    assert_eq!(
+        made["spec"]["names"]["https_proxy"], "https-proxy",
+        "{made}"
+    );
+
+    let body: Value = viewer
+        .get(&format!("/api/v1/projects/{P}/load-balancers"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["load_balancers"][0]["managed_by"], made["id"],
+        "{body}"
+    );
+    let r = editor.post_json(&adopt, &json!({})).await;
+    assert_eq!(r.status(), 409);
+
+    let r = viewer
+        .get("/api/v1/projects/Not_A_Project/load-balancers")
+        .await;
+    assert_eq!(r.status(), 422);
+}
