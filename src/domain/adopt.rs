@@ -869,3 +869,93 @@ fn check(spec: &Spec, found: &Found) -> Result<(), Vec<Unexpressible>> {
     }
     if out.is_empty() { Ok(()) } else { Err(out) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const P: &str = "projects/p";
+
+    /// Two forwarding rules on one IP, each with its proxy and map, both maps routing to one
+    /// backend service that carries a Cloud Armor policy.
+    fn found(second_map_bs: &str) -> Found {
+        let mut f = Found::new();
+        let mut put = |path: String, v: Value| {
+            f.insert(path, Some(v));
+        };
+        for (fr, proxy, map, bs) in [
+            ("a-fr", "a-proxy", "a-map", "shared-bs"),
+            ("b-fr", "b-proxy", "b-map", second_map_bs),
+        ] {
+            put(
+                format!("{P}/global/forwardingRules/{fr}"),
+                json!({ "name": fr, "IPAddress": "34.1.2.3", "portRange": "80-80", "loadBalancingScheme": "EXTERNAL_MANAGED", "target": format!("{P}/global/targetHttpProxies/{proxy}") }),
+            );
+            put(
+                format!("{P}/global/targetHttpProxies/{proxy}"),
+                json!({ "name": proxy, "urlMap": format!("{P}/global/urlMaps/{map}") }),
+            );
+            put(
+                format!("{P}/global/urlMaps/{map}"),
+                json!({ "name": map, "defaultService": format!("{P}/global/backendServices/{bs}") }),
+            );
+        }
+        put(
+            format!("{P}/global/backendServices/shared-bs"),
+            json!({ "name": "shared-bs", "loadBalancingScheme": "EXTERNAL_MANAGED", "protocol": "HTTPS", "securityPolicy": "x", "backends": [ { "group": format!("{P}/regions/r1/networkEndpointGroups/neg") } ] }),
+        );
+        put(
+            format!("{P}/regions/r1/networkEndpointGroups/neg"),
+            json!({ "name": "neg", "networkEndpointType": "SERVERLESS", "cloudRun": { "service": "app" } }),
+        );
+        f
+    }
+
+    #[test]
+    fn a_shared_ip_and_backend_service_are_found_as_such_and_refused() {
+        let lbs = discover("p", &found("shared-bs"));
+        assert_eq!(lbs.len(), 2);
+        for lb in &lbs {
+            assert!(lb.shared_ip, "{lb:?}");
+            assert_eq!(
+                lb.shared_backend_services,
+                vec!["projects/p/global/backendServices/shared-bs"]
+            );
+            assert!(lb.spec.is_none());
+            assert!(
+                lb.refusals().iter().any(|r| r.contains("34.1.2.3")),
+                "{:?}",
+                lb.unexpressible
+            );
+            // Cloud Armor is outside the spec but never sent: kept.
+            assert!(
+                lb.unexpressible
+                    .iter()
+                    .any(|u| u.what == "securityPolicy" && u.outcome == Outcome::Kept)
+            );
+        }
+    }
+
+    #[test]
+    fn a_backend_bucket_refuses_adoption_with_the_reason() {
+        let lbs = discover("p", &found("missing"));
+        let mut f = found("shared-bs");
+        f.insert(format!("{P}/global/urlMaps/b-map"), Some(json!({ "name": "b-map", "defaultService": format!("{P}/global/backendBuckets/static") })));
+        let b = discover("p", &f)
+            .into_iter()
+            .find(|l| l.id == "b-fr")
+            .unwrap();
+        assert!(
+            b.refusals().iter().any(|r| r.contains("backend bucket")),
+            "{:?}",
+            b.unexpressible
+        );
+        let b = lbs.iter().find(|l| l.id == "b-fr").unwrap();
+        assert!(
+            b.refusals().iter().any(|r| r.contains("does not exist")),
+            "{:?}",
+            b.unexpressible
+        );
+    }
+}
