@@ -2,6 +2,7 @@
 //! the pages. Every area registers its routes through the route registry with its access level.
 
 pub mod account;
+pub mod adopt;
 pub mod deployments;
 pub mod jobs;
 
@@ -11,5 +12,6 @@ use crate::http::Routes;
 pub fn routes(r: Routes) -> Routes {
     let r = account::routes(r);
     let r = deployments::routes(r);
+    let r = adopt::routes(r);
     jobs::routes(r)
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 pub mod chain;
 pub mod cloud_reader;
+pub mod discover;
 mod forget;
 pub mod live;
 pub mod neighbours;
@@ -196,7 +197,8 @@ impl Deployer {
         if let Some(previous) = &previous {
             forget::refuse_move(&previous.name, &previous.project, &spec.name, &spec.project)?;
         }
-        let live = read_live(self.live.as_ref(), &graph, &extra).await?;
+        let mut live = read_live(self.live.as_ref(), &graph, &extra).await?;
+        self.read_adopted(&graph, &mut live).await?;
         let live_digest = digest(&live);
         let mut plan = plan::diff(&graph, &live);
         plan.chains = hops;
@@ -320,7 +322,8 @@ impl Deployer {
                 live.insert(id, found);
             }
         }
-        let mut plan = plan::destroy(&basis.name, &basis.project, &live);
+        self.read_adopted(&graph, &mut live).await?;
+        let mut plan = plan::destroy_adopted(&basis.name, &basis.project, &graph.adopted, &live);
         plan::claim_others(&mut plan, &live, &self.others(row, &basis.project).await?);
         if let Some(warning) =
             chain::destroy_warning(&self.db, self.live.as_ref(), &row.name).await?
@@ -371,6 +374,21 @@ impl Deployer {
             }
         }
         self.runner.resume(job_id).await?;
+        Ok(())
+    }
+
+    /// Adopted resources keep names outside the deployment's prefix, so listing missed those
+    /// the spec no longer uses (a replaced certificate): read them, to be deleted.
+    async fn read_adopted(
+        &self,
+        graph: &DesiredGraph,
+        live: &mut plan::LiveState,
+    ) -> Result<(), DeployError> {
+        for id in &graph.adopted {
+            if let std::collections::btree_map::Entry::Vacant(e) = live.entry(id.clone()) {
+                e.insert(self.live.get(id).await?);
+            }
+        }
         Ok(())
     }
 

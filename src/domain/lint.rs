@@ -63,7 +63,7 @@ impl Out {
 
 /// Rejected by the API for serverless NEGs, quoted so that a reader coming from a walkthrough
 /// that uses them recognises the error (docs/google-cloud.md §4).
-const SERVERLESS_LIMITS: &str = "Serverless NEG backends take no health checks: the API rejects one on the backend service (\"A backend service cannot have a healthcheck with Serverless network endpoint group backends\"), and it rejects balancing mode RATE, --max-rate and max utilization for serverless NEGs, so regions cannot be weighted that way either. The load balancer sends each client to the closest region; traffic splitting is done with weighted backend services in the URL map (a `split` target here).";
+pub const SERVERLESS_LIMITS: &str = "Serverless NEG backends take no health checks: the API rejects one on the backend service (\"A backend service cannot have a healthcheck with Serverless network endpoint group backends\"), and it rejects balancing mode RATE, --max-rate and max utilization for serverless NEGs, so regions cannot be weighted that way either. The load balancer sends each client to the closest region; traffic splitting is done with weighted backend services in the URL map (a `split` target here).";
 
 /// All warnings for a spec, in document order. Meant for specs that validate; on an invalid spec
 /// it still runs but may say less.

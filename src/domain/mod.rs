@@ -77,11 +77,13 @@
 //!
 //! Spec fixtures for the seed walkthroughs live in `tests/data/seeds/` (see its README).
 
+pub mod adopt;
 pub mod certificates;
 pub mod chain;
 pub mod describe;
 pub mod draft;
 pub mod env_values;
+pub mod explicit_names;
 pub mod gcloud;
 pub mod links;
 pub mod lint;

@@ -81,7 +81,7 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
         top,
         "",
         &[
-            "name", "project", "frontend", "backends", "routing", "services", "rollout",
+            "name", "project", "frontend", "backends", "routing", "services", "rollout", "names",
         ],
     )?;
     if let Some(ss) = top.get("services").and_then(Value::as_array) {

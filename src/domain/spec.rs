@@ -5,6 +5,7 @@
 //! validation module.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,6 +22,110 @@ pub struct Spec {
     pub services: Vec<Service>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<Rollout>,
+    /// Existing resource names to keep (an adopted load balancer); every resource not named
+    /// here gets the name derived from the deployment's (`domain::names`).
+    #[serde(default, skip_serializing_if = "ExplicitNames::is_empty")]
+    pub names: ExplicitNames,
+}
+
+/// Names of existing resources a deployment manages under the names they already have. Each
+/// applies only while the spec still asks for what the resource was made of (the domains of a
+/// certificate, the service of a serverless NEG, the endpoint of an internet NEG): those cannot
+/// change in place, so a changed one gets a new, derived name and is replaced make-before-break.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExplicitNames {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_map: Option<String>,
+    /// The URL map's path matcher names, in the order the spec's host sets first appear.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path_matchers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url_map: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub https_proxy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_proxy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub https_forwarding_rule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_forwarding_rule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateName>,
+    /// Per spec backend name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub backends: BTreeMap<String, BackendNames>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateName {
+    pub name: String,
+    /// The domains the certificate was made for.
+    pub domains: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendNames {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_service: Option<String>,
+    /// Serverless NEG name per region, for the Cloud Run service `service`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub negs: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The internet NEG's name, for the endpoint `endpoint` (`fqdn:port` or `ip:port`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub internet_neg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Not a name but kept the same way: the protocol the adopted backend service talks to its
+    /// backends with (`HTTP`, `HTTPS`, `HTTP2`), where the panel would otherwise send HTTPS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+}
+
+impl ExplicitNames {
+    pub fn is_empty(&self) -> bool {
+        *self == ExplicitNames::default()
+    }
+
+    /// Every name given, with the field it is under, for validation.
+    pub fn all(&self) -> Vec<(String, &str)> {
+        let mut out: Vec<(String, &str)> = [
+            ("url_map", &self.url_map),
+            ("redirect_url_map", &self.redirect_url_map),
+            ("https_proxy", &self.https_proxy),
+            ("http_proxy", &self.http_proxy),
+            ("address", &self.address),
+            ("https_forwarding_rule", &self.https_forwarding_rule),
+            ("http_forwarding_rule", &self.http_forwarding_rule),
+        ]
+        .into_iter()
+        .filter_map(|(f, v)| Some((format!("names.{f}"), v.as_deref()?)))
+        .collect();
+        for (i, m) in self.path_matchers.iter().enumerate() {
+            out.push((format!("names.path_matchers[{i}]"), m));
+        }
+        if let Some(c) = &self.certificate {
+            out.push(("names.certificate.name".into(), &c.name));
+        }
+        for (b, n) in &self.backends {
+            if let Some(bs) = &n.backend_service {
+                out.push((format!("names.backends.{b}.backend_service"), bs));
+            }
+            for (r, neg) in &n.negs {
+                out.push((format!("names.backends.{b}.negs.{r}"), neg));
+            }
+            if let Some(neg) = &n.internet_neg {
+                out.push((format!("names.backends.{b}.internet_neg"), neg));
+            }
+        }
+        out
+    }
 }
 
 /// One Cloud Run service, deployed with the same settings to every listed region.

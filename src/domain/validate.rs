@@ -105,6 +105,7 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<FieldError>> {
     check_backends(&mut e, spec, name_ok);
     check_services(&mut e, spec);
     check_routing(&mut e, spec);
+    check_explicit_names(&mut e, spec);
 
     // Belt and braces: the URL map these rules let through must pass the API's own checks.
     // A failure here is a gap in the rules above, reported rather than sent to Google.
@@ -163,6 +164,21 @@ fn check_resource_name(e: &mut Errors, field: &str, s: &str) -> bool {
         );
     }
     ok
+}
+
+/// Kept names follow the same rule as any resource name, and belong to backends the spec has.
+fn check_explicit_names(e: &mut Errors, spec: &Spec) {
+    for (field, name) in spec.names.all() {
+        check_resource_name(e, &field, name);
+    }
+    for b in spec.names.backends.keys() {
+        if spec.backend(b).is_none() {
+            e.add(
+                format!("names.backends.{b}"),
+                format!("names a backend `{b}` the spec does not have"),
+            );
+        }
+    }
 }
 
 fn too_long(e: &mut Errors, field: &str, derived: &str, what: &str) -> bool {

@@ -6,6 +6,7 @@ pub mod common;
 #[path = "../common/sandbox_apply.rs"]
 mod sandbox_apply;
 
+mod adopt;
 mod auth;
 mod authz_matrix;
 mod certificate_manager;

@@ -5,6 +5,7 @@ use super::{
     urlmap_body,
 };
 use crate::domain::chain::Hop;
+use crate::domain::explicit_names as named;
 use crate::domain::links::certificate_manager_url;
 use crate::domain::names;
 use crate::domain::spec::{
@@ -230,6 +231,66 @@ fn certificate_map(b: &mut Builder) -> (String, Vec<String>) {
     (map, entries)
 }
 
+/// Every resource the spec keeps under its existing name, whether or not the spec still uses
+/// it: one it replaced (a certificate for other domains) is deleted like any leftover.
+fn kept_paths(spec: &Spec) -> Vec<String> {
+    let n = &spec.names;
+    let p = spec.project.as_str();
+    let mut out: Vec<String> = [
+        (&n.url_map, ResourceKind::UrlMap),
+        (&n.redirect_url_map, ResourceKind::RedirectUrlMap),
+        (&n.https_proxy, ResourceKind::TargetHttpsProxy),
+        (&n.http_proxy, ResourceKind::TargetHttpProxy),
+        (&n.address, ResourceKind::GlobalAddress),
+        (&n.https_forwarding_rule, ResourceKind::GlobalForwardingRule),
+        (&n.http_forwarding_rule, ResourceKind::GlobalForwardingRule),
+    ]
+    .into_iter()
+    .filter_map(|(name, kind)| Some(resource_path(p, &kind, name.as_deref()?)))
+    .collect();
+    if let Some(c) = &n.certificate {
+        out.push(resource_path(p, &ResourceKind::SslCertificate, &c.name));
+    }
+    for b in n.backends.values() {
+        if let Some(bs) = &b.backend_service {
+            out.push(resource_path(p, &ResourceKind::BackendService, bs));
+        }
+        for (region, neg) in &b.negs {
+            let kind = ResourceKind::ServerlessNeg {
+                region: region.clone(),
+            };
+            out.push(resource_path(p, &kind, neg));
+        }
+        if let Some(neg) = &b.internet_neg {
+            out.push(resource_path(p, &ResourceKind::InternetNeg, neg));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Path matchers of an adopted URL map keep their names (they are compared like any field), in
+/// the order the map lists them; those beyond the kept names get the derived ones.
+fn keep_path_matcher_names(spec: &Spec, mut body: Value) -> Value {
+    let kept = &spec.names.path_matchers;
+    for (i, name) in kept.iter().enumerate() {
+        let derived = urlmap_body::path_matcher_name(i);
+        if let Some(m) = body["pathMatchers"].get_mut(i) {
+            m["name"] = json!(name);
+        }
+        if let Some(rules) = body["hostRules"].as_array_mut() {
+            for r in rules
+                .iter_mut()
+                .filter(|r| r["pathMatcher"] == json!(derived))
+            {
+                r["pathMatcher"] = json!(name);
+            }
+        }
+    }
+    body
+}
+
 /// The resources `spec` needs, in creation order, for a spec whose backends follow no other
 /// deployment (or when only the names matter). See [`compile_chained`].
 pub fn compile(spec: &Spec) -> DesiredGraph {
@@ -298,7 +359,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                     let kind = ResourceKind::ServerlessNeg {
                         region: region.clone(),
                     };
-                    let name = names::serverless_neg(deployment, &backend.name, region, service);
+                    let name = named::serverless_neg(spec, backend, region);
                     // A service the spec deploys must exist before its NEG is worth creating.
                     let service_dep: Vec<String> = spec
                         .service(service)
@@ -336,7 +397,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                         (Some(fqdn), _) => ("INTERNET_FQDN_PORT", fqdn.as_str()),
                         (None, ip) => ("INTERNET_IP_PORT", ip.as_deref().unwrap_or_default()),
                     };
-                    let name = names::internet_neg(deployment, address, t.endpoint.port);
+                    let name = named::internet_neg(spec, &backend.name, address, t.endpoint.port);
                     let id = b.add(
                         ResourceKind::InternetNeg,
                         name,
@@ -354,9 +415,14 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                 }
             }
         }
+        let kept_protocol = spec
+            .names
+            .backends
+            .get(&backend.name)
+            .and_then(|n| n.protocol.as_deref());
         let mut body = json!({
             "loadBalancingScheme": "EXTERNAL_MANAGED",
-            "protocol": protocol,
+            "protocol": kept_protocol.unwrap_or(protocol),
             "enableCDN": backend.cdn,
             "backends": groups,
         });
@@ -369,7 +435,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
         }
         b.add(
             ResourceKind::BackendService,
-            names::backend_service(deployment, &backend.name),
+            named::backend_service(spec, &backend.name),
             body,
             deps,
             None,
@@ -380,7 +446,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
         resource_path(
             project,
             &ResourceKind::BackendService,
-            &names::backend_service(deployment, backend),
+            &named::backend_service(spec, backend),
         )
     };
     let mut url_map_deps: Vec<String> = spec
@@ -391,8 +457,8 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
     url_map_deps.dedup();
     let url_map = b.add(
         ResourceKind::UrlMap,
-        names::url_map(deployment),
-        urlmap_body::url_map_body(spec, &backend_link),
+        named::url_map(spec),
+        keep_path_matcher_names(spec, urlmap_body::url_map_body(spec, &backend_link)),
         url_map_deps,
         None,
     );
@@ -400,7 +466,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
     let address = match spec.frontend.ip {
         IpKind::Static => Some(b.add(
             ResourceKind::GlobalAddress,
-            names::address(deployment),
+            named::address(spec),
             json!({ "ipVersion": "IPV4", "addressType": "EXTERNAL" }),
             Vec::new(),
             None,
@@ -430,7 +496,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                 CertificateMode::Managed => {
                     let cert = b.add(
                         ResourceKind::SslCertificate,
-                        names::certificate(deployment, &spec.frontend.domains),
+                        named::certificate(spec),
                         json!({ "type": "MANAGED", "managed": { "domains": spec.frontend.domains } }),
                         Vec::new(),
                         None,
@@ -451,7 +517,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
             proxy_deps.insert(0, url_map.clone());
             let proxy = b.add(
                 ResourceKind::TargetHttpsProxy,
-                names::https_proxy(deployment),
+                named::https_proxy(spec),
                 proxy_body,
                 proxy_deps,
                 None,
@@ -459,7 +525,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
             let (body, deps) = forwarding_rule(&proxy, "443");
             b.add(
                 ResourceKind::GlobalForwardingRule,
-                names::https_forwarding_rule(deployment),
+                named::https_forwarding_rule(spec),
                 body,
                 deps,
                 None,
@@ -467,14 +533,14 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
             if spec.frontend.http_redirect {
                 let redirect = b.add(
                     ResourceKind::RedirectUrlMap,
-                    names::redirect_url_map(deployment),
+                    named::redirect_url_map(spec),
                     urlmap_body::redirect_map_body(deployment),
                     Vec::new(),
                     None,
                 );
                 let proxy = b.add(
                     ResourceKind::TargetHttpProxy,
-                    names::http_proxy(deployment),
+                    named::http_proxy(spec),
                     json!({ "urlMap": redirect }),
                     vec![redirect.clone()],
                     None,
@@ -482,7 +548,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                 let (body, deps) = forwarding_rule(&proxy, "80");
                 b.add(
                     ResourceKind::GlobalForwardingRule,
-                    names::http_forwarding_rule(deployment),
+                    named::http_forwarding_rule(spec),
                     body,
                     deps,
                     None,
@@ -492,7 +558,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
         Protocol::Http => {
             let proxy = b.add(
                 ResourceKind::TargetHttpProxy,
-                names::http_proxy(deployment),
+                named::http_proxy(spec),
                 json!({ "urlMap": url_map }),
                 vec![url_map.clone()],
                 None,
@@ -500,7 +566,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
             let (body, deps) = forwarding_rule(&proxy, "80");
             b.add(
                 ResourceKind::GlobalForwardingRule,
-                names::http_forwarding_rule(deployment),
+                named::http_forwarding_rule(spec),
                 body,
                 deps,
                 None,
@@ -508,9 +574,13 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
         }
     }
 
+    // Resources kept under their existing names are the deployment's by adoption: the spec,
+    // which the panel stores, is the record of it where no owner marker can be written.
+    let adopted = kept_paths(spec);
     DesiredGraph {
         deployment: deployment.to_string(),
         project: project.to_string(),
         resources: b.resources,
+        adopted,
     }
 }

@@ -385,7 +385,7 @@ pub fn diff(desired: &DesiredGraph, live: &LiveState) -> Plan {
         let current = live.get(&r.id).cloned().flatten();
         let (action, changes) = match &current {
             None => (Action::Create, Vec::new()),
-            Some(v) if !is_owned(v, deployment) => {
+            Some(v) if !is_owned(v, deployment) && !desired.adopted.contains(&r.id) => {
                 let owner = owner_of(v);
                 conflicts.push(Conflict {
                     resource: r.id.clone(),
@@ -480,7 +480,7 @@ pub fn diff(desired: &DesiredGraph, live: &LiveState) -> Plan {
         if desired.get(id).is_some() {
             continue;
         }
-        if !is_owned(value, deployment) {
+        if !is_owned(value, deployment) && !desired.adopted.contains(id) {
             // Another deployment whose name extends ours (`shop-eu` for `shop`) shares the
             // prefix; its resources are simply not ours. Anything else is worth a mention.
             if description(value).contains(&names::owner_marker("")) {
@@ -527,10 +527,22 @@ fn delete_entry(id: &str, kind: ResourceKind, live: &Value) -> PlanEntry {
 /// The plan that removes everything the deployment owns. Live resources without the owner
 /// marker are left alone (with a warning): destroy never deletes what it did not create.
 pub fn destroy(deployment: &str, project: &str, live: &LiveState) -> Plan {
+    destroy_adopted(deployment, project, &[], live)
+}
+
+/// [`destroy`] for a deployment that adopted the resources `adopted` (ids): those are deleted
+/// too although they carry no owner marker.
+pub fn destroy_adopted(
+    deployment: &str,
+    project: &str,
+    adopted: &[String],
+    live: &LiveState,
+) -> Plan {
     let empty = DesiredGraph {
         deployment: deployment.to_string(),
         project: project.to_string(),
         resources: Vec::new(),
+        adopted: adopted.to_vec(),
     };
     diff(&empty, live)
 }

@@ -16,7 +16,7 @@ mod urlmap_body;
 
 pub use crate::domain::links::{full_url, link_path};
 pub use compile::{compile, compile_chained};
-pub use diff::{destroy, diff};
+pub use diff::{destroy, destroy_adopted, diff};
 pub use owners::{OtherDeployment, Whose, claim_others};
 pub use risks::Risk;
 pub use steps::steps;
@@ -320,6 +320,10 @@ pub struct DesiredGraph {
     pub deployment: String,
     pub project: String,
     pub resources: Vec<DesiredResource>,
+    /// Ids of the resources kept under names the deployment adopted (`spec.names`): theirs
+    /// although they carry no owner marker.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adopted: Vec<String>,
 }
 
 impl DesiredGraph {
