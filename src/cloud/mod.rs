@@ -93,6 +93,7 @@ pub mod auth;
 pub mod client;
 pub mod discovery;
 pub mod error;
+pub mod monitoring;
 pub mod retry;
 pub mod retry_notice;
 pub mod types;

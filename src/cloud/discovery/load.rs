@@ -93,7 +93,7 @@ pub(super) fn load(name: ApiName, gz: &[u8]) -> Api {
     // not say which segments exist.
     let (prefix, flat) = match name {
         ApiName::Compute => (raw.service_path.clone(), false),
-        ApiName::Run | ApiName::ResourceManager => (String::new(), true),
+        ApiName::Run | ApiName::ResourceManager | ApiName::Monitoring => (String::new(), true),
     };
     let mut patterns: Vec<Pattern> = Vec::new();
     let mut methods = Vec::new();

@@ -1,4 +1,4 @@
-//! The Google API discovery documents of Compute Engine v1, Cloud Run Admin v2 and Cloud
+//! The Google API discovery documents of Compute Engine v1, Cloud Run Admin v2, Cloud Monitoring v1 and Cloud
 //! Resource Manager v3, as the one
 //! authority on request shapes: which paths and verbs exist, which query parameters a method
 //! takes, and what its request body may hold (docs/google-cloud.md, "Sources").
@@ -31,6 +31,7 @@ pub enum ApiName {
     Compute,
     Run,
     ResourceManager,
+    Monitoring,
 }
 
 /// One discovery document, reduced to what routing and checking need.
@@ -92,6 +93,13 @@ static RESOURCE_MANAGER: LazyLock<Api> = LazyLock::new(|| {
     )
 });
 
+static MONITORING: LazyLock<Api> = LazyLock::new(|| {
+    load::load(
+        ApiName::Monitoring,
+        include_bytes!("../../../tests/data/monitoring-v1.discovery.json.gz"),
+    )
+});
+
 /// Compute Engine v1 (revision 20261106).
 pub fn compute() -> &'static Api {
     &COMPUTE
@@ -105,6 +113,11 @@ pub fn run() -> &'static Api {
 /// Cloud Resource Manager v3 (revision 20261107): the projects the credentials can see.
 pub fn resourcemanager() -> &'static Api {
     &RESOURCE_MANAGER
+}
+
+/// Cloud Monitoring v1 (revision 20260903): the PromQL (Prometheus HTTP API) methods.
+pub fn monitoring() -> &'static Api {
+    &MONITORING
 }
 
 impl Api {
@@ -136,7 +149,7 @@ impl Api {
         match (self.name, request_schema) {
             (ApiName::Compute, _) => "resource",
             (ApiName::Run, "GoogleCloudRunV2Service") => "service",
-            (ApiName::Run | ApiName::ResourceManager, _) => "",
+            (ApiName::Run | ApiName::ResourceManager | ApiName::Monitoring, _) => "",
         }
     }
 
@@ -164,6 +177,7 @@ impl Api {
             })
             .unwrap_or_else(|| schema.to_string()),
             ApiName::ResourceManager => format!("google.cloud.resourcemanager.v3.{schema}"),
+            ApiName::Monitoring => format!("google.monitoring.v1.{schema}"),
         };
         format!("type.googleapis.com/{full}")
     }
