@@ -30,6 +30,7 @@ mod request;
 mod resourcemanager;
 mod run;
 mod settings;
+pub mod traffic;
 
 pub(crate) use errors::{Api, ApiError, ApiResult};
 
