@@ -17,6 +17,8 @@ pub(crate) enum Api {
     Run,
     /// Cloud Resource Manager: the same google.rpc error shape as Cloud Run.
     ResourceManager,
+    /// Cloud Monitoring: google.rpc errors too (PromQL errors are answered in Prometheus's shape).
+    Monitoring,
 }
 
 /// An error answer. Compute `errors[].reason` (lowerCamel), Cloud Run `status` (UPPER_SNAKE).
@@ -107,7 +109,7 @@ impl ApiError {
         let (reason, message) = (
             match api {
                 Api::Compute => "notImplemented",
-                Api::Run | Api::ResourceManager => "UNIMPLEMENTED",
+                Api::Run | Api::ResourceManager | Api::Monitoring => "UNIMPLEMENTED",
             },
             format!(
                 "Method {method_id} exists in the Google API but is not implemented by the sandbox."
@@ -126,7 +128,7 @@ impl ApiError {
             .join("\n");
         let reason = match api {
             Api::Compute => "invalid",
-            Api::Run | Api::ResourceManager => "INVALID_ARGUMENT",
+            Api::Run | Api::ResourceManager | Api::Monitoring => "INVALID_ARGUMENT",
         };
         let mut e = ApiError::new(api, 400, reason, message);
         e.violations = violations
@@ -143,16 +145,17 @@ impl ApiError {
             (QueryProblem::PathPattern { .. }, Api::Compute) => {
                 ApiError::compute(400, "invalidParameter", message)
             }
-            (QueryProblem::PathPattern { .. }, Api::Run | Api::ResourceManager) => {
-                ApiError::run(400, "INVALID_ARGUMENT", message)
-            }
+            (
+                QueryProblem::PathPattern { .. },
+                Api::Run | Api::ResourceManager | Api::Monitoring,
+            ) => ApiError::run(400, "INVALID_ARGUMENT", message),
             (QueryProblem::Unknown { name } | QueryProblem::Invalid { name, .. }, _) => {
                 let mut e = ApiError::new(
                     api,
                     400,
                     match api {
                         Api::Compute => "invalid",
-                        Api::Run | Api::ResourceManager => "INVALID_ARGUMENT",
+                        Api::Run | Api::ResourceManager | Api::Monitoring => "INVALID_ARGUMENT",
                     },
                     message.clone(),
                 );
@@ -166,7 +169,7 @@ impl ApiError {
         tracing::error!(error = %e, "sandbox storage failure");
         let reason = match api {
             Api::Compute => "backendError",
-            Api::Run | Api::ResourceManager => "INTERNAL",
+            Api::Run | Api::ResourceManager | Api::Monitoring => "INTERNAL",
         };
         ApiError::new(api, 500, reason, "Internal error in the sandbox")
     }
@@ -208,7 +211,9 @@ impl ApiError {
         };
         let mut e = match api {
             Api::Compute => ApiError::compute(status, reason, message),
-            Api::Run | Api::ResourceManager => ApiError::run(status, run_status, message),
+            Api::Run | Api::ResourceManager | Api::Monitoring => {
+                ApiError::run(status, run_status, message)
+            }
         };
         if fault == Fault::RateLimited {
             e.retry_after = Some(1);
@@ -240,7 +245,7 @@ impl IntoResponse for ApiError {
                 "message": self.message,
                 "errors": [{"message": self.message, "domain": "global", "reason": self.reason}],
             }}),
-            Api::Run | Api::ResourceManager => json!({"error": {
+            Api::Run | Api::ResourceManager | Api::Monitoring => json!({"error": {
                 "code": code,
                 "message": self.message,
                 "status": self.reason,

@@ -62,6 +62,7 @@ fn document(api: Api) -> &'static discovery::Api {
         Api::Compute => discovery::compute(),
         Api::Run => discovery::run(),
         Api::ResourceManager => discovery::resourcemanager(),
+        Api::Monitoring => discovery::monitoring(),
     }
 }
 
@@ -110,7 +111,7 @@ fn read_body(doc: &discovery::Api, api: Api, schema: &str, body: &Bytes) -> ApiR
             "parseError",
             format!("Invalid JSON payload received. {detail}"),
         ),
-        Api::Run | Api::ResourceManager => ApiError::run(
+        Api::Run | Api::ResourceManager | Api::Monitoring => ApiError::run(
             400,
             "INVALID_ARGUMENT",
             format!("Invalid JSON payload received. {detail}"),
@@ -126,7 +127,7 @@ fn read_body(doc: &discovery::Api, api: Api, schema: &str, body: &Bytes) -> ApiR
                     "Required field 'resource' not specified",
                 ));
             }
-            Api::Run | Api::ResourceManager => Value::Object(Default::default()),
+            Api::Run | Api::ResourceManager | Api::Monitoring => Value::Object(Default::default()),
         }
     } else {
         serde_json::from_slice(body).map_err(|e| parse_error(e.to_string()))?
