@@ -854,7 +854,7 @@ impl Client {
     }
 
     /// One logical call with retries. Returns the JSON body of a 2xx answer (`null` if empty).
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: Method,
         url: &str,

@@ -106,6 +106,12 @@ impl CloudError {
         retry_after: Option<Duration>,
         resource: &str,
     ) -> CloudError {
+        // The PromQL API answers bad queries the way upstream Prometheus does
+        // (`{"status":"error","errorType":"bad_data","error":"…"}`, API-NOTES §19.2).
+        if let Ok(p) = serde_json::from_slice::<PromError>(body) {
+            let message = format!("{}: {}", p.error_type, p.error);
+            return classify(status, None, None, message, retry_after, resource);
+        }
         let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
         let Some(ErrorBody { error }) = parsed else {
             let text = String::from_utf8_lossy(body);
@@ -198,7 +204,7 @@ fn classify(
             resource,
             message,
         },
-        (400, _, _) => CloudError::Invalid {
+        (400 | 422, _, _) => CloudError::Invalid {
             field: invalid_field(&message),
             message,
         },
@@ -211,6 +217,13 @@ fn classify(
         (500..=599, _, _) => CloudError::Transient { status, message },
         _ => CloudError::Http { status, message },
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PromError {
+    error_type: String,
+    error: String,
 }
 
 #[derive(Deserialize)]

@@ -54,6 +54,13 @@
 //! `client.search_projects()`: `projects.search` (v3), every page, every state; the endpoint is
 //! `ClientConfig::with_resourcemanager` (default [`RESOURCE_MANAGER_ENDPOINT`]).
 //!
+//! # Cloud Monitoring
+//!
+//! [`monitoring`]: `client.query_range(project, promql, &Range)` (PromQL `query_range`, endpoint
+//! `ClientConfig::with_monitoring`) and `client.lb_traffic(project, url_map, &Range)` (request
+//! rate, 5xx ratio and p95 per backend service and region); [`monitoring::promql`] writes the
+//! queries, Cloud Run's included.
+//!
 //! # Errors
 //!
 //! [`CloudError`]: `AlreadyExists`, `NotFound`, `InUse { by }`, `Invalid { field }`,
@@ -93,6 +100,7 @@ pub mod auth;
 pub mod client;
 pub mod discovery;
 pub mod error;
+pub mod monitoring;
 pub mod retry;
 pub mod retry_notice;
 pub mod types;

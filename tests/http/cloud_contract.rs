@@ -1205,3 +1205,117 @@ fn compiled_run_services_with_secret_references_fit_the_schema() {
         "{problems:?}"
     );
 }
+
+/// A Prometheus peer standing in for Cloud Monitoring: it records each request and answers in
+/// the upstream shape, one 503 first (to show the retry), a 400 `bad_data` for a query naming
+/// `nonsense`, and otherwise a matrix with a NaN sample and an empty one in turn.
+async fn prometheus_peer(
+    State(state): State<(Log, Arc<Mutex<u32>>)>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> axum::response::Response {
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    state.0.lock().unwrap().push(Recorded {
+        method: method.to_string(),
+        path: uri.path().trim_start_matches('/').to_string(),
+        query: Vec::new(),
+        body: Some(body.clone()),
+    });
+    let n = {
+        let mut n = state.1.lock().unwrap();
+        *n += 1;
+        *n
+    };
+    let json = |status: u16, v: Value| {
+        (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            [("content-type", "application/json")],
+            v.to_string(),
+        )
+            .into_response()
+    };
+    if n == 1 {
+        return json(
+            503,
+            json!({"error": {"code": 503, "message": "try again", "status": "UNAVAILABLE"}}),
+        );
+    }
+    if body["query"].as_str().unwrap().contains("nonsense") {
+        return json(
+            400,
+            json!({"status": "error", "errorType": "bad_data", "error": "1:1: parse error: unexpected identifier \"nonsense\""}),
+        );
+    }
+    let result = if n % 2 == 0 {
+        json!([{"metric": {"backend_target_name": "shop-bs", "backend_scope": "europe-west1"},
+                "values": [[1764583200, "0.5"], [1764583260, "NaN"]]}])
+    } else {
+        json!([])
+    };
+    json(
+        200,
+        json!({"status": "success", "data": {"resultType": "matrix", "result": result}}),
+    )
+}
+
+#[tokio::test]
+async fn monitoring_queries_fit_the_discovery_document_and_answers_parse() {
+    use switchyard::cloud::monitoring::{Range, promql};
+    let log: Log = Arc::default();
+    let app = axum::Router::new()
+        .fallback(prometheus_peer)
+        .with_state((log.clone(), Arc::new(Mutex::new(0u32))));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut config = ClientConfig::new(&base, &base).with_monitoring(&base);
+    config.retry = RetryPolicy::fast();
+    let client = Client::new(config, Arc::new(switchyard::cloud::StaticToken("t".into()))).unwrap();
+    let end = time::OffsetDateTime::from_unix_timestamp(1_764_583_300).unwrap();
+    let range = Range::ending(end, std::time::Duration::from_secs(3600), 60);
+
+    // The first call meets a 503 and is retried; the answer keeps its NaN.
+    let traffic = client.lb_traffic(P, "shop-map", &range).await.unwrap();
+    assert_eq!(traffic.rps.len(), 1);
+    assert_eq!(traffic.rps[0].label("backend_scope"), "europe-west1");
+    assert!(traffic.rps[0].samples[1].value.is_nan());
+    assert!(
+        traffic.error_ratio.is_empty(),
+        "an empty result is no series"
+    );
+    assert_eq!(traffic.p95_ms[0].last().unwrap().value, 0.5);
+    let w = promql::rate_window(range.step);
+    for q in [
+        promql::run_request_rate("shop", w),
+        promql::run_error_ratio("shop", w),
+        promql::run_latency("shop", 0.99, w),
+        promql::run_instances("shop"),
+    ] {
+        client.query_range(P, &q, &range).await.unwrap();
+    }
+    let err = client.query_range(P, "nonsense", &range).await.unwrap_err();
+    assert!(
+        matches!(&err, switchyard::cloud::CloudError::Invalid { message, .. }
+            if message.starts_with("bad_data: 1:1: parse error")),
+        "{err:?}"
+    );
+
+    let doc = discovery::monitoring();
+    let recorded = log.lock().unwrap().clone();
+    assert_eq!(recorded.len(), 9);
+    for r in &recorded {
+        assert_eq!(
+            check_request(doc, r).unwrap(),
+            "monitoring.projects.location.prometheus.api.v1.query_range"
+        );
+        assert_eq!(
+            r.path,
+            format!("v1/projects/{P}/location/global/prometheus/api/v1/query_range")
+        );
+        let b = r.body.as_ref().unwrap();
+        assert_eq!(b["start"], "2025-12-01T09:01:40Z");
+        assert_eq!(b["end"], "2025-12-01T10:01:40Z");
+        assert_eq!(b["step"], "60s");
+    }
+}

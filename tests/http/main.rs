@@ -21,6 +21,7 @@ mod cloud_run;
 mod cloud_sandbox;
 mod cloud_scale;
 mod cloud_support;
+mod cloud_traffic;
 mod conformance_auth;
 mod conformance_compute;
 mod conformance_frontend;

@@ -93,9 +93,10 @@ pub(super) fn load(name: ApiName, gz: &[u8]) -> Api {
     // not say which segments exist.
     let (prefix, flat) = match name {
         ApiName::Compute => (raw.service_path.clone(), false),
-        ApiName::Run | ApiName::ResourceManager | ApiName::CertificateManager => {
-            (String::new(), true)
-        }
+        ApiName::Run
+        | ApiName::ResourceManager
+        | ApiName::CertificateManager
+        | ApiName::Monitoring => (String::new(), true),
     };
     let mut patterns: Vec<Pattern> = Vec::new();
     let mut methods = Vec::new();

@@ -1,4 +1,4 @@
-//! The Google API discovery documents of Compute Engine v1, Cloud Run Admin v2 and Cloud
+//! The Google API discovery documents of Compute Engine v1, Cloud Run Admin v2, Cloud Monitoring v1 and Cloud
 //! Resource Manager v3, as the one
 //! authority on request shapes: which paths and verbs exist, which query parameters a method
 //! takes, and what its request body may hold (docs/google-cloud.md, "Sources").
@@ -32,6 +32,7 @@ pub enum ApiName {
     Run,
     ResourceManager,
     CertificateManager,
+    Monitoring,
 }
 
 /// One discovery document, reduced to what routing and checking need.
@@ -105,6 +106,13 @@ pub fn certificatemanager() -> &'static Api {
     &CERTIFICATE_MANAGER
 }
 
+static MONITORING: LazyLock<Api> = LazyLock::new(|| {
+    load::load(
+        ApiName::Monitoring,
+        include_bytes!("../../../tests/data/monitoring-v1.discovery.json.gz"),
+    )
+});
+
 /// Compute Engine v1 (revision 20261106).
 pub fn compute() -> &'static Api {
     &COMPUTE
@@ -118,6 +126,11 @@ pub fn run() -> &'static Api {
 /// Cloud Resource Manager v3 (revision 20261107): the projects the credentials can see.
 pub fn resourcemanager() -> &'static Api {
     &RESOURCE_MANAGER
+}
+
+/// Cloud Monitoring v1 (revision 20260903): the PromQL (Prometheus HTTP API) methods.
+pub fn monitoring() -> &'static Api {
+    &MONITORING
 }
 
 impl Api {
@@ -149,7 +162,13 @@ impl Api {
         match (self.name, request_schema) {
             (ApiName::Compute, _) => "resource",
             (ApiName::Run, "GoogleCloudRunV2Service") => "service",
-            (ApiName::Run | ApiName::ResourceManager | ApiName::CertificateManager, _) => "",
+            (
+                ApiName::Run
+                | ApiName::ResourceManager
+                | ApiName::CertificateManager
+                | ApiName::Monitoring,
+                _,
+            ) => "",
         }
     }
 
@@ -180,6 +199,7 @@ impl Api {
             ApiName::CertificateManager => {
                 format!("google.cloud.certificatemanager.v1.{schema}")
             }
+            ApiName::Monitoring => format!("google.monitoring.v1.{schema}"),
         };
         format!("type.googleapis.com/{full}")
     }

@@ -19,6 +19,8 @@ pub(crate) enum Api {
     ResourceManager,
     /// Certificate Manager: google.rpc errors too (API-NOTES §14.8).
     CertificateManager,
+    /// Cloud Monitoring: google.rpc errors too (PromQL errors are answered in Prometheus's shape).
+    Monitoring,
 }
 
 /// An error answer. Compute `errors[].reason` (lowerCamel), Cloud Run `status` (UPPER_SNAKE).
@@ -117,7 +119,9 @@ impl ApiError {
         let (reason, message) = (
             match api {
                 Api::Compute => "notImplemented",
-                Api::Run | Api::ResourceManager | Api::CertificateManager => "UNIMPLEMENTED",
+                Api::Run | Api::ResourceManager | Api::CertificateManager | Api::Monitoring => {
+                    "UNIMPLEMENTED"
+                }
             },
             format!(
                 "Method {method_id} exists in the Google API but is not implemented by the sandbox."
@@ -136,7 +140,9 @@ impl ApiError {
             .join("\n");
         let reason = match api {
             Api::Compute => "invalid",
-            Api::Run | Api::ResourceManager | Api::CertificateManager => "INVALID_ARGUMENT",
+            Api::Run | Api::ResourceManager | Api::CertificateManager | Api::Monitoring => {
+                "INVALID_ARGUMENT"
+            }
         };
         let mut e = ApiError::new(api, 400, reason, message);
         e.violations = violations
@@ -155,7 +161,7 @@ impl ApiError {
             }
             (
                 QueryProblem::PathPattern { .. },
-                Api::Run | Api::ResourceManager | Api::CertificateManager,
+                Api::Run | Api::ResourceManager | Api::CertificateManager | Api::Monitoring,
             ) => ApiError::run(400, "INVALID_ARGUMENT", message),
             (QueryProblem::Unknown { name } | QueryProblem::Invalid { name, .. }, _) => {
                 let mut e = ApiError::new(
@@ -163,9 +169,10 @@ impl ApiError {
                     400,
                     match api {
                         Api::Compute => "invalid",
-                        Api::Run | Api::ResourceManager | Api::CertificateManager => {
-                            "INVALID_ARGUMENT"
-                        }
+                        Api::Run
+                        | Api::ResourceManager
+                        | Api::CertificateManager
+                        | Api::Monitoring => "INVALID_ARGUMENT",
                     },
                     message.clone(),
                 );
@@ -179,7 +186,9 @@ impl ApiError {
         tracing::error!(error = %e, "sandbox storage failure");
         let reason = match api {
             Api::Compute => "backendError",
-            Api::Run | Api::ResourceManager | Api::CertificateManager => "INTERNAL",
+            Api::Run | Api::ResourceManager | Api::CertificateManager | Api::Monitoring => {
+                "INTERNAL"
+            }
         };
         ApiError::new(api, 500, reason, "Internal error in the sandbox")
     }
@@ -221,7 +230,7 @@ impl ApiError {
         };
         let mut e = match api {
             Api::Compute => ApiError::compute(status, reason, message),
-            Api::Run | Api::ResourceManager | Api::CertificateManager => {
+            Api::Run | Api::ResourceManager | Api::CertificateManager | Api::Monitoring => {
                 ApiError::run(status, run_status, message)
             }
         };
@@ -255,11 +264,13 @@ impl IntoResponse for ApiError {
                 "message": self.message,
                 "errors": [{"message": self.message, "domain": "global", "reason": self.reason}],
             }}),
-            Api::Run | Api::ResourceManager | Api::CertificateManager => json!({"error": {
-                "code": code,
-                "message": self.message,
-                "status": self.reason,
-            }}),
+            Api::Run | Api::ResourceManager | Api::CertificateManager | Api::Monitoring => {
+                json!({"error": {
+                    "code": code,
+                    "message": self.message,
+                    "status": self.reason,
+                }})
+            }
         };
         if !self.violations.is_empty() {
             body["error"]["status"] = json!("INVALID_ARGUMENT");

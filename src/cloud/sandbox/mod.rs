@@ -20,6 +20,10 @@
 //! - `/v1/...`: Certificate Manager (see `certificatemanager`);
 //! - anything else that is no method of either API: Google's HTML 404;
 //! - `POST /token`: OAuth2 JWT-bearer token endpoint for gcp_auth;
+//! - `/v1/projects/{p}/location/global/prometheus/api/v1/query_range`: Cloud Monitoring's
+//!   PromQL, answered from the traffic model (see `monitoring`, `traffic`);
+//! - `GET|POST /sandbox/v1/traffic`: read the traffic model, or make a region fail or slow down
+//!   (`{"region", "errorRatio", "extraLatencyMs"}`);
 //! - `GET|POST /sandbox/v1/faults`: read or change latency and fault injection;
 //! - `POST /sandbox/v1/projects/{p}/sslCertificates/{name}:provision`: flip a managed
 //!   certificate to ACTIVE or a failed state;
@@ -30,10 +34,13 @@ mod certificatemanager;
 mod compute;
 mod errors;
 mod keys;
+mod monitoring;
+mod promql;
 mod request;
 mod resourcemanager;
 mod run;
 mod settings;
+pub mod traffic;
 
 pub(crate) use errors::{Api, ApiError, ApiResult};
 
@@ -149,6 +156,7 @@ impl Fault {
 struct Runtime {
     config: SandboxConfig,
     queue: VecDeque<Fault>,
+    traffic: traffic::Model,
 }
 
 /// The sandbox's shared state.
@@ -164,6 +172,22 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// The traffic model as now set (client rates, failing and slow regions).
+    pub fn traffic_model(&self) -> traffic::Model {
+        self.runtime.lock().expect("sandbox lock").traffic.clone()
+    }
+
+    /// Makes `region` fail `error_ratio` of its requests and answer `extra_latency_ms` slower
+    /// (both 0: healthy again), as `POST /sandbox/v1/traffic` does.
+    pub fn set_region_condition(&self, region: &str, condition: traffic::Condition) {
+        let mut rt = self.runtime.lock().expect("sandbox lock");
+        if condition == traffic::Condition::default() {
+            rt.traffic.conditions.remove(region);
+        } else {
+            rt.traffic.conditions.insert(region.to_string(), condition);
+        }
+    }
+
     pub fn config(&self) -> SandboxConfig {
         self.runtime.lock().expect("sandbox lock").config.clone()
     }
@@ -270,7 +294,7 @@ impl Sandbox {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let unauth = |msg: &str| match api {
             Api::Compute => ApiError::compute(401, "authError", msg),
-            Api::Run | Api::ResourceManager | Api::CertificateManager => {
+            Api::Run | Api::ResourceManager | Api::CertificateManager | Api::Monitoring => {
                 ApiError::run(401, "UNAUTHENTICATED", msg)
             }
         };
@@ -402,6 +426,7 @@ pub async fn spawn(
         runtime: Mutex::new(Runtime {
             config,
             queue: VecDeque::new(),
+            traffic: traffic::Model::standard(1),
         }),
         write: tokio::sync::Mutex::new(()),
         account,
@@ -435,6 +460,11 @@ fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/v2/{*rest}", any(run::handle))
         .route("/v3/{*rest}", any(resourcemanager::handle))
         .route("/v1/{*rest}", any(certificatemanager::handle))
+        .route(
+            "/v1/projects/{project}/location/{location}/prometheus/{*rest}",
+            any(monitoring::handle),
+        )
+        .route("/sandbox/v1/traffic", get(get_traffic).post(set_traffic))
         .route("/token", post(token))
         .route("/sandbox/v1/faults", get(get_faults).post(set_faults))
         .route(
@@ -506,6 +536,63 @@ async fn token(
 struct FaultsView {
     config: SandboxConfig,
     queue: Vec<Fault>,
+}
+
+/// Body of `POST /sandbox/v1/traffic`: make `region` fail a share of its requests and/or
+/// answer slower; both 0 make it healthy again.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TrafficUpdate {
+    region: String,
+    #[serde(default)]
+    error_ratio: f64,
+    #[serde(default)]
+    extra_latency_ms: f64,
+}
+
+fn traffic_view(m: &traffic::Model) -> Value {
+    let regions: serde_json::Map<String, Value> = m
+        .conditions
+        .iter()
+        .map(|(r, c)| {
+            (
+                r.clone(),
+                json!({"errorRatio": c.error_ratio, "extraLatencyMs": c.extra_latency_ms}),
+            )
+        })
+        .collect();
+    json!({
+        "seed": m.seed,
+        "clients": m.clients.iter().map(|c| json!({"continent": c.continent, "rps": c.rps})).collect::<Vec<_>>(),
+        "regions": regions,
+    })
+}
+
+async fn get_traffic(State(sb): State<Arc<Sandbox>>) -> axum::Json<Value> {
+    axum::Json(traffic_view(&sb.traffic_model()))
+}
+
+async fn set_traffic(
+    State(sb): State<Arc<Sandbox>>,
+    axum::Json(update): axum::Json<TrafficUpdate>,
+) -> Response {
+    if !(0.0..=1.0).contains(&update.error_ratio)
+        || !(0.0..=600_000.0).contains(&update.extra_latency_ms)
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "errorRatio must be within 0..1 and extraLatencyMs within 0..600000"})),
+        )
+            .into_response();
+    }
+    sb.set_region_condition(
+        &update.region,
+        traffic::Condition {
+            error_ratio: update.error_ratio,
+            extra_latency_ms: update.extra_latency_ms,
+        },
+    );
+    axum::Json(traffic_view(&sb.traffic_model())).into_response()
 }
 
 async fn get_faults(State(sb): State<Arc<Sandbox>>) -> axum::Json<FaultsView> {

@@ -63,6 +63,7 @@ fn document(api: Api) -> &'static discovery::Api {
         Api::Run => discovery::run(),
         Api::ResourceManager => discovery::resourcemanager(),
         Api::CertificateManager => discovery::certificatemanager(),
+        Api::Monitoring => discovery::monitoring(),
     }
 }
 
@@ -111,11 +112,13 @@ fn read_body(doc: &discovery::Api, api: Api, schema: &str, body: &Bytes) -> ApiR
             "parseError",
             format!("Invalid JSON payload received. {detail}"),
         ),
-        Api::Run | Api::ResourceManager | Api::CertificateManager => ApiError::run(
-            400,
-            "INVALID_ARGUMENT",
-            format!("Invalid JSON payload received. {detail}"),
-        ),
+        Api::Run | Api::ResourceManager | Api::CertificateManager | Api::Monitoring => {
+            ApiError::run(
+                400,
+                "INVALID_ARGUMENT",
+                format!("Invalid JSON payload received. {detail}"),
+            )
+        }
     };
     let mut value: Value = if body.iter().all(u8::is_ascii_whitespace) {
         // Compute names the missing body; an empty proto3 body is an empty message to Cloud Run.
@@ -127,7 +130,7 @@ fn read_body(doc: &discovery::Api, api: Api, schema: &str, body: &Bytes) -> ApiR
                     "Required field 'resource' not specified",
                 ));
             }
-            Api::Run | Api::ResourceManager | Api::CertificateManager => {
+            Api::Run | Api::ResourceManager | Api::CertificateManager | Api::Monitoring => {
                 Value::Object(Default::default())
             }
         }
