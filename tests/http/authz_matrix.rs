@@ -85,6 +85,19 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
         Access::Editor,
         "/deployments/999999/destroy",
     ),
+    // Adopting: viewers may see what exists in a project, editors turn one into a draft.
+    (
+        "GET",
+        "/api/v1/projects/{project}/load-balancers",
+        Access::Viewer,
+        "/api/v1/projects/my-lb-project/load-balancers",
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project}/load-balancers/{lb_id}/adopt",
+        Access::Editor,
+        "/api/v1/projects/my-lb-project/load-balancers/nothing-here/adopt",
+    ),
     // Deploying: plan reads the cloud (viewers may look), apply/destroy change it.
     (
         "POST",

@@ -141,6 +141,7 @@ fn viewer_pages(id: i64, job: i64) -> Vec<String> {
             path.replace("{id}", &job.to_string())
         } else {
             path.replace("{id}", &id.to_string())
+                .replace("{project}", PROJECT)
         };
         assert!(
             !filled.contains('{'),
