@@ -511,3 +511,47 @@ async fn row_follows(b: &Client, css: &str, part: &str) {
     b.refresh().await.unwrap();
     assert_eq!(text_of(b, css).await, seen, "{css} after a reload");
 }
+
+/// The Frontend step offers Certificate Manager for a new HTTPS deployment; a wildcard domain
+/// with classic certificates is refused under the Domains field, naming the way out, and is
+/// accepted once Certificate Manager is chosen again.
+#[tokio::test]
+async fn a_wildcard_needs_certificate_manager_and_the_step_says_so() {
+    let app = spawn_app().await;
+    app.create_user("ed", Role::Editor).await;
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    b.set_window_size(1366, 900).await.unwrap();
+    sign_in(b, &app.base, "ed").await;
+    b.goto(&format!("{}/deployments", app.base)).await.unwrap();
+    click(b, "new-deployment").await;
+    crate::support::type_into(b, "basics-name", "wild").await;
+    crate::support::type_into(b, "basics-project", "wild-project").await;
+    let id = crate::support::create_draft(b).await;
+
+    click(b, "protocol-https").await;
+    assert_eq!(
+        prop(b, "certificate-manager", "checked").await.as_deref(),
+        Some("true")
+    );
+    click(b, "certificate-classic").await;
+    crate::support::type_into(b, "frontend-domains", "*.example.com").await;
+    let said = crate::support::wait_for_text(b, "err-frontend-domains", "wildcard").await;
+    assert!(said.contains("Certificate Manager"), "{said}");
+    screenshot(b, "wizard-frontend-wildcard-refused").await;
+
+    click(b, "certificate-manager").await;
+    let d = saved(&app, id, |d| {
+        d.frontend.domains == ["*.example.com"] && !d.frontend.certificate.is_managed()
+    })
+    .await;
+    assert_eq!(d.frontend.domains, ["*.example.com"]);
+    let started = std::time::Instant::now();
+    while !text_of(b, "#err-frontend-domains").await.is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the message stays"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
