@@ -417,6 +417,10 @@ pub(crate) mod tests {
             Some("frontend.cert")
         );
         assert_eq!(
+            parse_field(|v| v["frontend"]["certificate"] = json!("self-signed")).as_deref(),
+            Some("frontend.certificate")
+        );
+        assert_eq!(
             parse_field(|v| v["routing"]["rules"][0]["split"] = json!([])).as_deref(),
             Some("routing.rules[0].split")
         );

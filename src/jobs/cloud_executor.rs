@@ -252,49 +252,7 @@ impl CloudExecutor {
         call: &Call,
         ctx: &StepContext,
     ) -> Result<StepOutcome, CloudError> {
-        let reference = match ctx.operation() {
-            // An earlier run started this step's operation: poll it rather than send again.
-            Some(previous) => {
-                ctx.log(
-                    Level::Info,
-                    &format!(
-                        "resuming: polling operation {} started earlier",
-                        previous.name
-                    ),
-                )
-                .await;
-                OperationRef::Run {
-                    name: previous.name,
-                }
-            }
-            None => {
-                let (path, query) = split_query(&call.path);
-                ctx.log(
-                    Level::Info,
-                    &format!(
-                        "{} {}{}",
-                        verb_name(call.verb),
-                        call.path,
-                        call.body
-                            .as_ref()
-                            .map(|b| format!(" body={b}"))
-                            .unwrap_or_default()
-                    ),
-                )
-                .await;
-                let op: RunOperation = self
-                    .client
-                    .run_call(method(call.verb), path, &query, call.body.clone())
-                    .await?;
-                let reference = op.reference();
-                ctx.log(Level::Info, &format!("→ operation {reference}"))
-                    .await;
-                ctx.record_operation(&reference.path(), "run")
-                    .await
-                    .map_err(|e| CloudError::Decode(e.0))?;
-                reference
-            }
-        };
+        let reference = self.long_running(call, ctx).await?;
         self.wait(&reference, ctx).await?;
         if call.verb == Verb::Delete {
             return Ok(StepOutcome::default());
@@ -339,50 +297,64 @@ impl CloudExecutor {
         call: &Call,
         ctx: &StepContext,
     ) -> Result<StepOutcome, CloudError> {
-        let reference = match ctx.operation() {
-            Some(previous) => {
-                ctx.log(
-                    Level::Info,
-                    &format!(
-                        "resuming: polling operation {} started earlier",
-                        previous.name
-                    ),
-                )
-                .await;
-                OperationRef::CertificateManager {
-                    name: previous.name,
-                }
-            }
-            None => {
-                let (path, query) = split_query(&call.path);
-                ctx.log(
-                    Level::Info,
-                    &format!(
-                        "{} {}{}",
-                        verb_name(call.verb),
-                        call.path,
-                        call.body
-                            .as_ref()
-                            .map(|b| format!(" body={b}"))
-                            .unwrap_or_default()
-                    ),
-                )
-                .await;
-                let op = self
-                    .client
-                    .certificate_manager_call(method(call.verb), path, &query, call.body.clone())
-                    .await?;
-                let reference = OperationRef::CertificateManager { name: op.name };
-                ctx.log(Level::Info, &format!("→ operation {reference}"))
-                    .await;
-                ctx.record_operation(&reference.path(), "certificatemanager")
-                    .await
-                    .map_err(|e| CloudError::Decode(e.0))?;
-                reference
-            }
-        };
+        let reference = self.long_running(call, ctx).await?;
         self.wait(&reference, ctx).await?;
         Ok(StepOutcome::default())
+    }
+
+    /// A Cloud Run or Certificate Manager call, both answered with a google.longrunning
+    /// operation: polls the one an earlier run of the step recorded, or sends the call once and
+    /// records its operation before anything waits on it.
+    async fn long_running(
+        &self,
+        call: &Call,
+        ctx: &StepContext,
+    ) -> Result<OperationRef, CloudError> {
+        let reference = |name: String| match call.api {
+            Api::CertificateManager => OperationRef::CertificateManager { name },
+            _ => OperationRef::Run { name },
+        };
+        if let Some(previous) = ctx.operation() {
+            ctx.log(
+                Level::Info,
+                &format!(
+                    "resuming: polling operation {} started earlier",
+                    previous.name
+                ),
+            )
+            .await;
+            return Ok(reference(previous.name));
+        }
+        let (path, query) = split_query(&call.path);
+        ctx.log(
+            Level::Info,
+            &format!(
+                "{} {}{}",
+                verb_name(call.verb),
+                call.path,
+                call.body
+                    .as_ref()
+                    .map(|b| format!(" body={b}"))
+                    .unwrap_or_default()
+            ),
+        )
+        .await;
+        let (verb, body) = (method(call.verb), call.body.clone());
+        let op: RunOperation = match call.api {
+            Api::CertificateManager => {
+                self.client
+                    .certificate_manager_call(verb, path, &query, body)
+                    .await?
+            }
+            _ => self.client.run_call(verb, path, &query, body).await?,
+        };
+        let reference = reference(op.name);
+        ctx.log(Level::Info, &format!("→ operation {reference}"))
+            .await;
+        ctx.record_operation(&reference.path(), &scope_name(&reference))
+            .await
+            .map_err(|e| CloudError::Decode(e.0))?;
+        Ok(reference)
     }
 
     /// "Already exists" on a Certificate Manager create: ours when its description holds this

@@ -45,6 +45,14 @@ async fn publish(app: &TestApp, record: &Value) {
     assert!(r.status().is_success(), "publish: {}", r.status());
 }
 
+async fn https_proxy(cloud: &Cloud) -> Value {
+    cloud
+        .get(&ResourceRef::global(PROJECT, "targetHttpsProxies", PROXY))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 async fn the_authorization_record(app: &TestApp) -> Value {
     let auths = cm_list(&app.state.cloud, "dnsAuthorizations").await;
     assert_eq!(auths.len(), 1, "{auths:?}");
@@ -71,13 +79,7 @@ async fn seed_000_with_certificate_manager_is_issued_by_dns_before_traffic_point
     assert_eq!(job["status"], "succeeded", "{job}");
 
     // The proxy serves the map; nothing classic was made.
-    let proxy: Value = app
-        .state
-        .cloud
-        .get(&ResourceRef::global(PROJECT, "targetHttpsProxies", PROXY))
-        .await
-        .unwrap()
-        .unwrap();
+    let proxy = https_proxy(&app.state.cloud).await;
     assert_eq!(
         proxy["certificateMap"],
         format!("//certificatemanager.googleapis.com/{GLOBAL}/certificateMaps/global-app-certmap")
@@ -165,11 +167,7 @@ async fn seed_000_with_certificate_manager_is_issued_by_dns_before_traffic_point
 /// One look at the proxy: the domains an attached ACTIVE certificate covers, by the map when it
 /// has one (the map wins), else by its classic certificates.
 async fn covered(cloud: &Cloud) -> (bool, BTreeSet<String>) {
-    let proxy: Value = cloud
-        .get(&ResourceRef::global(PROJECT, "targetHttpsProxies", PROXY))
-        .await
-        .unwrap()
-        .unwrap();
+    let proxy = https_proxy(cloud).await;
     let mut out = BTreeSet::new();
     if let Some(map) = proxy["certificateMap"].as_str() {
         let map = map.trim_start_matches("//certificatemanager.googleapis.com/");
@@ -293,13 +291,7 @@ async fn a_live_deployment_moves_to_certificate_manager_without_a_moment_uncover
     }
     assert!(samples.iter().any(|(map, _)| !map) && samples.last().unwrap().0);
     // Only the map remains; the classic certificate is deleted.
-    let proxy: Value = app
-        .state
-        .cloud
-        .get(&ResourceRef::global(PROJECT, "targetHttpsProxies", PROXY))
-        .await
-        .unwrap()
-        .unwrap();
+    let proxy = https_proxy(&app.state.cloud).await;
     assert!(proxy.get("sslCertificates").is_none(), "{proxy}");
     let classic_left: Vec<Value> = app
         .state

@@ -605,21 +605,7 @@ async fn certificate_manager(c: &Client) {
         .await
         .unwrap();
     c.wait_operation(&set).await.unwrap();
-    let current: Value = c
-        .get(&switchyard::cloud::ResourceRef::parse(&proxy).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let patch = c
-        .mutate_path(
-            Method::PATCH,
-            &proxy,
-            Some(json!({ "sslCertificates": null, "fingerprint": current["fingerprint"] })),
-            rid(),
-        )
-        .await
-        .unwrap();
-    c.wait_operation(&patch).await.unwrap();
+    clear_proxy_field(c, &proxy, "sslCertificates").await;
     // Back to the classic certificate, and the map detached, as the reverse move does.
     c.wait_operation(
         &c.set_ssl_certificates(P, "https", vec![c.ssl_certificates(P).link("cert")], rid())
@@ -628,21 +614,7 @@ async fn certificate_manager(c: &Client) {
     )
     .await
     .unwrap();
-    let current: Value = c
-        .get(&switchyard::cloud::ResourceRef::parse(&proxy).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let patch = c
-        .mutate_path(
-            Method::PATCH,
-            &proxy,
-            Some(json!({ "certificateMap": null, "fingerprint": current["fingerprint"] })),
-            rid(),
-        )
-        .await
-        .unwrap();
-    c.wait_operation(&patch).await.unwrap();
+    clear_proxy_field(c, &proxy, "certificateMap").await;
     for path in [
         &entry,
         &format!("{map}/certificateMapEntries/primary"),
@@ -658,6 +630,23 @@ async fn certificate_manager(c: &Client) {
             .await
             .unwrap();
     }
+}
+
+/// Compute's merge-patch of a proxy removing `field`, with the fingerprint read just before, as
+/// the job's detaching steps send it.
+async fn clear_proxy_field(c: &Client, proxy: &str, field: &str) {
+    let current: Value = c
+        .get(&switchyard::cloud::ResourceRef::parse(proxy).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut body = json!({ "fingerprint": current["fingerprint"] });
+    body[field] = Value::Null;
+    let patch = c
+        .mutate_path(reqwest::Method::PATCH, proxy, Some(body), rid())
+        .await
+        .unwrap();
+    c.wait_operation(&patch).await.unwrap();
 }
 
 fn full_service() -> RunService {

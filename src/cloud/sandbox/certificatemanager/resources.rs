@@ -251,10 +251,14 @@ fn authorization(body: &mut Value, id: &str) -> Result<(), ApiError> {
         "PER_PROJECT_RECORD" => format!("_acme-challenge_{}.{domain}", random_hex(8)),
         _ => format!("_acme-challenge.{domain}."),
     };
+    // Google's value is `<uuid-like>.<n>.authorize.certificatemanager.goog.`; the sandbox
+    // derives both parts from the id, so a record published once stays right.
+    let digest = crate::cloud::sandbox::sha256_hex(id);
+    let shard = u8::from_str_radix(&digest[32..33], 16).unwrap_or(0) % 10;
     body["dnsResourceRecord"] = json!({
         "name": name,
         "type": "CNAME",
-        "data": format!("{}.{}.authorize.certificatemanager.goog.", crate::cloud::sandbox::sha256_hex(id).get(..32).unwrap_or_default(), id.len() % 10),
+        "data": format!("{}.{shard}.authorize.certificatemanager.goog.", &digest[..32]),
     });
     Ok(())
 }
