@@ -8,7 +8,6 @@
 use crate::AppState;
 use crate::auth::{Access, Editor, Viewer};
 use crate::db::deployments::{self as store, SaveError};
-use crate::deploy::cloud_reader::CloudLiveReader;
 use crate::domain::adopt::LoadBalancer;
 use crate::domain::{parse, plan, validate};
 use crate::error::{AppError, Path};
@@ -49,8 +48,8 @@ async fn found(
     project: &str,
 ) -> Result<Vec<(LoadBalancer, Option<i64>)>, AppError> {
     check_project(project)?;
-    let reader = CloudLiveReader::new(state.cloud.clone());
-    let lbs = crate::deploy::discover::discover(&reader, project)
+    // The reader plans and drift checks use, so discovery sees the cloud as they do.
+    let lbs = crate::deploy::discover::discover(state.deployer.reader().as_ref(), project)
         .await
         .map_err(|e| AppError::Upstream(e.to_string()))?;
     let mut owned: Vec<(i64, Vec<String>)> = Vec::new();
