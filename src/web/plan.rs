@@ -88,6 +88,15 @@ struct PlanView {
     warnings: Vec<String>,
     /// Backends that follow another deployment, and where each points (the resolved value).
     chains: Vec<String>,
+    /// Adopted resources, with where applying records the deployment's claim on each.
+    ownership: Vec<OwnershipLine>,
+}
+
+struct OwnershipLine {
+    name: String,
+    resource: String,
+    in_description: bool,
+    detail: String,
 }
 
 impl PlanView {
@@ -107,6 +116,21 @@ impl PlanView {
             conflicts: plan.conflicts.iter().map(|c| c.message.clone()).collect(),
             warnings: plan.warnings.clone(),
             chains: plan.chains.iter().map(|h| h.describe()).collect(),
+            ownership: plan
+                .ownership
+                .iter()
+                .map(|o| OwnershipLine {
+                    name: o
+                        .resource
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                    resource: o.resource.clone(),
+                    in_description: o.recorded_in == crate::domain::plan::RecordedIn::Description,
+                    detail: o.detail.clone(),
+                })
+                .collect(),
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::deploy::sandbox;
 use serde_json::{Value, json};
 use switchyard::cloud::types::RunService;
 use switchyard::cloud::{CollectionRef, ResourceRef};
-use switchyard::domain::plan::Action;
+use switchyard::domain::plan::{Action, RecordedIn};
 
 const P: &str = "my-project";
 const R: &str = "us-central1";
@@ -151,6 +151,22 @@ async fn everything(app: &TestApp) -> Vec<String> {
     out
 }
 
+/// Every resource with its server-assigned id: a recreated resource gets a new one.
+async fn everything_with_ids(app: &TestApp) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for path in everything(app).await {
+        let v: Value = app
+            .state
+            .cloud
+            .get(&switchyard::cloud::ResourceRef::parse(&path).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        out.push((path, v["id"].to_string()));
+    }
+    out
+}
+
 async fn run(app: &TestApp, job: i64) {
     let done = app.state.deployer.runner().wait(job).await.unwrap();
     assert_eq!(done.status, "succeeded", "job {job}: {:?}", done.error);
@@ -196,8 +212,50 @@ async fn seed_000_is_adopted_under_its_names_then_changed_and_destroyed() {
         planned.plan.conflicts
     );
     assert!(planned.plan.is_noop(), "{:?}", planned.plan.entries);
+    // The claim goes where Google lets it: descriptions that a patch can change, else the
+    // panel's records; nothing is recreated, and the second plan has nothing left to record.
+    let recorded: Vec<(&str, RecordedIn)> = planned
+        .plan
+        .ownership
+        .iter()
+        .map(|o| (o.resource.rsplit('/').next().unwrap(), o.recorded_in))
+        .collect();
+    assert_eq!(
+        recorded,
+        vec![
+            ("cloudrun-neg", RecordedIn::Panel),
+            ("cloudrun-backend", RecordedIn::Description),
+            ("cloudrun-url-map", RecordedIn::Description),
+            ("global-ip", RecordedIn::Panel),
+            ("my-ssl-cert", RecordedIn::Panel),
+            ("https-proxy", RecordedIn::Description),
+            ("https-forwarding-rule", RecordedIn::Panel),
+        ]
+    );
+    let before = everything_with_ids(&app).await;
     let job = app.state.deployer.apply(&row, "tester").await.unwrap();
     run(&app, job).await;
+    assert_eq!(everything_with_ids(&app).await, before, "nothing recreated");
+    let steps = switchyard::db::jobs::job_steps(db, job).await.unwrap();
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    assert!(
+        steps.iter().all(|s| s.request.contains("\"PATCH\"")),
+        "{steps:?}"
+    );
+    let map: Value = app
+        .state
+        .cloud
+        .get(&ResourceRef::global(P, "urlMaps", "cloudrun-url-map"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(map["description"], "switchyard:deployment=cloudrun-url-map");
+    let again = app.state.deployer.plan(&row).await.unwrap();
+    assert!(
+        again.plan.is_noop() && again.plan.ownership.is_empty(),
+        "{:?}",
+        again.plan.ownership
+    );
 
     // A new domain: a new certificate beside the old one, the proxy moved, the old one deleted.
     let mut changed = v.clone();

@@ -501,6 +501,7 @@ pub fn diff(desired: &DesiredGraph, live: &LiveState) -> Plan {
     entries.extend(deletes);
 
     let risks = super::risks::risks(&entries);
+    let ownership = super::ownership::records(desired, live, &entries);
     Plan {
         deployment: deployment.to_string(),
         project: desired.project.clone(),
@@ -509,6 +510,7 @@ pub fn diff(desired: &DesiredGraph, live: &LiveState) -> Plan {
         warnings,
         risks,
         chains: Vec::new(),
+        ownership,
     }
 }
 

@@ -9,6 +9,7 @@
 mod compile;
 mod diff;
 mod owners;
+mod ownership;
 mod risks;
 mod steps;
 pub mod summary;
@@ -18,6 +19,7 @@ pub use crate::domain::links::{full_url, link_path};
 pub use compile::{compile, compile_chained};
 pub use diff::{destroy, destroy_adopted, diff};
 pub use owners::{OtherDeployment, Whose, claim_others};
+pub use ownership::{Ownership, RecordedIn};
 pub use risks::Risk;
 pub use steps::steps;
 pub use urlmap_body::{path_matcher_name, redirect_map, url_map};
@@ -404,6 +406,9 @@ pub struct Plan {
     /// Backends that follow another deployment, with what each was resolved to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chains: Vec<crate::domain::chain::Hop>,
+    /// Adopted resources that stay, with where applying records the deployment's claim.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ownership: Vec<Ownership>,
 }
 
 /// How many resources each action touches (the counter at the top of a plan).
@@ -462,6 +467,7 @@ impl Plan {
             "counts": self.counts(),
             "risks": self.risks,
             "chains": self.chains,
+            "ownership": self.ownership,
             "conflicts": self.conflicts,
             "warnings": self.warnings,
         })
