@@ -317,6 +317,9 @@ struct DestroyPage {
     problem: Option<String>,
     refused: Option<String>,
     running_job: Option<i64>,
+    /// The load balancer this deployment adopted, if it did: destroying it can also mean
+    /// releasing it (forgetting the deployment and leaving everything running).
+    adopted_from: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -344,6 +347,9 @@ async fn show_destroy(
         problem: None,
         refused: refused.clone(),
         running_job: running_job(state, id).await?,
+        adopted_from: db::adoptions::get(&state.db, id)
+            .await?
+            .map(|a| a.forwarding_rule),
     };
     match state
         .deployer
