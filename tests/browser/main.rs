@@ -2,6 +2,8 @@
 
 #[path = "../common/mod.rs"]
 pub mod common;
+#[path = "../common/hand_built.rs"]
+mod hand_built;
 #[path = "../common/sandbox_apply.rs"]
 mod sandbox_apply;
 mod support;

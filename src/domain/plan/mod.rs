@@ -181,6 +181,24 @@ impl ResourceKind {
         )
     }
 
+    /// Settings of a live resource that the spec has no word for and plans never compare
+    /// (Cloud Armor, IAP, CDN cache policy, logging, response headers on a backend service):
+    /// an update that replaces the whole resource sends them back as they are, so what was
+    /// set outside the panel, or kept when a load balancer was adopted, survives it.
+    pub fn carried_fields(&self) -> &'static [&'static str] {
+        match self {
+            ResourceKind::BackendService => &[
+                "securityPolicy",
+                "edgeSecurityPolicy",
+                "iap",
+                "customResponseHeaders",
+                "cdnPolicy",
+                "logConfig",
+            ],
+            _ => &[],
+        }
+    }
+
     /// Recovers the kind from a resource path (`projects/P/global/urlMaps/N`), for live
     /// resources that no desired resource accounts for. URL maps are told apart by name.
     pub fn from_path(path: &str, deployment: &str) -> Option<ResourceKind> {

@@ -308,7 +308,20 @@ fn attach_step(
     )
 }
 
-fn put_step(b: &mut Builder, e: &PlanEntry, id: String, body: Value, after: Vec<String>) -> String {
+fn put_step(
+    b: &mut Builder,
+    e: &PlanEntry,
+    id: String,
+    mut body: Value,
+    after: Vec<String>,
+) -> String {
+    if let (Some(live), Some(fields)) = (&e.live, body.as_object_mut()) {
+        for f in e.kind.carried_fields() {
+            if let Some(v) = live.get(*f).filter(|_| !fields.contains_key(*f)) {
+                fields.insert((*f).to_string(), v.clone());
+            }
+        }
+    }
     b.push(
         id,
         StepAction::Update,
