@@ -311,10 +311,15 @@ impl Deployer {
             .flatten()
             .map(Leftovers::of)
             .fold(Leftovers::default(), Leftovers::and);
-        let graph = DesiredGraph {
+        let mut graph = DesiredGraph {
             resources: Vec::new(),
             ..plan::compile(&basis)
         };
+        if previous.is_none() {
+            // An adoption claims the resources it kept once an apply has recorded it; before
+            // that they are still the team's, and destroying the draft leaves them alone.
+            graph.adopted.clear();
+        }
         let mut live = read_live(self.live.as_ref(), &graph, &extra).await?;
         if services {
             let mut ids: Vec<String> = [draft.as_ref(), previous.as_ref()]

@@ -8,6 +8,7 @@ mod hand_built;
 mod sandbox_apply;
 mod support;
 
+mod adopt;
 mod certificate;
 mod chain;
 mod dashboard;

@@ -223,6 +223,17 @@ async fn what_the_spec_cannot_express_is_kept_through_plan_and_apply_or_refuses_
     assert_eq!(kept[0]["meaning"], "request logging settings");
 
     let (_, row) = adopt(&app, P, "https-forwarding-rule").await;
+    // Until an apply records the adoption, destroying the draft claims nothing.
+    let destroy_first = app.state.deployer.destroy_plan(&row, false).await.unwrap();
+    assert!(
+        destroy_first
+            .plan
+            .entries
+            .iter()
+            .all(|e| e.action.name() != "delete"),
+        "{:?}",
+        destroy_first.plan.entries
+    );
     apply_adopted(&app, &row, P, &[R]).await;
     // An edit that replaces the whole backend service leaves the logging as it was.
     let mut spec: Value = serde_json::from_str(&row.spec).unwrap();

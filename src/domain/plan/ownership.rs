@@ -95,7 +95,7 @@ pub(super) fn records(
                 } else {
                     format!("{theirs} {marker}")
                 }),
-                detail: format!("its description gains `{marker}` (a patch of that field alone)"),
+                detail: format!("its description gains {marker} (a patch of that field alone)"),
             }
         } else {
             Ownership {
