@@ -359,3 +359,62 @@ async fn a_classic_load_balancer_is_listed_with_the_reason_and_not_adopted() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn two_load_balancers_sharing_an_ip_or_a_backend_service_are_found_as_such() {
+    let app = spawn_app().await;
+    sandbox(&app, json!({ "operationLatencyMs": 10 })).await;
+    build_seed_000(&app).await;
+    let link = hand_built::link;
+    let global = |c: &str| switchyard::cloud::CollectionRef::global(P, c);
+    // A second load balancer: its own map, proxy and rule, on seed 000's backend service.
+    hand_built::insert(
+        &app,
+        global("urlMaps"),
+        json!({ "name": "other-map",
+                "defaultService": link(&format!("projects/{P}/global/backendServices/cloudrun-backend")) }),
+    )
+    .await;
+    hand_built::insert(
+        &app,
+        global("targetHttpProxies"),
+        json!({ "name": "other-proxy", "urlMap": link(&format!("projects/{P}/global/urlMaps/other-map")) }),
+    )
+    .await;
+    let address: Value = app
+        .state
+        .cloud
+        .get(&ResourceRef::global(P, "addresses", "global-ip"))
+        .await
+        .unwrap()
+        .unwrap();
+    // On the same IP, port 80.
+    hand_built::insert(
+        &app,
+        global("forwardingRules"),
+        json!({ "name": "other-rule", "IPAddress": address["address"], "IPProtocol": "TCP",
+                "portRange": "80", "loadBalancingScheme": "EXTERNAL_MANAGED", "networkTier": "PREMIUM",
+                "target": link(&format!("projects/{P}/global/targetHttpProxies/other-proxy")) }),
+    )
+    .await;
+    let mut viewer = app.token_client("vi", Role::Viewer).await;
+    let body: Value = viewer
+        .get(&format!("/api/v1/projects/{P}/load-balancers"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let lbs = body["load_balancers"].as_array().unwrap();
+    assert_eq!(lbs.len(), 2, "{body}");
+    for lb in lbs {
+        assert_eq!(lb["shared_ip"], true, "{lb}");
+        assert_eq!(
+            lb["shared_backend_services"],
+            json!([format!(
+                "projects/{P}/global/backendServices/cloudrun-backend"
+            )]),
+            "{lb}"
+        );
+        assert_eq!(lb["adoptable"], false, "{lb}");
+    }
+}
