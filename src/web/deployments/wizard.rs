@@ -707,7 +707,7 @@ pub(crate) fn render_step(
             _ => None,
         }),
         add_service: AddServiceView::of(match typed {
-            Some((Typed::Service(f), e)) => Some((f, e)),
+            Some((Typed::Service(f), e)) => Some((&**f, e)),
             _ => None,
         }),
         other_deployments: others.clone(),
@@ -909,7 +909,7 @@ struct Edit {
 /// What was typed into one of the add forms whose fields are not kept by the page itself.
 pub(crate) enum Typed {
     Internet(draft::InternetForm),
-    Service(draft::ServiceForm),
+    Service(Box<draft::ServiceForm>),
 }
 
 /// Applies `change` to the draft and saves it; answers in the way the request asked for (an
@@ -1234,7 +1234,7 @@ pub(crate) async fn change_item<C: ItemChange>(
             (None, "backends") if form["type"] == "internet" => {
                 form_as(&form).ok().map(Typed::Internet)
             }
-            (None, "services") => form_as(&form).ok().map(Typed::Service),
+            (None, "services") => form_as(&form).ok().map(|f| Typed::Service(Box::new(f))),
             _ => None,
         },
     };
