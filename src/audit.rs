@@ -185,18 +185,23 @@ pub async fn record_job(db: &Db, actor: &str, action: Action, job_id: i64) {
 pub async fn record_adoption(
     db: &Db,
     user: &str,
-    row: &crate::db::deployments::DeploymentRow,
+    adoption: &crate::deploy::Adoption,
     project: &str,
     lb_id: &str,
     via: &str,
 ) {
+    let row = &adoption.row;
+    let mut detail = serde_json::json!({"name": row.name, "version": row.version, "via": via,
+        "adopted": format!("projects/{project}/global/forwardingRules/{lb_id}")});
+    if !adoption.reclaimed.is_empty() {
+        detail["reclaimed_from"] = serde_json::json!(adoption.reclaimed.join(", "));
+    }
     record(
         db,
         user,
         Action::DeploymentCreate,
         &deployment(row.id),
-        serde_json::json!({"name": row.name, "version": row.version, "via": via,
-               "adopted": format!("projects/{project}/global/forwardingRules/{lb_id}")}),
+        detail,
     )
     .await;
 }

@@ -71,11 +71,11 @@ async fn adopt(
     Path((project, lb_id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     check_project(&project)?;
-    let row = state.deployer.adopt(&project, &lb_id, &user.name).await?;
-    crate::audit::record_adoption(&state.db, &user.name, &row, &project, &lb_id, "API").await;
+    let adoption = state.deployer.adopt(&project, &lb_id, &user.name).await?;
+    crate::audit::record_adoption(&state.db, &user.name, &adoption, &project, &lb_id, "API").await;
     Ok((
         StatusCode::CREATED,
-        axum::Json(crate::api::deployments::DeploymentJson::from(row)),
+        axum::Json(crate::api::deployments::DeploymentJson::from(adoption.row)),
     )
         .into_response())
 }

@@ -83,6 +83,48 @@ pub async fn in_project(db: &Db, project: &str) -> Result<Vec<ForgottenRow>, sql
     .await
 }
 
+/// Takes `paths` out of the records of the deployments forgotten in `project`: adopting a
+/// load balancer a forgotten deployment left running is taking those resources back on
+/// purpose. A record left with nothing is deleted (the audit log keeps the forgetting), since
+/// plans read a record as claiming whatever of its name was made before it. Returns the names
+/// of the records that held any of them.
+pub async fn reclaim(db: &Db, project: &str, paths: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let rows: Vec<ForgottenRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM forgotten_deployments WHERE project = ? ORDER BY id"
+    ))
+    .bind(project)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut names = Vec::new();
+    for row in rows {
+        let before = row.resource_paths();
+        let kept: Vec<String> = before
+            .iter()
+            .filter(|p| !paths.contains(p))
+            .cloned()
+            .collect();
+        if kept.len() == before.len() {
+            continue;
+        }
+        if kept.is_empty() {
+            sqlx::query("DELETE FROM forgotten_deployments WHERE id = ?")
+                .bind(row.id)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            sqlx::query("UPDATE forgotten_deployments SET resources = ? WHERE id = ?")
+                .bind(serde_json::to_string(&kept).expect("strings always serialise"))
+                .bind(row.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        names.push(row.name);
+    }
+    tx.commit().await?;
+    Ok(names)
+}
+
 /// Every forgotten deployment, newest first.
 pub async fn list(db: &Db) -> Result<Vec<ForgottenRow>, sqlx::Error> {
     sqlx::query_as(&format!(

@@ -22,6 +22,13 @@ impl Discovered {
     }
 }
 
+/// The draft an adoption made, and the forgotten deployments it took resources back from.
+#[derive(Debug, Clone)]
+pub struct Adoption {
+    pub row: DeploymentRow,
+    pub reclaimed: Vec<String>,
+}
+
 impl Deployer {
     /// The global external Application Load Balancers of `project`.
     pub async fn load_balancers(&self, project: &str) -> Result<Vec<Discovered>, DeployError> {
@@ -58,7 +65,7 @@ impl Deployer {
         project: &str,
         lb_id: &str,
         user: &str,
-    ) -> Result<DeploymentRow, DeployError> {
+    ) -> Result<Adoption, DeployError> {
         let found = self
             .load_balancers(project)
             .await?
@@ -94,7 +101,11 @@ impl Deployer {
                 db::adoptions::record(&self.db, row.id, project, lb_id, &kept, user)
                     .await
                     .map_err(|e| DeployError::Db(e.into()))?;
-                Ok(row)
+                // Released before (a forgotten deployment's record holds them): taken back.
+                let reclaimed = db::forgotten::reclaim(&self.db, project, &found.lb.resources)
+                    .await
+                    .map_err(|e| DeployError::Db(e.into()))?;
+                Ok(Adoption { row, reclaimed })
             }
             Err(db::deployments::SaveError::NameTaken(name)) => Err(DeployError::NameTaken(name)),
             Err(db::deployments::SaveError::Db(e)) => Err(DeployError::Db(e.into())),

@@ -19,7 +19,7 @@ pub mod live;
 pub mod neighbours;
 mod pinned;
 
-pub use adopt::Discovered;
+pub use adopt::{Adoption, Discovered};
 pub use cloud_reader::CloudLiveReader;
 pub use forget::refuse_moving_applied;
 use live::{Leftovers, LiveError, LiveReader, read_live};

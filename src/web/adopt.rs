@@ -222,10 +222,18 @@ async fn adopt(
     if f.lb.trim().is_empty() {
         return Err(AppError::invalid("lb", "choose a load balancer to adopt"));
     }
-    let row = state
+    let adoption = state
         .deployer
         .adopt(project, f.lb.trim(), &user.name)
         .await?;
-    crate::audit::record_adoption(&state.db, &user.name, &row, project, f.lb.trim(), "page").await;
-    Ok(Redirect::to(&format!("/deployments/{}/plan", row.id)).into_response())
+    crate::audit::record_adoption(
+        &state.db,
+        &user.name,
+        &adoption,
+        project,
+        f.lb.trim(),
+        "page",
+    )
+    .await;
+    Ok(Redirect::to(&format!("/deployments/{}/plan", adoption.row.id)).into_response())
 }

@@ -418,3 +418,61 @@ async fn two_load_balancers_sharing_an_ip_or_a_backend_service_are_found_as_such
         assert_eq!(lb["adoptable"], false, "{lb}");
     }
 }
+
+#[tokio::test]
+async fn a_released_load_balancer_can_be_adopted_again() {
+    let app = spawn_app().await;
+    sandbox(&app, json!({ "operationLatencyMs": 10 })).await;
+    build_seed_000(&app).await;
+    let (_, row) = adopt(&app, P, "https-forwarding-rule").await;
+    apply_adopted(&app, &row, P, &[R]).await;
+    let released = app
+        .state
+        .deployer
+        .forget(&row, &row.name, "ed")
+        .await
+        .unwrap();
+    assert!(!released.resource_paths().is_empty());
+    // Released: it keeps serving, nobody manages it, and adopting it again takes it back.
+    let mut editor = app.token_client("ed2", Role::Editor).await;
+    let r = editor
+        .post_json(
+            &format!("/api/v1/projects/{P}/load-balancers/https-forwarding-rule/adopt"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let made: Value = r.json().await.unwrap();
+    let again = switchyard::db::deployments::get(&app.state.db, made["id"].as_i64().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let planned = app.state.deployer.plan(&again).await.unwrap();
+    assert!(
+        planned.plan.conflicts.is_empty(),
+        "{:?}",
+        planned.plan.conflicts
+    );
+    assert!(planned.plan.is_noop(), "{:?}", planned.plan.entries);
+    let record = switchyard::db::forgotten::list(&app.state.db)
+        .await
+        .unwrap();
+    assert!(record.is_empty(), "every resource taken back: {record:?}");
+    let audit = switchyard::db::audit::page(
+        &app.state.db,
+        &switchyard::db::audit::Filter {
+            actor: Some("ed2".into()),
+            ..Default::default()
+        },
+        None,
+        10,
+    )
+    .await
+    .unwrap();
+    assert!(
+        audit[0]
+            .detail
+            .contains("\"reclaimed_from\":\"cloudrun-url-map\""),
+        "{audit:?}"
+    );
+}

@@ -160,7 +160,6 @@ fn ip_address_eq(desired: Option<&Value>, live: Option<&Value>, state: &LiveStat
     }
 }
 
-/// The fields of `desired` that differ from `live`, one entry per top-level field.
 /// Path matchers with each path rule to a single backend service written one way. The rule
 /// can say it two ways: `service` beside a `routeAction` that only rewrites (how the console
 /// and gcloud write it), or a `routeAction` whose one weighted backend gets every request (how
@@ -212,6 +211,7 @@ fn headers(v: Option<&Value>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The fields of `desired` that differ from `live`, one entry per top-level field.
 fn changes(desired: &DesiredResource, live: &Value, state: &LiveState) -> Vec<FieldChange> {
     let mut out = Vec::new();
     let body = desired.body.as_object().cloned().unwrap_or_default();
@@ -274,8 +274,6 @@ fn changes(desired: &DesiredResource, live: &Value, state: &LiveState) -> Vec<Fi
     out
 }
 
-/// The settings of a Cloud Run service that the spec controls, in a form where the API's
-/// spellings and defaults compare equal (`cpu: "1"` and `"1000m"`, an absent max and 100).
 /// A readiness probe as the spec can say it (an HTTP path and three numbers), with Cloud Run's
 /// defaults filled in, so a probe read back with its defaults equals the one sent.
 fn readiness(probe: &Value) -> Value {
@@ -291,6 +289,8 @@ fn readiness(probe: &Value) -> Value {
     })
 }
 
+/// The settings of a Cloud Run service that the spec controls, in a form where the API's
+/// spellings and defaults compare equal (`cpu: "1"` and `"1000m"`, an absent max and 100).
 fn run_settings(service: &Value) -> Vec<(&'static str, Value)> {
     let t = &service["template"];
     let c = &t["containers"][0];
