@@ -17,6 +17,7 @@ mod forget;
 pub mod live;
 pub mod neighbours;
 mod pinned;
+pub mod traffic;
 
 pub use cloud_reader::CloudLiveReader;
 pub use forget::refuse_moving_applied;

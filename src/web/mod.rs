@@ -5,8 +5,10 @@
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod charts;
 pub mod dashboard;
 pub mod deployments;
+pub mod drill;
 pub mod error_advice;
 pub mod jobs;
 pub mod overview;
@@ -15,6 +17,7 @@ pub mod pickers;
 pub mod plan;
 pub mod shell;
 pub mod state;
+pub mod traffic;
 pub mod users;
 pub mod when;
 
@@ -36,6 +39,8 @@ pub fn routes(r: Routes) -> Routes {
     let r = users::routes(r);
     let r = audit::routes(r);
     let r = overview::routes(r);
+    let r = traffic::routes(r);
+    let r = drill::routes(r);
     let r = jobs::routes(r);
     let r = plan::routes(r);
     let r = pickers::routes(r);

@@ -54,3 +54,4 @@ mod job_waits;
 mod orphans;
 mod pinned_plans;
 mod run_services;
+mod traffic;
