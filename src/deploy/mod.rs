@@ -17,6 +17,7 @@ mod forget;
 pub mod live;
 pub mod neighbours;
 mod pinned;
+pub mod rollout;
 pub mod traffic;
 
 pub use cloud_reader::CloudLiveReader;
@@ -72,6 +73,9 @@ pub enum DeployError {
     },
     #[error("deployment not found")]
     NotFound,
+    /// The draft cannot be rolled out in gated stages.
+    #[error("{0}")]
+    Rollout(#[from] crate::domain::rollout::RolloutError),
     #[error(transparent)]
     Job(JobError),
     #[error(transparent)]

@@ -56,6 +56,25 @@ impl Gate {
     }
 }
 
+/// What a `soak` step carries in its call's body.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StageCall {
+    pub percent: u32,
+    /// `canary 10, stable 90`, per target that moves.
+    pub weights: Vec<String>,
+    /// The URL map of this stage, and the one to put back on a breach (the applied one).
+    pub stage: serde_json::Value,
+    pub rollback: serde_json::Value,
+    pub gate: Gate,
+    /// Where the metrics are: the load balancer's project and URL map.
+    pub project: String,
+    pub url_map: String,
+    /// The backend services gaining traffic, whose metrics are judged.
+    pub backend_services: Vec<String>,
+    /// Their names in the spec, for the job log.
+    pub backends: Vec<String>,
+}
+
 /// Problems of `rollout`'s gate fields, each with its field.
 pub fn problems(rollout: Option<&Rollout>) -> Vec<(&'static str, String)> {
     let Some(r) = rollout else {

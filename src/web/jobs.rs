@@ -199,6 +199,13 @@ impl Progress {
         )
     }
 
+    /// A gated rollout's stage is holding: it can be promoted (or aborted by cancelling).
+    pub fn holding(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| s.step.action == "soak" && s.step.status == "running")
+    }
+
     pub fn is_destroy(&self) -> bool {
         self.job.kind == "destroy"
     }
@@ -285,6 +292,10 @@ pub fn step_words(action: &str, step_id: &str, resource: &str) -> (String, Strin
         (_, "attachNetworkEndpoints") => (
             format!("Attached the endpoint to {what}"),
             format!("Attach the endpoint to {what}"),
+        ),
+        ("soak", pct) => (
+            format!("Moved {pct}% of the way to the draft's weights and passed the gate"),
+            format!("Move {pct}% of the way to the draft's weights, hold and check the limits"),
         ),
         (_, "setUrlMap") => (
             format!("Pointed {what} at its URL map"),

@@ -15,6 +15,7 @@ pub mod overview;
 pub mod page_cache;
 pub mod pickers;
 pub mod plan;
+pub mod rollout;
 pub mod shell;
 pub mod state;
 pub mod traffic;
@@ -41,6 +42,7 @@ pub fn routes(r: Routes) -> Routes {
     let r = overview::routes(r);
     let r = traffic::routes(r);
     let r = drill::routes(r);
+    let r = rollout::routes(r);
     let r = jobs::routes(r);
     let r = plan::routes(r);
     let r = pickers::routes(r);

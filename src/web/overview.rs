@@ -577,7 +577,7 @@ pub async fn load(
     } else {
         "Nothing is applied yet, so there is no load balancer and no traffic to show."
     };
-    let (traffic, snapshot) = super::traffic::load(
+    let (mut traffic, snapshot) = super::traffic::load(
         state,
         id,
         serving.as_ref(),
@@ -586,6 +586,13 @@ pub async fn load(
         user.can_edit(),
     )
     .await;
+    traffic.can_roll_out = user.can_edit()
+        && serving.is_some()
+        && parse::parse(&d.spec)
+            .ok()
+            .as_ref()
+            .and_then(crate::domain::rollout::Gate::of)
+            .is_some();
     let differs = applied
         .as_ref()
         .is_some_and(|(a, _)| !super::state::same_spec(a, &d.spec));

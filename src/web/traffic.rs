@@ -64,6 +64,8 @@ pub struct TrafficView {
     pub error: Option<String>,
     /// The failover drill (sandbox only).
     pub drill: Option<super::drill::DrillView>,
+    /// An editor, and the draft asks for a gated rollout: the "Roll out" button is shown.
+    pub can_roll_out: bool,
 }
 
 impl TrafficView {
@@ -77,6 +79,7 @@ impl TrafficView {
             empty: None,
             error: None,
             drill: None,
+            can_roll_out: false,
         }
     }
 

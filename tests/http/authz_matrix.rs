@@ -123,6 +123,31 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
         Access::Viewer,
         "/api/v1/deployments/999999/traffic",
     ),
+    // Gated rollouts change traffic: editors start them and promote their stages.
+    (
+        "POST",
+        "/deployments/{id}/rollout",
+        Access::Editor,
+        "/deployments/999999/rollout",
+    ),
+    (
+        "POST",
+        "/jobs/{id}/promote",
+        Access::Editor,
+        "/jobs/999999/promote",
+    ),
+    (
+        "POST",
+        "/api/v1/deployments/{id}/rollout",
+        Access::Editor,
+        "/api/v1/deployments/999999/rollout",
+    ),
+    (
+        "POST",
+        "/api/v1/jobs/{id}/promote",
+        Access::Editor,
+        "/api/v1/jobs/999999/promote",
+    ),
     // Deploying: plan reads the cloud (viewers may look), apply/destroy change it.
     (
         "POST",

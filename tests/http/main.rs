@@ -53,5 +53,6 @@ mod job_control;
 mod job_waits;
 mod orphans;
 mod pinned_plans;
+mod rollout;
 mod run_services;
 mod traffic;
