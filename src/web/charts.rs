@@ -14,7 +14,7 @@ pub const PALETTE: [&str; 6] = [
 
 const W: f64 = 360.0;
 const H: f64 = 170.0;
-const LEFT: f64 = 52.0;
+const LEFT: f64 = 64.0;
 const RIGHT: f64 = 10.0;
 const TOP: f64 = 26.0;
 const BOTTOM: f64 = 24.0;
