@@ -9,3 +9,14 @@ CREATE TABLE rollout_promotions (
     PRIMARY KEY (job_id, idx),
     FOREIGN KEY (job_id, idx) REFERENCES job_steps (job_id, idx) ON DELETE CASCADE
 );
+
+-- What a gated rollout's stage saw when it was judged: the judged backends' 5xx ratio and p95
+-- per region over the last hour (`domain::rollout::StageSeries` as JSON), so the job page can
+-- draw the breach as it was, after the rollback changed the traffic.
+CREATE TABLE rollout_measurements (
+    job_id INTEGER NOT NULL,
+    idx    INTEGER NOT NULL,
+    series TEXT NOT NULL,
+    PRIMARY KEY (job_id, idx),
+    FOREIGN KEY (job_id, idx) REFERENCES job_steps (job_id, idx) ON DELETE CASCADE
+);

@@ -1,4 +1,5 @@
-//! Promotions of gated rollout stages (`rollout_promotions`).
+//! Promotions of gated rollout stages (`rollout_promotions`) and what each stage measured when
+//! it was judged (`rollout_measurements`).
 
 use super::Db;
 
@@ -36,4 +37,34 @@ pub async fn promoted_by(db: &Db, job_id: i64, idx: i64) -> Result<Option<String
             .fetch_optional(db)
             .await?;
     Ok(row.map(|(b,)| b))
+}
+
+/// Keeps what step `idx` of job `job_id` measured (JSON), replacing an earlier attempt's.
+pub async fn record_measurement(
+    db: &Db,
+    job_id: i64,
+    idx: i64,
+    series: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO rollout_measurements (job_id, idx, series) VALUES (?, ?, ?) \
+         ON CONFLICT (job_id, idx) DO UPDATE SET series = excluded.series",
+    )
+    .bind(job_id)
+    .bind(idx)
+    .bind(series)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// What step `idx` of job `job_id` measured, if it got as far as judging.
+pub async fn measurement(db: &Db, job_id: i64, idx: i64) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT series FROM rollout_measurements WHERE job_id = ? AND idx = ?")
+            .bind(job_id)
+            .bind(idx)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.map(|(s,)| s))
 }

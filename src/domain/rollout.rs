@@ -75,6 +75,17 @@ pub struct StageCall {
     pub backends: Vec<String>,
 }
 
+/// One line of a stage's measurements: `backend · region` and its points (UNIX seconds, value;
+/// `None` where there is none).
+pub type SeriesLine = (String, Vec<(f64, Option<f64>)>);
+
+/// What a stage saw of the backends it judged when it was judged.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StageSeries {
+    pub error_ratio: Vec<SeriesLine>,
+    pub p95_ms: Vec<SeriesLine>,
+}
+
 /// Problems of `rollout`'s gate fields, each with its field.
 pub fn problems(rollout: Option<&Rollout>) -> Vec<(&'static str, String)> {
     let Some(r) = rollout else {

@@ -12,7 +12,7 @@ use super::{Level, StepContext, StepError, StepOutcome, call_of};
 use crate::cloud::CloudError;
 use crate::cloud::monitoring::{LbTraffic, Range, Series};
 use crate::db::jobs::StepRecord;
-use crate::domain::rollout::StageCall;
+use crate::domain::rollout::{SeriesLine, StageCall, StageSeries};
 use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -132,7 +132,9 @@ impl CloudExecutor {
             tokio::time::sleep(left.min(POLL)).await;
         }
 
-        let verdict = match self.read_stage(&stage).await {
+        let read = self.read_stage(&stage).await;
+        self.record_series(&stage, ctx).await;
+        let verdict = match read {
             Err(e) => Err(format!("Cloud Monitoring could not be read: {e}")),
             Ok(None) => Err(format!(
                 "no requests reached {} to judge",
@@ -165,6 +167,40 @@ impl CloudExecutor {
                     stage.percent
                 )))
             }
+        }
+    }
+
+    /// Keeps the last hour of the judged backends' series for the job page's breach chart.
+    /// Never fails the stage: the chart is for people, the verdict does not depend on it.
+    async fn record_series(&self, stage: &StageCall, ctx: &StepContext) {
+        let range = Range::ending(OffsetDateTime::now_utc(), Duration::from_secs(3600), 60);
+        let Ok(t) = self
+            .client()
+            .lb_traffic(&stage.project, &stage.url_map, &range)
+            .await
+        else {
+            return;
+        };
+        let lines = |series: &[Series]| -> Vec<SeriesLine> {
+            series
+                .iter()
+                .filter(|s| stage.backend_services.contains(&key(s).0))
+                .map(|s| {
+                    let (bs, region) = key(s);
+                    (
+                        format!("{bs} · {region}"),
+                        s.samples.iter().map(|p| (p.at, p.finite())).collect(),
+                    )
+                })
+                .collect()
+        };
+        let recorded = StageSeries {
+            error_ratio: lines(&t.error_ratio),
+            p95_ms: lines(&t.p95_ms),
+        };
+        if let Ok(json) = serde_json::to_string(&recorded) {
+            let _ =
+                crate::db::rollouts::record_measurement(&ctx.db, ctx.job_id, ctx.idx, &json).await;
         }
     }
 

@@ -436,6 +436,8 @@ async fn progress(state: &AppState, id: i64, can_edit: bool) -> AppResult<Progre
 struct JobPage {
     shell: Shell,
     p: Progress,
+    /// A gated rollout that failed its gate: the chart of the breach.
+    breach: Option<super::rollout::BreachChart>,
 }
 
 #[derive(Template)]
@@ -451,7 +453,11 @@ async fn job_page(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let p = progress(&state, id, user.can_edit()).await?;
-    render(StatusCode::OK, &JobPage { shell, p })
+    let steps = crate::db::jobs::job_steps(&state.db, id)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let breach = super::rollout::breach_chart(&state, &steps).await?;
+    render(StatusCode::OK, &JobPage { shell, p, breach })
 }
 
 /// The live part of the job page, polled every second while the job runs; answers 286 once the

@@ -197,6 +197,13 @@ async fn a_failing_canary_is_rolled_back_and_the_job_says_why() {
         page.contains("5xx ratio 100.00% is above max_error_ratio 5.00%"),
         "{page}"
     );
+    // With the chart of the breach, as the stage saw it before the rollback.
+    assert!(page.contains(r#"id="breach-chart""#), "{page}");
+    assert!(page.contains("5xx ratio of canary (limit 5.00%)"));
+    assert!(
+        page.contains("<title>shop-bs-canary · us-central1: 100% at "),
+        "{page}"
+    );
 }
 
 #[tokio::test]
