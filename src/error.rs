@@ -187,6 +187,7 @@ impl From<crate::deploy::DeployError> for AppError {
                 AppError::Conflict(e.to_string())
             }
             e @ DeployError::NameTaken(_) => AppError::invalid("name", e.to_string()),
+            e @ DeployError::Rollout(_) => AppError::Conflict(e.to_string()),
             // A job that is missing or in the wrong state is the caller's 404 or 409, whether
             // the runner or the deploy service found it out.
             DeployError::Job(e) => e.into(),

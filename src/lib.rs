@@ -40,6 +40,8 @@ pub struct AppState {
     pub spec_facts: Arc<web::state::FactsMemo>,
     /// Pages the whole team reloads, kept while nothing they show changes.
     pub pages: Arc<web::page_cache::Pages>,
+    /// The built-in sandbox in `--gcp sandbox` mode (the failover drill sets its traffic).
+    pub sandbox: Option<Arc<cloud::sandbox::Sandbox>>,
 }
 
 /// A panel ready to serve: database migrated, router built, listener bound.
@@ -90,6 +92,7 @@ impl App {
             deployer,
             spec_facts: Arc::default(),
             pages: Arc::default(),
+            sandbox: sandbox.as_ref().map(|h| h.sandbox.clone()),
         };
         let addr = listener.local_addr()?;
         let setup_url = if db::users::count(&state.db).await? == 0 {

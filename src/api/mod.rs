@@ -5,6 +5,8 @@ pub mod account;
 pub mod adopt;
 pub mod deployments;
 pub mod jobs;
+pub mod rollout;
+pub mod traffic;
 
 use crate::http::Routes;
 
@@ -13,5 +15,7 @@ pub fn routes(r: Routes) -> Routes {
     let r = account::routes(r);
     let r = deployments::routes(r);
     let r = adopt::routes(r);
+    let r = traffic::routes(r);
+    let r = rollout::routes(r);
     jobs::routes(r)
 }

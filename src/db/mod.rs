@@ -9,6 +9,7 @@ pub mod forgotten;
 pub mod job_summaries;
 pub mod live_facts;
 pub mod plans;
+pub mod rollouts;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

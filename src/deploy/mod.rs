@@ -18,6 +18,8 @@ mod forget;
 pub mod live;
 pub mod neighbours;
 mod pinned;
+pub mod rollout;
+pub mod traffic;
 
 pub use adopt::{Adoption, Discovered};
 pub use cloud_reader::CloudLiveReader;
@@ -80,6 +82,9 @@ pub enum DeployError {
     NotAdoptable { lb: String, reasons: String },
     #[error("a deployment named `{0}` already exists; rename it before adopting")]
     NameTaken(String),
+    /// The draft cannot be rolled out in gated stages.
+    #[error("{0}")]
+    Rollout(#[from] crate::domain::rollout::RolloutError),
     #[error(transparent)]
     Job(JobError),
     #[error(transparent)]

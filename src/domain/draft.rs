@@ -1152,12 +1152,13 @@ pub struct RolloutForm {
 }
 
 pub fn apply_rollout(d: &mut Draft, f: &RolloutForm) -> Result<()> {
-    d.rollout = match f.canary_region.trim() {
+    // The gate's fields are not on this form: they stay as the spec has them.
+    let mut r = d.rollout.clone().unwrap_or_default();
+    r.canary_region = match f.canary_region.trim() {
         "" => None,
-        r => Some(Rollout {
-            canary_region: Some(r.to_string()),
-        }),
+        c => Some(c.to_string()),
     };
+    d.rollout = (r != Rollout::default()).then_some(r);
     Ok(())
 }
 

@@ -91,6 +91,7 @@ pub mod names;
 pub mod parse;
 pub mod plan;
 pub mod preview;
+pub mod rollout;
 pub mod shared_names;
 pub mod sizes;
 pub mod spec;

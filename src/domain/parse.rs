@@ -138,7 +138,17 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
         }
     }
     if let Some(r) = top.get("rollout").and_then(Value::as_object) {
-        keys(r, "rollout.", &["canary_region"])?;
+        keys(
+            r,
+            "rollout.",
+            &[
+                "canary_region",
+                "soak_seconds",
+                "max_error_ratio",
+                "max_p95_ms",
+                "steps",
+            ],
+        )?;
     }
     if let Some(f) = top.get("frontend").and_then(Value::as_object) {
         keys(

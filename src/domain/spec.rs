@@ -308,7 +308,26 @@ pub struct Rollout {
     /// Deploy this region first; the other regions start only once it is Ready.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary_region: Option<String>,
+    /// A gated rollout (`domain::rollout`): each stage holds this long, then its metrics are
+    /// compared with the limits below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soak_seconds: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_error_ratio: Option<Limit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_p95_ms: Option<Limit>,
+    /// The share (percent) of the weight change each stage makes, ending at 100; default
+    /// 10, 50, 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<u32>>,
 }
+
+/// A limit of a gated rollout: a number JSON can carry (never NaN), so specs stay `Eq`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Limit(pub f64);
+
+impl Eq for Limit {}
 
 fn default_max_instances() -> u32 {
     100

@@ -180,6 +180,26 @@ impl Topology {
     }
 
     /// The other deployments this one chains to, or that chain to it, by box.
+    /// Adds a line to each Cloud Run region box (`run:{service}:{region}`): what
+    /// `line(service, region)` says of its traffic, when it says anything.
+    pub fn show_region_traffic(&mut self, line: &dyn Fn(&str, &str) -> Option<String>) {
+        for n in self
+            .nodes
+            .iter_mut()
+            .filter(|n| n.layer == Layer::Endpoints)
+        {
+            let Some((service, region)) =
+                n.id.strip_prefix("run:")
+                    .and_then(|rest| rest.rsplit_once(':'))
+            else {
+                continue;
+            };
+            if let Some(l) = line(service, region) {
+                n.lines.push(l);
+            }
+        }
+    }
+
     pub fn chained(&self) -> Vec<&Node> {
         self.nodes
             .iter()

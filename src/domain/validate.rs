@@ -106,6 +106,9 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<FieldError>> {
     check_services(&mut e, spec);
     check_routing(&mut e, spec);
     check_explicit_names(&mut e, spec);
+    for (field, message) in super::rollout::problems(spec.rollout.as_ref()) {
+        e.add(field, message);
+    }
 
     // Belt and braces: the URL map these rules let through must pass the API's own checks.
     // A failure here is a gap in the rules above, reported rather than sent to Google.

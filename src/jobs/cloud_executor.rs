@@ -52,9 +52,13 @@ impl CloudExecutor {
         Ok(())
     }
 
+    pub(super) fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Sends the call once (the client retries transient failures with the same requestId) and
     /// waits for its operation.
-    async fn send(
+    pub(super) async fn send(
         &self,
         step: &StepRecord,
         call: &Call,
@@ -156,6 +160,9 @@ impl Executor for CloudExecutor {
         let call = call_of(step)?;
         if step.action == StepAction::Wait.as_str() {
             return wait_until_active(&self.client, self.certificate_poll, step, ctx).await;
+        }
+        if step.action == StepAction::Soak.as_str() {
+            return self.soak(step, ctx).await;
         }
         if call.api == Api::Run {
             return self.execute_run(step, &call, ctx).await;

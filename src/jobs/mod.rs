@@ -21,6 +21,7 @@ use tokio::task::{AbortHandle, JoinSet};
 pub mod certificate_wait;
 pub mod cloud_executor;
 mod journal;
+pub mod rollout;
 pub mod schedule;
 pub mod waits;
 

@@ -199,6 +199,13 @@ impl Progress {
         )
     }
 
+    /// A gated rollout's stage is holding: it can be promoted (or aborted by cancelling).
+    pub fn holding(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| s.step.action == "soak" && s.step.status == "running")
+    }
+
     pub fn is_destroy(&self) -> bool {
         self.job.kind == "destroy"
     }
@@ -285,6 +292,10 @@ pub fn step_words(action: &str, step_id: &str, resource: &str) -> (String, Strin
         (_, "attachNetworkEndpoints") => (
             format!("Attached the endpoint to {what}"),
             format!("Attach the endpoint to {what}"),
+        ),
+        ("soak", pct) => (
+            format!("Moved {pct}% of the way to the draft's weights and passed the gate"),
+            format!("Move {pct}% of the way to the draft's weights, hold and check the limits"),
         ),
         (_, "setUrlMap") => (
             format!("Pointed {what} at its URL map"),
@@ -425,6 +436,8 @@ async fn progress(state: &AppState, id: i64, can_edit: bool) -> AppResult<Progre
 struct JobPage {
     shell: Shell,
     p: Progress,
+    /// A gated rollout that failed its gate: the chart of the breach.
+    breach: Option<super::rollout::BreachChart>,
 }
 
 #[derive(Template)]
@@ -440,7 +453,11 @@ async fn job_page(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let p = progress(&state, id, user.can_edit()).await?;
-    render(StatusCode::OK, &JobPage { shell, p })
+    let steps = crate::db::jobs::job_steps(&state.db, id)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let breach = super::rollout::breach_chart(&state, &steps).await?;
+    render(StatusCode::OK, &JobPage { shell, p, breach })
 }
 
 /// The live part of the job page, polled every second while the job runs; answers 286 once the

@@ -465,6 +465,8 @@ pub struct Overview {
     /// Where an adopted deployment came from, and what of it the spec leaves alone.
     pub adoption: Option<crate::db::adoptions::AdoptionRow>,
     pub not_managed: Vec<crate::db::adoptions::Kept>,
+    /// Request rates, 5xx ratios and latency from Cloud Monitoring (`web::traffic`).
+    pub traffic: super::traffic::TrafficView,
     /// The newest jobs of this deployment.
     pub jobs: Vec<crate::db::job_summaries::JobSummary>,
     pub more_jobs: bool,
@@ -569,6 +571,31 @@ pub async fn load(
     let ip = live.as_ref().and_then(|l| l.ip.clone());
     let applied = applied(&state.db, id).await?;
     let (spec, showing) = chosen_spec(&d, applied.as_ref(), view);
+    let serving = applied
+        .as_ref()
+        .filter(|_| destroyed.is_none())
+        .and_then(|(s, _)| parse::parse(s).ok());
+    let why_none = if destroyed.is_some() {
+        "The deployment is destroyed: there is no load balancer and no traffic to show."
+    } else {
+        "Nothing is applied yet, so there is no load balancer and no traffic to show."
+    };
+    let (mut traffic, snapshot) = super::traffic::load(
+        state,
+        id,
+        serving.as_ref(),
+        why_none,
+        super::traffic::DEFAULT_WINDOW,
+        user.can_edit(),
+    )
+    .await;
+    traffic.can_roll_out = user.can_edit()
+        && serving.is_some()
+        && parse::parse(&d.spec)
+            .ok()
+            .as_ref()
+            .and_then(crate::domain::rollout::Gate::of)
+            .is_some();
     let differs = applied
         .as_ref()
         .is_some_and(|(a, _)| !super::state::same_spec(a, &d.spec));
@@ -627,6 +654,7 @@ pub async fn load(
         drift: drift_view(state, &d, applied.is_some(), user).await?,
         adoption: None,
         not_managed: Vec::new(),
+        traffic,
         jobs: Vec::new(),
         more_jobs: false,
     };
@@ -668,6 +696,14 @@ pub async fn load(
             .find(|(_, n)| n == name)
             .map(|(id, _)| format!("/deployments/{id}"))
     });
+    // The applied spec's boxes get their traffic; a draft's regions may not serve yet.
+    if let (Some(snap), Some(serving)) = (&snapshot, &serving)
+        && serving == &spec
+    {
+        topo.show_region_traffic(&|service, region| {
+            super::traffic::region_line(serving, snap, service, region)
+        });
+    }
     o.chained = topo
         .chained()
         .into_iter()

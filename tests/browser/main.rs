@@ -17,6 +17,7 @@ mod orphans;
 mod plan;
 mod shell;
 mod topology;
+mod traffic;
 mod wizard;
 mod wizard_checks;
 mod wizard_pickers;

@@ -98,6 +98,56 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
         Access::Editor,
         "/api/v1/projects/my-lb-project/load-balancers/nothing-here/adopt",
     ),
+    // Traffic: anyone signed in may read it; the failover drill changes the sandbox's traffic.
+    (
+        "GET",
+        "/deployments/{id}/traffic",
+        Access::Viewer,
+        "/deployments/999999/traffic",
+    ),
+    (
+        "GET",
+        "/deployments/{id}/sparkline.svg",
+        Access::Viewer,
+        "/deployments/999999/sparkline.svg",
+    ),
+    (
+        "POST",
+        "/deployments/{id}/failover-drill",
+        Access::Editor,
+        "/deployments/999999/failover-drill",
+    ),
+    (
+        "GET",
+        "/api/v1/deployments/{id}/traffic",
+        Access::Viewer,
+        "/api/v1/deployments/999999/traffic",
+    ),
+    // Gated rollouts change traffic: editors start them and promote their stages.
+    (
+        "POST",
+        "/deployments/{id}/rollout",
+        Access::Editor,
+        "/deployments/999999/rollout",
+    ),
+    (
+        "POST",
+        "/jobs/{id}/promote",
+        Access::Editor,
+        "/jobs/999999/promote",
+    ),
+    (
+        "POST",
+        "/api/v1/deployments/{id}/rollout",
+        Access::Editor,
+        "/api/v1/deployments/999999/rollout",
+    ),
+    (
+        "POST",
+        "/api/v1/jobs/{id}/promote",
+        Access::Editor,
+        "/api/v1/jobs/999999/promote",
+    ),
     // Deploying: plan reads the cloud (viewers may look), apply/destroy change it.
     (
         "POST",

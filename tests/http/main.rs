@@ -57,4 +57,6 @@ mod job_waits;
 mod multi_region;
 mod orphans;
 mod pinned_plans;
+mod rollout;
 mod run_services;
+mod traffic;

@@ -234,7 +234,19 @@ impl Client {
         url_map: &str,
         range: &Range,
     ) -> Result<LbTraffic> {
-        let w = promql::rate_window(range.step);
+        self.lb_traffic_over(project, url_map, range, promql::rate_window(range.step))
+            .await
+    }
+
+    /// [`Client::lb_traffic`] with each point averaged over `w` instead of the chart's window:
+    /// what "over the last 10 minutes" means for the traffic API and a rollout's stage.
+    pub async fn lb_traffic_over(
+        &self,
+        project: &str,
+        url_map: &str,
+        range: &Range,
+        w: Duration,
+    ) -> Result<LbTraffic> {
         let by = LbGrouping::BackendRegion;
         Ok(LbTraffic {
             rps: self

@@ -22,7 +22,8 @@
 //! - `POST /token`: OAuth2 JWT-bearer token endpoint for gcp_auth;
 //! - `/v1/projects/{p}/location/global/prometheus/api/v1/query_range`: Cloud Monitoring's
 //!   PromQL, answered from the traffic model (see `monitoring`, `traffic`);
-//! - `GET|POST /sandbox/v1/traffic`: read the traffic model, or make a region fail or slow down
+//! - `GET|POST /sandbox/v1/traffic`: read the traffic model, make a region fail or slow down, or
+//!   take Cloud Monitoring down (`monitoringUnavailable`)
 //!   (`{"region", "errorRatio", "extraLatencyMs"}`);
 //! - `GET|POST /sandbox/v1/faults`: read or change latency and fault injection;
 //! - `POST /sandbox/v1/projects/{p}/sslCertificates/{name}:provision`: flip a managed
@@ -186,6 +187,15 @@ impl Sandbox {
         } else {
             rt.traffic.conditions.insert(region.to_string(), condition);
         }
+    }
+
+    /// Makes Cloud Monitoring answer every query 503 (`true`) or answer again.
+    pub fn set_monitoring_unavailable(&self, down: bool) {
+        self.runtime
+            .lock()
+            .expect("sandbox lock")
+            .traffic
+            .monitoring_unavailable = down;
     }
 
     pub fn config(&self) -> SandboxConfig {
@@ -539,15 +549,19 @@ struct FaultsView {
 }
 
 /// Body of `POST /sandbox/v1/traffic`: make `region` fail a share of its requests and/or
-/// answer slower; both 0 make it healthy again.
+/// answer slower (both 0 make it healthy again); `monitoringUnavailable` takes Cloud
+/// Monitoring itself down or back up.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct TrafficUpdate {
-    region: String,
+    #[serde(default)]
+    region: Option<String>,
     #[serde(default)]
     error_ratio: f64,
     #[serde(default)]
     extra_latency_ms: f64,
+    #[serde(default)]
+    monitoring_unavailable: Option<bool>,
 }
 
 fn traffic_view(m: &traffic::Model) -> Value {
@@ -565,6 +579,7 @@ fn traffic_view(m: &traffic::Model) -> Value {
         "seed": m.seed,
         "clients": m.clients.iter().map(|c| json!({"continent": c.continent, "rps": c.rps})).collect::<Vec<_>>(),
         "regions": regions,
+        "monitoringUnavailable": m.monitoring_unavailable,
     })
 }
 
@@ -585,13 +600,25 @@ async fn set_traffic(
         )
             .into_response();
     }
-    sb.set_region_condition(
-        &update.region,
-        traffic::Condition {
-            error_ratio: update.error_ratio,
-            extra_latency_ms: update.extra_latency_ms,
-        },
-    );
+    if update.region.is_none() && update.monitoring_unavailable.is_none() {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "give a region to change, or monitoringUnavailable"})),
+        )
+            .into_response();
+    }
+    if let Some(region) = &update.region {
+        sb.set_region_condition(
+            region,
+            traffic::Condition {
+                error_ratio: update.error_ratio,
+                extra_latency_ms: update.extra_latency_ms,
+            },
+        );
+    }
+    if let Some(down) = update.monitoring_unavailable {
+        sb.set_monitoring_unavailable(down);
+    }
     axum::Json(traffic_view(&sb.traffic_model())).into_response()
 }
 

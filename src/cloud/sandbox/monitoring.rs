@@ -43,6 +43,13 @@ pub(super) async fn handle(
                 "location must be global",
             ));
         }
+        if sb.traffic_model().monitoring_unavailable {
+            return Err(ApiError::run(
+                503,
+                "UNAVAILABLE",
+                "The service is currently unavailable.",
+            ));
+        }
         let project = call.param("projectsId").unwrap_or_default().to_string();
         match call.method.id.as_str() {
             "monitoring.projects.location.prometheus.api.v1.query_range" => {

@@ -85,6 +85,8 @@ pub struct Model {
     pub conditions: BTreeMap<String, Condition>,
     /// Latency of a healthy region's own work, before the network.
     pub service_ms: f64,
+    /// Cloud Monitoring itself is down: every PromQL query is answered 503 `UNAVAILABLE`.
+    pub monitoring_unavailable: bool,
 }
 
 impl Model {
@@ -99,6 +101,7 @@ impl Model {
             clients: vec![loc("america", 5.0), loc("europe", 3.0), loc("asia", 2.0)],
             conditions: BTreeMap::new(),
             service_ms: 40.0,
+            monitoring_unavailable: false,
         }
     }
 

@@ -555,6 +555,9 @@ pub enum StepAction {
     /// Changes nothing: polls a new managed certificate until Google has issued it, so nothing
     /// that serves traffic moves onto it before it can serve (its call is the certificate's GET).
     Wait,
+    /// One stage of a gated rollout (`domain::rollout`): puts the stage's URL map in place,
+    /// holds it, judges its metrics, and puts the previous URL map back on a breach.
+    Soak,
 }
 
 impl StepAction {
@@ -564,6 +567,7 @@ impl StepAction {
             StepAction::Update => "update",
             StepAction::Delete => "delete",
             StepAction::Wait => "wait",
+            StepAction::Soak => "soak",
         }
     }
 }

@@ -1,0 +1,449 @@
+//! Gated rollouts of traffic weights: the draft moves traffic between backends (its splits'
+//! weights differ from the applied spec's, nothing else does), and instead of one apply the
+//! URL map goes there in stages (`rollout.steps`, default 10 → 50 → 100 percent of the way).
+//! Each stage holds `soak_seconds`, then the backends gaining traffic must show a 5xx ratio
+//! and p95 within `max_error_ratio` and `max_p95_ms`; a breach puts the applied weights back.
+//!
+//! Pure: which stages, what each stage's spec is, which backends are judged. The job that
+//! carries them out is `jobs::rollout`.
+
+use super::spec::{Limit, Rollout, Spec, Target, WeightedBackend};
+
+/// The stages when the spec names none.
+pub const DEFAULT_STEPS: [u32; 3] = [10, 50, 100];
+
+/// Longest soak a stage may ask for: a day.
+pub const MAX_SOAK_SECONDS: u64 = 86_400;
+
+/// What a stage must show to go on.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Gate {
+    pub soak_seconds: u64,
+    pub max_error_ratio: Option<f64>,
+    pub max_p95_ms: Option<f64>,
+}
+
+impl Gate {
+    /// The gate of a spec, when it asks for a gated rollout.
+    pub fn of(spec: &Spec) -> Option<Gate> {
+        let r = spec.rollout.as_ref()?;
+        Some(Gate {
+            soak_seconds: r.soak_seconds?,
+            max_error_ratio: r.max_error_ratio.map(|l| l.0),
+            max_p95_ms: r.max_p95_ms.map(|l| l.0),
+        })
+    }
+
+    /// Why a stage that measured `error_ratio` and `p95_ms` may not go on, if it may not.
+    pub fn breach(&self, error_ratio: Option<f64>, p95_ms: Option<f64>) -> Option<String> {
+        if let (Some(max), Some(v)) = (self.max_error_ratio, error_ratio)
+            && v > max
+        {
+            return Some(format!(
+                "5xx ratio {:.2}% is above max_error_ratio {:.2}%",
+                v * 100.0,
+                max * 100.0
+            ));
+        }
+        if let (Some(max), Some(v)) = (self.max_p95_ms, p95_ms)
+            && v > max
+        {
+            return Some(format!(
+                "p95 latency {v:.0} ms is above max_p95_ms {max:.0} ms"
+            ));
+        }
+        None
+    }
+}
+
+/// What a `soak` step carries in its call's body.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StageCall {
+    pub percent: u32,
+    /// `canary 10, stable 90`, per target that moves.
+    pub weights: Vec<String>,
+    /// The URL map of this stage, and the one to put back on a breach (the applied one).
+    pub stage: serde_json::Value,
+    pub rollback: serde_json::Value,
+    pub gate: Gate,
+    /// Where the metrics are: the load balancer's project and URL map.
+    pub project: String,
+    pub url_map: String,
+    /// The backend services gaining traffic, whose metrics are judged.
+    pub backend_services: Vec<String>,
+    /// Their names in the spec, for the job log.
+    pub backends: Vec<String>,
+}
+
+/// One line of a stage's measurements: `backend · region` and its points (UNIX seconds, value;
+/// `None` where there is none).
+pub type SeriesLine = (String, Vec<(f64, Option<f64>)>);
+
+/// What a stage saw of the backends it judged when it was judged.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StageSeries {
+    pub error_ratio: Vec<SeriesLine>,
+    pub p95_ms: Vec<SeriesLine>,
+}
+
+/// Problems of `rollout`'s gate fields, each with its field.
+pub fn problems(rollout: Option<&Rollout>) -> Vec<(&'static str, String)> {
+    let Some(r) = rollout else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let limits = r.max_error_ratio.is_some() || r.max_p95_ms.is_some();
+    match r.soak_seconds {
+        None if limits || r.steps.is_some() => out.push((
+            "rollout.soak_seconds",
+            "a gated rollout needs soak_seconds: how long each stage holds before its metrics are judged".to_string(),
+        )),
+        Some(s) if s > MAX_SOAK_SECONDS => out.push((
+            "rollout.soak_seconds",
+            format!("{s} is above the longest soak, {MAX_SOAK_SECONDS} seconds (a day)"),
+        )),
+        Some(_) if !limits => out.push((
+            "rollout.max_error_ratio",
+            "a gated rollout needs a limit to judge by: give max_error_ratio, max_p95_ms or both".to_string(),
+        )),
+        _ => {}
+    }
+    if let Some(Limit(v)) = r.max_error_ratio
+        && !(0.0..=1.0).contains(&v)
+    {
+        out.push((
+            "rollout.max_error_ratio",
+            format!("{v} is not a share between 0 and 1 (0.05 is 5 %)"),
+        ));
+    }
+    if let Some(Limit(v)) = r.max_p95_ms
+        && !(v > 0.0 && v <= 600_000.0)
+    {
+        out.push((
+            "rollout.max_p95_ms",
+            format!("{v} is not a latency in milliseconds above 0 and at most 600000"),
+        ));
+    }
+    if let Some(steps) = &r.steps {
+        let rising = steps.windows(2).all(|w| w[0] < w[1]);
+        if steps.is_empty()
+            || !rising
+            || steps.last() != Some(&100)
+            || steps.iter().any(|s| !(1..=100).contains(s))
+        {
+            out.push((
+                "rollout.steps",
+                "give rising percentages from 1 to 100 that end at 100, e.g. [10, 50, 100]"
+                    .to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// A spec with every target and the rollout options taken out: two specs that agree on this
+/// differ only in where their routes send traffic (which backends, with what weights), or in
+/// how they roll out.
+fn without_weights(spec: &Spec) -> Spec {
+    let mut s = spec.clone();
+    s.rollout = None;
+    for t in std::iter::once(&mut s.routing.default)
+        .chain(s.routing.rules.iter_mut().map(|r| &mut r.target))
+    {
+        *t = Target::Backend {
+            backend: String::new(),
+        };
+    }
+    s
+}
+
+/// A target's backends and weights, sorted by backend; a single backend weighs 100.
+fn shares(t: &Target) -> Vec<(String, u32)> {
+    let mut v: Vec<(String, u32)> = match t {
+        Target::Backend { backend } => vec![(backend.clone(), 100)],
+        Target::Split { split } => split
+            .iter()
+            .map(|w| (w.backend.clone(), w.weight))
+            .collect(),
+    };
+    v.sort();
+    v
+}
+
+/// Every backend of both targets with its weight in each, as shares of 100.
+fn paired(from: &Target, to: &Target) -> Vec<(String, f64, f64)> {
+    let norm = |t: &Target| {
+        let s = shares(t);
+        let total: u32 = s.iter().map(|(_, w)| w).sum();
+        s.into_iter()
+            .map(|(b, w)| (b, f64::from(w) * 100.0 / f64::from(total.max(1))))
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (norm(from), norm(to));
+    let mut names: Vec<String> = a.iter().chain(&b).map(|(n, _)| n.clone()).collect();
+    names.sort();
+    names.dedup();
+    let get = |v: &[(String, f64)], n: &str| {
+        v.iter()
+            .find(|(x, _)| x == n)
+            .map(|(_, w)| *w)
+            .unwrap_or(0.0)
+    };
+    names
+        .into_iter()
+        .map(|n| {
+            let (x, y) = (get(&a, &n), get(&b, &n));
+            (n, x, y)
+        })
+        .collect()
+}
+
+/// One stage: how far along it is, and the spec whose URL map it serves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    pub percent: u32,
+    pub spec: Spec,
+    /// `canary 10, stable 90` for each target that moves.
+    pub weights: Vec<String>,
+}
+
+/// Why the draft cannot be rolled out in stages from the applied spec.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RolloutError {
+    #[error(
+        "the spec has no gated rollout: set rollout.soak_seconds and a limit (max_error_ratio, max_p95_ms)"
+    )]
+    NoGate,
+    #[error("the draft's weights are the applied ones: there is no traffic to move")]
+    NothingToMove,
+    #[error(
+        "the draft changes more than the split weights; a gated rollout only moves traffic between the backends the load balancer has: apply the other changes first"
+    )]
+    NotOnlyWeights,
+}
+
+/// The stages from `applied` to `draft`, the last one being `draft` itself.
+pub fn stages(applied: &Spec, draft: &Spec) -> Result<Vec<Stage>, RolloutError> {
+    Gate::of(draft).ok_or(RolloutError::NoGate)?;
+    if without_weights(applied) != without_weights(draft) {
+        return Err(RolloutError::NotOnlyWeights);
+    }
+    let targets = |s: &Spec| -> Vec<Target> {
+        std::iter::once(s.routing.default.clone())
+            .chain(s.routing.rules.iter().map(|r| r.target.clone()))
+            .collect()
+    };
+    let (from, to) = (targets(applied), targets(draft));
+    if from.iter().zip(&to).all(|(a, b)| shares(a) == shares(b)) {
+        return Err(RolloutError::NothingToMove);
+    }
+    let steps = draft
+        .rollout
+        .as_ref()
+        .and_then(|r| r.steps.clone())
+        .unwrap_or_else(|| DEFAULT_STEPS.to_vec());
+    Ok(steps
+        .into_iter()
+        .map(|percent| {
+            let mut spec = draft.clone();
+            let mut words = Vec::new();
+            if percent < 100 {
+                let mut moved = from
+                    .iter()
+                    .zip(&to)
+                    .map(|(a, b)| step_target(a, b, percent));
+                spec.routing.default = moved.next().expect("the default target");
+                for r in spec.routing.rules.iter_mut() {
+                    r.target = moved.next().expect("one target per rule");
+                }
+            }
+            for (a, b) in from.iter().zip(&to) {
+                if shares(a) != shares(b) {
+                    let t = if percent < 100 {
+                        step_target(a, b, percent)
+                    } else {
+                        b.clone()
+                    };
+                    words.push(
+                        shares(&t)
+                            .iter()
+                            .map(|(n, w)| format!("{n} {w}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    );
+                }
+            }
+            Stage {
+                percent,
+                spec,
+                weights: words,
+            }
+        })
+        .collect())
+}
+
+/// `percent` of the way from `a` to `b`, as a split of whole weights summing to 100.
+fn step_target(a: &Target, b: &Target, percent: u32) -> Target {
+    if shares(a) == shares(b) {
+        return b.clone();
+    }
+    let p = f64::from(percent) / 100.0;
+    Target::Split {
+        split: paired(a, b)
+            .into_iter()
+            .map(|(backend, x, y)| WeightedBackend {
+                backend,
+                weight: (x + (y - x) * p).round() as u32,
+            })
+            .collect(),
+    }
+}
+
+/// The backends that gain traffic from `applied` to `draft`: the stage's judged ones.
+pub fn rising(applied: &Spec, draft: &Spec) -> Vec<String> {
+    let targets = |s: &Spec| -> Vec<Target> {
+        std::iter::once(s.routing.default.clone())
+            .chain(s.routing.rules.iter().map(|r| r.target.clone()))
+            .collect()
+    };
+    let mut out: Vec<String> = targets(applied)
+        .iter()
+        .zip(&targets(draft))
+        .flat_map(|(a, b)| paired(a, b))
+        .filter(|(_, x, y)| y > x)
+        .map(|(n, _, _)| n)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(default: serde_json::Value, rollout: serde_json::Value) -> Spec {
+        serde_json::from_value(json!({
+            "name": "shop", "project": "p",
+            "frontend": {"protocol": "http"},
+            "backends": [
+                {"name": "stable", "type": "serverless", "service": "s", "regions": ["us-central1"]},
+                {"name": "canary", "type": "serverless", "service": "c", "regions": ["us-central1"]}
+            ],
+            "routing": {"default": default},
+            "rollout": rollout,
+        }))
+        .unwrap()
+    }
+
+    fn gate() -> serde_json::Value {
+        json!({"soak_seconds": 30, "max_error_ratio": 0.05})
+    }
+
+    #[test]
+    fn weights_move_in_the_configured_steps_and_end_at_the_draft() {
+        let applied = spec(json!({"backend": "stable"}), json!(null));
+        let draft = spec(json!({"backend": "canary"}), gate());
+        let s = stages(&applied, &draft).unwrap();
+        assert_eq!(
+            s.iter().map(|s| s.percent).collect::<Vec<_>>(),
+            [10, 50, 100]
+        );
+        assert_eq!(s[0].weights, ["canary 10, stable 90"]);
+        assert_eq!(s[1].weights, ["canary 50, stable 50"]);
+        assert_eq!(s[2].weights, ["canary 100"]);
+        assert_eq!(s[2].spec, draft);
+        assert_eq!(rising(&applied, &draft), ["canary"]);
+
+        let mut steps = gate();
+        steps["steps"] = json!([25, 100]);
+        let from = spec(
+            json!({"split": [{"backend": "stable", "weight": 80}, {"backend": "canary", "weight": 20}]}),
+            json!(null),
+        );
+        let to = spec(
+            json!({"split": [{"backend": "stable", "weight": 40}, {"backend": "canary", "weight": 60}]}),
+            steps,
+        );
+        let s = stages(&from, &to).unwrap();
+        assert_eq!(s[0].weights, ["canary 30, stable 70"]);
+        assert_eq!(s[1].spec, to);
+    }
+
+    #[test]
+    fn only_a_weight_change_with_a_gate_can_be_staged() {
+        let applied = spec(json!({"backend": "stable"}), json!(null));
+        let no_gate = spec(json!({"backend": "canary"}), json!(null));
+        assert_eq!(stages(&applied, &no_gate), Err(RolloutError::NoGate));
+        let same = spec(json!({"backend": "stable"}), gate());
+        assert_eq!(stages(&applied, &same), Err(RolloutError::NothingToMove));
+        let mut other = spec(json!({"backend": "canary"}), gate());
+        other.frontend.http_redirect = true;
+        other.backends[1].cdn = true;
+        assert_eq!(stages(&applied, &other), Err(RolloutError::NotOnlyWeights));
+    }
+
+    #[test]
+    fn gate_fields_are_checked_by_name() {
+        let fields = |r: serde_json::Value| -> Vec<&'static str> {
+            let s = spec(json!({"backend": "stable"}), r);
+            problems(s.rollout.as_ref())
+                .into_iter()
+                .map(|(f, _)| f)
+                .collect()
+        };
+        assert!(fields(gate()).is_empty());
+        assert!(fields(json!({"canary_region": "us-central1"})).is_empty());
+        assert_eq!(
+            fields(json!({"max_error_ratio": 0.1})),
+            ["rollout.soak_seconds"]
+        );
+        assert_eq!(
+            fields(json!({"soak_seconds": 10})),
+            ["rollout.max_error_ratio"]
+        );
+        assert_eq!(
+            fields(json!({"soak_seconds": 10, "max_error_ratio": 1.5})),
+            ["rollout.max_error_ratio"]
+        );
+        assert_eq!(
+            fields(json!({"soak_seconds": 10, "max_p95_ms": 0})),
+            ["rollout.max_p95_ms"]
+        );
+        assert_eq!(
+            fields(json!({"soak_seconds": 100000, "max_p95_ms": 500})),
+            ["rollout.soak_seconds"]
+        );
+        for steps in [
+            json!([]),
+            json!([50, 10, 100]),
+            json!([10, 50]),
+            json!([0, 100]),
+        ] {
+            assert_eq!(
+                fields(json!({"soak_seconds": 10, "max_p95_ms": 500, "steps": steps})),
+                ["rollout.steps"],
+                "{steps}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_gate_says_which_limit_a_stage_broke() {
+        let g = Gate {
+            soak_seconds: 1,
+            max_error_ratio: Some(0.05),
+            max_p95_ms: Some(800.0),
+        };
+        assert_eq!(g.breach(Some(0.01), Some(100.0)), None);
+        assert_eq!(
+            g.breach(Some(0.5), Some(100.0)).unwrap(),
+            "5xx ratio 50.00% is above max_error_ratio 5.00%"
+        );
+        assert_eq!(
+            g.breach(None, Some(1200.0)).unwrap(),
+            "p95 latency 1200 ms is above max_p95_ms 800 ms"
+        );
+    }
+}
