@@ -521,6 +521,7 @@ pub fn add_serverless(d: &mut Draft, f: &ServerlessForm) -> Result<()> {
         kind: BackendKind::Serverless { service, regions },
         cdn: f.cdn.is_some(),
         outlier_detection: f.outlier_detection.is_some(),
+        project: None,
     });
     Ok(())
 }
@@ -608,6 +609,7 @@ pub fn add_internet(d: &mut Draft, f: &InternetForm) -> Result<()> {
         },
         cdn: f.cdn.is_some(),
         outlier_detection: f.outlier_detection.is_some(),
+        project: None,
     });
     Ok(())
 }
