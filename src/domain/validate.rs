@@ -119,7 +119,8 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<FieldError>> {
         let long_links = plan::url_map(spec, &|b| {
             crate::domain::links::full_url(&format!(
                 "projects/{}/global/backendServices/{}",
-                spec.project,
+                spec.backend(b)
+                    .map_or(spec.project.as_str(), |bk| spec.backend_project(bk)),
                 names::backend_service(&spec.name, b)
             ))
         });
