@@ -23,6 +23,13 @@ pub trait LiveReader: Send + Sync {
     /// name starts with `prefix`, as (path, resource).
     async fn list(&self, collection: &str, prefix: &str)
     -> Result<Vec<(String, Value)>, LiveError>;
+    /// The subset of `permissions` the panel's identity holds on `resource`: a Compute
+    /// resource path, or a project as `projects/P`.
+    async fn test_permissions(
+        &self,
+        resource: &str,
+        permissions: &[&str],
+    ) -> Result<Vec<String>, LiveError>;
 }
 
 /// Where else to look for what a deployment owns, beyond what its desired graph names: the
@@ -223,6 +230,13 @@ mod tests {
                 })
                 .map(|(p, v)| (p.clone(), v.clone()))
                 .collect())
+        }
+        async fn test_permissions(
+            &self,
+            _resource: &str,
+            permissions: &[&str],
+        ) -> Result<Vec<String>, LiveError> {
+            Ok(permissions.iter().map(|p| p.to_string()).collect())
         }
     }
 
