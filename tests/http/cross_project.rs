@@ -6,6 +6,7 @@
 
 use crate::common::TestApp;
 use crate::deploy::{actions, create_deployment, post, run_job, sandbox, sandbox_control, seed};
+use crate::deployments_support::ClientExt;
 use serde_json::{Value, json};
 use switchyard::auth::Role;
 use switchyard::cloud::ResourceRef;
@@ -277,4 +278,54 @@ async fn sandbox_iam_at(cloud: &crate::cloud_support::TestCloud, project: &str, 
         .await
         .unwrap();
     assert!(r.status().is_success(), "sandbox iam: {}", r.status());
+}
+
+#[tokio::test]
+async fn review_suggests_cross_project_referencing_for_a_run_app_backend_to_a_listed_service() {
+    let app = crate::common::spawn_app().await;
+    crate::common::deploy_hello(&app.state.cloud, RUN, "us-central1", "hello2").await;
+    let svc = app
+        .state
+        .cloud
+        .run_services(RUN, "us-central1")
+        .get("hello2")
+        .await
+        .unwrap()
+        .unwrap();
+    let host = svc.uri.unwrap().trim_start_matches("https://").to_string();
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let mut spec = seed("seed-002.json");
+    spec["backends"][1]["fqdn"] = json!(host);
+    spec["backends"][1]["host_header"] = json!(host);
+    let id = create_deployment(&app, &spec).await;
+    let suggestion =
+        format!("reaches Cloud Run service `hello2` of project {RUN} over the internet");
+
+    // Not listed yet: the panel cannot tell whose service the host is.
+    let (status, html) = ann.text(&format!("/deployments/{id}/edit/review")).await;
+    assert_eq!(status, 200);
+    assert!(!html.contains(&suggestion), "{html}");
+
+    // The wizard of a deployment in that project lists its services; from then on the panel
+    // knows the host, and the Review says what to write instead.
+    let r = ann
+        .post_form("/deployments", &[("name", "run-side"), ("project", RUN)])
+        .await;
+    assert_eq!(r.status(), 303);
+    let other = crate::deployments_support::location(&r)
+        .split('/')
+        .nth(2)
+        .unwrap()
+        .to_string();
+    let (status, listed) = ann
+        .text(&format!("/deployments/{other}/pickers/services"))
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    assert!(listed.contains("hello2"), "{listed}");
+    let (_, html) = ann.text(&format!("/deployments/{id}/edit/review")).await;
+    assert!(html.contains(&suggestion), "{html}");
+    assert!(
+        html.contains("roles/compute.loadBalancerServiceUser"),
+        "{html}"
+    );
 }

@@ -536,6 +536,7 @@ pub(crate) fn review(
     checks: &Checks,
     neighbours: &[Neighbour],
     hops: &[crate::domain::chain::Hop],
+    known: &[lint::KnownService],
 ) -> Review {
     let errors: Vec<ErrorView> = checks
         .all
@@ -563,7 +564,7 @@ pub(crate) fn review(
         errors,
         ..Review::default()
     };
-    let mut warnings = lint::lint(&spec);
+    let mut warnings = lint::lint_knowing(&spec, known);
     warnings.extend(shared_names::shared_names(d, neighbours));
     r.warnings = warnings
         .into_iter()
@@ -648,6 +649,7 @@ pub(crate) fn render_step(
         neighbours,
         others,
         hops,
+        known,
     } = loaded;
     let checks = Checks::of(draft);
     // Every step, the Review's gcloud commands included, is made from the draft as this user
@@ -748,7 +750,7 @@ pub(crate) fn render_step(
             })
             .collect(),
         review: if step == "review" {
-            review(id, d, &checks, neighbours, hops)
+            review(id, d, &checks, neighbours, hops, known)
         } else {
             Review::default()
         },
@@ -770,6 +772,7 @@ pub(crate) async fn step_page(
     let mut loaded = load(&state, id).await?;
     if step == "review" {
         loaded.neighbours = crate::deploy::neighbours::neighbours(&state.db, id).await?;
+        loaded.known = state.pages.pickers.known_services();
         // A chain that cannot be followed yet is said by the lint and refused by the plan;
         // the commands then leave its NEG out, as the plan cannot make it either.
         if let Ok(spec) = loaded.draft.to_spec() {
