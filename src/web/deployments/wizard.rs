@@ -433,7 +433,11 @@ pub(crate) fn backend_view(index: usize, b: &crate::domain::spec::Backend) -> Ba
         BackendKind::Serverless { service, regions } => (
             "serverless",
             format!(
-                "Cloud Run service {service} in {}",
+                "Cloud Run service {service}{} in {}",
+                b.project
+                    .as_ref()
+                    .map(|p| format!(" of project {p}"))
+                    .unwrap_or_default(),
                 if regions.is_empty() {
                     "no region yet".to_string()
                 } else {
