@@ -144,6 +144,17 @@ async fn without_the_use_permission_in_the_backend_project_nothing_is_applied_an
         "projects/{RUN}/global/backendServices/hello-lb-bs-"
     )));
 
+    // The plan page says the same and offers no Apply.
+    let mut page = app.user_client("pat", Role::Editor).await;
+    let (status, html) = page.text(&format!("/deployments/{id}/plan")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"plan-conflicts\""), "{html}");
+    assert!(
+        html.contains("roles/compute.loadBalancerServiceUser on project my-run-project"),
+        "{html}"
+    );
+    assert!(!html.contains("id=\"apply\""), "{html}");
+
     let (status, body) = post(&mut c, &format!("/api/v1/deployments/{id}/apply")).await;
     assert_eq!(status, 409, "{body}");
     let said = body["error"]["message"].as_str().unwrap();
