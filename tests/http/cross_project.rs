@@ -340,3 +340,33 @@ async fn review_suggests_cross_project_referencing_for_a_run_app_backend_to_a_li
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn the_api_refuses_a_project_on_an_internet_backend_or_a_malformed_one_naming_the_field() {
+    let app = crate::common::spawn_app().await;
+    let mut c = app.token_client("ed", Role::Editor).await;
+    let mut internet = seed("seed-002.json");
+    internet["backends"][1]["project"] = json!(RUN);
+    let mut malformed = seed(SEED);
+    malformed["backends"][0]["project"] = json!("My_Run");
+    for (spec, field, says) in [
+        (internet, "backends[1].project", "only a serverless backend"),
+        (malformed, "backends[0].project", "not a project id"),
+    ] {
+        let r = c.post_json("/api/v1/deployments", &spec).await;
+        assert_eq!(r.status(), 422, "{field}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["field"], field, "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(says),
+            "{body}"
+        );
+    }
+    // The load balancer's own project is the same as none, and is accepted.
+    let mut same = seed(SEED);
+    for b in same["backends"].as_array_mut().unwrap() {
+        b["project"] = json!(LB);
+    }
+    let r = c.post_json("/api/v1/deployments", &same).await;
+    assert_eq!(r.status(), 201);
+}
