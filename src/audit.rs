@@ -180,6 +180,27 @@ pub async fn record_job(db: &Db, actor: &str, action: Action, job_id: i64) {
     .await;
 }
 
+/// The creation of a deployment that adopts load balancer `lb_id` of `project`, from the API or
+/// the adopt page (`via`).
+pub async fn record_adoption(
+    db: &Db,
+    user: &str,
+    row: &crate::db::deployments::DeploymentRow,
+    project: &str,
+    lb_id: &str,
+    via: &str,
+) {
+    record(
+        db,
+        user,
+        Action::DeploymentCreate,
+        &deployment(row.id),
+        serde_json::json!({"name": row.name, "version": row.version, "via": via,
+               "adopted": format!("projects/{project}/global/forwardingRules/{lb_id}")}),
+    )
+    .await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

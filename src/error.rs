@@ -183,6 +183,10 @@ impl From<crate::deploy::DeployError> for AppError {
             e @ DeployError::NotConfirmed(_) => AppError::invalid("confirm", e.to_string()),
             DeployError::Moved { field, message } => AppError::invalid(field, message),
             DeployError::NotFound => AppError::NotFound,
+            e @ (DeployError::Adopted { .. } | DeployError::NotAdoptable { .. }) => {
+                AppError::Conflict(e.to_string())
+            }
+            e @ DeployError::NameTaken(_) => AppError::invalid("name", e.to_string()),
             // A job that is missing or in the wrong state is the caller's 404 or 409, whether
             // the runner or the deploy service found it out.
             DeployError::Job(e) => e.into(),

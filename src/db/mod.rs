@@ -1,5 +1,6 @@
 //! Every SQL statement lives under this module, one file per table family.
 
+pub mod adoptions;
 pub mod audit;
 pub mod dashboard;
 pub mod deployments;

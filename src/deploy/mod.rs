@@ -10,6 +10,7 @@ use crate::domain::validate::{self, FieldError};
 use crate::jobs::{JobError, JobKind, JobRequest, Runner};
 use std::sync::Arc;
 
+mod adopt;
 pub mod chain;
 pub mod cloud_reader;
 pub mod discover;
@@ -18,6 +19,7 @@ pub mod live;
 pub mod neighbours;
 mod pinned;
 
+pub use adopt::Discovered;
 pub use cloud_reader::CloudLiveReader;
 pub use forget::refuse_moving_applied;
 use live::{Leftovers, LiveError, LiveReader, read_live};
@@ -71,6 +73,13 @@ pub enum DeployError {
     },
     #[error("deployment not found")]
     NotFound,
+    /// The load balancer to adopt is already managed.
+    #[error("{lb} is already managed by deployment {deployment}")]
+    Adopted { lb: String, deployment: i64 },
+    #[error("{lb} cannot be adopted: {reasons}")]
+    NotAdoptable { lb: String, reasons: String },
+    #[error("a deployment named `{0}` already exists; rename it before adopting")]
+    NameTaken(String),
     #[error(transparent)]
     Job(JobError),
     #[error(transparent)]
@@ -303,10 +312,15 @@ impl Deployer {
             .flatten()
             .map(Leftovers::of)
             .fold(Leftovers::default(), Leftovers::and);
-        let graph = DesiredGraph {
+        let mut graph = DesiredGraph {
             resources: Vec::new(),
             ..plan::compile(&basis)
         };
+        if previous.is_none() {
+            // An adoption claims the resources it kept once an apply has recorded it; before
+            // that they are still the team's, and destroying the draft leaves them alone.
+            graph.adopted.clear();
+        }
         let mut live = read_live(self.live.as_ref(), &graph, &extra).await?;
         if services {
             let mut ids: Vec<String> = [draft.as_ref(), previous.as_ref()]

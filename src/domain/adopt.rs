@@ -122,11 +122,18 @@ impl Walk<'_> {
     /// Fields the spec has no word for but that the plan never sends: kept as they are.
     fn keep_extras(&mut self, path: &str, v: &Value, fields: &[(&str, &str)]) {
         for (field, meaning) in fields {
-            if v.get(*field).is_some_and(|x| !plan_is_empty(x)) {
+            if v.get(*field)
+                .is_some_and(|x| !plan_is_empty(x) && !is_api_default(field, x))
+            {
                 self.keep(path, field, meaning);
             }
         }
     }
+}
+
+/// A value the API fills in by default, which says nothing the spec would have to keep.
+fn is_api_default(field: &str, v: &Value) -> bool {
+    field == "quicOverride" && v == "NONE"
 }
 
 fn plan_is_empty(v: &Value) -> bool {
@@ -298,7 +305,13 @@ fn backend(w: &mut Walk, bs_path: &str, bs: &Value) -> Option<(Backend, BackendN
                 .into_iter()
                 .flatten()
                 .filter_map(Value::as_str)
-                .find_map(|h| h.strip_prefix("Host:").map(|v| v.trim().to_string()));
+                .find_map(|h| {
+                    // Header names are case-insensitive: gcloud and the console write `host:`.
+                    let (name, value) = h.split_once(':')?;
+                    name.trim()
+                        .eq_ignore_ascii_case("host")
+                        .then(|| value.trim().to_string())
+                });
             names.internet_neg = Some(name_of(neg_path).to_string());
             names.endpoint = Some(endpoint_key(&address, port));
             BackendKind::Internet {
@@ -353,7 +366,9 @@ fn target(
     service: Option<&Value>,
     action: Option<&Value>,
 ) -> Option<(Target, Option<String>, Option<String>)> {
-    if let Some(svc) = service.and_then(Value::as_str) {
+    let service = service.and_then(Value::as_str);
+    let Some(action) = action else {
+        let svc = service?;
         return Some((
             Target::Backend {
                 backend: name_of(link_path(svc)).to_string(),
@@ -361,8 +376,7 @@ fn target(
             None,
             None,
         ));
-    }
-    let action = action?;
+    };
     let weighted: Vec<(String, u32)> = action
         .get("weightedBackendServices")
         .and_then(Value::as_array)
@@ -400,7 +414,10 @@ fn target(
         .and_then(Value::as_str)
         .map(str::to_string);
     let t = match weighted.as_slice() {
-        [] => return None,
+        // A service with a rewrite (how the console and gcloud write it).
+        [] => Target::Backend {
+            backend: name_of(link_path(service?)).to_string(),
+        },
         [(b, _)] if rewrite.is_some() => Target::Backend { backend: b.clone() },
         _ => Target::Split {
             split: weighted
@@ -879,6 +896,17 @@ mod tests {
     use serde_json::json;
 
     const P: &str = "projects/p";
+
+    #[test]
+    fn what_adopting_keeps_on_a_backend_service_survives_its_updates() {
+        let carried = plan::ResourceKind::BackendService.carried_fields();
+        for (field, _) in BS_EXTRAS {
+            assert!(
+                carried.contains(field),
+                "{field} would be lost by an update"
+            );
+        }
+    }
 
     /// Two forwarding rules on one IP, each with its proxy and map, both maps routing to one
     /// backend service that carries a Cloud Armor policy.

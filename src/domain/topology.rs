@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::names;
+use super::explicit_names as named;
 use super::spec::{BackendKind, Endpoint, IpKind, Protocol, Service, Spec, Target};
 
 /// Box ids of the deployments in front of this one and behind it in a chain.
@@ -325,8 +325,7 @@ fn add_run(t: &mut Topology, spec: &Spec, service: &str, region: &str, routed: b
 /// says so, rather than disappearing.
 pub fn from_spec(spec: &Spec, ip: Option<&str>) -> Topology {
     let mut t = Topology::default();
-    let dep = spec.name.as_str();
-    let ip_text = ip_line(spec.frontend.ip, ip, &names::address(dep));
+    let ip_text = ip_line(spec.frontend.ip, ip, &named::address(spec));
 
     // Frontend and proxies. The proxy that carries the URL map is the entry to the rules.
     let entry = match spec.frontend.protocol {
@@ -335,16 +334,13 @@ pub fn from_spec(spec: &Spec, ip: Option<&str>) -> Topology {
                 "fr:https".into(),
                 Layer::ForwardingRules,
                 "HTTPS :443",
-                vec![names::https_forwarding_rule(dep), ip_text.clone()],
+                vec![named::https_forwarding_rule(spec), ip_text.clone()],
             );
-            let mut lines = vec![names::https_proxy(dep)];
+            let mut lines = vec![named::https_proxy(spec)];
             if spec.frontend.domains.is_empty() {
                 lines.push("no certificate domains yet".into());
             } else {
-                lines.push(format!(
-                    "certificate {}",
-                    names::certificate(dep, &spec.frontend.domains)
-                ));
+                lines.push(format!("certificate {}", named::certificate(spec)));
                 lines.extend(wrap("domains: ", &spec.frontend.domains, 40));
             }
             t.add("proxy:https".into(), Layer::Proxies, "HTTPS proxy", lines);
@@ -354,13 +350,13 @@ pub fn from_spec(spec: &Spec, ip: Option<&str>) -> Topology {
                     "fr:http".into(),
                     Layer::ForwardingRules,
                     "HTTP :80",
-                    vec![names::http_forwarding_rule(dep), ip_text],
+                    vec![named::http_forwarding_rule(spec), ip_text],
                 );
                 t.add(
                     "proxy:redirect".into(),
                     Layer::Proxies,
                     "HTTP proxy (redirect)",
-                    vec![names::http_proxy(dep)],
+                    vec![named::http_proxy(spec)],
                 );
                 t.link("fr:http", "proxy:redirect", None);
             }
@@ -371,13 +367,13 @@ pub fn from_spec(spec: &Spec, ip: Option<&str>) -> Topology {
                 "fr:http".into(),
                 Layer::ForwardingRules,
                 "HTTP :80",
-                vec![names::http_forwarding_rule(dep), ip_text],
+                vec![named::http_forwarding_rule(spec), ip_text],
             );
             t.add(
                 "proxy:http".into(),
                 Layer::Proxies,
                 "HTTP proxy",
-                vec![names::http_proxy(dep)],
+                vec![named::http_proxy(spec)],
             );
             t.link("fr:http", "proxy:http", None);
             "proxy:http"
@@ -385,7 +381,7 @@ pub fn from_spec(spec: &Spec, ip: Option<&str>) -> Topology {
     };
 
     // URL map: one box per spec rule, in evaluation order, then the default.
-    let url_map = names::url_map(dep);
+    let url_map = named::url_map(spec);
     let mut targets: Vec<(String, &Target)> = Vec::new();
     for (i, rule) in spec.routing.rules.iter().enumerate() {
         let id = format!("rule:{i}");
@@ -423,7 +419,7 @@ pub fn from_spec(spec: &Spec, ip: Option<&str>) -> Topology {
             Layer::UrlMap,
             "Redirect to HTTPS",
             vec![
-                names::redirect_url_map(dep),
+                named::redirect_url_map(spec),
                 "every request → 301 to https://".into(),
                 "same host, path and query".into(),
             ],
@@ -434,7 +430,7 @@ pub fn from_spec(spec: &Spec, ip: Option<&str>) -> Topology {
     // Backend services, their NEGs and where the NEGs point.
     for b in &spec.backends {
         let bs = format!("bs:{}", b.name);
-        let mut lines = vec![names::backend_service(dep, &b.name)];
+        let mut lines = vec![named::backend_service(spec, &b.name)];
         if let BackendKind::Internet {
             host_header: Some(h),
             ..
@@ -457,7 +453,7 @@ pub fn from_spec(spec: &Spec, ip: Option<&str>) -> Topology {
                         neg.clone(),
                         Layer::Negs,
                         "serverless NEG",
-                        vec![names::serverless_neg(dep, &b.name, region, service)],
+                        vec![named::serverless_neg(spec, b, region)],
                     );
                     t.link(&bs, &neg, None);
                     let run = add_run(&mut t, spec, service, region, true);
@@ -469,7 +465,7 @@ pub fn from_spec(spec: &Spec, ip: Option<&str>) -> Topology {
                 let (neg, neg_lines, ep, title, lines) = match b.kind.endpoint() {
                     Some(Endpoint::Fqdn(fqdn)) => (
                         format!("ineg:{fqdn}:{port}"),
-                        vec![names::internet_neg(dep, fqdn, *port)],
+                        vec![named::internet_neg(spec, &b.name, fqdn, *port)],
                         format!("fqdn:{fqdn}:{port}"),
                         format!("{fqdn}:{port}"),
                         vec!["HTTPS endpoint".to_string()],
@@ -477,7 +473,7 @@ pub fn from_spec(spec: &Spec, ip: Option<&str>) -> Topology {
                     Some(Endpoint::Ip(ip)) => (
                         format!("ineg:{ip}:{port}"),
                         vec![
-                            names::internet_neg(dep, ip, *port),
+                            named::internet_neg(spec, &b.name, ip, *port),
                             "by IP (INTERNET_IP_PORT)".to_string(),
                         ],
                         format!("ip:{ip}:{port}"),

@@ -2,6 +2,7 @@
 //! [`crate::http::Routes`] with its [`crate::auth::Access`] level; an area exposes
 //! `pub fn routes(r: Routes) -> Routes` and [`routes`] below chains them.
 
+pub mod adopt;
 pub mod assets;
 pub mod audit;
 pub mod auth;
@@ -39,6 +40,7 @@ pub fn routes(r: Routes) -> Routes {
     let r = jobs::routes(r);
     let r = plan::routes(r);
     let r = pickers::routes(r);
+    let r = adopt::routes(r);
     deployments::routes(r)
 }
 

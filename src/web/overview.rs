@@ -462,6 +462,9 @@ pub struct Overview {
     /// `?view=draft` was asked for (kept by the route tester's form).
     pub view_draft: bool,
     pub drift: DriftView,
+    /// Where an adopted deployment came from, and what of it the spec leaves alone.
+    pub adoption: Option<crate::db::adoptions::AdoptionRow>,
+    pub not_managed: Vec<crate::db::adoptions::Kept>,
     /// The newest jobs of this deployment.
     pub jobs: Vec<crate::db::job_summaries::JobSummary>,
     pub more_jobs: bool,
@@ -622,9 +625,13 @@ pub async fn load(
         tester: None,
         view_draft: view == View::Draft,
         drift: drift_view(state, &d, applied.is_some(), user).await?,
+        adoption: None,
+        not_managed: Vec::new(),
         jobs: Vec::new(),
         more_jobs: false,
     };
+    o.adoption = crate::db::adoptions::get(&state.db, id).await?;
+    o.not_managed = o.adoption.as_ref().map(|a| a.kept()).unwrap_or_default();
     let filter = crate::db::job_summaries::JobFilter {
         deployment: Some(crate::db::jobs::deployment_key(d.id)),
         ..Default::default()

@@ -88,6 +88,15 @@ struct PlanView {
     warnings: Vec<String>,
     /// Backends that follow another deployment, and where each points (the resolved value).
     chains: Vec<String>,
+    /// Adopted resources, with where applying records the deployment's claim on each.
+    ownership: Vec<OwnershipLine>,
+}
+
+struct OwnershipLine {
+    name: String,
+    resource: String,
+    in_description: bool,
+    detail: String,
 }
 
 impl PlanView {
@@ -107,6 +116,21 @@ impl PlanView {
             conflicts: plan.conflicts.iter().map(|c| c.message.clone()).collect(),
             warnings: plan.warnings.clone(),
             chains: plan.chains.iter().map(|h| h.describe()).collect(),
+            ownership: plan
+                .ownership
+                .iter()
+                .map(|o| OwnershipLine {
+                    name: o
+                        .resource
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                    resource: o.resource.clone(),
+                    in_description: o.recorded_in == crate::domain::plan::RecordedIn::Description,
+                    detail: o.detail.clone(),
+                })
+                .collect(),
         }
     }
 }
@@ -293,6 +317,9 @@ struct DestroyPage {
     problem: Option<String>,
     refused: Option<String>,
     running_job: Option<i64>,
+    /// The load balancer this deployment adopted, if it did: destroying it can also mean
+    /// releasing it (forgetting the deployment and leaving everything running).
+    adopted_from: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -320,6 +347,9 @@ async fn show_destroy(
         problem: None,
         refused: refused.clone(),
         running_job: running_job(state, id).await?,
+        adopted_from: db::adoptions::get(&state.db, id)
+            .await?
+            .map(|a| a.forwarding_rule),
     };
     match state
         .deployer

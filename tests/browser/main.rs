@@ -2,10 +2,13 @@
 
 #[path = "../common/mod.rs"]
 pub mod common;
+#[path = "../common/hand_built.rs"]
+mod hand_built;
 #[path = "../common/sandbox_apply.rs"]
 mod sandbox_apply;
 mod support;
 
+mod adopt;
 mod certificate;
 mod chain;
 mod dashboard;

@@ -4,152 +4,10 @@
 
 use crate::common::{TestApp, spawn_app};
 use crate::deploy::sandbox;
+use crate::hand_built::{P, R, build_seed_000, everything, everything_with_ids};
 use serde_json::{Value, json};
-use switchyard::cloud::types::RunService;
-use switchyard::cloud::{CollectionRef, ResourceRef};
-use switchyard::domain::plan::Action;
-
-const P: &str = "my-project";
-const R: &str = "us-central1";
-
-fn rid() -> uuid::Uuid {
-    uuid::Uuid::new_v4()
-}
-
-async fn insert(app: &TestApp, c: CollectionRef, body: Value) {
-    let cloud = &app.state.cloud;
-    let op = cloud
-        .collection::<Value>(c)
-        .insert(&body, rid())
-        .await
-        .unwrap();
-    cloud
-        .wait_operation(&op)
-        .await
-        .unwrap_or_else(|e| panic!("{body}: {e}"));
-}
-
-fn link(path: &str) -> String {
-    switchyard::domain::links::full_url(path)
-}
-
-/// Seed 000: the Cloud Run service, then the nine gcloud commands' requests, in order.
-async fn build_seed_000(app: &TestApp) {
-    let cloud = &app.state.cloud;
-    cloud
-        .run_services(P, R)
-        .create(
-            "my-global-app",
-            &RunService::with_image("us-docker.pkg.dev/cloudrun/container/hello"),
-        )
-        .await
-        .unwrap();
-    // gcloud compute network-endpoint-groups create cloudrun-neg --region=us-central1
-    //   --network-endpoint-type=SERVERLESS --cloud-run-service=my-global-app
-    insert(
-        app,
-        CollectionRef::regional(P, R, "networkEndpointGroups"),
-        json!({ "name": "cloudrun-neg", "networkEndpointType": "SERVERLESS",
-                "cloudRun": { "service": "my-global-app" } }),
-    )
-    .await;
-    // gcloud compute backend-services create cloudrun-backend --global
-    //   --load-balancing-scheme=EXTERNAL_MANAGED --enable-cdn (gcloud's protocol default: HTTP)
-    insert(
-        app,
-        CollectionRef::global(P, "backendServices"),
-        json!({ "name": "cloudrun-backend", "loadBalancingScheme": "EXTERNAL_MANAGED",
-                "protocol": "HTTP", "enableCDN": true }),
-    )
-    .await;
-    // gcloud compute backend-services add-backend: a get, then an update with the NEG added.
-    let bs_ref = ResourceRef::global(P, "backendServices", "cloudrun-backend");
-    let mut bs: Value = cloud.get(&bs_ref).await.unwrap().unwrap();
-    // The server's default `timeoutSec` comes back on get but is refused next to a serverless
-    // NEG, so the update leaves it out, as gcloud's add-backend does.
-    bs.as_object_mut().unwrap().remove("timeoutSec");
-    bs["backends"] = json!([{ "group": link(&format!("projects/{P}/regions/{R}/networkEndpointGroups/cloudrun-neg")) }]);
-    let op = cloud.update(&bs_ref, &bs, rid()).await.unwrap();
-    cloud.wait_operation(&op).await.unwrap();
-    // gcloud compute url-maps create cloudrun-url-map --default-service=cloudrun-backend
-    insert(
-        app,
-        CollectionRef::global(P, "urlMaps"),
-        json!({ "name": "cloudrun-url-map",
-                "defaultService": link(&format!("projects/{P}/global/backendServices/cloudrun-backend")) }),
-    )
-    .await;
-    // gcloud compute ssl-certificates create my-ssl-cert --domains=your-domain.com
-    insert(
-        app,
-        CollectionRef::global(P, "sslCertificates"),
-        json!({ "name": "my-ssl-cert", "type": "MANAGED",
-                "managed": { "domains": ["your-domain.com"] } }),
-    )
-    .await;
-    // gcloud compute target-https-proxies create https-proxy --ssl-certificates=my-ssl-cert
-    //   --url-map=cloudrun-url-map
-    insert(
-        app,
-        CollectionRef::global(P, "targetHttpsProxies"),
-        json!({ "name": "https-proxy",
-                "urlMap": link(&format!("projects/{P}/global/urlMaps/cloudrun-url-map")),
-                "sslCertificates": [link(&format!("projects/{P}/global/sslCertificates/my-ssl-cert"))] }),
-    )
-    .await;
-    // gcloud compute addresses create global-ip --global
-    insert(
-        app,
-        CollectionRef::global(P, "addresses"),
-        json!({ "name": "global-ip" }),
-    )
-    .await;
-    // gcloud compute addresses describe global-ip --global --format='value(address)'
-    let address: Value = cloud
-        .get(&ResourceRef::global(P, "addresses", "global-ip"))
-        .await
-        .unwrap()
-        .unwrap();
-    // gcloud compute forwarding-rules create https-forwarding-rule --address=IP --global
-    //   --target-https-proxy=https-proxy --ports=443, with the scheme of the backend service
-    //   (without --load-balancing-scheme gcloud asks for a classic EXTERNAL rule).
-    insert(
-        app,
-        CollectionRef::global(P, "forwardingRules"),
-        json!({ "name": "https-forwarding-rule", "IPAddress": address["address"],
-                "IPProtocol": "TCP", "portRange": "443", "loadBalancingScheme": "EXTERNAL_MANAGED",
-                "networkTier": "PREMIUM",
-                "target": link(&format!("projects/{P}/global/targetHttpsProxies/https-proxy")) }),
-    )
-    .await;
-}
-
-async fn everything(app: &TestApp) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut colls: Vec<CollectionRef> = [
-        "forwardingRules",
-        "targetHttpsProxies",
-        "targetHttpProxies",
-        "urlMaps",
-        "backendServices",
-        "networkEndpointGroups",
-        "sslCertificates",
-        "addresses",
-    ]
-    .iter()
-    .map(|c| CollectionRef::global(P, c))
-    .collect();
-    colls.push(CollectionRef::regional(P, R, "networkEndpointGroups"));
-    for c in colls {
-        let items: Vec<Value> = app.state.cloud.list(&c).await.unwrap();
-        out.extend(
-            items
-                .iter()
-                .map(|i| format!("{}/{}", c.path(), i["name"].as_str().unwrap())),
-        );
-    }
-    out
-}
+use switchyard::cloud::ResourceRef;
+use switchyard::domain::plan::{Action, RecordedIn};
 
 async fn run(app: &TestApp, job: i64) {
     let done = app.state.deployer.runner().wait(job).await.unwrap();
@@ -196,8 +54,54 @@ async fn seed_000_is_adopted_under_its_names_then_changed_and_destroyed() {
         planned.plan.conflicts
     );
     assert!(planned.plan.is_noop(), "{:?}", planned.plan.entries);
+    // The claim goes where Google lets it: descriptions that a patch can change, else the
+    // panel's records; nothing is recreated, and the second plan has nothing left to record.
+    let recorded: Vec<(&str, RecordedIn)> = planned
+        .plan
+        .ownership
+        .iter()
+        .map(|o| (o.resource.rsplit('/').next().unwrap(), o.recorded_in))
+        .collect();
+    assert_eq!(
+        recorded,
+        vec![
+            ("cloudrun-neg", RecordedIn::Panel),
+            ("cloudrun-backend", RecordedIn::Description),
+            ("cloudrun-url-map", RecordedIn::Description),
+            ("global-ip", RecordedIn::Panel),
+            ("my-ssl-cert", RecordedIn::Panel),
+            ("https-proxy", RecordedIn::Description),
+            ("https-forwarding-rule", RecordedIn::Panel),
+        ]
+    );
+    let before = everything_with_ids(&app, P, &[R]).await;
     let job = app.state.deployer.apply(&row, "tester").await.unwrap();
     run(&app, job).await;
+    assert_eq!(
+        everything_with_ids(&app, P, &[R]).await,
+        before,
+        "nothing recreated"
+    );
+    let steps = switchyard::db::jobs::job_steps(db, job).await.unwrap();
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    assert!(
+        steps.iter().all(|s| s.request.contains("\"PATCH\"")),
+        "{steps:?}"
+    );
+    let map: Value = app
+        .state
+        .cloud
+        .get(&ResourceRef::global(P, "urlMaps", "cloudrun-url-map"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(map["description"], "switchyard:deployment=cloudrun-url-map");
+    let again = app.state.deployer.plan(&row).await.unwrap();
+    assert!(
+        again.plan.is_noop() && again.plan.ownership.is_empty(),
+        "{:?}",
+        again.plan.ownership
+    );
 
     // A new domain: a new certificate beside the old one, the proxy moved, the old one deleted.
     let mut changed = v.clone();
@@ -263,7 +167,7 @@ async fn seed_000_is_adopted_under_its_names_then_changed_and_destroyed() {
         .await
         .unwrap();
     run(&app, job).await;
-    assert_eq!(everything(&app).await, Vec::<String>::new());
+    assert_eq!(everything(&app, P, &[R]).await, Vec::<String>::new());
 }
 
 #[tokio::test]

@@ -138,6 +138,8 @@ const EXPECTED: &[(&str, &str, Access, &str)] = &[
     ),
     // Deployments: pages and the JSON API.
     ("GET", "/deployments", Access::Viewer, "/deployments"),
+    ("GET", "/adopt", Access::Editor, "/adopt"),
+    ("POST", "/adopt", Access::Editor, "/adopt"),
     (
         "GET",
         "/deployments/new",

@@ -3,10 +3,13 @@
 
 #[path = "../common/mod.rs"]
 pub mod common;
+#[path = "../common/hand_built.rs"]
+mod hand_built;
 #[path = "../common/sandbox_apply.rs"]
 mod sandbox_apply;
 
 mod adopt;
+mod adopt_seeds;
 mod auth;
 mod authz_matrix;
 mod certificate_manager;

@@ -161,6 +161,57 @@ fn ip_address_eq(desired: Option<&Value>, live: Option<&Value>, state: &LiveStat
 }
 
 /// The fields of `desired` that differ from `live`, one entry per top-level field.
+/// Path matchers with each path rule to a single backend service written one way. The rule
+/// can say it two ways: `service` beside a `routeAction` that only rewrites (how the console
+/// and gcloud write it), or a `routeAction` whose one weighted backend gets every request (how
+/// the plan writes it, as for any split).
+fn one_backend(matchers: &Value) -> Value {
+    let mut v = matchers.clone();
+    let rules = v
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .filter_map(|pm| pm.get_mut("pathRules").and_then(Value::as_array_mut))
+        .flatten();
+    for rule in rules {
+        let Some(r) = rule.as_object_mut() else {
+            continue;
+        };
+        let only = r
+            .get("routeAction")
+            .and_then(|a| a.get("weightedBackendServices"))
+            .and_then(Value::as_array)
+            .filter(|w| w.len() == 1)
+            .and_then(|w| w[0].get("backendService"))
+            .cloned();
+        let (Some(backend), false) = (only, r.contains_key("service")) else {
+            continue;
+        };
+        r.insert("service".into(), backend);
+        if let Some(action) = r.get_mut("routeAction").and_then(Value::as_object_mut) {
+            action.remove("weightedBackendServices");
+            if action.is_empty() {
+                r.remove("routeAction");
+            }
+        }
+    }
+    v
+}
+
+/// Request headers as the load balancer sends them: a header's name is case-insensitive and
+/// the space after the colon optional, so `host:x` set by hand equals the plan's `Host: x`.
+fn headers(v: Option<&Value>) -> Vec<(String, String)> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|h| match h.split_once(':') {
+            Some((name, value)) => (name.trim().to_ascii_lowercase(), value.trim().to_string()),
+            None => (h.trim().to_ascii_lowercase(), String::new()),
+        })
+        .collect()
+}
+
 fn changes(desired: &DesiredResource, live: &Value, state: &LiveState) -> Vec<FieldChange> {
     let mut out = Vec::new();
     let body = desired.body.as_object().cloned().unwrap_or_default();
@@ -173,13 +224,18 @@ fn changes(desired: &DesiredResource, live: &Value, state: &LiveState) -> Vec<Fi
         if OUTPUT_ONLY.contains(&key) {
             continue;
         }
-        let d = body.get(key);
-        let l = live.get(key);
+        let (d, l) = (body.get(key), live.get(key));
+        let canonical = (key == "pathMatchers").then(|| (d.map(one_backend), l.map(one_backend)));
+        let (d, l) = match &canonical {
+            Some((cd, cl)) => (cd.as_ref(), cl.as_ref()),
+            None => (d, l),
+        };
         let same = match key {
             "IPAddress" if desired.kind == ResourceKind::GlobalForwardingRule => {
                 ip_address_eq(d, l, state)
             }
             "portRange" => port_range_eq(d.unwrap_or(&Value::Null), l.unwrap_or(&Value::Null)),
+            "customRequestHeaders" => headers(d) == headers(l),
             _ => match (d, l) {
                 (Some(d), Some(l)) => subset_eq(d, l),
                 (Some(d), None) => is_empty_default(d),
@@ -190,8 +246,8 @@ fn changes(desired: &DesiredResource, live: &Value, state: &LiveState) -> Vec<Fi
         if !same {
             out.push(FieldChange {
                 field: key.to_string(),
-                live: l.cloned().unwrap_or(Value::Null),
-                desired: d.cloned().unwrap_or(Value::Null),
+                live: live.get(key).cloned().unwrap_or(Value::Null),
+                desired: body.get(key).cloned().unwrap_or(Value::Null),
             });
         }
     }
@@ -501,6 +557,7 @@ pub fn diff(desired: &DesiredGraph, live: &LiveState) -> Plan {
     entries.extend(deletes);
 
     let risks = super::risks::risks(&entries);
+    let ownership = super::ownership::records(desired, live, &entries);
     Plan {
         deployment: deployment.to_string(),
         project: desired.project.clone(),
@@ -509,6 +566,7 @@ pub fn diff(desired: &DesiredGraph, live: &LiveState) -> Plan {
         warnings,
         risks,
         chains: Vec::new(),
+        ownership,
     }
 }
 

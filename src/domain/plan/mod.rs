@@ -10,6 +10,7 @@ pub mod access;
 mod compile;
 mod diff;
 mod owners;
+mod ownership;
 mod risks;
 mod steps;
 pub mod summary;
@@ -19,6 +20,7 @@ pub use crate::domain::links::{full_url, link_path};
 pub use compile::{compile, compile_chained};
 pub use diff::{destroy, destroy_adopted, diff};
 pub use owners::{OtherDeployment, Whose, claim_others};
+pub use ownership::{Ownership, RecordedIn};
 pub use risks::Risk;
 pub use steps::steps;
 pub use urlmap_body::{path_matcher_name, redirect_map, url_map};
@@ -178,6 +180,24 @@ impl ResourceKind {
                 | ResourceKind::DnsAuthorization
                 | ResourceKind::ManagedCertificate
         )
+    }
+
+    /// Settings of a live resource that the spec has no word for and plans never compare
+    /// (Cloud Armor, IAP, CDN cache policy, logging, response headers on a backend service):
+    /// an update that replaces the whole resource sends them back as they are, so what was
+    /// set outside the panel, or kept when a load balancer was adopted, survives it.
+    pub fn carried_fields(&self) -> &'static [&'static str] {
+        match self {
+            ResourceKind::BackendService => &[
+                "securityPolicy",
+                "edgeSecurityPolicy",
+                "iap",
+                "customResponseHeaders",
+                "cdnPolicy",
+                "logConfig",
+            ],
+            _ => &[],
+        }
     }
 
     /// Recovers the kind from a resource path (`projects/P/global/urlMaps/N`), for live
@@ -405,6 +425,9 @@ pub struct Plan {
     /// Backends that follow another deployment, with what each was resolved to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chains: Vec<crate::domain::chain::Hop>,
+    /// Adopted resources that stay, with where applying records the deployment's claim.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ownership: Vec<Ownership>,
 }
 
 /// How many resources each action touches (the counter at the top of a plan).
@@ -463,6 +486,7 @@ impl Plan {
             "counts": self.counts(),
             "risks": self.risks,
             "chains": self.chains,
+            "ownership": self.ownership,
             "conflicts": self.conflicts,
             "warnings": self.warnings,
         })

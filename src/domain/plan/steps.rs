@@ -308,7 +308,20 @@ fn attach_step(
     )
 }
 
-fn put_step(b: &mut Builder, e: &PlanEntry, id: String, body: Value, after: Vec<String>) -> String {
+fn put_step(
+    b: &mut Builder,
+    e: &PlanEntry,
+    id: String,
+    mut body: Value,
+    after: Vec<String>,
+) -> String {
+    if let (Some(live), Some(fields)) = (&e.live, body.as_object_mut()) {
+        for f in e.kind.carried_fields() {
+            if let Some(v) = live.get(*f).filter(|_| !fields.contains_key(*f)) {
+                fields.insert((*f).to_string(), v.clone());
+            }
+        }
+    }
     b.push(
         id,
         StepAction::Update,
@@ -472,7 +485,7 @@ fn certificate_steps(
         for cert in fresh {
             held.push(wait_step(b, &cert, held[..1].to_vec()));
         }
-        return proxy_patch(
+        return compute_patch(
             b,
             e,
             "clearCertificateMap",
@@ -502,9 +515,9 @@ fn certificate_steps(
     set(b, final_id, &desired, held)
 }
 
-/// A merge-patch of the proxy (Compute's `patch`): `null` removes a field, which is how a
-/// certificate map or the classic certificates are detached once the other serves.
-fn proxy_patch(
+/// A merge-patch (Compute's `patch`): `null` removes a field, which is how a proxy's
+/// certificate map or classic certificates are detached once the other serves.
+fn compute_patch(
     b: &mut Builder,
     e: &PlanEntry,
     what: &str,
@@ -566,7 +579,7 @@ fn certificate_map_steps(
     if !live_certificates {
         return vec![attached];
     }
-    vec![proxy_patch(
+    vec![compute_patch(
         b,
         e,
         "clearSslCertificates",
@@ -707,6 +720,22 @@ pub fn steps(plan: &Plan) -> Result<Vec<StepSpec>, PlanError> {
             Action::Noop | Action::Delete => Vec::new(),
         };
         b.ready.insert(e.resource.clone(), ready);
+    }
+
+    // An adopted resource that stays gets the owner marker once its other calls are done, so
+    // the patch reads the fingerprint they leave.
+    for o in &plan.ownership {
+        let (Some(description), Some(e)) = (&o.description, by_id.get(o.resource.as_str())) else {
+            continue;
+        };
+        let after = b.ready.get(&o.resource).cloned().unwrap_or_default();
+        compute_patch(
+            &mut b,
+            e,
+            "owner",
+            json!({ "description": description }),
+            after,
+        );
     }
 
     // A delete waits for the deletion of every referrer, and for every step by which a
