@@ -2,7 +2,8 @@
 //! with the URL map in one project and the backend services and serverless NEGs in the other
 //! applies, re-plans as all noop and destroys to nothing in both projects; with the permission
 //! denied in the backend project the plan is refused before anything is mutated, naming the
-//! role to grant where; and the sandbox refuses what Google refuses.
+//! role to grant where; the sandbox refuses what Google refuses, and counts the traffic in the
+//! load balancer's project.
 
 use crate::common::TestApp;
 use crate::deploy::{actions, create_deployment, post, run_job, sandbox, sandbox_control, seed};
@@ -109,6 +110,37 @@ async fn seed_002_with_cross_project_referencing_applies_replans_as_noop_and_des
     let again = actions(&again);
     assert!(again.iter().all(|a| a.starts_with("noop ")), "{again:?}");
     assert_eq!(again.len(), first.len());
+
+    // Its metrics are the forwarding rule's project's, and name the other project's service.
+    let hour = switchyard::cloud::monitoring::Range::ending(
+        time::OffsetDateTime::now_utc(),
+        std::time::Duration::from_secs(3600),
+        60,
+    );
+    let t = app
+        .state
+        .cloud
+        .lb_traffic(LB, URL_MAP, &hour)
+        .await
+        .unwrap();
+    let backends: std::collections::BTreeSet<&str> = t
+        .rps
+        .iter()
+        .map(|s| s.label("backend_target_name"))
+        .collect();
+    assert_eq!(
+        backends,
+        ["hello-lb-bs-hello"].into_iter().collect(),
+        "{:?}",
+        t.rps
+    );
+    let none = app
+        .state
+        .cloud
+        .lb_traffic(RUN, URL_MAP, &hour)
+        .await
+        .unwrap();
+    assert!(none.rps.is_empty());
 
     let job = run_job(&mut c, id, "destroy").await;
     assert_eq!(job["status"], "succeeded", "{job}");
