@@ -308,6 +308,18 @@ async fn the_sandbox_refuses_a_reference_without_the_permission_or_across_organi
         )),
         "{err}"
     );
+    // In use by the other project's URL map, the backend service cannot go first.
+    let err = c
+        .backend_services(RUN)
+        .delete("svc", uuid::Uuid::new_v4())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(&format!(
+            "is already being used by 'projects/{LB}/global/urlMaps/xmap'"
+        )),
+        "{err}"
+    );
 }
 
 async fn sandbox_iam_at(cloud: &crate::cloud_support::TestCloud, project: &str, body: Value) {
