@@ -39,6 +39,10 @@ const SPECS: &[(&str, &str)] = &[
         "everything",
         include_str!("../tests/data/specs/everything.json"),
     ),
+    (
+        "multi-region",
+        include_str!("../tests/data/specs/multi-region.json"),
+    ),
 ];
 
 fn main() -> std::process::ExitCode {

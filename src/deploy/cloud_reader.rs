@@ -52,6 +52,12 @@ impl CloudLiveReader {
     }
 }
 
+/// Certificate Manager lives in `locations/global`; so does a multi-region Cloud Run service
+/// (`locations/global/services/S`), which is Cloud Run's.
+fn is_certificate_manager(path: &str) -> bool {
+    path.contains("/locations/global/") && path.split('/').nth(4) != Some("services")
+}
+
 fn live_error(resource: &str, e: CloudError) -> LiveError {
     LiveError {
         resource: resource.to_string(),
@@ -62,7 +68,7 @@ fn live_error(resource: &str, e: CloudError) -> LiveError {
 #[async_trait]
 impl LiveReader for CloudLiveReader {
     async fn get(&self, path: &str) -> Result<Option<Value>, LiveError> {
-        if path.contains("/locations/global/") {
+        if is_certificate_manager(path) {
             return self
                 .client
                 .certificate_manager_get(path)
@@ -124,7 +130,7 @@ impl LiveReader for CloudLiveReader {
         collection: &str,
         prefix: &str,
     ) -> Result<Vec<(String, Value)>, LiveError> {
-        if collection.contains("/locations/global/") {
+        if is_certificate_manager(collection) {
             // Certificate Manager names are full paths; the prefix applies to the last part.
             let items = self
                 .client

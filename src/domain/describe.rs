@@ -131,11 +131,22 @@ fn canary<'a>(spec: &'a Spec, s: &Service) -> Option<&'a str> {
 /// One service the deployment deploys: where, how big, who may reach it.
 fn service(s: &Service, spec: &Spec) -> String {
     let mut out = format!(
-        "Switchyard deploys the Cloud Run service {} (image {}) to {}",
+        "Switchyard deploys the Cloud Run {}service {} (image {}) to {}",
+        if s.multi_region { "multi-region " } else { "" },
         s.name,
         s.image,
         list(&s.regions)
     );
+    if s.multi_region {
+        out.push_str(" as one service, one revision for every region");
+    }
+    if let Some(p) = &s.readiness_probe {
+        out.push_str(&format!(
+            "; instances are ready when GET {} answers (every {} s)",
+            p.path,
+            p.period()
+        ));
+    }
     if let Some(c) = canary(spec, s) {
         out.push_str(&format!(
             " ({c} first as the canary, the other regions once it is ready)"

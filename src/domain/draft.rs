@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::parse::{self, ParseError};
 use super::spec::{
     Backend, BackendKind, CertificateMode, DEFAULT_PORT, EnvSource, EnvVar, Ingress, IpKind,
-    Protocol, Rollout, Rule, Service, Spec, Target, WeightedBackend,
+    Protocol, ReadinessProbe, Rollout, Rule, Service, Spec, Target, WeightedBackend,
 };
 use super::validate::{self, FieldError};
 
@@ -905,6 +905,19 @@ pub struct ServiceForm {
     pub ingress: String,
     #[serde(default)]
     pub allow_unauthenticated: Option<String>,
+    /// A checkbox: one multi-region service for all of `regions`.
+    #[serde(default)]
+    pub multi_region: Option<String>,
+    /// The readiness probe's HTTP path; empty for none. The numbers are empty for Cloud Run's
+    /// defaults.
+    #[serde(default)]
+    pub readiness_path: String,
+    #[serde(default)]
+    pub readiness_period: String,
+    #[serde(default)]
+    pub readiness_timeout: String,
+    #[serde(default)]
+    pub readiness_failures: String,
 }
 
 fn number(field: &str, text: &str, default: u32) -> Result<u32> {
@@ -1038,7 +1051,42 @@ fn service_from_form(f: &ServiceForm) -> Result<Service> {
         },
         ingress,
         allow_unauthenticated: f.allow_unauthenticated.is_some(),
+        multi_region: f.multi_region.is_some(),
+        readiness_probe: readiness_from_form(f)?,
     })
+}
+
+fn readiness_from_form(f: &ServiceForm) -> Result<Option<ReadinessProbe>> {
+    let path = f.readiness_path.trim();
+    let optional = |field: &'static str, text: &str| -> Result<Option<u32>> {
+        match text.trim() {
+            "" => Ok(None),
+            t => t.parse().map(Some).map_err(|_| {
+                DraftError::new(
+                    field,
+                    format!("`{t}` is not a whole number of seconds or tries"),
+                )
+            }),
+        }
+    };
+    let period = optional("readiness_period", &f.readiness_period)?;
+    let timeout = optional("readiness_timeout", &f.readiness_timeout)?;
+    let failures = optional("readiness_failures", &f.readiness_failures)?;
+    if path.is_empty() {
+        if period.or(timeout).or(failures).is_some() {
+            return Err(DraftError::new(
+                "readiness_path",
+                "give the path the readiness probe asks, e.g. /ready",
+            ));
+        }
+        return Ok(None);
+    }
+    Ok(Some(ReadinessProbe {
+        path: path.to_string(),
+        period_seconds: period,
+        timeout_seconds: timeout,
+        failure_threshold: failures,
+    }))
 }
 
 /// Adds a service. Its full rules (id syntax, cpu and memory values, ...) are validation's, shown

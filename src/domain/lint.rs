@@ -414,6 +414,56 @@ fn backends(out: &mut Out, spec: &Spec) {
     }
 }
 
+/// Service health (API-NOTES §18.3): Cloud Run reports each region's readiness to the load
+/// balancer through the serverless NEGs, which moves traffic away from a region whose instances
+/// fail their readiness probes, if it has a minimum instance and somewhere else to send it.
+fn service_health(out: &mut Out, base: &str, s: &super::spec::Service, behind_neg: &[&str]) {
+    let Some(probe) = &s.readiness_probe else {
+        return;
+    };
+    if behind_neg.is_empty() {
+        return;
+    }
+    if s.regions.len() < 2 {
+        out.push(
+            "service-health-one-region",
+            Level::Warning,
+            format!("{base}.regions"),
+            format!("Service `{}` has a readiness probe but runs in one region.", s.name),
+            "Failover needs the service in two regions or more: when the only region fails its readiness probes, the load balancer has nowhere healthy to send requests and answers \"no healthy upstream\".",
+            "Add a second region to the service (and to its serverless backend).",
+        );
+    } else if s.min_instances == 0 {
+        out.push(
+            "service-health-min-instances",
+            Level::Warning,
+            format!("{base}.min_instances"),
+            format!("Service `{}` has a readiness probe but may scale to zero.", s.name),
+            "Cloud Run computes a region's health from the readiness of its instances, so service health needs at least one minimum instance in every region; a region without instances gives the load balancer no health to act on.",
+            "On the Services step, set Min instances to 1 or more.",
+        );
+    } else {
+        let first = &s.regions[0];
+        let rest = s.regions[1..].join(", ");
+        out.push(
+            "service-health-failover",
+            Level::Info,
+            format!("{base}.readiness_probe"),
+            format!(
+                "If {first} fails its readiness probes, its traffic moves to the next closest healthy region ({rest}), and back gradually once it recovers."
+            ),
+            format!(
+                "Cloud Run asks each instance GET {} every {} s; an instance that fails {} times in a row is not ready, and a region is healthy while at least 60% of its instances are ready. The load balancer reads that through the serverless NEGs of backend `{}`: no health check is involved (serverless backends take none).",
+                probe.path,
+                probe.period(),
+                probe.failures(),
+                behind_neg.join("`, `")
+            ),
+            "Nothing to change: keep at least one minimum instance in each region.",
+        );
+    }
+}
+
 fn services(out: &mut Out, spec: &Spec) {
     for (i, s) in spec.services.iter().enumerate() {
         let base = format!("services[{i}]");
@@ -459,6 +509,7 @@ fn services(out: &mut Out, spec: &Spec) {
                 "Add a second region to the service's Regions on the Services step (and to the serverless backend's Regions, with “Outlier detection” ticked).",
             );
         }
+        service_health(out, &base, s, &behind_neg);
         if s.ingress == Ingress::All && !behind_neg.is_empty() {
             out.push(
                 "ingress-all-behind-neg",
@@ -724,6 +775,56 @@ mod tests {
                 "regions": ["us-central1", "europe-west1"], "min_instances": 1}]);
             f(v)
         })
+    }
+
+    #[test]
+    fn service_health_preconditions_and_failover_in_words() {
+        let probe = |v: &mut Value| {
+            v["services"][0]["readiness_probe"] = json!({ "path": "/ready" });
+        };
+        let got = service_codes(probe);
+        assert!(
+            got.contains(&(
+                "service-health-failover",
+                "services[0].readiness_probe".into()
+            )),
+            "{got:?}"
+        );
+        let mut v = base();
+        probe_spec(&mut v);
+        let info = lint(&spec(v))
+            .into_iter()
+            .find(|w| w.code == "service-health-failover")
+            .unwrap();
+        assert_eq!(
+            info.message,
+            "If us-central1 fails its readiness probes, its traffic moves to the next closest healthy region (europe-west1), and back gradually once it recovers."
+        );
+        let got = service_codes(|v| {
+            probe(v);
+            v["services"][0]["min_instances"] = json!(0);
+        });
+        assert!(
+            got.contains(&(
+                "service-health-min-instances",
+                "services[0].min_instances".into()
+            )),
+            "{got:?}"
+        );
+        let got = service_codes(|v| {
+            probe(v);
+            v["services"][0]["regions"] = json!(["us-central1"]);
+        });
+        assert!(
+            got.contains(&("service-health-one-region", "services[0].regions".into())),
+            "{got:?}"
+        );
+    }
+
+    fn probe_spec(v: &mut Value) {
+        v["services"] = json!([{"name": "my-app", "image": "us-docker.pkg.dev/p/r/app:v1",
+            "regions": ["us-central1", "europe-west1"], "min_instances": 1,
+            "readiness_probe": { "path": "/ready" }}]);
     }
 
     #[test]

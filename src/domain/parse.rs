@@ -96,6 +96,7 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
                 ("memory", Kind::Str),
                 ("ingress", Kind::Str),
                 ("allow_unauthenticated", Kind::Bool),
+                ("multi_region", Kind::Bool),
                 ("min_instances", Kind::Count),
                 ("max_instances", Kind::Count),
                 ("concurrency", Kind::Count),
@@ -108,6 +109,31 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
             }
             if let Some(env) = svc.get("env") {
                 env_shape(env, &format!("{base}env"))?;
+            }
+            if let Some(p) = svc.get("readiness_probe").and_then(Value::as_object) {
+                let base = format!("{base}readiness_probe.");
+                keys(
+                    p,
+                    &base,
+                    &[
+                        "path",
+                        "period_seconds",
+                        "timeout_seconds",
+                        "failure_threshold",
+                    ],
+                )?;
+                for (k, kind) in [
+                    ("path", Kind::Str),
+                    ("period_seconds", Kind::Count),
+                    ("timeout_seconds", Kind::Count),
+                    ("failure_threshold", Kind::Count),
+                ] {
+                    if let Some(v) = p.get(k)
+                        && let Some(expected) = kind.mismatch(v)
+                    {
+                        return Err(shape_err(format!("{base}{k}"), expected));
+                    }
+                }
             }
         }
     }
@@ -295,6 +321,8 @@ const SERVICE_KEYS: &[&str] = &[
     "env",
     "ingress",
     "allow_unauthenticated",
+    "multi_region",
+    "readiness_probe",
 ];
 
 impl Kind {

@@ -158,6 +158,51 @@ pub struct Service {
     pub ingress: Ingress,
     #[serde(default = "yes")]
     pub allow_unauthenticated: bool,
+    /// One Cloud Run multi-region service (`multiRegionSettings`) for all of `regions` instead
+    /// of one service per region (docs/contract.md §2.4).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub multi_region: bool,
+    /// What Cloud Run asks each instance before sending it requests; with at least one
+    /// minimum instance per region it also tells the load balancer which regions are healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness_probe: Option<ReadinessProbe>,
+}
+
+/// A readiness probe by HTTP GET (Cloud Run v2 `Container.readinessProbe.httpGet`). Absent
+/// numbers are Cloud Run's defaults: every 10 s, 1 s to answer, 3 failures in a row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadinessProbe {
+    #[serde(default = "root_path")]
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_seconds: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_threshold: Option<u32>,
+}
+
+impl ReadinessProbe {
+    pub const DEFAULT_PERIOD: u32 = 10;
+    pub const DEFAULT_TIMEOUT: u32 = 1;
+    pub const DEFAULT_FAILURES: u32 = 3;
+
+    pub fn period(&self) -> u32 {
+        self.period_seconds.unwrap_or(Self::DEFAULT_PERIOD)
+    }
+
+    pub fn timeout(&self) -> u32 {
+        self.timeout_seconds.unwrap_or(Self::DEFAULT_TIMEOUT)
+    }
+
+    pub fn failures(&self) -> u32 {
+        self.failure_threshold.unwrap_or(Self::DEFAULT_FAILURES)
+    }
+}
+
+fn root_path() -> String {
+    "/".to_string()
 }
 
 /// One environment variable of a service: a plain `value`, or a reference to a Secret Manager

@@ -778,6 +778,64 @@ fn reserved_env(name: &str) -> bool {
     name == "PORT" || name.starts_with("K_") || name.starts_with("CLOUD_RUN_")
 }
 
+/// A multi-region service and its readiness probe (API-NOTES §18.1, §18.2).
+fn check_multi_region(e: &mut Errors, spec: &Spec, base: &str, s: &super::spec::Service) {
+    if s.multi_region {
+        if s.regions.len() < 2 {
+            e.add(
+                format!("{base}.multi_region"),
+                "a multi-region service is deployed to two regions or more: add a region, or deploy a regional service",
+            );
+        }
+        if spec
+            .canary_region()
+            .is_some_and(|c| s.regions.iter().any(|r| r == c))
+        {
+            e.add(
+                "rollout.canary_region",
+                format!(
+                    "service `{}` is multi-region: one revision goes to all of its regions at once, so no region can go first; deploy it as regional services to roll out region by region",
+                    s.name
+                ),
+            );
+        }
+    }
+    let Some(p) = &s.readiness_probe else {
+        return;
+    };
+    let probe = format!("{base}.readiness_probe");
+    if !p.path.starts_with('/') || p.path.len() > 2048 || p.path.chars().any(char::is_whitespace) {
+        e.add(
+            format!("{probe}.path"),
+            format!(
+                "`{}` is not a request path: it starts with / and has no spaces",
+                p.path
+            ),
+        );
+    }
+    if !(1..=3600).contains(&p.period()) {
+        e.add(
+            format!("{probe}.period_seconds"),
+            "the probe runs every 1 to 3600 seconds",
+        );
+    }
+    if p.timeout() == 0 || p.timeout() >= p.period() {
+        e.add(
+            format!("{probe}.timeout_seconds"),
+            format!(
+                "the probe's timeout must be at least 1 second and shorter than its period ({} s)",
+                p.period()
+            ),
+        );
+    }
+    if p.failures() == 0 {
+        e.add(
+            format!("{probe}.failure_threshold"),
+            "at least 1 failure in a row marks an instance not ready",
+        );
+    }
+}
+
 fn check_services(e: &mut Errors, spec: &Spec) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, s) in spec.services.iter().enumerate() {
@@ -874,6 +932,7 @@ fn check_services(e: &mut Errors, spec: &Spec) {
             }
             check_env_source(e, &format!("{base}.env[{j}]"), v);
         }
+        check_multi_region(e, spec, &base, s);
         if let Some(canary) = spec.canary_region()
             && !s.regions.iter().any(|r| r == canary)
         {
@@ -1515,10 +1574,59 @@ mod tests {
                 |v| v["backends"][0]["regions"] = json!(["us-central1", "us-east1"]),
                 "backends[0].regions[1]",
             ),
+            (
+                |v| {
+                    v["services"][0]["multi_region"] = json!(true);
+                    v["services"][0]["regions"] = json!(["us-central1"]);
+                    v["backends"][0]["regions"] = json!(["us-central1"]);
+                },
+                "services[0].multi_region",
+            ),
+            (
+                |v| {
+                    v["services"][0]["multi_region"] = json!(true);
+                    v["rollout"] = json!({"canary_region": "asia-east1"});
+                },
+                "rollout.canary_region",
+            ),
+            (
+                |v| v["services"][0]["readiness_probe"] = json!({"path": "ready"}),
+                "services[0].readiness_probe.path",
+            ),
+            (
+                |v| {
+                    v["services"][0]["readiness_probe"] =
+                        json!({"path": "/ready", "period_seconds": 2, "timeout_seconds": 2})
+                },
+                "services[0].readiness_probe.timeout_seconds",
+            ),
+            (
+                |v| {
+                    v["services"][0]["readiness_probe"] =
+                        json!({"path": "/ready", "failure_threshold": 0})
+                },
+                "services[0].readiness_probe.failure_threshold",
+            ),
         ];
         for (f, field) in cases {
             assert_eq!(with_services(f), [field]);
         }
+        assert!(
+            with_services(|v| {
+                v["services"][0]["multi_region"] = json!(true);
+                v["services"][0]["readiness_probe"] =
+                    json!({"path": "/ready", "period_seconds": 5, "timeout_seconds": 2, "failure_threshold": 2});
+            })
+            .is_empty()
+        );
+        assert_eq!(
+            parse_field(
+                |v| v["services"] = json!([{"name": "a", "image": "x", "regions": [],
+                "readiness_probe": {"path": "/", "success_threshold": 1}}])
+            )
+            .as_deref(),
+            Some("services[0].readiness_probe.success_threshold")
+        );
         // Accepted forms: millicores, a number, Gi, env as a map or a list, a digest, a subset
         // of the service's regions in the backend, a canary among the service's regions.
         assert!(

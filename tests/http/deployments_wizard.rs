@@ -956,3 +956,88 @@ async fn review_and_plan_name_what_another_deployment_also_uses() {
     let (_, html) = ed.text(&format!("/deployments/{id}/edit/review")).await;
     assert!(!html.contains("is also a domain of deployment"), "{html}");
 }
+
+#[tokio::test]
+async fn the_services_step_makes_a_multi_region_service_with_a_readiness_probe() {
+    let app = spawn_app().await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let (status, created) = ann
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/deployments",
+            &seed("seed-001"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].to_string();
+    let base = format!("/deployments/{id}");
+    let mut form = vec![
+        ("version", "1"),
+        ("name", "my-app"),
+        ("image", "us-docker.pkg.dev/cloudrun/container/hello"),
+        ("regions", "us-central1, europe-west1, asia-east1"),
+        ("min_instances", "1"),
+        ("allow_unauthenticated", "on"),
+        ("multi_region", "on"),
+        ("readiness_path", "/ready"),
+        ("readiness_timeout", "20"),
+    ];
+    // A number that is not one is refused under its field, and nothing is saved.
+    form.push(("readiness_period", "often"));
+    let r = ann.post_form(&format!("{base}/services"), &form).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(
+            "id=\"err-service-readiness_period\" role=\"alert\">`often` is not a whole number"
+        ),
+        "{html}"
+    );
+    form.pop();
+    let r = ann.post_form(&format!("{base}/services"), &form).await;
+    assert_eq!(r.status(), 303);
+    let got = spec_of(&ann, &id).await;
+    let svc = &got["spec"]["services"][0];
+    assert_eq!(svc["multi_region"], true, "{got}");
+    assert_eq!(
+        svc["readiness_probe"],
+        serde_json::json!({ "path": "/ready", "timeout_seconds": 20 })
+    );
+    // A timeout past the default period is a Review error under the probe's timeout field.
+    let (_, html) = ann.text(&format!("{base}/edit/review")).await;
+    assert!(
+        html.contains("services[0].readiness_probe.timeout_seconds"),
+        "{html}"
+    );
+    assert!(html.contains("Readiness probe"), "{html}");
+    let (_, html) = ann.text(&format!("{base}/edit/services")).await;
+    assert!(
+        html.contains("id=\"service-0-multi_region\" checked"),
+        "{html}"
+    );
+    assert!(
+        html.contains("value=\"20\" id=\"service-0-readiness_timeout\""),
+        "{html}"
+    );
+    // Fixed, the review lints the failover in words.
+    let fixed = [
+        ("version", "2"),
+        ("name", "my-app"),
+        ("image", "us-docker.pkg.dev/cloudrun/container/hello"),
+        ("regions", "us-central1, europe-west1, asia-east1"),
+        ("min_instances", "1"),
+        ("allow_unauthenticated", "on"),
+        ("multi_region", "on"),
+        ("readiness_path", "/ready"),
+    ];
+    let r = ann.post_form(&format!("{base}/services/0"), &fixed).await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = ann.text(&format!("{base}/edit/review")).await;
+    assert!(html.contains("id=\"review-valid\""), "{html}");
+    assert!(
+        html.contains("If us-central1 fails its readiness probes, its traffic moves to the next closest healthy region (europe-west1, asia-east1)"),
+        "{html}"
+    );
+    assert!(html.contains("gcloud alpha run deploy my-app"), "{html}");
+}

@@ -55,6 +55,7 @@ mod errors;
 mod healthz;
 mod job_control;
 mod job_waits;
+mod multi_region;
 mod orphans;
 mod pinned_plans;
 mod run_services;

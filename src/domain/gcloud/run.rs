@@ -19,17 +19,47 @@ pub fn deploy(r: &DesiredResource, region: &str, canary: bool, project: &str) ->
     let b = &r.body;
     let name = last_segment(str_at(b, "/name"));
     let c = &b["template"]["containers"][0];
-    let mut step = GcloudStep::new(
-        if canary {
-            format!("Cloud Run service {name} in {region}, the canary region: check it is Ready before the others")
+    let regions: Vec<&str> = b["multiRegionSettings"]["regions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let probe = c.get("readinessProbe");
+    // gcloud 528 has `--readiness-probe` in alpha only, and `--regions` (a multi-region
+    // service) from beta on.
+    let track: &[&str] = match (probe.is_some(), regions.is_empty()) {
+        (true, _) => &["gcloud", "alpha", "run", "deploy"],
+        (false, false) => &["gcloud", "beta", "run", "deploy"],
+        (false, true) => &["gcloud", "run", "deploy"],
+    };
+    let comment = match (canary, regions.is_empty()) {
+        (_, false) => format!(
+            "Cloud Run multi-region service {name} in {}",
+            regions.join(", ")
+        ),
+        (true, true) => format!(
+            "Cloud Run service {name} in {region}, the canary region: check it is Ready before the others"
+        ),
+        (false, true) => format!("Cloud Run service {name} in {region}"),
+    };
+    let mut step = GcloudStep::new(comment, track)
+        .arg(name)
+        .arg(format!("--image={}", str_at(c, "/image")))
+        .arg(if regions.is_empty() {
+            format!("--region={region}")
         } else {
-            format!("Cloud Run service {name} in {region}")
-        },
-        &["gcloud", "run", "deploy"],
-    )
-    .arg(name)
-    .arg(format!("--image={}", str_at(c, "/image")))
-    .arg(format!("--region={region}"));
+            format!("--regions={}", regions.join(","))
+        });
+    if let Some(p) = probe {
+        step = step.arg(format!(
+            "--readiness-probe=httpGet.path={},periodSeconds={},timeoutSeconds={},failureThreshold={}",
+            str_at(p, "/httpGet/path"),
+            p["periodSeconds"],
+            p["timeoutSeconds"],
+            p["failureThreshold"]
+        ));
+    }
     let scaling = &b["template"]["scaling"];
     for (flag, field) in [
         ("--min-instances", "minInstanceCount"),

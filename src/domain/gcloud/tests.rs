@@ -313,3 +313,18 @@ fn certificate_manager_commands_for_seed_000() {
         std::fs::write("/tmp/cm-commands.txt", lines.join("\n")).unwrap();
     }
 }
+
+#[test]
+fn a_multi_region_service_with_a_readiness_probe_is_one_alpha_deploy() {
+    let spec =
+        crate::domain::parse::parse(include_str!("../../../tests/data/specs/multi-region.json"))
+            .unwrap();
+    let l = lines(&commands(&spec));
+    let run: Vec<&String> = l.iter().filter(|c| c.contains(" run deploy ")).collect();
+    assert_eq!(run.len(), 1, "{run:#?}");
+    assert!(
+        run[0].starts_with("gcloud alpha run deploy my-app --image=us-docker.pkg.dev/cloudrun/container/hello --regions=us-central1,europe-west1,asia-east1 --readiness-probe=httpGet.path=/ready,periodSeconds=5,timeoutSeconds=2,failureThreshold=3 "),
+        "{}",
+        run[0]
+    );
+}

@@ -65,6 +65,10 @@ impl Builder<'_> {
     }
 }
 
+/// Where a multi-region Cloud Run service lives (API-NOTES §18.1): one resource under
+/// `locations/global`, however many regions it is deployed to.
+pub const MULTI_REGION: &str = "global";
+
 /// The Cloud Run v2 Service body for `svc` (docs/google-cloud.md §1). Only the fields we manage are set, so
 /// a patch leaves the server's defaults (timeout, service account, ...) alone. The owner marker
 /// goes in `description`, as on Compute resources, so ownership is checked the same way; the
@@ -81,6 +85,14 @@ pub(super) fn run_service_body(deployment: &str, marker: &str, svc: &Service, id
     });
     if !env.is_empty() {
         container["env"] = json!(env);
+    }
+    if let Some(p) = &svc.readiness_probe {
+        container["readinessProbe"] = json!({
+            "httpGet": { "path": p.path },
+            "periodSeconds": p.period(),
+            "timeoutSeconds": p.timeout(),
+            "failureThreshold": p.failures()
+        });
     }
     json!({
         "name": id,
@@ -328,6 +340,27 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
     // canary region, every other region's deploy waits for the canary's to be Ready.
     let canary = spec.canary_region();
     for svc in &spec.services {
+        if svc.multi_region {
+            // One resource in `locations/global`, deployed by Cloud Run to every region.
+            let kind = ResourceKind::RunService {
+                region: MULTI_REGION.to_string(),
+            };
+            let id = resource_path(spec.service_project(&svc.name), &kind, &svc.name);
+            let mut body = run_service_body(deployment, &b.marker, svc, &id);
+            body["launchStage"] = json!("BETA");
+            body["multiRegionSettings"] = json!({ "regions": svc.regions });
+            b.resources.push(DesiredResource {
+                scope: kind.scope(),
+                kind,
+                name: svc.name.clone(),
+                body,
+                id,
+                depends_on: Vec::new(),
+                endpoint: None,
+                public: Some(svc.allow_unauthenticated),
+            });
+            continue;
+        }
         let ordered = canary
             .filter(|c| svc.regions.iter().any(|r| r == c))
             .into_iter()
@@ -381,11 +414,16 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                     let service_dep: Vec<String> = spec
                         .service(service)
                         .filter(|s| s.regions.contains(region))
-                        .map(|_| {
+                        .map(|s| {
+                            let location = if s.multi_region {
+                                MULTI_REGION
+                            } else {
+                                region.as_str()
+                            };
                             resource_path(
                                 backend_project,
                                 &ResourceKind::RunService {
-                                    region: region.clone(),
+                                    region: location.to_string(),
                                 },
                                 service,
                             )

@@ -276,6 +276,21 @@ fn changes(desired: &DesiredResource, live: &Value, state: &LiveState) -> Vec<Fi
 
 /// The settings of a Cloud Run service that the spec controls, in a form where the API's
 /// spellings and defaults compare equal (`cpu: "1"` and `"1000m"`, an absent max and 100).
+/// A readiness probe as the spec can say it (an HTTP path and three numbers), with Cloud Run's
+/// defaults filled in, so a probe read back with its defaults equals the one sent.
+fn readiness(probe: &Value) -> Value {
+    if probe.is_null() {
+        return Value::Null;
+    }
+    let n = |k: &str, d: u64| probe[k].as_u64().unwrap_or(d);
+    json!({
+        "path": probe["httpGet"]["path"].as_str().unwrap_or("/"),
+        "period_seconds": n("periodSeconds", 10),
+        "timeout_seconds": n("timeoutSeconds", 1),
+        "failure_threshold": n("failureThreshold", 3),
+    })
+}
+
 fn run_settings(service: &Value) -> Vec<(&'static str, Value)> {
     let t = &service["template"];
     let c = &t["containers"][0];
@@ -321,6 +336,17 @@ fn run_settings(service: &Value) -> Vec<(&'static str, Value)> {
             "ingress",
             json!(service["ingress"].as_str().unwrap_or("INGRESS_TRAFFIC_ALL")),
         ),
+        ("regions", {
+            let mut r: Vec<&str> = service["multiRegionSettings"]["regions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            r.sort_unstable();
+            json!(r)
+        }),
+        ("readiness probe", readiness(&c["readinessProbe"])),
     ]
 }
 

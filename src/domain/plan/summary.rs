@@ -28,6 +28,15 @@ pub fn kind_words(kind: &ResourceKind) -> &'static str {
 }
 
 /// `global` or the resource's region.
+/// Where a Cloud Run service runs, in words: a multi-region one runs in all of its regions.
+fn run_where(region: &str) -> &str {
+    if region == super::compile::MULTI_REGION {
+        "all of its regions"
+    } else {
+        region
+    }
+}
+
 pub fn location(kind: &ResourceKind) -> String {
     match kind.scope() {
         Scope::Global => "global".to_string(),
@@ -113,13 +122,14 @@ fn change_words(e: &PlanEntry, c: &FieldChange) -> Vec<String> {
             out
         }
         (ResourceKind::RunService { region }, "env") => {
-            vec![env_words(owner, region, &c.live, &c.desired)]
+            vec![env_words(owner, run_where(region), &c.live, &c.desired)]
         }
         (ResourceKind::RunService { region }, field) if field.contains("image") => {
             vec![format!(
-                "image {} → {} in {region}",
+                "image {} → {} in {}",
                 short(&c.live),
-                short(&c.desired)
+                short(&c.desired),
+                run_where(region)
             )]
         }
         (_, field) => {

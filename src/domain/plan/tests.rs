@@ -1488,3 +1488,4 @@ fn a_stored_fqdn_endpoint_still_reads() {
 
 mod certificate_manager;
 mod cross_project;
+mod multi_region;

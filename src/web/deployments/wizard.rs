@@ -224,6 +224,12 @@ pub(crate) struct ServiceView {
     pub env_summary: String,
     pub ingress: &'static str,
     pub allow_unauthenticated: bool,
+    pub multi_region: bool,
+    /// The readiness probe's fields as the form shows them (empty: none, or the default).
+    pub readiness_path: String,
+    pub readiness_period: String,
+    pub readiness_timeout: String,
+    pub readiness_failures: String,
 }
 
 fn service_view(index: usize, s: &crate::domain::spec::Service) -> ServiceView {
@@ -232,7 +238,12 @@ fn service_view(index: usize, s: &crate::domain::spec::Service) -> ServiceView {
         name: s.name.clone(),
         detail: format!("{} in {}", s.image, s.regions.join(", ")),
         extras: format!(
-            "{}–{} instances, {} CPU, {}, {} requests each, ingress {}, {}",
+            "{}{}–{} instances, {} CPU, {}, {} requests each, ingress {}, {}{}",
+            if s.multi_region {
+                "one multi-region service, "
+            } else {
+                ""
+            },
             s.min_instances,
             s.max_instances,
             s.cpu,
@@ -243,7 +254,11 @@ fn service_view(index: usize, s: &crate::domain::spec::Service) -> ServiceView {
                 "public"
             } else {
                 "authenticated callers only"
-            }
+            },
+            s.readiness_probe
+                .as_ref()
+                .map(|p| format!(", readiness probe GET {}", p.path))
+                .unwrap_or_default()
         ),
         image: s.image.clone(),
         regions: s.regions.join(", "),
@@ -260,7 +275,19 @@ fn service_view(index: usize, s: &crate::domain::spec::Service) -> ServiceView {
         },
         ingress: s.ingress.as_str(),
         allow_unauthenticated: s.allow_unauthenticated,
+        multi_region: s.multi_region,
+        readiness_path: probe_text(s, |p| Some(p.path.clone())),
+        readiness_period: probe_text(s, |p| p.period_seconds.map(|n| n.to_string())),
+        readiness_timeout: probe_text(s, |p| p.timeout_seconds.map(|n| n.to_string())),
+        readiness_failures: probe_text(s, |p| p.failure_threshold.map(|n| n.to_string())),
     }
+}
+
+fn probe_text(
+    s: &crate::domain::spec::Service,
+    f: impl Fn(&crate::domain::spec::ReadinessProbe) -> Option<String>,
+) -> String {
+    s.readiness_probe.as_ref().and_then(f).unwrap_or_default()
 }
 
 /// `MODE (value hidden), DB_PASS from secret db-pass:latest`: names and where values come
@@ -713,7 +740,7 @@ pub(crate) fn render_step(
             _ => None,
         }),
         add_service: AddServiceView::of(match typed {
-            Some((Typed::Service(f), e)) => Some((f, e)),
+            Some((Typed::Service(f), e)) => Some((&**f, e)),
             _ => None,
         }),
         other_deployments: others.clone(),
@@ -916,7 +943,7 @@ struct Edit {
 /// What was typed into one of the add forms whose fields are not kept by the page itself.
 pub(crate) enum Typed {
     Internet(draft::InternetForm),
-    Service(draft::ServiceForm),
+    Service(Box<draft::ServiceForm>),
 }
 
 /// Applies `change` to the draft and saves it; answers in the way the request asked for (an
@@ -1241,7 +1268,7 @@ pub(crate) async fn change_item<C: ItemChange>(
             (None, "backends") if form["type"] == "internet" => {
                 form_as(&form).ok().map(Typed::Internet)
             }
-            (None, "services") => form_as(&form).ok().map(Typed::Service),
+            (None, "services") => form_as(&form).ok().map(|f| Typed::Service(Box::new(f))),
             _ => None,
         },
     };

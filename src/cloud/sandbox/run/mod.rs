@@ -7,6 +7,7 @@
 //! `operations` the operations and their list, `iam` the policies.
 
 mod iam;
+mod multi_region;
 mod operations;
 mod service_body;
 mod services;

@@ -143,6 +143,15 @@ pub(super) fn build_service(
         format!("https://{id}-{number}.{}.run.app", ctx.location)
     ]);
     s["etag"] = json!(format!("\"{}\"", random_hex(12)));
+    if s.pointer("/multiRegionSettings/regions").is_some() {
+        s["multiRegionSettings"]["multiRegionId"] = existing
+            .and_then(|r| {
+                r.body
+                    .pointer("/multiRegionSettings/multiRegionId")
+                    .cloned()
+            })
+            .unwrap_or_else(|| json!(uuid::Uuid::new_v4().to_string()));
+    }
 
     let mut internal = existing
         .map(|r| r.internal.clone())

@@ -53,6 +53,7 @@ pub(super) fn render(r: &StoredResource, at_ms: i64) -> Value {
         s["trafficStatuses"] =
             json!([{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}]);
     }
+    super::multi_region::render(&mut s);
     s
 }
 
@@ -294,6 +295,7 @@ pub(super) async fn mutate(
                 wanted = merged;
             }
             check_service(&wanted)?;
+            super::multi_region::check(ctx.location, &wanted)?;
             let (row, internal, ready_at) = build_service(
                 ctx,
                 id,

@@ -132,6 +132,18 @@ fn services_the_spec_deploys_go_to_the_backend_project_before_their_negs() {
         neg.id
             .starts_with("projects/run-project/regions/us-central1/networkEndpointGroups/")
     );
+
+    // A multi-region service too: its one resource in `locations/global` is the backend's.
+    s.services[0].multi_region = true;
+    let graph = compile(&s);
+    let global = "projects/run-project/locations/global/services/hello";
+    assert!(graph.get(global).is_some(), "{:#?}", graph.resources);
+    assert!(
+        graph
+            .resources
+            .iter()
+            .any(|r| r.depends_on.iter().any(|d| d == global))
+    );
 }
 
 #[test]

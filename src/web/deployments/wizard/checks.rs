@@ -10,7 +10,7 @@ use crate::domain::spec::{BackendKind, EnvSource};
 use crate::domain::validate::FieldError;
 
 /// The fields of a service's edit form that can hold a message.
-const SERVICE_FIELDS: [&str; 11] = [
+const SERVICE_FIELDS: [&str; 16] = [
     "name",
     "image",
     "regions",
@@ -22,7 +22,22 @@ const SERVICE_FIELDS: [&str; 11] = [
     "env",
     "secrets",
     "ingress",
+    "multi_region",
+    "readiness_path",
+    "readiness_period",
+    "readiness_timeout",
+    "readiness_failures",
 ];
+
+/// The form field of a readiness probe's spec field (`readiness_probe.timeout_seconds`).
+fn probe_field(within: &str) -> &'static str {
+    match within {
+        "period_seconds" => "readiness_period",
+        "timeout_seconds" => "readiness_timeout",
+        "failure_threshold" => "readiness_failures",
+        _ => "readiness_path",
+    }
+}
 
 const RULE_FIELDS: [&str; 6] = ["hosts", "paths", "backend", "split", "prefix", "host"];
 
@@ -98,7 +113,7 @@ fn head(field: &str) -> (&str, Option<usize>, &str) {
 /// The step and form field id of a spec field.
 pub(crate) fn locate(field: &str, d: &Draft) -> (&'static str, String) {
     let (name, index, rest) = head(field);
-    let (sub, sub_index, _) = head(rest);
+    let (sub, sub_index, within) = head(rest);
     match (name, index) {
         ("name", _) => ("basics", "basics-name".into()),
         ("project", _) => ("basics", "basics-project".into()),
@@ -131,6 +146,7 @@ pub(crate) fn locate(field: &str, d: &Draft) -> (&'static str, String) {
                         .is_some_and(|v| matches!(v.source(), EnvSource::Secret { .. }));
                     if secret { "secrets" } else { "env" }
                 }
+                "readiness_probe" => probe_field(within),
                 s if SERVICE_FIELDS.contains(&s) => s,
                 _ => "name",
             };
@@ -189,6 +205,8 @@ pub(crate) fn label(field: &str, d: &Draft) -> String {
                 "env" if locate(field, d).1.ends_with("secrets") => "Secrets",
                 "env" => "Environment",
                 "ingress" => "Ingress",
+                "multi_region" => "Multi-region service",
+                "readiness_probe" => "Readiness probe",
                 _ => "Service name",
             };
             let item = d.services.get(i).map(|s| s.name.as_str());
