@@ -361,6 +361,14 @@ fn with_slash(s: &str) -> String {
 }
 
 /// The Compute Engine and Cloud Run REST client. Cheap to share behind an `Arc`.
+/// `TestPermissionsResponse` (Compute) and `TestIamPermissionsResponse` (Resource Manager):
+/// the permissions held, absent when none is.
+#[derive(serde::Deserialize)]
+struct TestPermissions {
+    #[serde(default)]
+    permissions: Vec<String>,
+}
+
 pub struct Client {
     http: reqwest::Client,
     config: ClientConfig,
@@ -837,6 +845,38 @@ impl Client {
             |p: SearchProjectsResponse| (p.projects, p.next_page_token),
         )
         .await
+    }
+
+    /// Project-level `testIamPermissions` (Resource Manager v3): the subset of `permissions`
+    /// the caller holds on `projects/{project}`, what a resource made there inherits.
+    pub async fn test_project_permissions(
+        &self,
+        project: &str,
+        permissions: &[&str],
+    ) -> Result<Vec<String>> {
+        let resource = format!("projects/{project}");
+        let url = format!(
+            "{}v3/{resource}:testIamPermissions",
+            self.config.resourcemanager_endpoint
+        );
+        let body = serde_json::json!({ "permissions": permissions });
+        let held: TestPermissions = decode(
+            self.call(Method::POST, &url, &[], Some(body), &resource)
+                .await?,
+        )?;
+        Ok(held.permissions)
+    }
+
+    /// A Compute resource's `testIamPermissions`: the subset of `permissions` the caller holds
+    /// on it (a backend service another project's URL map is to use).
+    pub async fn test_iam_permissions(
+        &self,
+        r: &ResourceRef,
+        permissions: &[&str],
+    ) -> Result<Vec<String>> {
+        let body = serde_json::json!({ "permissions": permissions });
+        let held: TestPermissions = self.call_verb(r, "testIamPermissions", Some(body)).await?;
+        Ok(held.permissions)
     }
 
     // --- transport ----------------------------------------------------------------------------

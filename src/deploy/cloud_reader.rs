@@ -102,6 +102,29 @@ impl LiveReader for CloudLiveReader {
         }
     }
 
+    async fn test_permissions(
+        &self,
+        resource: &str,
+        permissions: &[&str],
+    ) -> Result<Vec<String>, LiveError> {
+        let held = match resource.strip_prefix("projects/") {
+            Some(project) if !project.contains('/') => {
+                self.client
+                    .test_project_permissions(project, permissions)
+                    .await
+            }
+            _ => {
+                let r = resource_ref(resource).map_err(|e| live_error(resource, e))?;
+                self.client.test_iam_permissions(&r, permissions).await
+            }
+        };
+        match held {
+            // Not even allowed to ask (a project the identity cannot see): it holds none.
+            Err(CloudError::PermissionDenied { .. }) => Ok(Vec::new()),
+            other => other.map_err(|e| live_error(resource, e)),
+        }
+    }
+
     async fn list(
         &self,
         collection: &str,

@@ -23,6 +23,13 @@ pub trait LiveReader: Send + Sync {
     /// name starts with `prefix`, as (path, resource).
     async fn list(&self, collection: &str, prefix: &str)
     -> Result<Vec<(String, Value)>, LiveError>;
+    /// The subset of `permissions` the panel's identity holds on `resource`: a Compute
+    /// resource path, or a project as `projects/P`.
+    async fn test_permissions(
+        &self,
+        resource: &str,
+        permissions: &[&str],
+    ) -> Result<Vec<String>, LiveError>;
 }
 
 /// Where else to look for what a deployment owns, beyond what its desired graph names: the
@@ -34,6 +41,9 @@ pub struct Leftovers {
     /// Search Certificate Manager too. Only when a spec used it: a project that never did
     /// may not have the API enabled, and every plan would fail on listing it.
     pub certificate_manager: bool,
+    /// Projects other than the load balancer's that held a backend's NEGs and backend service
+    /// (cross-project service referencing).
+    pub projects: Vec<String>,
 }
 
 impl Leftovers {
@@ -50,11 +60,19 @@ impl Leftovers {
                 .collect(),
             certificate_manager: spec.frontend.protocol == crate::domain::spec::Protocol::Https
                 && !spec.frontend.certificate.is_managed(),
+            projects: spec
+                .backends
+                .iter()
+                .map(|b| spec.backend_project(b))
+                .filter(|p| *p != spec.project)
+                .map(str::to_string)
+                .collect(),
         }
     }
 
     pub fn and(mut self, other: Leftovers) -> Leftovers {
         self.regions.extend(other.regions);
+        self.projects.extend(other.projects);
         self.certificate_manager |= other.certificate_manager;
         self
     }
@@ -124,6 +142,27 @@ pub async fn read_live(
     // instead of one per resource.
     let prefix = format!("{}-", graph.deployment);
     let mut searched = collections(&graph.project, &regions);
+    // A backend in another project has only its NEGs and backend service there.
+    let mut backend_projects: Vec<&str> = graph
+        .resources
+        .iter()
+        .filter_map(|r| r.id.split('/').nth(1))
+        .chain(leftovers.projects.iter().map(String::as_str))
+        .filter(|p| *p != graph.project)
+        .collect();
+    backend_projects.sort_unstable();
+    backend_projects.dedup();
+    for project in backend_projects {
+        searched.push(format!(
+            "projects/{project}/global/{}",
+            ResourceKind::BackendService.collection()
+        ));
+        searched.extend(
+            regions
+                .iter()
+                .map(|r| format!("projects/{project}/regions/{r}/networkEndpointGroups")),
+        );
+    }
     if leftovers.certificate_manager
         || graph
             .resources
@@ -192,6 +231,13 @@ mod tests {
                 .map(|(p, v)| (p.clone(), v.clone()))
                 .collect())
         }
+        async fn test_permissions(
+            &self,
+            _resource: &str,
+            permissions: &[&str],
+        ) -> Result<Vec<String>, LiveError> {
+            Ok(permissions.iter().map(|p| p.to_string()).collect())
+        }
     }
 
     #[tokio::test]
@@ -225,6 +271,50 @@ mod tests {
         let plan = plan::diff(&graph, &live);
         let delete = plan.entries.iter().find(|e| e.resource == dropped).unwrap();
         assert_eq!(delete.action, Action::Delete);
+    }
+
+    #[tokio::test]
+    async fn a_backend_in_another_project_is_searched_there_and_found_after_it_moved_back() {
+        let cross = json!({
+          "name": "shop", "project": "lb-project",
+          "frontend": { "protocol": "http", "ip": "ephemeral" },
+          "backends": [ { "name": "web", "type": "serverless", "service": "s",
+                          "regions": ["us-central1"], "project": "run-project" } ],
+          "routing": { "default": { "backend": "web" } }
+        });
+        let previous: crate::domain::spec::Spec = serde_json::from_value(cross.clone()).unwrap();
+        let mine = json!({ "description": "switchyard:deployment=shop" });
+        let bs = "projects/run-project/global/backendServices/shop-bs-web";
+        let neg = format!(
+            "projects/run-project/regions/us-central1/networkEndpointGroups/{}",
+            crate::domain::names::serverless_neg("shop", "web", "us-central1", "s")
+        );
+        let cloud: BTreeMap<String, Value> = [(bs.to_string(), mine.clone()), (neg.clone(), mine)]
+            .into_iter()
+            .collect();
+        let reader = MapReader(cloud);
+        let live = read_live(&reader, &plan::compile(&previous), &Leftovers::default())
+            .await
+            .unwrap();
+        assert!(live[bs].is_some() && live[&neg].is_some());
+
+        // The backend moved back into the load balancer's project: what the last apply made
+        // in the other project is found through the leftovers and deleted.
+        let mut now = cross;
+        now["backends"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("project");
+        let now: crate::domain::spec::Spec = serde_json::from_value(now).unwrap();
+        let graph = plan::compile(&now);
+        let live = read_live(&reader, &graph, &Leftovers::of(&previous))
+            .await
+            .unwrap();
+        let plan = plan::diff(&graph, &live);
+        for id in [bs, neg.as_str()] {
+            let e = plan.entries.iter().find(|e| e.resource == id).unwrap();
+            assert_eq!(e.action, Action::Delete, "{id}");
+        }
     }
 
     #[tokio::test]

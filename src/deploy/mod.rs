@@ -217,6 +217,7 @@ impl Deployer {
         let mut plan = plan::diff(&graph, &live);
         plan.chains = hops;
         plan::claim_others(&mut plan, &live, &self.others(row, &spec.project).await?);
+        self.check_access(&graph, &live, &mut plan).await?;
         // Apply never deletes a Cloud Run service (it may serve on its own URL): say so when
         // the spec stopped deploying one that the last apply deployed.
         if let Some(previous) = &previous {
@@ -393,6 +394,28 @@ impl Deployer {
             }
         }
         self.runner.resume(job_id).await?;
+        Ok(())
+    }
+
+    /// Before any mutation: the identity must be allowed to use every backend service the URL
+    /// map references in another project; a denied one blocks the plan, naming the role.
+    async fn check_access(
+        &self,
+        graph: &DesiredGraph,
+        live: &plan::LiveState,
+        plan: &mut Plan,
+    ) -> Result<(), DeployError> {
+        let mut denied = Vec::new();
+        for check in plan::access::cross_project_checks(graph, live) {
+            let held = self
+                .live
+                .test_permissions(&check.resource, &[plan::access::USE_BACKEND_SERVICE])
+                .await?;
+            if !held.iter().any(|p| p == plan::access::USE_BACKEND_SERVICE) {
+                denied.push(check);
+            }
+        }
+        plan::access::refuse_denied(plan, &denied);
         Ok(())
     }
 

@@ -353,6 +353,7 @@ fn backend(w: &mut Walk, bs_path: &str, bs: &Value) -> Option<(Backend, BackendN
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             outlier_detection: bs.get("outlierDetection").is_some(),
+            project: None,
         },
         names,
     ))

@@ -71,6 +71,12 @@ fn backend(b: &Backend, spec: &Spec) -> String {
             if regions.len() > 1 {
                 s.push_str(" (requests go to the nearest region that is serving)");
             }
+            let project = spec.backend_project(b);
+            if project != spec.project {
+                s.push_str(&format!(
+                    ", in project {project}, whose backend service the URL map uses across projects"
+                ));
+            }
             s
         }
         BackendKind::Internet {
@@ -329,6 +335,21 @@ pub fn draft_routing(d: &Draft) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::domain::parse;
+
+    #[test]
+    fn a_backend_in_another_project_says_so() {
+        let spec = parse::parse(include_str!(
+            "../../tests/data/seeds/seed-002-cross-project.json"
+        ))
+        .unwrap();
+        let words = describe(&spec);
+        assert!(
+            words.iter().any(|w| w.starts_with(
+                "hello is the Cloud Run service hello in us-central1, in project my-run-project, whose backend service the URL map uses across projects"
+            )),
+            "{words:#?}"
+        );
+    }
 
     #[test]
     fn seed_002_in_words() {

@@ -521,6 +521,7 @@ pub fn add_serverless(d: &mut Draft, f: &ServerlessForm) -> Result<()> {
         kind: BackendKind::Serverless { service, regions },
         cdn: f.cdn.is_some(),
         outlier_detection: f.outlier_detection.is_some(),
+        project: None,
     });
     Ok(())
 }
@@ -608,6 +609,7 @@ pub fn add_internet(d: &mut Draft, f: &InternetForm) -> Result<()> {
         },
         cdn: f.cdn.is_some(),
         outlier_detection: f.outlier_detection.is_some(),
+        project: None,
     });
     Ok(())
 }
@@ -665,10 +667,12 @@ pub fn update_backend(
             add_internet(&mut rest, &f)?;
         }
     }
-    let new = rest
+    let mut new = rest
         .backends
         .pop()
         .expect("the add function pushed the backend");
+    // The form has no field for a serverless backend's project: an edit keeps it.
+    new.project = old.project.clone();
     if new.name != old.name {
         rename_references(d, &old.name, &new.name);
     }
@@ -1691,6 +1695,25 @@ mod tests {
         remove_backend(&mut d, 0).unwrap();
         assert!(d.backends.is_empty());
         assert_eq!(remove_backend(&mut d, 0).unwrap_err().field, "index");
+    }
+
+    #[test]
+    fn editing_a_cross_project_backend_keeps_its_project() {
+        let mut d = Draft::from_json(include_str!(
+            "../../tests/data/seeds/seed-002-cross-project.json"
+        ))
+        .unwrap();
+        let f = ServerlessForm {
+            service: "hello2".into(),
+            regions: "us-central1, europe-west1".into(),
+            ..Default::default()
+        };
+        update_backend(&mut d, 1, &f, &InternetForm::default()).unwrap();
+        assert_eq!(d.backends[1].project.as_deref(), Some("my-run-project"));
+        assert!(matches!(
+            &d.backends[1].kind,
+            BackendKind::Serverless { regions, .. } if regions.len() == 2
+        ));
     }
 
     #[test]

@@ -65,12 +65,31 @@ impl Out {
 /// that uses them recognises the error (docs/google-cloud.md §4).
 pub const SERVERLESS_LIMITS: &str = "Serverless NEG backends take no health checks: the API rejects one on the backend service (\"A backend service cannot have a healthcheck with Serverless network endpoint group backends\"), and it rejects balancing mode RATE, --max-rate and max utilization for serverless NEGs, so regions cannot be weighted that way either. The load balancer sends each client to the closest region; traffic splitting is done with weighted backend services in the URL map (a `split` target here).";
 
+/// A Cloud Run service the panel has listed (in any project), with the hosts Cloud Run gave it:
+/// what tells a `*.run.app` internet backend's service and project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownService {
+    pub project: String,
+    pub name: String,
+    pub region: String,
+    /// The `run.app` hosts of its `uri` and `urls`, without scheme.
+    pub hosts: Vec<String>,
+}
+
 /// All warnings for a spec, in document order. Meant for specs that validate; on an invalid spec
 /// it still runs but may say less.
 pub fn lint(spec: &Spec) -> Vec<Warning> {
+    lint_knowing(spec, &[])
+}
+
+/// [`lint`], knowing the Cloud Run services the panel listed: a `*.run.app` internet backend
+/// whose service is among them (or among the spec's `services`) is told it can be reached by
+/// cross-project service referencing instead.
+pub fn lint_knowing(spec: &Spec, known: &[KnownService]) -> Vec<Warning> {
     let mut out = Out(Vec::new());
     frontend(&mut out, spec);
     backends(&mut out, spec);
+    run_app_services(&mut out, spec, known);
     services(&mut out, spec);
     routing(&mut out, spec);
     out.0
@@ -164,6 +183,98 @@ fn uses<'a>(spec: &'a Spec) -> Uses<'a> {
         add(&r.target);
     }
     m
+}
+
+/// Whether `host` is one Cloud Run gives service `name`: `NAME-HASH-CODE.a.run.app` or
+/// `NAME-PROJECTNUMBER.REGION.run.app` (docs/google-cloud.md §1).
+fn is_run_app_host_of(host: &str, name: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let Some(rest) = host.strip_prefix(name).and_then(|r| r.strip_prefix('-')) else {
+        return false;
+    };
+    let labels: Vec<&str> = rest.split('.').collect();
+    match labels.as_slice() {
+        [first, "a", "run", "app"] => matches!(
+            first.split('-').collect::<Vec<_>>().as_slice(),
+            [hash, code] if hash.len() == 10
+                && hash.bytes().all(|b| b.is_ascii_alphanumeric())
+                && code.len() == 2
+                && code.bytes().all(|b| b.is_ascii_lowercase())
+        ),
+        [number, region, "run", "app"] => {
+            !number.is_empty()
+                && number.bytes().all(|b| b.is_ascii_digit())
+                && crate::domain::validate::CLOUD_RUN_REGIONS.contains(region)
+        }
+        _ => false,
+    }
+}
+
+/// An internet backend to a `*.run.app` host of a service the panel knows: inside one
+/// organization Google recommends cross-project service referencing over the 2021 internet-NEG
+/// pattern (API-NOTES §16.5): a serverless NEG in the service's project, no Host override.
+fn run_app_services(out: &mut Out, spec: &Spec, known: &[KnownService]) {
+    for (i, b) in spec.backends.iter().enumerate() {
+        let BackendKind::Internet {
+            fqdn: Some(fqdn), ..
+        } = &b.kind
+        else {
+            continue;
+        };
+        let host = fqdn.trim_end_matches('.').to_ascii_lowercase();
+        if !host.ends_with(".run.app") {
+            continue;
+        }
+        let found = known
+            .iter()
+            .find(|k| k.hosts.iter().any(|h| h.trim_end_matches('.') == host))
+            .map(|k| (k.name.clone(), k.project.clone(), Some(k.region.clone())))
+            .or_else(|| {
+                spec.services
+                    .iter()
+                    .find(|s| is_run_app_host_of(&host, &s.name))
+                    .map(|s| {
+                        (
+                            s.name.clone(),
+                            spec.service_project(&s.name).to_string(),
+                            s.regions.first().cloned(),
+                        )
+                    })
+            });
+        let Some((service, project, region)) = found else {
+            continue;
+        };
+        let region = region.unwrap_or_else(|| "REGION".into());
+        let (message, fix) = if project == spec.project {
+            (
+                format!(
+                    "Backend `{}` reaches Cloud Run service `{service}` of this project over the internet.",
+                    b.name
+                ),
+                format!(
+                    "Make it a serverless backend: {{\"type\": \"serverless\", \"service\": \"{service}\", \"regions\": [\"{region}\"]}} (and drop fqdn, port and host_header)."
+                ),
+            )
+        } else {
+            (
+                format!(
+                    "Backend `{}` reaches Cloud Run service `{service}` of project {project} over the internet.",
+                    b.name
+                ),
+                format!(
+                    "If {project} is in this project's organization, make it a serverless backend in that project: {{\"type\": \"serverless\", \"service\": \"{service}\", \"regions\": [\"{region}\"], \"project\": \"{project}\"}} (and drop fqdn, port and host_header); the panel then needs roles/compute.loadBalancerServiceUser on {project}."
+                ),
+            )
+        };
+        out.push(
+            "run-app-cross-project",
+            Level::Info,
+            format!("backends[{i}].fqdn"),
+            message,
+            "An internet NEG to a run.app host sends traffic over the public internet, needs the service's ingress open to all and a Host override, and has no failover signal. Cross-project service referencing (GA 2024) puts a serverless NEG and backend service next to the service, which this load balancer's URL map then uses: internal traffic, ingress limited to load balancers, outlier detection. The internet NEG stays right for a service in another organization.",
+            fix,
+        );
+    }
 }
 
 fn backends(out: &mut Out, spec: &Spec) {
@@ -847,6 +958,69 @@ mod tests {
             "run-app-no-host-header",
             "backends[1].host_header",
         );
+    }
+
+    #[test]
+    fn a_run_app_backend_to_a_known_service_suggests_cross_project_referencing() {
+        let known = KnownService {
+            project: "acme-run".into(),
+            name: "hello2".into(),
+            region: "us-central1".into(),
+            hosts: vec!["hello2-3qx7k2dz6a-uc.a.run.app".into()],
+        };
+        let s = spec(base());
+        assert!(!lint(&s).iter().any(|w| w.code == "run-app-cross-project"));
+        let got = lint_knowing(&s, std::slice::from_ref(&known));
+        let w = got
+            .iter()
+            .find(|w| w.code == "run-app-cross-project")
+            .unwrap();
+        assert_eq!(w.field, "backends[1].fqdn");
+        assert!(w.message.contains("project acme-run"), "{}", w.message);
+        assert!(
+            w.fix.contains("\"project\": \"acme-run\"")
+                && w.fix.contains("roles/compute.loadBalancerServiceUser"),
+            "{}",
+            w.fix
+        );
+        // Another service's host is not this one's.
+        let other = KnownService {
+            hosts: vec!["hello3-3qx7k2dz6a-uc.a.run.app".into()],
+            ..known
+        };
+        assert!(
+            !lint_knowing(&s, &[other])
+                .iter()
+                .any(|w| w.code == "run-app-cross-project")
+        );
+        // A service the spec deploys is known by its name in the host Cloud Run gives it.
+        let mut v = base();
+        v["services"] = json!([{"name": "hello2", "image": "us-docker.pkg.dev/p/r/app:v1",
+            "regions": ["us-central1"], "ingress": "all"}]);
+        let w = lint(&spec(v))
+            .into_iter()
+            .find(|w| w.code == "run-app-cross-project")
+            .unwrap();
+        assert!(w.message.contains("of this project"), "{}", w.message);
+        assert!(!w.fix.contains("\"project\""), "{}", w.fix);
+    }
+
+    #[test]
+    fn run_app_hosts_are_told_apart_by_service_name() {
+        assert!(is_run_app_host_of("hello-3qx7k2dz6a-uc.a.run.app", "hello"));
+        assert!(is_run_app_host_of(
+            "hello-123456789012.europe-west1.run.app",
+            "hello"
+        ));
+        assert!(!is_run_app_host_of(
+            "hello-world-3qx7k2dz6a-uc.a.run.app",
+            "hello"
+        ));
+        assert!(!is_run_app_host_of(
+            "hello2-3qx7k2dz6a-uc.a.run.app",
+            "hello"
+        ));
+        assert!(!is_run_app_host_of("hello-123.nowhere-1.run.app", "hello"));
     }
 
     #[test]

@@ -164,8 +164,20 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
             // Backend fields sit behind `flatten`, where serde loses the field name of a type
             // error (`backends[1]` instead of `backends[1].port`): check their types here.
             let kind_keys: &[(&str, Kind)] = match b.get("type").and_then(Value::as_str) {
-                Some("serverless") => &[("service", Kind::Str), ("regions", Kind::StrList)],
+                Some("serverless") => &[
+                    ("service", Kind::Str),
+                    ("regions", Kind::StrList),
+                    ("project", Kind::Str),
+                ],
                 Some("internet") => {
+                    // An internet NEG lives with the load balancer and reaches its endpoint
+                    // wherever that is; only a serverless backend can live in another project.
+                    if b.contains_key("project") {
+                        return Err(shape_err(
+                            format!("{base}project"),
+                            "only a serverless backend has a `project` (cross-project service referencing); an internet backend reaches its endpoint from the load balancer's project: remove `project`, or make it a serverless backend for a Cloud Run service in that project",
+                        ));
+                    }
                     // One of the three is the endpoint; which one is validation's to judge.
                     if !["fqdn", "ip", "deployment"]
                         .iter()

@@ -453,6 +453,12 @@ pub struct Backend {
     pub cdn: bool,
     #[serde(default)]
     pub outlier_detection: bool,
+    /// Serverless only: the project of the Cloud Run service when it is not the load
+    /// balancer's. Its NEGs and backend service are made there and the URL map references them
+    /// across projects (docs/contract.md §2, cross-project service referencing). Absent, or
+    /// equal to the spec's `project`, means the load balancer's project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -564,6 +570,22 @@ impl Spec {
 
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The project a backend's NEGs and backend service live in: its own `project` when it
+    /// names one, else the load balancer's.
+    pub fn backend_project<'a>(&'a self, backend: &'a Backend) -> &'a str {
+        backend.project.as_deref().unwrap_or(&self.project)
+    }
+
+    /// The project a Cloud Run service of `services` is deployed to: that of the first
+    /// serverless backend fronting it (validation makes sure they agree), else the load
+    /// balancer's.
+    pub fn service_project(&self, service: &str) -> &str {
+        self.backends
+            .iter()
+            .find(|b| matches!(&b.kind, BackendKind::Serverless { service: s, .. } if s == service))
+            .map_or(self.project.as_str(), |b| self.backend_project(b))
     }
 
     pub fn canary_region(&self) -> Option<&str> {

@@ -47,6 +47,10 @@ pub(crate) const SEEDS: &[(&str, &str)] = &[
         "seed-002-http",
         include_str!("../../tests/data/seeds/seed-002-http.json"),
     ),
+    (
+        "seed-002-cross-project",
+        include_str!("../../tests/data/seeds/seed-002-cross-project.json"),
+    ),
 ];
 
 fn seed(name: &str) -> Spec {

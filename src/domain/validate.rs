@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::names::{self, MAX_NAME};
 use super::plan;
 use super::spec::{
-    BackendKind, CertificateMode, DEFAULT_PORT, Endpoint, IpKind, Protocol, Spec, Target,
+    Backend, BackendKind, CertificateMode, DEFAULT_PORT, Endpoint, IpKind, Protocol, Spec, Target,
 };
 use super::urlmap::{self, MAX_HOST_REWRITE, MAX_PATH_PREFIX_REWRITE, MAX_WEIGHT};
 
@@ -122,7 +122,8 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<FieldError>> {
         let long_links = plan::url_map(spec, &|b| {
             crate::domain::links::full_url(&format!(
                 "projects/{}/global/backendServices/{}",
-                spec.project,
+                spec.backend(b)
+                    .map_or(spec.project.as_str(), |bk| spec.backend_project(bk)),
                 names::backend_service(&spec.name, b)
             ))
         });
@@ -312,6 +313,27 @@ fn check_project(e: &mut Errors, p: &str) {
         e.add(
             "project",
             format!("`{p}` is not a project id: 6 to 30 characters, a lowercase letter first, then lowercase letters, digits or hyphens, not ending with a hyphen"),
+        );
+    }
+}
+
+/// A serverless backend's `project` (cross-project service referencing): a project id, and
+/// one project per Cloud Run service the spec deploys, since the service is deployed where its
+/// NEGs are (a serverless NEG only reaches a service of its own project).
+fn check_backend_project(e: &mut Errors, spec: &Spec, base: &str, b: &Backend, service: &str) {
+    let Some(p) = &b.project else { return };
+    let field = format!("{base}.project");
+    if !is_project_id(p) {
+        e.add(
+            field,
+            format!("`{p}` is not a project id: 6 to 30 characters, a lowercase letter first, then lowercase letters, digits or hyphens, not ending with a hyphen"),
+        );
+        return;
+    }
+    if spec.service(service).is_some() && spec.service_project(service) != spec.backend_project(b) {
+        e.add(
+            field,
+            format!("the spec deploys `{service}` to {}, where another backend fronts it; a serverless NEG reaches only a Cloud Run service of its own project, so every backend of `{service}` needs the same project", spec.service_project(service)),
         );
     }
 }
@@ -524,6 +546,7 @@ fn check_backends(e: &mut Errors, spec: &Spec, deployment_ok: bool) {
                         }
                     }
                 }
+                check_backend_project(e, spec, &base, b, service);
             }
             BackendKind::Internet {
                 fqdn,
@@ -1183,6 +1206,64 @@ mod tests {
             v["routing"]["default"]["backend"] = json!(long);
         });
         assert_eq!(errs, ["backends[0].name"]);
+    }
+
+    #[test]
+    fn a_serverless_backend_may_name_its_project_and_an_internet_one_may_not() {
+        assert_eq!(
+            fields(|v| v["backends"][0]["project"] = json!("acme-run")),
+            Vec::<String>::new()
+        );
+        // The load balancer's own project is the same as no project at all.
+        assert_eq!(
+            fields(|v| v["backends"][0]["project"] = json!("acme-edge")),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            fields(|v| v["backends"][0]["project"] = json!("Acme_Run")),
+            ["backends[0].project"]
+        );
+        assert_eq!(
+            parse_field(|v| v["backends"][1]["project"] = json!("acme-run")).as_deref(),
+            Some("backends[1].project")
+        );
+        assert_eq!(
+            parse_field(|v| v["backends"][0]["project"] = json!(7)).as_deref(),
+            Some("backends[0].project")
+        );
+        let mut v = base();
+        v["backends"][1]["project"] = json!("acme-run");
+        let e = parse(v.to_string()).unwrap_err();
+        assert!(
+            e.message.contains("only a serverless backend"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn a_deployed_service_lives_in_one_project() {
+        let svc = json!([{ "name": "my-app", "image": "us-docker.pkg.dev/cloudrun/container/hello",
+                           "regions": ["us-central1"] }]);
+        let second = json!({ "name": "web2", "type": "serverless", "service": "my-app",
+                             "regions": ["us-central1"], "project": "acme-run" });
+        assert_eq!(
+            fields(|v| {
+                v["services"] = svc.clone();
+                v["backends"][0]["regions"] = json!(["us-central1"]);
+                v["backends"].as_array_mut().unwrap().push(second.clone());
+            }),
+            ["backends[2].project"]
+        );
+        assert_eq!(
+            fields(|v| {
+                v["services"] = svc.clone();
+                v["backends"][0]["regions"] = json!(["us-central1"]);
+                v["backends"][0]["project"] = json!("acme-run");
+                v["backends"].as_array_mut().unwrap().push(second.clone());
+            }),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::AppState;
 use crate::auth::Viewer;
 use crate::cloud::types::RunService;
 use crate::cloud::{Client, CloudError};
+use crate::domain::lint::KnownService;
 use crate::domain::validate;
 use crate::error::{AppResult, Path};
 use crate::web::{Routes, render};
@@ -52,6 +53,9 @@ pub struct Choice {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct List {
     pub choices: Vec<Choice>,
+    /// The services listed, with their project, region and run.app hosts: what the Review's
+    /// lint recognises a `*.run.app` internet backend by.
+    pub known: Vec<KnownService>,
     /// The regions whose services could not be read, and why, when only some answered.
     pub unread: Option<String>,
 }
@@ -95,6 +99,40 @@ impl Pickers {
         kept.insert(project.to_string(), (Instant::now(), offers.clone()));
         offers
     }
+
+    /// Every Cloud Run service in the service lists kept now, without asking Google: what the
+    /// panel has seen lately. Empty while a list is being read.
+    pub fn known_services(&self) -> Vec<KnownService> {
+        let Ok(kept) = self.services.try_lock() else {
+            return Vec::new();
+        };
+        kept.values()
+            .filter(|(at, _)| at.elapsed() < TTL)
+            .filter_map(|(_, offers)| offers.as_ref().as_ref().ok())
+            .flat_map(|list| list.known.iter().cloned())
+            .collect()
+    }
+}
+
+/// A listed service as the lint knows it: `projects/P/locations/R/services/S` and its URLs.
+fn known_service(s: &RunService) -> Option<KnownService> {
+    let parts: Vec<&str> = s.name.as_deref()?.split('/').collect();
+    let ["projects", project, "locations", region, "services", name] = parts.as_slice() else {
+        return None;
+    };
+    let hosts = s
+        .uri
+        .iter()
+        .chain(&s.urls)
+        .filter_map(|u| u.strip_prefix("https://"))
+        .map(|h| h.trim_end_matches('/').to_string())
+        .collect();
+    Some(KnownService {
+        project: project.to_string(),
+        name: name.to_string(),
+        region: region.to_string(),
+        hosts,
+    })
 }
 
 async fn within_patience(list: impl Future<Output = Result<List, CloudError>>) -> Offers {
@@ -140,6 +178,7 @@ async fn project_offers(cloud: &Client) -> Result<List, CloudError> {
     choices.sort_by(|a, b| a.value.cmp(&b.value));
     Ok(List {
         choices,
+        known: Vec::new(),
         unread: None,
     })
 }
@@ -160,11 +199,13 @@ fn services_list(
 ) -> Result<List, CloudError> {
     let mut by_name: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     let mut unread: Vec<(String, CloudError)> = Vec::new();
+    let mut known = Vec::new();
     let mut answered = false;
     for (region, listed) in answers {
         match listed {
             Ok(services) => {
                 answered = true;
+                known.extend(services.iter().filter_map(known_service));
                 for s in services {
                     if let Some(name) = s.name.as_deref().and_then(|n| n.rsplit('/').next()) {
                         by_name
@@ -196,7 +237,11 @@ fn services_list(
         let names: Vec<&str> = unread.iter().map(|(r, _)| r.as_str()).collect();
         format!("{} ({})", names.join(", "), why(e))
     });
-    Ok(List { choices, unread })
+    Ok(List {
+        choices,
+        known,
+        unread,
+    })
 }
 
 #[derive(Template)]
@@ -343,6 +388,17 @@ mod tests {
                     "hello — europe-west1, us-central1",
                     "europe-west1, us-central1"
                 ),
+            ]
+        );
+        assert_eq!(
+            list.known
+                .iter()
+                .map(|k| (k.project.as_str(), k.region.as_str(), k.name.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("p", "us-central1", "hello"),
+                ("p", "europe-west1", "hello"),
+                ("p", "europe-west1", "api")
             ]
         );
         assert_eq!(

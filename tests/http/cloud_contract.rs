@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use switchyard::cloud::discovery::{self, Api, Strictness};
 use switchyard::cloud::types::*;
-use switchyard::cloud::{Client, ClientConfig, GcpAuthTokens, RetryPolicy};
+use switchyard::cloud::{Client, ClientConfig, GcpAuthTokens, ResourceRef, RetryPolicy};
 use uuid::Uuid;
 
 #[derive(Debug, Clone)]
@@ -259,6 +259,21 @@ async fn exercise(c: &Client) {
         .await
         .unwrap();
     bss.list().await.unwrap();
+    // The permission a URL map of another project needs to use it (cross-project referencing),
+    // on the service and, for one not made yet, on its project.
+    let held = c
+        .test_iam_permissions(
+            &ResourceRef::global(P, "backendServices", "bs"),
+            &["compute.backendServices.use"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(held, ["compute.backendServices.use"]);
+    let held = c
+        .test_project_permissions(P, &["compute.backendServices.use"])
+        .await
+        .unwrap();
+    assert_eq!(held, ["compute.backendServices.use"]);
 
     let map: switchyard::domain::urlmap::UrlMap = serde_json::from_value(json!({
         "name": "um", "description": "switchyard:deployment=shop", "defaultService": bss.link("bs"),
@@ -780,6 +795,7 @@ async fn every_request_the_client_sends_fits_the_discovery_documents() {
         "compute.backendServices.update",
         "compute.backendServices.list",
         "compute.backendServices.delete",
+        "compute.backendServices.testIamPermissions",
         "compute.urlMaps.validate",
         "compute.urlMaps.insert",
         "compute.urlMaps.get",
@@ -828,6 +844,7 @@ async fn every_request_the_client_sends_fits_the_discovery_documents() {
         "run.projects.locations.operations.wait",
         "run.projects.locations.operations.delete",
         "cloudresourcemanager.projects.search",
+        "cloudresourcemanager.projects.testIamPermissions",
         "certificatemanager.projects.locations.dnsAuthorizations.create",
         "certificatemanager.projects.locations.dnsAuthorizations.get",
         "certificatemanager.projects.locations.dnsAuthorizations.list",

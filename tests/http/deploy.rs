@@ -18,15 +18,20 @@ pub(crate) fn seed(name: &str) -> Value {
 
 /// The sandbox's admin hook, found from the client's configured endpoint.
 pub(crate) async fn sandbox(app: &TestApp, body: Value) {
+    sandbox_control(app, "faults", body).await;
+}
+
+/// `POST /sandbox/v1/{control}` (`faults`, `projects/P/iam`, ...) of the panel's sandbox.
+pub(crate) async fn sandbox_control(app: &TestApp, control: &str, body: Value) {
     let compute = app.state.cloud.config().compute_endpoint.clone();
     let base = compute.trim_end_matches("compute/v1/");
     let r = reqwest::Client::new()
-        .post(format!("{base}sandbox/v1/faults"))
+        .post(format!("{base}sandbox/v1/{control}"))
         .json(&body)
         .send()
         .await
         .unwrap();
-    assert!(r.status().is_success(), "sandbox admin: {}", r.status());
+    assert!(r.status().is_success(), "sandbox {control}: {}", r.status());
 }
 
 pub(crate) async fn create_deployment(app: &TestApp, spec: &Value) -> i64 {
@@ -80,7 +85,12 @@ pub(crate) async fn wait_job(c: &mut crate::common::Client, job: i64) -> Value {
 async fn plan_actions(c: &mut crate::common::Client, id: i64) -> Vec<String> {
     let (status, body) = post(c, &format!("/api/v1/deployments/{id}/plan")).await;
     assert_eq!(status, 200, "{body}");
-    body["actions"]
+    actions(&body)
+}
+
+/// `"action resource"` of each entry of a plan as the API answers it.
+pub(crate) fn actions(plan: &Value) -> Vec<String> {
+    plan["actions"]
         .as_array()
         .unwrap()
         .iter()
@@ -97,7 +107,25 @@ async fn plan_actions(c: &mut crate::common::Client, id: i64) -> Vec<String> {
 /// Every resource in the sandbox whose name starts with the deployment's prefix.
 async fn owned(app: &TestApp, spec: &Value) -> Vec<String> {
     let project = spec["project"].as_str().unwrap();
-    let prefix = format!("{}-", spec["name"].as_str().unwrap());
+    let regions: Vec<&str> = spec["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["regions"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect();
+    owned_in(app, project, spec["name"].as_str().unwrap(), &regions).await
+}
+
+/// Every resource of `project` (global, or regional NEGs in `regions`) whose name starts with
+/// `deployment`'s prefix.
+pub(crate) async fn owned_in(
+    app: &TestApp,
+    project: &str,
+    deployment: &str,
+    regions: &[&str],
+) -> Vec<String> {
+    let prefix = format!("{deployment}-");
     let mut collections: Vec<CollectionRef> = [
         "networkEndpointGroups",
         "backendServices",
@@ -111,14 +139,8 @@ async fn owned(app: &TestApp, spec: &Value) -> Vec<String> {
     .iter()
     .map(|c| CollectionRef::global(project, c))
     .collect();
-    for b in spec["backends"].as_array().unwrap() {
-        for r in b["regions"].as_array().into_iter().flatten() {
-            collections.push(CollectionRef::regional(
-                project,
-                r.as_str().unwrap(),
-                "networkEndpointGroups",
-            ));
-        }
+    for r in regions {
+        collections.push(CollectionRef::regional(project, r, "networkEndpointGroups"));
     }
     let mut out = Vec::new();
     for c in collections {

@@ -36,6 +36,7 @@ mod conformance_requests;
 mod conformance_run;
 mod conformance_support;
 mod conformance_urlmaps;
+mod cross_project;
 mod dash_audit;
 mod dash_certificate;
 mod dash_dashboard;

@@ -29,11 +29,14 @@
 //! - `POST /sandbox/v1/projects/{p}/sslCertificates/{name}:provision`: flip a managed
 //!   certificate to ACTIVE or a failed state;
 //! - `GET|POST /sandbox/v1/projects/{p}/dnsRecords`: the CNAME records "published" for DNS
-//!   authorizations (Certificate Manager certificates become ACTIVE once theirs resolve).
+//!   authorizations (Certificate Manager certificates become ACTIVE once theirs resolve);
+//! - `GET|POST /sandbox/v1/projects/{p}/iam`: the project's organization and the permissions
+//!   the panel lacks there (`{"organization", "deniedPermissions"}`, see `iam`).
 
 mod certificatemanager;
 mod compute;
 mod errors;
+pub mod iam;
 mod keys;
 mod monitoring;
 mod promql;
@@ -158,6 +161,8 @@ struct Runtime {
     config: SandboxConfig,
     queue: VecDeque<Fault>,
     traffic: traffic::Model,
+    /// Per project: its organization and the permissions denied there (`iam`).
+    iam: std::collections::BTreeMap<String, iam::ProjectIam>,
 }
 
 /// The sandbox's shared state.
@@ -437,6 +442,7 @@ pub async fn spawn(
             config,
             queue: VecDeque::new(),
             traffic: traffic::Model::standard(1),
+            iam: std::collections::BTreeMap::new(),
         }),
         write: tokio::sync::Mutex::new(()),
         account,
@@ -480,6 +486,10 @@ fn router(sandbox: Arc<Sandbox>) -> Router {
         .route(
             "/sandbox/v1/projects/{project}/dnsRecords",
             get(certificatemanager::dns::list).post(certificatemanager::dns::publish),
+        )
+        .route(
+            "/sandbox/v1/projects/{project}/iam",
+            get(iam::get).post(iam::set),
         )
         .route(
             "/sandbox/v1/projects/{project}/sslCertificates/{name}",

@@ -223,8 +223,19 @@ fn last_segment(link: &str) -> &str {
     link.rsplit('/').next().unwrap_or(link)
 }
 
+/// The project and name of a backend service link; a short form is in `project`.
+fn service_of(link: &str, project: &str) -> (String, String) {
+    let path = crate::domain::links::link_path(link);
+    match path.split('/').collect::<Vec<_>>().as_slice() {
+        ["projects", p, "global", "backendServices", n] => (p.to_string(), n.to_string()),
+        _ => (project.to_string(), last_segment(link).to_string()),
+    }
+}
+
 /// Each live URL map of `project` with the backend services its default route sends traffic
 /// to, their weights and regions (from their serverless NEGs' links) and outlier detection.
+/// A backend service of another project (cross-project service referencing) counts for the
+/// project of the URL map's forwarding rule, where Google puts the series (API-NOTES §16.6).
 async fn routes(sb: &Sandbox, project: &str) -> ApiResult<Vec<(String, Vec<Route>)>> {
     let internal = |e: sqlx::Error| ApiError::internal(e, Api::Monitoring);
     let now = now_ms();
@@ -232,40 +243,43 @@ async fn routes(sb: &Sandbox, project: &str) -> ApiResult<Vec<(String, Vec<Route
     let maps = sql::list_resources(&mut conn, "compute", project, "global", "urlMaps", now)
         .await
         .map_err(internal)?;
-    let services: BTreeMap<String, Value> = sql::list_resources(
-        &mut conn,
-        "compute",
-        project,
-        "global",
-        "backendServices",
-        now,
-    )
-    .await
-    .map_err(internal)?
-    .into_iter()
-    .filter(|r| r.visible(now))
-    .map(|r| (r.name, r.body))
-    .collect();
+    let mut services: BTreeMap<(String, String), Value> = BTreeMap::new();
+    let mut read: std::collections::BTreeSet<String> = Default::default();
     let mut out = Vec::new();
     for map in maps.into_iter().filter(|m| m.visible(now)) {
-        let weighted: Vec<(String, u32)> = match map.body["defaultService"].as_str() {
-            Some(s) => vec![(last_segment(s).to_string(), 100)],
+        let weighted: Vec<((String, String), u32)> = match map.body["defaultService"].as_str() {
+            Some(s) => vec![(service_of(s, project), 100)],
             None => map.body["defaultRouteAction"]["weightedBackendServices"]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .filter_map(|w| {
                     Some((
-                        last_segment(w["backendService"].as_str()?).to_string(),
+                        service_of(w["backendService"].as_str()?, project),
                         w["weight"].as_u64().unwrap_or(0) as u32,
                     ))
                 })
                 .collect(),
         };
+        for ((p, _), _) in &weighted {
+            if read.insert(p.clone()) {
+                let listed =
+                    sql::list_resources(&mut conn, "compute", p, "global", "backendServices", now)
+                        .await
+                        .map_err(internal)?;
+                services.extend(
+                    listed
+                        .into_iter()
+                        .filter(|r| r.visible(now))
+                        .map(|r| ((p.clone(), r.name), r.body)),
+                );
+            }
+        }
         let routes = weighted
             .into_iter()
-            .filter_map(|(name, weight)| {
-                let bs = services.get(&name)?;
+            .filter_map(|(key, weight)| {
+                let bs = services.get(&key)?;
+                let name = key.1;
                 let regions = bs["backends"]
                     .as_array()
                     .into_iter()

@@ -2,7 +2,8 @@
 //! sandbox has: its own (the key file's) and every project that holds a simulated resource,
 //! all ACTIVE, in pages (cloudresourcemanager-v3 discovery, `SearchProjectsResponse`).
 //!
-//! Any other method of the document is a 501, as for the other APIs; a path no method has is
+//! `projects.testIamPermissions` answers what the sandbox's IAM settings (`iam`) let the
+//! service account hold. Any other method of the document is a 501, as for the other APIs; a path no method has is
 //! Google's HTML 404 (`request::admit`).
 
 use super::request::{Call, admit};
@@ -30,6 +31,9 @@ pub(super) async fn handle(
         let call = admit(&sb, Api::ResourceManager, &method, &uri, &headers, &body).await?;
         match call.method.id.as_str() {
             "cloudresourcemanager.projects.search" => search(&sb, &call).await,
+            "cloudresourcemanager.projects.testIamPermissions" => {
+                test_iam_permissions(&sb, call).await
+            }
             id => Err(ApiError::not_implemented(Api::ResourceManager, id)),
         }
     }
@@ -60,13 +64,21 @@ fn bad_page_token() -> ApiError {
     )
 }
 
-fn project(id: &str) -> Value {
+/// What the service account holds on a project (`v3/projects/P:testIamPermissions`). Google
+/// accepts the project id or its number; the sandbox knows projects by id.
+async fn test_iam_permissions(sb: &Sandbox, mut call: Call<'_>) -> ApiResult {
+    let project = call.param("projectsId").unwrap_or_default().to_string();
+    let asked = call.take_body();
+    Ok(super::iam::permissions_answer(sb.held_of(&project, &asked)))
+}
+
+fn project(sb: &Sandbox, id: &str) -> Value {
     json!({
         "name": format!("projects/{}", project_number(id)),
         "projectId": id,
         "displayName": id,
         "state": "ACTIVE",
-        "parent": "organizations/100000000001",
+        "parent": sb.organization_of(id),
         "etag": format!("W/\"{}\"", &project_number(&format!("etag/{id}"))[..8]),
         "createTime": "2026-01-01T00:00:00.000Z",
         "updateTime": "2026-01-01T00:00:00.000Z",
@@ -102,7 +114,7 @@ async fn search(sb: &Sandbox, call: &Call<'_>) -> ApiResult {
     // proto3 JSON leaves out an empty repeated field and an empty token.
     let mut body = json!({});
     if !page.is_empty() {
-        body["projects"] = json!(page.iter().map(|id| project(id)).collect::<Vec<_>>());
+        body["projects"] = json!(page.iter().map(|id| project(sb, id)).collect::<Vec<_>>());
     }
     if rest.len() > page.len()
         && let Some(last) = page.last()

@@ -161,6 +161,8 @@ pub fn from_graph(graph: &DesiredGraph, canary: Option<&str>) -> GcloudScript {
         .arg(format!("--project={p}")),
     ];
     for r in &graph.resources {
+        // Each resource in its own project: a cross-project backend's are not the graph's.
+        let p = r.id.split('/').nth(1).unwrap_or(p);
         let mut made = match &r.kind {
             ResourceKind::RunService { region } => {
                 vec![run::deploy(r, region, Some(region.as_str()) == canary, p)]

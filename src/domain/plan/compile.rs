@@ -21,21 +21,31 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    fn path(&self, kind: &ResourceKind, name: &str) -> String {
-        resource_path(&self.spec.project, kind, name)
-    }
-
-    /// Adds a resource unless one with the same id is already there (shared internet NEGs).
-    /// Returns its id.
+    /// Adds a resource of the load balancer's project; see [`Builder::add_in`].
     fn add(
         &mut self,
+        kind: ResourceKind,
+        name: String,
+        body: Value,
+        depends_on: Vec<String>,
+        endpoint: Option<NetworkEndpoint>,
+    ) -> String {
+        let project = self.spec.project.clone();
+        self.add_in(&project, kind, name, body, depends_on, endpoint)
+    }
+
+    /// Adds a resource of `project` unless one with the same id is already there (shared
+    /// internet NEGs). Returns its id.
+    fn add_in(
+        &mut self,
+        project: &str,
         kind: ResourceKind,
         name: String,
         mut body: Value,
         depends_on: Vec<String>,
         endpoint: Option<NetworkEndpoint>,
     ) -> String {
-        let id = self.path(&kind, &name);
+        let id = resource_path(project, &kind, &name);
         if self.resources.iter().any(|r| r.id == id) {
             return id;
         }
@@ -263,7 +273,11 @@ fn kept_paths(spec: &Spec) -> Vec<String> {
     if let Some(c) = &n.certificate {
         out.push(resource_path(p, &ResourceKind::SslCertificate, &c.name));
     }
-    for b in n.backends.values() {
+    for (backend, b) in &n.backends {
+        // An adopted backend keeps its names where the spec says it lives.
+        let p = spec
+            .backend(backend)
+            .map_or(p, |bk| spec.backend_project(bk));
         if let Some(bs) = &b.backend_service {
             out.push(resource_path(p, &ResourceKind::BackendService, bs));
         }
@@ -331,7 +345,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
             let kind = ResourceKind::RunService {
                 region: MULTI_REGION.to_string(),
             };
-            let id = resource_path(project, &kind, &svc.name);
+            let id = resource_path(spec.service_project(&svc.name), &kind, &svc.name);
             let mut body = run_service_body(deployment, &b.marker, svc, &id);
             body["launchStage"] = json!("BETA");
             body["multiRegionSettings"] = json!({ "regions": svc.regions });
@@ -362,7 +376,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
             let kind = ResourceKind::RunService {
                 region: region.clone(),
             };
-            let id = resource_path(project, &kind, &svc.name);
+            let id = resource_path(spec.service_project(&svc.name), &kind, &svc.name);
             let depends_on = canary_id.iter().cloned().collect();
             if Some(region.as_str()) == canary {
                 canary_id = Some(id.clone());
@@ -382,6 +396,9 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
 
     // NEGs and backend services, one backend service per spec backend.
     for backend in &spec.backends {
+        // Cross-project service referencing: a serverless backend's NEGs and backend service
+        // live with its Cloud Run service, which may be another project's.
+        let backend_project = spec.backend_project(backend);
         let mut groups = Vec::new();
         let mut deps = Vec::new();
         let mut headers = Vec::new();
@@ -404,7 +421,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                                 region.as_str()
                             };
                             resource_path(
-                                project,
+                                backend_project,
                                 &ResourceKind::RunService {
                                     region: location.to_string(),
                                 },
@@ -413,7 +430,8 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                         })
                         .into_iter()
                         .collect();
-                    let id = b.add(
+                    let id = b.add_in(
+                        backend_project,
                         kind,
                         name,
                         json!({
@@ -471,7 +489,8 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
         if backend.outlier_detection && matches!(backend.kind, BackendKind::Serverless { .. }) {
             body["outlierDetection"] = outlier_detection();
         }
-        b.add(
+        b.add_in(
+            backend_project,
             ResourceKind::BackendService,
             named::backend_service(spec, &backend.name),
             body,
@@ -480,17 +499,30 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
         );
     }
 
-    let backend_link = |backend: &str| {
+    let backend_id = |backend: &str| {
+        let backend_project = spec
+            .backend(backend)
+            .map_or(project, |bk| spec.backend_project(bk));
         resource_path(
-            project,
+            backend_project,
             &ResourceKind::BackendService,
             &named::backend_service(spec, backend),
         )
     };
+    // Another project's backend service is named by its full URL: a short form would resolve
+    // in the URL map's own project (API-NOTES §16.3).
+    let backend_link = |backend: &str| {
+        let id = backend_id(backend);
+        if id.starts_with(&format!("projects/{project}/")) {
+            id
+        } else {
+            full_url(&id)
+        }
+    };
     let mut url_map_deps: Vec<String> = spec
         .backends
         .iter()
-        .map(|bk| backend_link(&bk.name))
+        .map(|bk| backend_id(&bk.name))
         .collect();
     url_map_deps.dedup();
     let url_map = b.add(

@@ -6,6 +6,7 @@
 //! The URL maps a spec needs (`url_map`, `redirect_map`) are public: the route preview, lint,
 //! validator and gcloud export read the same maps the planner sends.
 
+pub mod access;
 mod compile;
 mod diff;
 mod owners;

@@ -123,10 +123,9 @@ fn as_server_returns(graph: &DesiredGraph) -> LiveState {
             ResourceKind::InternetNeg => v["size"] = json!(1),
             ResourceKind::ServerlessNeg { ref region } => {
                 v["size"] = json!(0);
-                v["region"] = json!(full_url(&format!(
-                    "projects/{}/regions/{region}",
-                    graph.project
-                )));
+                // The NEG's own project: a cross-project backend's is not the graph's.
+                let project = r.id.split('/').nth(1).unwrap_or(&graph.project);
+                v["region"] = json!(full_url(&format!("projects/{project}/regions/{region}")));
             }
             _ => {}
         }
@@ -1488,4 +1487,5 @@ fn a_stored_fqdn_endpoint_still_reads() {
 }
 
 mod certificate_manager;
+mod cross_project;
 mod multi_region;

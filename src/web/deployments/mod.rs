@@ -116,6 +116,9 @@ pub(crate) struct Loaded {
     /// Where the draft's backends that follow another deployment point now, read only for
     /// Review (its gcloud commands are those of the plan).
     pub hops: Vec<crate::domain::chain::Hop>,
+    /// The Cloud Run services the panel listed lately, in any project, read only for Review
+    /// (its lint recognises a `*.run.app` internet backend's service by them).
+    pub known: Vec<crate::domain::lint::KnownService>,
 }
 
 pub(crate) async fn load(state: &AppState, id: i64) -> AppResult<Loaded> {
@@ -139,6 +142,7 @@ pub(crate) async fn load(state: &AppState, id: i64) -> AppResult<Loaded> {
         neighbours: Vec::new(),
         others,
         hops: Vec::new(),
+        known: Vec::new(),
     })
 }
 

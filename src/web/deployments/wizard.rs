@@ -460,7 +460,11 @@ pub(crate) fn backend_view(index: usize, b: &crate::domain::spec::Backend) -> Ba
         BackendKind::Serverless { service, regions } => (
             "serverless",
             format!(
-                "Cloud Run service {service} in {}",
+                "Cloud Run service {service}{} in {}",
+                b.project
+                    .as_ref()
+                    .map(|p| format!(" of project {p}"))
+                    .unwrap_or_default(),
                 if regions.is_empty() {
                     "no region yet".to_string()
                 } else {
@@ -563,6 +567,7 @@ pub(crate) fn review(
     checks: &Checks,
     neighbours: &[Neighbour],
     hops: &[crate::domain::chain::Hop],
+    known: &[lint::KnownService],
 ) -> Review {
     let errors: Vec<ErrorView> = checks
         .all
@@ -590,7 +595,7 @@ pub(crate) fn review(
         errors,
         ..Review::default()
     };
-    let mut warnings = lint::lint(&spec);
+    let mut warnings = lint::lint_knowing(&spec, known);
     warnings.extend(shared_names::shared_names(d, neighbours));
     r.warnings = warnings
         .into_iter()
@@ -675,6 +680,7 @@ pub(crate) fn render_step(
         neighbours,
         others,
         hops,
+        known,
     } = loaded;
     let checks = Checks::of(draft);
     // Every step, the Review's gcloud commands included, is made from the draft as this user
@@ -775,7 +781,7 @@ pub(crate) fn render_step(
             })
             .collect(),
         review: if step == "review" {
-            review(id, d, &checks, neighbours, hops)
+            review(id, d, &checks, neighbours, hops, known)
         } else {
             Review::default()
         },
@@ -797,6 +803,7 @@ pub(crate) async fn step_page(
     let mut loaded = load(&state, id).await?;
     if step == "review" {
         loaded.neighbours = crate::deploy::neighbours::neighbours(&state.db, id).await?;
+        loaded.known = state.pages.pickers.known_services();
         // A chain that cannot be followed yet is said by the lint and refused by the plan;
         // the commands then leave its NEG out, as the plan cannot make it either.
         if let Ok(spec) = loaded.draft.to_spec() {

@@ -32,6 +32,19 @@ pub(super) async fn render(
     Ok(())
 }
 
+/// What the service account holds on a backend service: what its project grants (the sandbox
+/// has no per-resource policies). A service that does not exist is 404, as for `get`.
+pub(super) async fn test_iam_permissions(ctx: &Ctx<'_>, name: &str, asked: Value) -> ApiResult {
+    let mut conn = ctx.sb.db.acquire().await?;
+    sql::get_resource(&mut conn, ctx.key("backendServices", name))
+        .await?
+        .filter(|r| r.visible(ctx.now))
+        .ok_or_else(|| ApiError::not_found(&ctx.path("backendServices", name)))?;
+    Ok(crate::cloud::sandbox::iam::permissions_answer(
+        ctx.sb.held_of(ctx.project, &asked),
+    ))
+}
+
 /// NEG types behind a backend service's backends (their groups are full URLs by now, see
 /// `references::normalise`). A group that is not there is 404, as any missing reference.
 async fn backend_neg_types(
@@ -75,6 +88,16 @@ async fn backend_neg_types(
             .await?
             .filter(|r| r.visible(ctx.now))
             .ok_or_else(|| ApiError::not_found(&path))?;
+        // doc:sneg: the backend service, its serverless NEGs and the Cloud Run service share
+        // one project; another project's URL map reaches them through the backend service
+        // (API-NOTES §16.1). Google's wording of this refusal is UNCONFIRMED.
+        if p != ctx.project && str_field(&neg.body, "networkEndpointType") == Some("SERVERLESS") {
+            return Err(ApiError::invalid(
+                &field,
+                group,
+                "A serverless network endpoint group must be in the same project as the backend service.",
+            ));
+        }
         types.push(
             str_field(&neg.body, "networkEndpointType")
                 .unwrap_or_default()

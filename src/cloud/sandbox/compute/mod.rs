@@ -84,7 +84,15 @@ const COLLECTIONS: &[Coll] = &[
         name: "backendServices",
         global: Some("backendServices"),
         regional: None,
-        verbs: &["insert", "get", "list", "delete", "patch", "update"],
+        verbs: &[
+            "insert",
+            "get",
+            "list",
+            "delete",
+            "patch",
+            "update",
+            "testIamPermissions",
+        ],
         fingerprint: Fingerprint::Required,
         kind: "compute#backendService",
         singular: "backend_service",
@@ -292,6 +300,9 @@ async fn dispatch(sb: &Sandbox, mut call: Call<'_>, arrived: i64) -> ApiResult {
             Action::Get(n) => crud::get(&ctx, spec.expect("collections get").name, n).await,
             Action::Verb(n, "listNetworkEndpoints") => negs::list_network_endpoints(&ctx, n).await,
             Action::Verb(_, "validate") => url_maps::validate_url_map(&ctx, call.take_body()).await,
+            Action::Verb(n, "testIamPermissions") => {
+                backend_services::test_iam_permissions(&ctx, n, call.take_body()).await
+            }
             _ => Err(not_implemented()),
         };
     }

@@ -252,6 +252,9 @@ pub(super) async fn check_references(
                 ),
             ));
         }
+        if p != ctx.project && r.spec.targets == SERVICES {
+            cross_project_use(ctx, &r, &p, &c)?;
+        }
         let key = Key {
             api: API,
             project: &p,
@@ -264,6 +267,41 @@ pub(super) async fn check_references(
             Some(t) if t.visible(ctx.now) => return Err(ApiError::not_ready(&r.path)),
             _ => return Err(ApiError::not_found(&r.path)),
         }
+    }
+    Ok(())
+}
+
+/// Cross-project service referencing (API-NOTES §16): a URL map may use a backend service (or
+/// bucket) of another project of its organization when the caller holds its `use` permission.
+/// The 403 follows Compute's "Required '…' permission for '…'" form (§16.4); the wording of the
+/// other-organization refusal is UNCONFIRMED.
+fn cross_project_use(
+    ctx: &Ctx<'_>,
+    r: &Reference,
+    project: &str,
+    collection: &str,
+) -> ApiResult<()> {
+    if ctx.sb.organization_of(project) != ctx.sb.organization_of(ctx.project) {
+        return Err(ApiError::invalid(
+            &r.field,
+            &ctx.link(&r.path),
+            &format!(
+                "Cross-project references are only allowed between projects of the same organization; project '{project}' is not in the organization of project '{}'.",
+                ctx.project
+            ),
+        ));
+    }
+    let permission = if collection == "backendBuckets" {
+        "compute.backendBuckets.use"
+    } else {
+        "compute.backendServices.use"
+    };
+    if !ctx.sb.holds(project, permission) {
+        return Err(ApiError::compute(
+            403,
+            "forbidden",
+            format!("Required '{permission}' permission for '{}'", r.path),
+        ));
     }
     Ok(())
 }
