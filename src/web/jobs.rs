@@ -189,6 +189,9 @@ pub struct Progress {
     pub cancel_requested: bool,
     /// For a failed or cancelled job: where it left the cloud.
     pub outcome: Option<Outcome>,
+    /// For a gated rollout that stopped: whether the stage it stopped in put the applied
+    /// weights back (a breach or an abort during the hold does; a failed call does not).
+    pub rolled_back: Option<bool>,
 }
 
 impl Progress {
@@ -406,6 +409,16 @@ async fn progress(state: &AppState, id: i64, can_edit: bool) -> AppResult<Progre
             .map(crate::jobs::wait_words)
     };
     let outcome = matches!(job.status.as_str(), "failed" | "cancelled").then(|| outcome(&steps));
+    let rolled_back = (outcome.is_some() && steps.iter().any(|s| s.action == "soak")).then(|| {
+        steps.iter().any(|s| {
+            s.error
+                .as_deref()
+                .is_some_and(|e| e.contains("rolled back to the applied weights"))
+        }) || log.iter().any(|l| {
+            l.message
+                .contains("the URL map is back at the applied weights")
+        })
+    });
     Ok(Progress {
         duration: duration(
             job.started_at.as_deref().or(Some(job.created_at.as_str())),
@@ -428,6 +441,7 @@ async fn progress(state: &AppState, id: i64, can_edit: bool) -> AppResult<Progre
         can_edit,
         cancel_requested,
         outcome,
+        rolled_back,
     })
 }
 

@@ -102,6 +102,12 @@ async fn seed_000_is_adopted_under_its_names_then_changed_and_destroyed() {
         "{:?}",
         again.plan.ownership
     );
+    // Drift compares the cloud with the adopted spec: in sync after the ownership apply.
+    let drift =
+        switchyard::drift::check(db, app.state.deployer.reader().as_ref(), row.id, "tester")
+            .await
+            .unwrap();
+    assert_eq!(drift.result, "in_sync", "{}", drift.differences);
 
     // A new domain: a new certificate beside the old one, the proxy moved, the old one deleted.
     let mut changed = v.clone();

@@ -197,6 +197,7 @@ async fn a_failing_canary_is_rolled_back_and_the_job_says_why() {
         page.contains("5xx ratio 100.00% is above max_error_ratio 5.00%"),
         "{page}"
     );
+    assert!(page.contains(r#"id="outcome-rolled-back""#), "{page}");
     // With the chart of the breach, as the stage saw it before the rollback.
     assert!(page.contains(r#"id="breach-chart""#), "{page}");
     assert!(page.contains("5xx ratio of canary (limit 5.00%)"));
@@ -246,6 +247,15 @@ async fn a_stage_is_promoted_or_aborted_by_hand() {
     let j = wait_job(&mut api, job_id).await;
     assert_eq!(j["status"], "cancelled", "{j}");
     assert_eq!(live_weights(&app).await, "stable");
+    // The job page says so, although a stage passed before the abort.
+    let page = editor
+        .get(&format!("/jobs/{job_id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"id="outcome-rolled-back""#), "{page}");
+    assert!(!page.contains("What the done steps made is in the cloud now"));
     let (status, body) = post(&mut api, &format!("/api/v1/jobs/{job_id}/promote")).await;
     assert_eq!(status, 409, "{body}");
 }
