@@ -181,6 +181,86 @@ pub fn snapshot_of(target: &Target, t: &LbTraffic) -> Snapshot {
     Snapshot { as_of, regions }
 }
 
+/// One Cloud Run service in one region, as Cloud Run itself reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunNow {
+    pub service: String,
+    pub region: String,
+    pub rps: Option<f64>,
+    pub error_ratio: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub active_instances: Option<f64>,
+    pub idle_instances: Option<f64>,
+}
+
+/// The newest value of each series, by `location` and `state` (empty when it has none).
+fn newest_by_location(series: &[Series]) -> BTreeMap<(String, String), f64> {
+    series
+        .iter()
+        .filter_map(|s| {
+            let key = (
+                s.label("location").to_string(),
+                s.label("state").to_string(),
+            );
+            Some((key, s.last()?.value))
+        })
+        .collect()
+}
+
+/// The Cloud Run services the spec's serverless backends front (each in its project), with
+/// their request rate, 5xx ratio, p95 and instances per region over the last `window`.
+pub async fn run_snapshot(
+    client: &Client,
+    spec: &Spec,
+    window: Duration,
+    now: OffsetDateTime,
+) -> Result<Vec<RunNow>, CloudError> {
+    let range = Range {
+        start: now - SNAPSHOT_LOOKBACK,
+        end: now,
+        step: Duration::from_secs(60),
+    };
+    let mut services: Vec<(String, String)> = spec
+        .backends
+        .iter()
+        .filter_map(|b| match &b.kind {
+            crate::domain::spec::BackendKind::Serverless { service, .. } => {
+                Some((spec.backend_project(b).to_string(), service.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    services.sort();
+    services.dedup();
+    let mut out = Vec::new();
+    for (project, service) in services {
+        let t = client
+            .run_traffic_over(&project, &service, &range, window)
+            .await?;
+        let rps = newest_by_location(&t.rps);
+        let errors = newest_by_location(&t.error_ratio);
+        let p95 = newest_by_location(&t.p95_ms);
+        let instances = newest_by_location(&t.instances);
+        let of = |m: &BTreeMap<(String, String), f64>, region: &str, state: &str| {
+            m.get(&(region.to_string(), state.to_string()))
+                .copied()
+                .filter(|v| v.is_finite())
+        };
+        for (region, _) in rps.keys() {
+            out.push(RunNow {
+                service: service.clone(),
+                region: region.clone(),
+                rps: of(&rps, region, ""),
+                error_ratio: of(&errors, region, ""),
+                p95_ms: of(&p95, region, ""),
+                active_instances: of(&instances, region, "active"),
+                idle_instances: of(&instances, region, "idle"),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// The series of the `window` before `now` for charts, about `points` points each.
 pub async fn history(
     client: &Client,

@@ -66,6 +66,40 @@ pub struct TrafficView {
     pub drill: Option<super::drill::DrillView>,
     /// An editor, and the draft asks for a gated rollout: the "Roll out" button is shown.
     pub can_roll_out: bool,
+    /// Cloud Run's own figures per service and region, over the last five minutes.
+    pub run: Vec<RunRow>,
+    /// Cloud Run's series could not be read (the load balancer's still show).
+    pub run_error: Option<String>,
+}
+
+/// One row of the Cloud Run table, in words (`n/a` where there is no value).
+pub struct RunRow {
+    pub service: String,
+    pub region: String,
+    pub rps: String,
+    pub errors: String,
+    pub p95: String,
+    pub instances: String,
+}
+
+/// Cloud Run's table looks at this window, whatever the charts show.
+const RUN_WINDOW: Duration = Duration::from_secs(300);
+
+fn run_row(r: traffic::RunNow) -> RunRow {
+    let or_na = |v: Option<f64>, u: Unit| v.map(|v| u.format(v)).unwrap_or_else(|| "n/a".into());
+    let count = |v: Option<f64>| v.map(|v| format!("{v:.0}")).unwrap_or_else(|| "n/a".into());
+    RunRow {
+        rps: or_na(r.rps, Unit::PerSecond),
+        errors: or_na(r.error_ratio, Unit::Ratio),
+        p95: or_na(r.p95_ms, Unit::Millis),
+        instances: format!(
+            "{} active, {} idle",
+            count(r.active_instances),
+            count(r.idle_instances)
+        ),
+        service: r.service,
+        region: r.region,
+    }
 }
 
 impl TrafficView {
@@ -80,6 +114,8 @@ impl TrafficView {
             error: None,
             drill: None,
             can_roll_out: false,
+            run: Vec::new(),
+            run_error: None,
         }
     }
 
@@ -207,6 +243,10 @@ pub async fn load(
         }
     };
     let snap = traffic::snapshot_of(&target, &t);
+    match traffic::run_snapshot(&state.cloud, spec, RUN_WINDOW, now).await {
+        Ok(rows) => v.run = rows.into_iter().map(run_row).collect(),
+        Err(e) => v.run_error = Some(format!("Cloud Run's series could not be read: {e}")),
+    }
     let end = now.unix_timestamp() as f64;
     v.backends = charts_of(id, &target, spec, &t, end - window as f64, end);
     match snap.as_of {

@@ -135,6 +135,20 @@ async fn the_deployment_page_charts_traffic_and_survives_monitoring_failing() {
     );
     assert_eq!(page.matches(r#"<span class="legend-item">"#).count(), 9);
     assert!(page.contains(r#"id="traffic-age">The newest point is "#));
+    // Cloud Run's own figures per region: the same requests, and the instances they need.
+    for (region, rps) in [
+        ("us-central1", "5.00"),
+        ("europe-west1", "3.00"),
+        ("asia-east1", "2.00"),
+    ] {
+        assert!(
+            page.contains(&format!(
+                r#"<tr data-service="my-app" data-region="{region}"><td>my-app</td><td>{region}</td><td>{rps} req/s</td><td>0%</td>"#
+            )),
+            "{region}: {page}"
+        );
+    }
+    assert!(page.contains("1 active, 1 idle</td>"), "{page}");
     // The topology's region boxes carry the current error ratio and p95.
     assert_eq!(
         page.matches(r#"preserve">5xx 0% · p95 "#).count(),

@@ -190,6 +190,16 @@ pub struct LbTraffic {
     pub p95_ms: Vec<Series>,
 }
 
+/// One Cloud Run service's own series, per region (`location`): request rate, 5xx ratio, p95
+/// latency, and its container instances by `state` (`active`, `idle`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunTraffic {
+    pub rps: Vec<Series>,
+    pub error_ratio: Vec<Series>,
+    pub p95_ms: Vec<Series>,
+    pub instances: Vec<Series>,
+}
+
 impl Client {
     fn monitoring_url(&self, project: &str, method: &str) -> String {
         format!(
@@ -257,6 +267,32 @@ impl Client {
                 .await?,
             p95_ms: self
                 .query_range(project, &promql::lb_latency(url_map, 0.95, by, w), range)
+                .await?,
+        })
+    }
+}
+
+impl Client {
+    /// Cloud Run's view of `service` in `project`, each point averaged over `w`.
+    pub async fn run_traffic_over(
+        &self,
+        project: &str,
+        service: &str,
+        range: &Range,
+        w: Duration,
+    ) -> Result<RunTraffic> {
+        Ok(RunTraffic {
+            rps: self
+                .query_range(project, &promql::run_request_rate(service, w), range)
+                .await?,
+            error_ratio: self
+                .query_range(project, &promql::run_error_ratio(service, w), range)
+                .await?,
+            p95_ms: self
+                .query_range(project, &promql::run_latency(service, 0.95, w), range)
+                .await?,
+            instances: self
+                .query_range(project, &promql::run_instances(service), range)
                 .await?,
         })
     }

@@ -119,7 +119,7 @@ async fn query_range(sb: &Sandbox, project: &str, body: &Value) -> ApiResult {
         ));
     }
     let now = now_ms() / 1000;
-    let routes = routes(sb, project).await?;
+    let (routes, run) = routes(sb, project).await?;
     let model = sb.traffic_model();
     // Simulate from two hours before `start` (the longest rate window the panel asks), up
     // to the last minute already visible.
@@ -136,6 +136,9 @@ async fn query_range(sb: &Sandbox, project: &str, body: &Value) -> ApiResult {
             let minute = first + i as i64;
             for ((backend, region), cell) in m {
                 series_of(url_map, backend, region, cell, minute, &mut raw);
+                if let Some(service) = run.get(&(backend.clone(), region.clone())) {
+                    run_series_of(service, region, cell, minute, &mut raw);
+                }
             }
         }
     }
@@ -219,6 +222,56 @@ fn series_of(
     }
 }
 
+/// Requests per second one instance serves in the model, for the instance count.
+const RPS_PER_INSTANCE: f64 = 5.0;
+
+/// What Cloud Run reports for the same requests (API-NOTES §19.1): its request count by
+/// `response_code_class` (`2xx`, `5xx`), its latency histogram, and the instances it ran
+/// (`active` enough for the rate, one `idle` kept warm), labelled by service and region.
+fn run_series_of(
+    service: &str,
+    region: &str,
+    cell: &traffic::Cell,
+    minute: i64,
+    raw: &mut BTreeMap<Labels, BTreeMap<i64, f64>>,
+) {
+    let base = |name: &str| -> Labels {
+        [
+            ("__name__", name),
+            ("monitored_resource", "cloud_run_revision"),
+            ("service_name", service),
+            ("location", region),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    };
+    for (class, n) in [("2xx", cell.requests - cell.errors), ("5xx", cell.errors)] {
+        let mut l = base(q::RUN_REQUESTS);
+        l.insert("response_code_class".into(), class.into());
+        *raw.entry(l).or_default().entry(minute).or_default() += n as f64;
+    }
+    let mut cumulative = 0;
+    for (i, n) in cell.latency.iter().enumerate() {
+        cumulative += n;
+        let le = traffic::LATENCY_BUCKETS_MS
+            .get(i)
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| "+Inf".into());
+        let mut l = base(&format!("{}_bucket", q::RUN_LATENCIES));
+        l.insert("le".into(), le);
+        *raw.entry(l).or_default().entry(minute).or_default() += cumulative as f64;
+    }
+    let active = (cell.requests as f64 / 60.0 / RPS_PER_INSTANCE).ceil();
+    for (state, n) in [("active", active), ("idle", 1.0)] {
+        let mut l = base(q::RUN_INSTANCES);
+        l.insert("state".into(), state.into());
+        // A gauge is set, not added up: with two URL maps on one service, the larger share.
+        let v = raw.entry(l).or_default().entry(minute).or_default();
+        *v = v.max(n);
+    }
+}
+
 fn last_segment(link: &str) -> &str {
     link.rsplit('/').next().unwrap_or(link)
 }
@@ -236,7 +289,13 @@ fn service_of(link: &str, project: &str) -> (String, String) {
 /// to, their weights and regions (from their serverless NEGs' links) and outlier detection.
 /// A backend service of another project (cross-project service referencing) counts for the
 /// project of the URL map's forwarding rule, where Google puts the series (API-NOTES §16.6).
-async fn routes(sb: &Sandbox, project: &str) -> ApiResult<Vec<(String, Vec<Route>)>> {
+/// Backend service name and region → the Cloud Run service its serverless NEG there fronts.
+type RunServices = BTreeMap<(String, String), String>;
+
+async fn routes(
+    sb: &Sandbox,
+    project: &str,
+) -> ApiResult<(Vec<(String, Vec<Route>)>, RunServices)> {
     let internal = |e: sqlx::Error| ApiError::internal(e, Api::Monitoring);
     let now = now_ms();
     let mut conn = sb.db.acquire().await.map_err(internal)?;
@@ -246,6 +305,7 @@ async fn routes(sb: &Sandbox, project: &str) -> ApiResult<Vec<(String, Vec<Route
     let mut services: BTreeMap<(String, String), Value> = BTreeMap::new();
     let mut read: std::collections::BTreeSet<String> = Default::default();
     let mut out = Vec::new();
+    let mut run = RunServices::new();
     for map in maps.into_iter().filter(|m| m.visible(now)) {
         let weighted: Vec<((String, String), u32)> = match map.body["defaultService"].as_str() {
             Some(s) => vec![(service_of(s, project), 100)],
@@ -273,6 +333,41 @@ async fn routes(sb: &Sandbox, project: &str) -> ApiResult<Vec<(String, Vec<Route
                         .filter(|r| r.visible(now))
                         .map(|r| ((p.clone(), r.name), r.body)),
                 );
+            }
+        }
+        for (key, _) in &weighted {
+            let Some(bs) = services.get(key) else {
+                continue;
+            };
+            for group in bs["backends"].as_array().into_iter().flatten() {
+                let path =
+                    crate::domain::links::link_path(group["group"].as_str().unwrap_or_default());
+                let parts: Vec<&str> = path.split('/').collect();
+                let [
+                    "projects",
+                    p,
+                    "regions",
+                    region,
+                    "networkEndpointGroups",
+                    neg,
+                ] = parts[..]
+                else {
+                    continue;
+                };
+                let k = sql::Key {
+                    api: "compute",
+                    project: p,
+                    location: region,
+                    collection: "networkEndpointGroups",
+                    name: neg,
+                };
+                let found = sql::get_resource(&mut conn, k).await.map_err(internal)?;
+                if let Some(service) = found
+                    .as_ref()
+                    .and_then(|n| n.body["cloudRun"]["service"].as_str())
+                {
+                    run.insert((key.1.clone(), region.to_string()), service.to_string());
+                }
             }
         }
         let routes = weighted
@@ -308,5 +403,5 @@ async fn routes(sb: &Sandbox, project: &str) -> ApiResult<Vec<(String, Vec<Route
             .collect();
         out.push((map.name, routes));
     }
-    Ok(out)
+    Ok((out, run))
 }

@@ -201,12 +201,30 @@ pub fn eval(query: &str, raw: &[Raw], start: i64, end: i64, step: i64) -> Result
         .collect())
 }
 
+/// How far back an instant selector looks for a sample, as Prometheus does by default.
+const LOOKBACK_MINUTES: i64 = 5;
+
 fn run(e: &Expr, raw: &[Raw], times: &[i64]) -> Result<Vec<(Labels, Vec<f64>)>, String> {
     match e {
-        Expr::Select { .. } => Err(
-            "bad_data: a counter needs rate() in these queries (instant gauges are not modelled)"
-                .into(),
-        ),
+        // An instant selector (a gauge such as Cloud Run's instance count): the newest
+        // minute at or before each point, within Prometheus's five-minute lookback.
+        Expr::Select { name, matchers } => Ok(raw
+            .iter()
+            .filter(|r| r.labels.get("__name__") == Some(name))
+            .filter(|r| matchers.iter().all(|(k, v)| r.labels.get(k) == Some(v)))
+            .map(|r| {
+                let values = times
+                    .iter()
+                    .map(|t| {
+                        r.per_minute
+                            .range(t / 60 - LOOKBACK_MINUTES..t / 60)
+                            .next_back()
+                            .map_or(f64::NAN, |(_, v)| *v)
+                    })
+                    .collect();
+                (r.labels.clone(), values)
+            })
+            .collect()),
         Expr::Rate(inner, window) => {
             let Expr::Select { name, matchers } = &**inner else {
                 return Err("rate() takes a range selector".into());
@@ -324,6 +342,24 @@ mod tests {
     }
 
     #[test]
+    fn gauges_read_the_newest_minute_within_the_lookback() {
+        let raw = vec![
+            raw("g", &[("location", "a")], &[(10, 3.0), (11, 4.0)]),
+            raw("g", &[("location", "b")], &[(10, 2.0)]),
+        ];
+        // At 12:00 minute 11 is the newest complete one; at 20:00 minute 10 is too old.
+        let out = eval("sum by (location) (g)", &raw, 720, 720, 60).unwrap();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].1, vec![(720, 4.0)]);
+        assert_eq!(out[1].1, vec![(720, 2.0)]);
+        let late = eval("sum by (location) (g)", &raw, 1200, 1200, 60).unwrap();
+        assert!(
+            late.iter().all(|(_, v)| v.iter().all(|(_, x)| x.is_nan())),
+            "{late:?}"
+        );
+    }
+
+    #[test]
     fn sums_rates_and_divides() {
         let data = vec![
             raw("c", &[("r", "eu"), ("k", "500")], &[(10, 60.0), (11, 60.0)]),
@@ -370,6 +406,6 @@ mod tests {
     fn bad_queries_name_the_position() {
         let e = eval("sum by (r (rate(c[1m]))", &[], 0, 60, 60).unwrap_err();
         assert!(e.starts_with("1:"), "{e}");
-        assert!(eval("c", &[], 0, 60, 60).is_err());
+        assert!(eval("rate(sum by (r) (c)[1m])", &[], 0, 60, 60).is_err());
     }
 }
