@@ -2,7 +2,7 @@
 //!
 //! | call | answer |
 //! | --- | --- |
-//! | `GET /api/v1/deployments/{id}/traffic?window=SECONDS` (viewer) | `{"as_of", "regions": [ {"backend", "region", "rps", "error_ratio", "p95_ms"} ]}` |
+//! | `GET /api/v1/deployments/{id}/traffic?window=SECONDS` (viewer) | `{"as_of", "regions": [ {"backend", "region", "rps", "error_ratio", "p95_ms"} ], "cloud_run": [ {"service", "region", "rps", "error_ratio", "p95_ms", "active_instances", "idle_instances"} ]}` |
 //!
 //! Values are averages over the last `window` seconds Cloud Monitoring has (default 300,
 //! 60 to 604800); `as_of` is when the newest point was measured, minutes before now, since
@@ -79,15 +79,17 @@ async fn deployment_traffic(
         }))
         .into_response());
     };
-    let snap: Snapshot = traffic::snapshot(
-        &state.cloud,
-        &Target::of(&spec),
-        window,
-        time::OffsetDateTime::now_utc(),
-    )
-    .await
-    .map_err(|e| AppError::Upstream(format!("Cloud Monitoring: {e}")))?;
-    Ok(axum::Json(snap).into_response())
+    let now = time::OffsetDateTime::now_utc();
+    let upstream = |e| AppError::Upstream(format!("Cloud Monitoring: {e}"));
+    let snap: Snapshot = traffic::snapshot(&state.cloud, &Target::of(&spec), window, now)
+        .await
+        .map_err(upstream)?;
+    let run = traffic::run_snapshot(&state.cloud, &spec, window, now)
+        .await
+        .map_err(upstream)?;
+    let mut body = serde_json::to_value(&snap).expect("a snapshot always serialises");
+    body["cloud_run"] = json!(run);
+    Ok(axum::Json(body).into_response())
 }
 
 #[cfg(test)]

@@ -85,6 +85,18 @@ async fn the_traffic_api_reports_each_region_of_the_applied_load_balancer() {
     ] {
         let got = rps(&body, region);
         assert!((got - want).abs() < 0.2, "{region}: {got} rps, not {want}");
+        // Cloud Run counts the same requests in that region, with the instances they need.
+        let run = body["cloud_run"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["region"] == region)
+            .unwrap_or_else(|| panic!("{region}: {body}"));
+        assert_eq!(run["service"], "my-app");
+        let got = run["rps"].as_f64().unwrap();
+        assert!((got - want).abs() < 0.2, "{region}: Cloud Run {got} rps");
+        assert_eq!(run["active_instances"].as_f64(), Some(1.0), "{run}");
+        assert_eq!(run["idle_instances"].as_f64(), Some(1.0), "{run}");
     }
     // Cloud Monitoring is minutes late: the newest point is older than a minute.
     let as_of = time::OffsetDateTime::parse(
