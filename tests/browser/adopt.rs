@@ -6,7 +6,8 @@
 use crate::common::spawn_app;
 use crate::hand_built::{P, build_seed_000};
 use crate::support::{
-    Browser, click, current_path, fill, screenshot, sign_in, text_of, wait_for_text,
+    Browser, click, current_path, fill, screenshot, sign_in, text_of, wait_for_job_page,
+    wait_for_text,
 };
 use fantoccini::Locator;
 use switchyard::auth::Role;
@@ -77,19 +78,7 @@ async fn a_hand_built_load_balancer_is_found_adopted_and_released() {
     assert!(apply.contains("records ownership only"), "{apply}");
     screenshot(b, "adopt-plan").await;
     click(b, "apply").await;
-    let started = std::time::Instant::now();
-    while !current_path(b).await.starts_with("/jobs/") {
-        assert!(
-            started.elapsed().as_secs() < 20,
-            "the job page did not open"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let job: i64 = current_path(b)
-        .await
-        .trim_start_matches("/jobs/")
-        .parse()
-        .unwrap();
+    let job = wait_for_job_page(b).await;
     let done = app.state.deployer.runner().wait(job).await.unwrap();
     assert_eq!(done.status, "succeeded", "{:?}", done.error);
     let id: i64 = done.deployment.parse().unwrap();

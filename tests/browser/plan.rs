@@ -2,7 +2,7 @@
 //! changed in another; planning again and applying works.
 
 use crate::common::spawn_app;
-use crate::support::{Browser, click, current_path, sign_in, wait_for_text};
+use crate::support::{Browser, click, current_path, sign_in, wait_for_job_page, wait_for_text};
 use switchyard::auth::Role;
 
 const SEED_002: &str = include_str!("../data/seeds/seed-002.json");
@@ -48,19 +48,7 @@ async fn a_plan_reviewed_in_one_tab_is_refused_after_an_edit_in_another() {
 
     // Applying the new plan works: the job page opens.
     click(b, "apply").await;
-    let started = std::time::Instant::now();
-    while !current_path(b).await.starts_with("/jobs/") {
-        assert!(
-            started.elapsed().as_secs() < 20,
-            "the job page did not open"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let job: i64 = current_path(b)
-        .await
-        .trim_start_matches("/jobs/")
-        .parse()
-        .unwrap();
+    let job = wait_for_job_page(b).await;
     let row = switchyard::db::jobs::get_job(&app.state.db, job)
         .await
         .unwrap()
@@ -123,13 +111,6 @@ async fn roll_back_to_an_earlier_version_through_its_plan() {
         "nothing is applied before the plan is"
     );
     click(b, "apply").await;
-    let started = std::time::Instant::now();
-    while !current_path(b).await.starts_with("/jobs/") {
-        assert!(
-            started.elapsed().as_secs() < 20,
-            "the job page did not open"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_for_job_page(b).await;
     browser.close().await;
 }

@@ -243,3 +243,21 @@ pub async fn wait_for_css_text(
     }
     panic!("{css} did not read {text:?} within {within:?}; last {last:?}");
 }
+
+/// Waits until the browser is on a job page (an Apply or Destroy opened it) and returns the
+/// job's id.
+pub async fn wait_for_job_page(b: &Client) -> i64 {
+    let started = std::time::Instant::now();
+    while !current_path(b).await.starts_with("/jobs/") {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the job page did not open"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    current_path(b)
+        .await
+        .trim_start_matches("/jobs/")
+        .parse()
+        .unwrap()
+}

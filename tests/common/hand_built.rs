@@ -365,3 +365,20 @@ pub async fn everything_with_ids(
     }
     out
 }
+
+/// A change made behind the panel's back (the console's edit): a patch of `r` with its
+/// current fingerprint, waited for.
+pub async fn change_by_hand(app: &TestApp, r: &ResourceRef, mut patch: Value) {
+    let cloud = &app.state.cloud;
+    let current: Value = cloud.get(r).await.unwrap().unwrap();
+    patch["fingerprint"] = current["fingerprint"].clone();
+    let op = cloud.patch(r, &patch, rid()).await.unwrap();
+    cloud.wait_operation(&op).await.unwrap();
+}
+
+/// The checks every adoption's first plan passes: nothing belongs to anyone else, nothing
+/// changes.
+pub fn assert_first_plan_noop(plan: &switchyard::domain::plan::Plan) {
+    assert!(plan.conflicts.is_empty(), "{:?}", plan.conflicts);
+    assert!(plan.is_noop(), "{:?}", plan.entries);
+}

@@ -18,6 +18,20 @@ async fn spec_of(c: &Client, id: &str) -> Value {
     v
 }
 
+/// Seed 001 saved through the API as `c`; returns the deployment id.
+async fn create_seed_001(c: &mut Client) -> String {
+    let (status, created) = c
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/deployments",
+            &seed("seed-001"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    created["id"].to_string()
+}
+
 /// Builds seed 002 through the wizard's forms; returns the deployment id.
 async fn build_seed_002(c: &mut Client) -> String {
     let r = c
@@ -590,16 +604,7 @@ async fn a_backend_is_edited_in_place_and_its_routes_follow_a_rename() {
 async fn the_services_step_deploys_seed_001s_image_with_a_canary_and_review_lints_it() {
     let app = spawn_app().await;
     let mut ann = app.user_client("ann", Role::Editor).await;
-    let (status, created) = ann
-        .send_json(
-            reqwest::Method::POST,
-            "/api/v1/deployments",
-            &seed("seed-001"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let id = created["id"].to_string();
+    let id = create_seed_001(&mut ann).await;
     let base = format!("/deployments/{id}");
 
     let (status, html) = ann.text(&format!("{base}/edit/services")).await;
@@ -742,16 +747,7 @@ async fn the_services_step_deploys_seed_001s_image_with_a_canary_and_review_lint
 async fn the_services_step_adds_secret_references_and_review_lints_a_plain_password() {
     let app = spawn_app().await;
     let mut ann = app.user_client("ann", Role::Editor).await;
-    let (status, created) = ann
-        .send_json(
-            reqwest::Method::POST,
-            "/api/v1/deployments",
-            &seed("seed-001"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let id = created["id"].to_string();
+    let id = create_seed_001(&mut ann).await;
     let base = format!("/deployments/{id}");
     let (_, html) = ann.text(&format!("{base}/edit/services")).await;
     assert!(html.contains("name=\"secrets\""), "{html}");
@@ -961,16 +957,7 @@ async fn review_and_plan_name_what_another_deployment_also_uses() {
 async fn the_services_step_makes_a_multi_region_service_with_a_readiness_probe() {
     let app = spawn_app().await;
     let mut ann = app.user_client("ann", Role::Editor).await;
-    let (status, created) = ann
-        .send_json(
-            reqwest::Method::POST,
-            "/api/v1/deployments",
-            &seed("seed-001"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let id = created["id"].to_string();
+    let id = create_seed_001(&mut ann).await;
     let base = format!("/deployments/{id}");
     let mut form = vec![
         ("version", "1"),
