@@ -123,7 +123,7 @@ impl Walk<'_> {
     fn keep_extras(&mut self, path: &str, v: &Value, fields: &[(&str, &str)]) {
         for (field, meaning) in fields {
             if v.get(*field)
-                .is_some_and(|x| !plan_is_empty(x) && !is_api_default(field, x))
+                .is_some_and(|x| !plan::is_empty_default(x) && !is_api_default(field, x))
             {
                 self.keep(path, field, meaning);
             }
@@ -134,17 +134,6 @@ impl Walk<'_> {
 /// A value the API fills in by default, which says nothing the spec would have to keep.
 fn is_api_default(field: &str, v: &Value) -> bool {
     field == "quicOverride" && v == "NONE"
-}
-
-fn plan_is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-        Value::Number(_) => false,
-    }
 }
 
 const BS_EXTRAS: &[(&str, &str)] = &[
@@ -449,7 +438,7 @@ fn routing(w: &mut Walk, map_path: &str, map: &Value) -> Option<(Routing, Vec<St
         "defaultCustomErrorResponsePolicy",
         "tests",
     ] {
-        if map.get(field).is_some_and(|v| !plan_is_empty(v)) {
+        if map.get(field).is_some_and(|v| !plan::is_empty_default(v)) {
             w.refuse(
                 map_path,
                 field,
@@ -483,7 +472,10 @@ fn routing(w: &mut Walk, map_path: &str, map: &Value) -> Option<(Routing, Vec<St
             })
             .filter_map(|h| h.as_str().map(str::to_string))
             .collect();
-        if pm.get("routeRules").is_some_and(|v| !plan_is_empty(v)) {
+        if pm
+            .get("routeRules")
+            .is_some_and(|v| !plan::is_empty_default(v))
+        {
             w.refuse(
                 map_path,
                 &format!("pathMatchers[{pm_name}].routeRules"),
@@ -535,7 +527,7 @@ fn is_redirect_only(map: &Value) -> bool {
         .and_then(|r| r.get("httpsRedirect"))
         .and_then(Value::as_bool)
         == Some(true)
-        && map.get("pathMatchers").is_none_or(plan_is_empty)
+        && map.get("pathMatchers").is_none_or(plan::is_empty_default)
 }
 
 /// A forwarding rule of a global external Application Load Balancer, with its proxy.
@@ -650,7 +642,11 @@ fn shape(project: &str, found: &Found, front: &Front, redirect: Option<&Front>) 
     if s(front.rule, "loadBalancingScheme") != "EXTERNAL_MANAGED" {
         w.refuse(&front.path, "loadBalancingScheme", &format!("a {} forwarding rule is a classic Application Load Balancer; the panel manages the global external one (EXTERNAL_MANAGED) only", s(front.rule, "loadBalancingScheme")));
     }
-    if front.rule.get("labels").is_some_and(|l| !plan_is_empty(l)) {
+    if front
+        .rule
+        .get("labels")
+        .is_some_and(|l| !plan::is_empty_default(l))
+    {
         w.keep(&front.path, "labels", "labels on the forwarding rule");
     }
 
@@ -676,7 +672,7 @@ fn shape(project: &str, found: &Found, front: &Front, redirect: Option<&Front>) 
         names.https_forwarding_rule = Some(id.clone());
         if proxy
             .get("certificateMap")
-            .is_some_and(|m| !plan_is_empty(m))
+            .is_some_and(|m| !plan::is_empty_default(m))
         {
             w.refuse(&front.proxy_path, "certificateMap", "the proxy serves Certificate Manager certificates; adopting those is not supported yet (classic certificates only)");
         }

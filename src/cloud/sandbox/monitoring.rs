@@ -126,7 +126,7 @@ async fn query_range(sb: &Sandbox, project: &str, body: &Value) -> ApiResult {
     let last_visible = (now - VISIBILITY_DELAY_S) / 60;
     let first = ((start - 7200) / 60).max(end / 60 - MAX_MINUTES);
     let last = (end / 60).min(last_visible);
-    let mut raw: BTreeMap<Labels, BTreeMap<i64, f64>> = BTreeMap::new();
+    let mut raw = RawSeries::new();
     for (url_map, routes) in &routes {
         if last < first {
             break;
@@ -177,6 +177,50 @@ fn prom_value(v: f64) -> String {
     }
 }
 
+type RawSeries = BTreeMap<Labels, BTreeMap<i64, f64>>;
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Adds one cell's requests to the counter `base`, split by `response_code_class`: the
+/// metric's names for answered and failed (`200`/`500` at the load balancer, `2xx`/`5xx` in
+/// Cloud Run).
+fn add_requests(
+    raw: &mut RawSeries,
+    base: &Labels,
+    cell: &traffic::Cell,
+    minute: i64,
+    classes: [&str; 2],
+) {
+    for (class, n) in [
+        (classes[0], cell.requests - cell.errors),
+        (classes[1], cell.errors),
+    ] {
+        let mut l = base.clone();
+        l.insert("response_code_class".into(), class.into());
+        *raw.entry(l).or_default().entry(minute).or_default() += n as f64;
+    }
+}
+
+/// Adds one cell's latencies to the histogram `base` (named `…_bucket`), as cumulative buckets.
+fn add_latencies(raw: &mut RawSeries, base: &Labels, cell: &traffic::Cell, minute: i64) {
+    let mut cumulative = 0;
+    for (i, n) in cell.latency.iter().enumerate() {
+        cumulative += n;
+        let le = traffic::LATENCY_BUCKETS_MS
+            .get(i)
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| "+Inf".into());
+        let mut l = base.clone();
+        l.insert("le".into(), le);
+        *raw.entry(l).or_default().entry(minute).or_default() += cumulative as f64;
+    }
+}
+
 /// The load balancer's series for one cell of one minute: request counts by response class,
 /// and the latency histogram's cumulative buckets.
 fn series_of(
@@ -185,40 +229,23 @@ fn series_of(
     region: &str,
     cell: &traffic::Cell,
     minute: i64,
-    raw: &mut BTreeMap<Labels, BTreeMap<i64, f64>>,
+    raw: &mut RawSeries,
 ) {
-    let base = |name: &str| -> Labels {
-        [
+    let base = |name: &str| {
+        labels(&[
             ("__name__", name),
             ("monitored_resource", "https_lb_rule"),
             ("url_map_name", url_map),
             ("backend_target_name", backend),
             ("backend_scope", region),
             ("backend_scope_type", "REGION"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+        ])
     };
     for name in [q::LB_REQUESTS, q::LB_BACKEND_REQUESTS] {
-        for (class, n) in [("200", cell.requests - cell.errors), ("500", cell.errors)] {
-            let mut l = base(name);
-            l.insert("response_code_class".into(), class.into());
-            *raw.entry(l).or_default().entry(minute).or_default() += n as f64;
-        }
+        add_requests(raw, &base(name), cell, minute, ["200", "500"]);
     }
     for name in [q::LB_BACKEND_LATENCIES, q::LB_TOTAL_LATENCIES] {
-        let mut cumulative = 0;
-        for (i, n) in cell.latency.iter().enumerate() {
-            cumulative += n;
-            let le = traffic::LATENCY_BUCKETS_MS
-                .get(i)
-                .map(|b| b.to_string())
-                .unwrap_or_else(|| "+Inf".into());
-            let mut l = base(&format!("{name}_bucket"));
-            l.insert("le".into(), le);
-            *raw.entry(l).or_default().entry(minute).or_default() += cumulative as f64;
-        }
+        add_latencies(raw, &base(&format!("{name}_bucket")), cell, minute);
     }
 }
 
@@ -233,35 +260,23 @@ fn run_series_of(
     region: &str,
     cell: &traffic::Cell,
     minute: i64,
-    raw: &mut BTreeMap<Labels, BTreeMap<i64, f64>>,
+    raw: &mut RawSeries,
 ) {
-    let base = |name: &str| -> Labels {
-        [
+    let base = |name: &str| {
+        labels(&[
             ("__name__", name),
             ("monitored_resource", "cloud_run_revision"),
             ("service_name", service),
             ("location", region),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+        ])
     };
-    for (class, n) in [("2xx", cell.requests - cell.errors), ("5xx", cell.errors)] {
-        let mut l = base(q::RUN_REQUESTS);
-        l.insert("response_code_class".into(), class.into());
-        *raw.entry(l).or_default().entry(minute).or_default() += n as f64;
-    }
-    let mut cumulative = 0;
-    for (i, n) in cell.latency.iter().enumerate() {
-        cumulative += n;
-        let le = traffic::LATENCY_BUCKETS_MS
-            .get(i)
-            .map(|b| b.to_string())
-            .unwrap_or_else(|| "+Inf".into());
-        let mut l = base(&format!("{}_bucket", q::RUN_LATENCIES));
-        l.insert("le".into(), le);
-        *raw.entry(l).or_default().entry(minute).or_default() += cumulative as f64;
-    }
+    add_requests(raw, &base(q::RUN_REQUESTS), cell, minute, ["2xx", "5xx"]);
+    add_latencies(
+        raw,
+        &base(&format!("{}_bucket", q::RUN_LATENCIES)),
+        cell,
+        minute,
+    );
     let active = (cell.requests as f64 / 60.0 / RPS_PER_INSTANCE).ceil();
     for (state, n) in [("active", active), ("idle", 1.0)] {
         let mut l = base(q::RUN_INSTANCES);

@@ -201,6 +201,17 @@ pub fn eval(query: &str, raw: &[Raw], start: i64, end: i64, step: i64) -> Result
         .collect())
 }
 
+/// The raw series a selector names: that metric, every matcher equal.
+fn selected<'a>(
+    raw: &'a [Raw],
+    name: &'a String,
+    matchers: &'a [(String, String)],
+) -> impl Iterator<Item = &'a Raw> {
+    raw.iter()
+        .filter(move |r| r.labels.get("__name__") == Some(name))
+        .filter(move |r| matchers.iter().all(|(k, v)| r.labels.get(k) == Some(v)))
+}
+
 /// How far back an instant selector looks for a sample, as Prometheus does by default.
 const LOOKBACK_MINUTES: i64 = 5;
 
@@ -208,10 +219,7 @@ fn run(e: &Expr, raw: &[Raw], times: &[i64]) -> Result<Vec<(Labels, Vec<f64>)>, 
     match e {
         // An instant selector (a gauge such as Cloud Run's instance count): the newest
         // minute at or before each point, within Prometheus's five-minute lookback.
-        Expr::Select { name, matchers } => Ok(raw
-            .iter()
-            .filter(|r| r.labels.get("__name__") == Some(name))
-            .filter(|r| matchers.iter().all(|(k, v)| r.labels.get(k) == Some(v)))
+        Expr::Select { name, matchers } => Ok(selected(raw, name, matchers)
             .map(|r| {
                 let values = times
                     .iter()
@@ -229,10 +237,7 @@ fn run(e: &Expr, raw: &[Raw], times: &[i64]) -> Result<Vec<(Labels, Vec<f64>)>, 
             let Expr::Select { name, matchers } = &**inner else {
                 return Err("rate() takes a range selector".into());
             };
-            Ok(raw
-                .iter()
-                .filter(|r| r.labels.get("__name__") == Some(name))
-                .filter(|r| matchers.iter().all(|(k, v)| r.labels.get(k) == Some(v)))
+            Ok(selected(raw, name, matchers)
                 .map(|r| {
                     let values = times
                         .iter()

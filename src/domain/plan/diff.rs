@@ -46,7 +46,7 @@ fn managed_optional(kind: &ResourceKind) -> &'static [&'static str] {
 }
 
 /// A value the API treats the same as an absent field.
-fn is_empty_default(v: &Value) -> bool {
+pub fn is_empty_default(v: &Value) -> bool {
     match v {
         Value::Null => true,
         Value::Bool(b) => !b,

@@ -18,7 +18,7 @@ mod urlmap_body;
 
 pub use crate::domain::links::{full_url, link_path};
 pub use compile::{compile, compile_chained};
-pub use diff::{destroy, destroy_adopted, diff};
+pub use diff::{destroy, destroy_adopted, diff, is_empty_default};
 pub use owners::{OtherDeployment, Whose, claim_others};
 pub use ownership::{Ownership, RecordedIn};
 pub use risks::Risk;
