@@ -64,6 +64,12 @@ pub fn measure(t: &LbTraffic, judged: &[String]) -> Option<Measured> {
     })
 }
 
+/// How a stage says it put the applied weights back: after a breach (the step's error) and
+/// after an abort during its hold (the job log). The job page reads them to say where the
+/// rollout left the traffic.
+pub const BREACH_BACK: &str = "rolled back to the applied weights";
+pub const ABORTED_BACK: &str = "the URL map is back at the applied weights";
+
 impl CloudExecutor {
     /// Carries out one `soak` step.
     pub(super) async fn soak(
@@ -105,7 +111,7 @@ impl CloudExecutor {
             if ctx.cancel_requested().await {
                 self.roll_back(step, &call, &stage, ctx).await?;
                 return Ok(StepOutcome::stopped(format!(
-                    "aborted by hand during stage {}%: the URL map is back at the applied weights",
+                    "aborted by hand during stage {}%: {ABORTED_BACK}",
                     stage.percent
                 )));
             }
@@ -163,7 +169,7 @@ impl CloudExecutor {
             Err(why) => {
                 self.roll_back(step, &call, &stage, ctx).await?;
                 Err(StepError(format!(
-                    "stage {}% ({weights}) failed its gate: {why}; rolled back to the applied weights",
+                    "stage {}% ({weights}) failed its gate: {why}; {BREACH_BACK}",
                     stage.percent
                 )))
             }

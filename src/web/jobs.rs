@@ -413,11 +413,10 @@ async fn progress(state: &AppState, id: i64, can_edit: bool) -> AppResult<Progre
         steps.iter().any(|s| {
             s.error
                 .as_deref()
-                .is_some_and(|e| e.contains("rolled back to the applied weights"))
-        }) || log.iter().any(|l| {
-            l.message
-                .contains("the URL map is back at the applied weights")
-        })
+                .is_some_and(|e| e.contains(crate::jobs::rollout::BREACH_BACK))
+        }) || log
+            .iter()
+            .any(|l| l.message.contains(crate::jobs::rollout::ABORTED_BACK))
     });
     Ok(Progress {
         duration: duration(
