@@ -216,6 +216,7 @@ impl Deployer {
         let live_digest = digest(&live);
         let mut plan = plan::diff(&graph, &live);
         plan.chains = hops;
+        plan.canary = crate::domain::rollout::CanaryGate::of(&spec);
         plan::claim_others(&mut plan, &live, &self.others(row, &spec.project).await?);
         self.check_access(&graph, &live, &mut plan).await?;
         // Apply never deletes a Cloud Run service (it may serve on its own URL): say so when

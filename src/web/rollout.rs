@@ -92,8 +92,13 @@ pub async fn breach_chart(
         svg: charts::line_chart(
             "breach-chart",
             &format!(
-                "{what} of {} (limit {})",
+                "{what} of {}{} (limit {})",
                 stage.backends.join(", "),
+                stage
+                    .canary_region
+                    .as_deref()
+                    .map(|r| format!(" in {r}"))
+                    .unwrap_or_default(),
                 unit.format(limit)
             ),
             unit,

@@ -12,6 +12,7 @@ mod adopt;
 mod adopt_seeds;
 mod auth;
 mod authz_matrix;
+mod canary;
 mod certificate_manager;
 mod chain;
 mod chain_wizard;

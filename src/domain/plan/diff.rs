@@ -593,6 +593,7 @@ pub fn diff(desired: &DesiredGraph, live: &LiveState) -> Plan {
         risks,
         chains: Vec::new(),
         ownership,
+        canary: None,
     }
 }
 

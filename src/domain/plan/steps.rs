@@ -769,6 +769,8 @@ pub fn steps(plan: &Plan) -> Result<Vec<StepSpec>, PlanError> {
         }
     }
 
+    super::canary::hold(&mut b.steps, plan);
+
     // Creates and updates read first, deletes after, wherever the dependencies allow it.
     let mut ordered = b.steps;
     ordered.sort_by_key(|s| s.action == StepAction::Delete);
