@@ -482,10 +482,20 @@ struct JobPage {
     breach: Option<super::rollout::BreachChart>,
 }
 
+/// The live part alone; once the job is over it brings the breach chart along, so a person
+/// watching a rollout fail sees why without reloading.
 #[derive(Template)]
 #[template(path = "job_progress_partial.html")]
 struct JobProgressPartial {
     p: Progress,
+    breach: Option<super::rollout::BreachChart>,
+}
+
+async fn breach_of(state: &AppState, id: i64) -> AppResult<Option<super::rollout::BreachChart>> {
+    let steps = crate::db::jobs::job_steps(&state.db, id)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    super::rollout::breach_chart(state, &steps).await
 }
 
 async fn job_page(
@@ -495,10 +505,7 @@ async fn job_page(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let p = progress(&state, id, user.can_edit()).await?;
-    let steps = crate::db::jobs::job_steps(&state.db, id)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let breach = super::rollout::breach_chart(&state, &steps).await?;
+    let breach = breach_of(&state, id).await?;
     render(StatusCode::OK, &JobPage { shell, p, breach })
 }
 
@@ -510,12 +517,15 @@ async fn job_progress(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let p = progress(&state, id, user.can_edit()).await?;
-    let status = if p.is_over() {
-        StatusCode::from_u16(STOP_POLLING).unwrap_or(StatusCode::OK)
+    let (status, breach) = if p.is_over() {
+        (
+            StatusCode::from_u16(STOP_POLLING).unwrap_or(StatusCode::OK),
+            breach_of(&state, id).await?,
+        )
     } else {
-        StatusCode::OK
+        (StatusCode::OK, None)
     };
-    render(status, &JobProgressPartial { p })
+    render(status, &JobProgressPartial { p, breach })
 }
 
 /// The Cancel button: no new step starts, the steps in flight finish. Back to the job page,
