@@ -19,13 +19,17 @@ const REGIONS: [&str; 3] = ["us-central1", "europe-west1", "asia-east1"];
 /// detection is off so that a failing region keeps its traffic (and shows its 5xx) instead of
 /// being ejected.
 fn gated(image: &str) -> Value {
+    gated_for(image, 1)
+}
+
+fn gated_for(image: &str, soak: u64) -> Value {
     let mut spec = seed_001_http();
     spec["backends"][0]["outlier_detection"] = json!(false);
     spec["services"] = json!([{
         "name": "my-app", "image": image, "regions": REGIONS, "min_instances": 1
     }]);
     spec["rollout"] = json!({
-        "canary_region": "asia-east1", "soak_seconds": 1,
+        "canary_region": "asia-east1", "soak_seconds": soak,
         "max_error_ratio": 0.05, "max_p95_ms": 2000
     });
     spec
@@ -55,12 +59,16 @@ async fn images(app: &TestApp) -> Vec<String> {
 
 /// Applies v1, saves a v2 with a new image, and starts its apply from a reviewed plan.
 async fn roll_out_v2(app: &TestApp) -> (i64, i64, Client) {
+    roll_out_v2_soaking(app, 1).await
+}
+
+async fn roll_out_v2_soaking(app: &TestApp, soak: u64) -> (i64, i64, Client) {
     let id = applied(app, &gated(HELLO)).await;
     let mut api = app.token_client("roller", Role::Editor).await;
     let r = api
         .request(reqwest::Method::PUT, &format!("/api/v1/deployments/{id}"))
         .header("If-Match", "1")
-        .json(&gated(&format!("{HELLO}:v2")))
+        .json(&gated_for(&format!("{HELLO}:v2"), soak))
         .send()
         .await
         .unwrap();
@@ -76,7 +84,7 @@ async fn roll_out_v2(app: &TestApp) -> (i64, i64, Client) {
     assert!(html.contains(r#"id="plan-canary""#), "{html}");
     assert!(
         html.contains(&format!(
-            "my-app at {HELLO}:v2 goes to asia-east1 first and holds 1 s"
+            "my-app at {HELLO}:v2 goes to asia-east1 first and holds {soak} s"
         )),
         "{html}"
     );
@@ -189,4 +197,39 @@ async fn a_failing_canary_region_gets_its_previous_image_back_and_the_job_says_w
         .filter(|a| a["action"] == "update")
         .count();
     assert_eq!(updates, 3, "{plan}");
+}
+
+#[tokio::test]
+async fn a_canary_aborted_by_hand_while_it_holds_gets_its_previous_image_back() {
+    let app = spawn_app().await;
+    let (_, job_id, mut api) = roll_out_v2_soaking(&app, 600).await;
+    let soak = format!("soak:{}:canary", run("asia-east1"));
+    let started = std::time::Instant::now();
+    loop {
+        let j: Value = api
+            .get(&format!("/api/v1/jobs/{job_id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if step(&j, &soak)["status"] == "running" {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{j}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // While it holds, the canary region has the new image and the others the old one.
+    let v2 = format!("{HELLO}:v2");
+    assert_eq!(images(&app).await, [HELLO, HELLO, v2.as_str()]);
+    let (status, body) = post(&mut api, &format!("/api/v1/jobs/{job_id}/cancel")).await;
+    assert!((200..300).contains(&status), "{body}");
+    let j = wait_job(&mut api, job_id).await;
+    assert_eq!(j["status"], "cancelled", "{j}");
+    assert_eq!(images(&app).await, [HELLO; 3]);
+    let mut viewer = app.user_client("vic", Role::Viewer).await;
+    let (_, page) = viewer.text(&format!("/jobs/{job_id}")).await;
+    assert!(page.contains(r#"id="outcome-canary-back""#), "{page}");
 }
