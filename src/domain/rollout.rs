@@ -133,6 +133,14 @@ impl StageCall {
         )
     }
 
+    /// How an abort during this stage's hold says where it put the traffic back.
+    pub fn aborted_back(&self) -> &'static str {
+        match self.canary_region {
+            Some(_) => CANARY_BACK,
+            None => ABORTED_BACK,
+        }
+    }
+
     /// Whether the series of `backend_service` in `region` are this stage's to judge.
     pub fn judges(&self, backend_service: &str, region: &str) -> bool {
         self.backend_services.iter().any(|b| b == backend_service)

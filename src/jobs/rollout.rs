@@ -133,12 +133,9 @@ impl CloudExecutor {
         loop {
             if ctx.cancel_requested().await {
                 self.roll_back(step, &call, &stage, ctx).await?;
-                let aborted = match stage.canary_region {
-                    Some(_) => CANARY_BACK,
-                    None => ABORTED_BACK,
-                };
                 return Ok(StepOutcome::stopped(format!(
-                    "aborted by hand during {short}: {aborted}"
+                    "aborted by hand during {short}: {}",
+                    stage.aborted_back()
                 )));
             }
             if let Ok(Some(by)) =
@@ -165,8 +162,13 @@ impl CloudExecutor {
         let verdict = match read {
             Err(e) => Err(format!("Cloud Monitoring could not be read: {e}")),
             Ok(None) => Err(format!(
-                "no requests reached {} to judge",
-                stage.backends.join(", ")
+                "no requests reached {}{} to judge",
+                stage.backends.join(", "),
+                stage
+                    .canary_region
+                    .as_deref()
+                    .map(|r| format!(" in {r}"))
+                    .unwrap_or_default()
             )),
             Ok(Some(m)) => match stage.gate.breach(m.error_ratio, m.p95_ms) {
                 Some(why) => Err(format!("{}: {why}", stage.backends.join(", "))),
