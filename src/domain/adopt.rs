@@ -725,10 +725,13 @@ fn shape(project: &str, found: &Found, front: &Front, redirect: Option<&Front>) 
             w.refuse(bs_path, "backendBucket", "a Cloud Storage backend bucket: the panel manages Cloud Run and internet backends only");
             continue;
         }
-        if bs_path.split('/').nth(1) != Some(project) {
-            w.refuse(bs_path, "project", "a backend service in another project (cross-project referencing), which the spec cannot name");
-            continue;
-        }
+        // Cross-project service referencing: a serverless backend whose backend service (and
+        // NEGs, and Cloud Run service) live in the service's project (`backends[].project`).
+        let other = bs_path
+            .split('/')
+            .nth(1)
+            .filter(|p| *p != project)
+            .map(str::to_string);
         let Some(bs) = w.get(bs_path).cloned() else {
             w.refuse(
                 bs_path,
@@ -737,7 +740,14 @@ fn shape(project: &str, found: &Found, front: &Front, redirect: Option<&Front>) 
             );
             continue;
         };
-        if let Some((b, n)) = backend(&mut w, bs_path, &bs) {
+        if let Some((mut b, n)) = backend(&mut w, bs_path, &bs) {
+            if let Some(other) = other {
+                if !matches!(b.kind, BackendKind::Serverless { .. }) {
+                    w.refuse(bs_path, "project", "an internet NEG backend service in another project: the spec's internet backends live in the load balancer's project");
+                    continue;
+                }
+                b.project = Some(other);
+            }
             described.push(match &b.kind {
                 BackendKind::Serverless { service, regions } => {
                     format!("{}: Cloud Run {service} in {}", b.name, regions.join(", "))
@@ -806,7 +816,8 @@ fn deployment_name(map_path: &str) -> String {
     name_of(map_path).to_string()
 }
 
-fn collect_services(v: &Value, out: &mut BTreeSet<String>) {
+/// Every backend service (or bucket) a URL map names, as resource paths.
+pub fn collect_services(v: &Value, out: &mut BTreeSet<String>) {
     match v {
         Value::Object(o) => {
             for (k, x) in o {

@@ -135,6 +135,50 @@ async fn seed_001_three_negs_in_one_backend_service_is_adopted_drifts_and_is_des
 }
 
 #[tokio::test]
+async fn a_backend_service_in_another_project_is_adopted_as_a_cross_project_backend() {
+    let app = spawn_app().await;
+    sandbox(&app, json!({ "operationLatencyMs": 10 })).await;
+    hand_built::build_cross_project(&app).await;
+    let run_project = hand_built::RUN_PROJECT;
+
+    let (found, row) = adopt(&app, P, "shop-rule").await;
+    assert!(
+        found["resources"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(hand_built::link(&format!(
+                "projects/{run_project}/global/backendServices/orders-backend"
+            )))),
+        "{found}"
+    );
+    let spec: Value = serde_json::from_str(&row.spec).unwrap();
+    let b = &spec["backends"][0];
+    assert_eq!(
+        (&b["type"], &b["service"], &b["project"]),
+        (&json!("serverless"), &json!("orders"), &json!(run_project)),
+        "{spec}"
+    );
+    assert_eq!(b["regions"], json!([R]));
+    assert_eq!(
+        spec["names"]["backends"]["orders-backend"]["negs"][R],
+        "orders-neg"
+    );
+
+    // Adopted in place in both projects: nothing recreated in either.
+    let before = everything_with_ids(&app, run_project, &[R]).await;
+    apply_adopted(&app, &row, P, &[R]).await;
+    assert_eq!(everything_with_ids(&app, run_project, &[R]).await, before);
+    assert_eq!(drift(&app, row.id).await.result, "in_sync");
+
+    destroy(&app, row.id).await;
+    assert_eq!(everything(&app, P, &[R]).await, Vec::<String>::new());
+    assert_eq!(
+        everything(&app, run_project, &[R]).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
 async fn seed_002_one_internet_neg_shared_by_two_backend_services_is_adopted() {
     let app = spawn_app().await;
     sandbox(&app, json!({ "operationLatencyMs": 10 })).await;
