@@ -785,6 +785,9 @@ fn shape(project: &str, found: &Found, front: &Front, redirect: Option<&Front>) 
                 http_redirect: redirect.is_some(),
                 // A proxy serving a certificate map is refused above; classic it is.
                 certificate: Default::default(),
+                ipv6: false,
+                http3: None,
+                ssl_policy: None,
             },
             backends,
             routing,

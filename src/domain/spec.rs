@@ -409,6 +409,15 @@ pub struct Frontend {
     /// written before Certificate Manager keep meaning what they meant.
     #[serde(default, skip_serializing_if = "CertificateMode::is_managed")]
     pub certificate: CertificateMode,
+    /// A second, IPv6 address and its forwarding rules beside the IPv4 ones
+    /// (`domain::frontend_options`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ipv6: bool,
+    /// HTTP/3: `quicOverride` ENABLE or DISABLE on the HTTPS proxy; absent leaves it to Google.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http3: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_policy: Option<crate::domain::frontend_options::SslPolicy>,
 }
 
 /// Where the HTTPS frontend's certificates come from (docs/contract.md §2.2).

@@ -67,6 +67,8 @@ pub enum ResourceKind {
     CertificateMapEntry {
         map: String,
     },
+    /// The HTTPS proxy's SSL policy (`frontend.ssl_policy`): minimum TLS version and profile.
+    SslPolicy,
 }
 
 impl ResourceKind {
@@ -88,6 +90,7 @@ impl ResourceKind {
             ResourceKind::ManagedCertificate => "certificates",
             ResourceKind::CertificateMap => "certificateMaps",
             ResourceKind::CertificateMapEntry { .. } => "certificateMapEntries",
+            ResourceKind::SslPolicy => "sslPolicies",
         }
     }
 
@@ -129,6 +132,7 @@ impl ResourceKind {
             ResourceKind::UrlMap
             | ResourceKind::RedirectUrlMap
             | ResourceKind::SslCertificate
+            | ResourceKind::SslPolicy
             | ResourceKind::CertificateMapEntry { .. } => 2,
             ResourceKind::BackendService | ResourceKind::CertificateMap => 3,
             ResourceKind::ServerlessNeg { .. }
@@ -152,7 +156,7 @@ impl ResourceKind {
                 | (UrlMap | RedirectUrlMap, BackendService)
                 | (
                     TargetHttpsProxy,
-                    UrlMap | RedirectUrlMap | SslCertificate | CertificateMap
+                    UrlMap | RedirectUrlMap | SslCertificate | CertificateMap | SslPolicy
                 )
                 // The proxy serves what its map's entries hold: no entry goes before the map
                 // is detached from it.
@@ -239,6 +243,7 @@ impl ResourceKind {
                 }
                 "urlMaps" => ResourceKind::UrlMap,
                 "sslCertificates" => ResourceKind::SslCertificate,
+                "sslPolicies" => ResourceKind::SslPolicy,
                 "targetHttpsProxies" => ResourceKind::TargetHttpsProxy,
                 "targetHttpProxies" => ResourceKind::TargetHttpProxy,
                 "addresses" => ResourceKind::GlobalAddress,
