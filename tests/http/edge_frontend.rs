@@ -384,3 +384,52 @@ async fn bad_frontend_options_are_refused_naming_their_field() {
         assert_eq!(body["error"]["field"], field, "{body}");
     }
 }
+
+#[tokio::test]
+async fn every_option_applies_replans_clean_and_is_destroyed_with_a_static_and_an_ephemeral_ip() {
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/data/specs/every-option.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let app = spawn_app().await;
+    sandbox(&app, json!({ "operationLatencyMs": 10 })).await;
+    let mut spec: Value = serde_json::from_str(&text).unwrap();
+    for (i, ip) in ["static", "ephemeral"].into_iter().enumerate() {
+        spec["name"] = json!(format!("every-option-{i}"));
+        spec["frontend"]["ip"] = json!(ip);
+        let (id, _) = apply_in_sandbox(&app, &spec.to_string(), "ed").await;
+        let rule = get(
+            &app,
+            "forwardingRules",
+            &format!("every-option-{i}-https-fr-ipv6"),
+        )
+        .await
+        .expect("the IPv6 rule");
+        assert!(
+            rule["IPAddress"].as_str().unwrap().starts_with("2001:db8:"),
+            "{ip}: {rule}"
+        );
+        let row = switchyard::db::deployments::get(&app.state.db, id)
+            .await
+            .unwrap()
+            .unwrap();
+        let again = app.state.deployer.plan(&row).await.unwrap();
+        assert!(again.plan.is_noop(), "{ip}: {:?}", changes(&again.plan));
+        let job = app.state.deployer.destroy(&row, "ed", false).await.unwrap();
+        let done = app.state.deployer.runner().wait(job).await.unwrap();
+        assert_eq!(done.status, "succeeded", "{:?}", done.error);
+        for c in [
+            "sslPolicies",
+            "addresses",
+            "forwardingRules",
+            "targetHttpsProxies",
+            "targetHttpProxies",
+            "urlMaps",
+            "backendServices",
+            "sslCertificates",
+        ] {
+            assert!(names_in(&app, c).await.is_empty(), "{ip}: {c} left");
+        }
+    }
+}
