@@ -54,6 +54,9 @@ pub struct ExplicitNames {
     pub http_forwarding_rule: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertificateName>,
+    /// The HTTPS proxy's SSL policy (`frontend.ssl_policy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_policy: Option<String>,
     /// Per spec backend name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub backends: BTreeMap<String, BackendNames>,
@@ -103,6 +106,7 @@ impl ExplicitNames {
             ("address", &self.address),
             ("https_forwarding_rule", &self.https_forwarding_rule),
             ("http_forwarding_rule", &self.http_forwarding_rule),
+            ("ssl_policy", &self.ssl_policy),
         ]
         .into_iter()
         .filter_map(|(f, v)| Some((format!("names.{f}"), v.as_deref()?)))

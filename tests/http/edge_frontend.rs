@@ -433,3 +433,87 @@ async fn every_option_applies_replans_clean_and_is_destroyed_with_a_static_and_a
         }
     }
 }
+
+/// Seed 000 built by hand, then given an SSL policy and HTTP/3 on its HTTPS proxy by hand.
+async fn seed_000_by_hand_with(app: &TestApp, policy: Value, quic: &str) {
+    use crate::hand_built::{build_seed_000, insert};
+    build_seed_000(app).await;
+    insert(app, CollectionRef::global(PROJECT, "sslPolicies"), policy).await;
+    let cloud = &app.state.cloud;
+    let proxy = ResourceRef::global(PROJECT, "targetHttpsProxies", "https-proxy");
+    for (verb, body) in [
+        (
+            "setSslPolicy",
+            json!({ "sslPolicy": crate::hand_built::link(&format!("projects/{PROJECT}/global/sslPolicies/tls")) }),
+        ),
+        ("setQuicOverride", json!({ "quicOverride": quic })),
+    ] {
+        let op = cloud
+            .mutate_verb(&proxy, verb, &body, uuid::Uuid::new_v4())
+            .await
+            .unwrap();
+        cloud.wait_operation(&op).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_hand_built_proxy_with_an_ssl_policy_and_http3_is_adopted_with_both_in_the_spec() {
+    let app = spawn_app().await;
+    sandbox(&app, json!({ "operationLatencyMs": 10 })).await;
+    seed_000_by_hand_with(
+        &app,
+        json!({ "name": "tls", "profile": "MODERN", "minTlsVersion": "TLS_1_2" }),
+        "DISABLE",
+    )
+    .await;
+    let reader = switchyard::deploy::cloud_reader::CloudLiveReader::new(app.state.cloud.clone());
+    let lbs = switchyard::deploy::discover::discover(&reader, PROJECT)
+        .await
+        .unwrap();
+    let lb = &lbs[0];
+    assert!(lb.refusals().is_empty(), "{:?}", lb.unexpressible);
+    let spec = lb.spec.clone().expect("an adoptable spec");
+    let v = serde_json::to_value(&spec).unwrap();
+    assert_eq!(v["frontend"]["http3"], false);
+    assert_eq!(
+        v["frontend"]["ssl_policy"],
+        json!({ "min_tls_version": "1.2", "profile": "MODERN" })
+    );
+    assert_eq!(v["names"]["ssl_policy"], "tls");
+    let db = &app.state.db;
+    let row = switchyard::db::deployments::create(db, &spec.name, &v.to_string(), "ed")
+        .await
+        .unwrap();
+    let planned = app.state.deployer.plan(&row).await.unwrap();
+    crate::hand_built::assert_first_plan_noop(&planned.plan);
+    let job = app.state.deployer.apply(&row, "ed").await.unwrap();
+    let done = app.state.deployer.runner().wait(job).await.unwrap();
+    assert_eq!(done.status, "succeeded", "{:?}", done.error);
+    assert!(app.state.deployer.plan(&row).await.unwrap().plan.is_noop());
+    let job = app.state.deployer.destroy(&row, "ed", false).await.unwrap();
+    let done = app.state.deployer.runner().wait(job).await.unwrap();
+    assert_eq!(done.status, "succeeded", "{:?}", done.error);
+    assert!(names_in(&app, "sslPolicies").await.is_empty());
+    assert!(names_in(&app, "targetHttpsProxies").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_hand_built_custom_ssl_policy_is_refused_with_the_reason() {
+    let app = spawn_app().await;
+    sandbox(&app, json!({ "operationLatencyMs": 10 })).await;
+    seed_000_by_hand_with(
+        &app,
+        json!({ "name": "tls", "profile": "CUSTOM", "minTlsVersion": "TLS_1_2",
+                "customFeatures": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"] }),
+        "ENABLE",
+    )
+    .await;
+    let reader = switchyard::deploy::cloud_reader::CloudLiveReader::new(app.state.cloud.clone());
+    let lbs = switchyard::deploy::discover::discover(&reader, PROJECT)
+        .await
+        .unwrap();
+    let lb = &lbs[0];
+    assert!(lb.spec.is_none());
+    let refusals = format!("{:?}", lb.refusals());
+    assert!(refusals.contains("profile CUSTOM"), "{refusals}");
+}

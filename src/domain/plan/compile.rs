@@ -320,7 +320,7 @@ fn https_proxy_options(b: &mut Builder, body: &mut Value, deps: &mut Vec<String>
     if let Some(policy) = f.ssl_policy.clone() {
         let id = b.add(
             ResourceKind::SslPolicy,
-            names::ssl_policy(&b.spec.name),
+            named::ssl_policy(b.spec),
             policy.body(),
             Vec::new(),
             None,
@@ -343,6 +343,7 @@ fn kept_paths(spec: &Spec) -> Vec<String> {
         (&n.address, ResourceKind::GlobalAddress),
         (&n.https_forwarding_rule, ResourceKind::GlobalForwardingRule),
         (&n.http_forwarding_rule, ResourceKind::GlobalForwardingRule),
+        (&n.ssl_policy, ResourceKind::SslPolicy),
     ]
     .into_iter()
     .filter_map(|(name, kind)| Some(resource_path(p, &kind, name.as_deref()?)))
