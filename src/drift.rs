@@ -24,6 +24,8 @@ pub type Live = BTreeMap<String, Option<Value>>;
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LiveFacts {
     pub ip: Option<String>,
+    /// With `frontend.ipv6`: the IPv6 address (the reserved one, or an IPv6 rule's).
+    pub ipv6: Option<String>,
     pub certificate: Option<String>,
     pub cert_status: Option<String>,
     /// Domain → status, as Google reports `managed.domainStatus`.
@@ -59,8 +61,10 @@ pub fn live_facts(spec: &Spec, live: &Live) -> LiveFacts {
             .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
             .map(str::to_string)
     });
+    let ipv6 = spec.frontend.ipv6.then(|| ipv6_of(spec, live)).flatten();
     let mut facts = LiveFacts {
         ip: from_address.or(from_rule),
+        ipv6,
         domain_status: Value::Object(Default::default()),
         ..LiveFacts::default()
     };
@@ -82,6 +86,31 @@ pub fn live_facts(spec: &Spec, live: &Live) -> LiveFacts {
         }
     }
     facts
+}
+
+/// The IPv6 address a deployment with `frontend.ipv6` answers on: its reserved IPv6 address,
+/// or the address Google gave its IPv6 forwarding rules.
+fn ipv6_of(spec: &Spec, live: &Live) -> Option<String> {
+    let dep = spec.name.as_str();
+    let literal = |v: &Value, field: &str| {
+        v[field]
+            .as_str()
+            .filter(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
+            .map(str::to_string)
+    };
+    let from_address = (spec.frontend.ip == IpKind::Static)
+        .then(|| find(live, "addresses", &names::ipv6_address(dep)))
+        .flatten()
+        .and_then(|(_, a)| literal(a, "address"));
+    from_address.or_else(|| {
+        [
+            names::https_forwarding_rule_ipv6(dep),
+            names::http_forwarding_rule_ipv6(dep),
+        ]
+        .iter()
+        .filter_map(|n| find(live, "forwardingRules", n))
+        .find_map(|(_, fr)| literal(fr, "IPAddress"))
+    })
 }
 
 /// One resource whose live state differs from the last apply.
@@ -221,6 +250,7 @@ pub async fn check(
                         &facts.domain_status,
                     )
                     .await?;
+                    crate::db::live_facts::set_ipv6(db, d.id, facts.ipv6.as_deref()).await?;
                     let diffs = differences(&plan::diff(&graph, &live));
                     let result = if diffs.is_empty() {
                         "in_sync"

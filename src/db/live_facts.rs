@@ -7,6 +7,8 @@ use sqlx::FromRow;
 pub struct LiveRow {
     pub deployment_id: i64,
     pub ip: Option<String>,
+    /// The IPv6 address (`frontend.ipv6`), when the deployment has one.
+    pub ipv6: Option<String>,
     pub certificate: Option<String>,
     pub cert_status: Option<String>,
     /// JSON object: domain → status.
@@ -30,7 +32,7 @@ impl LiveRow {
 
 pub async fn live(db: &Db, deployment_id: i64) -> Result<Option<LiveRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT deployment_id, ip, certificate, cert_status, domain_status, checked_at \
+        "SELECT deployment_id, ip, ipv6, certificate, cert_status, domain_status, checked_at \
          FROM deployment_live WHERE deployment_id = ?",
     )
     .bind(deployment_id)
@@ -60,6 +62,17 @@ pub async fn set_live(
     .bind(domain_status.to_string())
     .execute(db)
     .await?;
+    Ok(())
+}
+
+/// Records the deployment's IPv6 address (or that it has none), after [`set_live`] wrote the
+/// rest; unchanged, nothing is written.
+pub async fn set_ipv6(db: &Db, deployment_id: i64, ipv6: Option<&str>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE deployment_live SET ipv6 = ?2 WHERE deployment_id = ?1 AND ipv6 IS NOT ?2")
+        .bind(deployment_id)
+        .bind(ipv6)
+        .execute(db)
+        .await?;
     Ok(())
 }
 

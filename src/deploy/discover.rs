@@ -17,6 +17,7 @@ const GLOBAL: &[&str] = &[
     "networkEndpointGroups",
     "sslCertificates",
     "addresses",
+    "sslPolicies",
 ];
 
 /// Everything the load balancers of `project` are made of.

@@ -44,6 +44,9 @@ pub struct Leftovers {
     /// Projects other than the load balancer's that held a backend's NEGs and backend service
     /// (cross-project service referencing).
     pub projects: Vec<String>,
+    /// Search the SSL policies too: only when a spec had one, so that other deployments'
+    /// plans send no more requests than before.
+    pub ssl_policy: bool,
 }
 
 impl Leftovers {
@@ -67,6 +70,7 @@ impl Leftovers {
                 .filter(|p| *p != spec.project)
                 .map(str::to_string)
                 .collect(),
+            ssl_policy: spec.frontend.ssl_policy.is_some(),
         }
     }
 
@@ -74,6 +78,7 @@ impl Leftovers {
         self.regions.extend(other.regions);
         self.projects.extend(other.projects);
         self.certificate_manager |= other.certificate_manager;
+        self.ssl_policy |= other.ssl_policy;
         self
     }
 }
@@ -172,6 +177,18 @@ pub async fn read_live(
         searched.extend(certificate_manager_collections(
             &graph.project,
             &graph.deployment,
+        ));
+    }
+    if leftovers.ssl_policy
+        || graph
+            .resources
+            .iter()
+            .any(|r| r.kind == ResourceKind::SslPolicy)
+    {
+        searched.push(format!(
+            "projects/{}/global/{}",
+            graph.project,
+            ResourceKind::SslPolicy.collection()
         ));
     }
     let listed = futures::future::try_join_all(searched.into_iter().map(|collection| {

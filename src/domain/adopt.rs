@@ -7,6 +7,7 @@
 //! adopted silently (docs/contract.md §3, "its first plan is all noop").
 
 use super::explicit_names::endpoint_key;
+use super::frontend_options;
 use super::links::link_path;
 use super::lint::SERVERLESS_LIMITS;
 use super::plan::{self, Action, LiveState};
@@ -122,18 +123,11 @@ impl Walk<'_> {
     /// Fields the spec has no word for but that the plan never sends: kept as they are.
     fn keep_extras(&mut self, path: &str, v: &Value, fields: &[(&str, &str)]) {
         for (field, meaning) in fields {
-            if v.get(*field)
-                .is_some_and(|x| !plan::is_empty_default(x) && !is_api_default(field, x))
-            {
+            if v.get(*field).is_some_and(|x| !plan::is_empty_default(x)) {
                 self.keep(path, field, meaning);
             }
         }
     }
-}
-
-/// A value the API fills in by default, which says nothing the spec would have to keep.
-fn is_api_default(field: &str, v: &Value) -> bool {
-    field == "quicOverride" && v == "NONE"
 }
 
 const BS_EXTRAS: &[(&str, &str)] = &[
@@ -151,16 +145,64 @@ const BS_EXTRAS: &[(&str, &str)] = &[
     ("logConfig", "request logging settings"),
 ];
 
-const PROXY_EXTRAS: &[(&str, &str)] = &[
-    (
-        "sslPolicy",
-        "an SSL policy sets the TLS versions and ciphers",
-    ),
-    (
-        "quicOverride",
-        "HTTP/3 (QUIC) negotiation is set explicitly",
-    ),
-];
+/// The HTTPS proxy's HTTP/3 choice and SSL policy, in the spec's terms
+/// (`frontend.http3`, `frontend.ssl_policy`, the policy's name kept in `names.ssl_policy`). A
+/// policy the spec cannot say (CUSTOM or FIPS features, TLS 1.3, or one not found) is refused:
+/// the plan manages the proxy's `sslPolicy`, so it could not be left as it is.
+fn proxy_options(
+    w: &mut Walk,
+    proxy_path: &str,
+    proxy: &Value,
+    names: &mut ExplicitNames,
+) -> (Option<bool>, Option<frontend_options::SslPolicy>) {
+    let http3 = match s(proxy, "quicOverride") {
+        "ENABLE" => Some(true),
+        "DISABLE" => Some(false),
+        _ => None,
+    };
+    let link = s(proxy, "sslPolicy");
+    if link.is_empty() {
+        return (http3, None);
+    }
+    let path = link_path(link).to_string();
+    w.resources.insert(path.clone());
+    let Some(policy) = w.get(&path).cloned() else {
+        w.refuse(
+            proxy_path,
+            "sslPolicy",
+            "the SSL policy the proxy names was not found",
+        );
+        return (http3, None);
+    };
+    let profile = frontend_options::SslProfile::from_api(s(&policy, "profile"));
+    let min = frontend_options::TlsVersion::from_api(match s(&policy, "minTlsVersion") {
+        "" => "TLS_1_0",
+        v => v,
+    });
+    let custom = policy
+        .get("customFeatures")
+        .is_some_and(|c| !plan::is_empty_default(c));
+    match (profile, min, custom) {
+        (Some(profile), Some(min), false) => {
+            names.ssl_policy = Some(name_of(&path).to_string());
+            (
+                http3,
+                Some(frontend_options::SslPolicy {
+                    min_tls_version: Some(min),
+                    profile: Some(profile),
+                }),
+            )
+        }
+        _ => {
+            w.refuse(&path, "profile", &format!(
+                "the SSL policy uses profile {} with minimum {}: the spec offers COMPATIBLE, MODERN and RESTRICTED with TLS 1.0 to 1.2",
+                s(&policy, "profile"),
+                s(&policy, "minTlsVersion")
+            ));
+            (http3, None)
+        }
+    }
+}
 
 /// The spec backend made from one backend service, with its kept names.
 fn backend(w: &mut Walk, bs_path: &str, bs: &Value) -> Option<(Backend, BackendNames)> {
@@ -638,7 +680,11 @@ fn shape(project: &str, found: &Found, front: &Front, redirect: Option<&Front>) 
     let map_path = link_path(s(&proxy, "urlMap")).to_string();
     let map = w.get(&map_path).cloned().unwrap_or(Value::Null);
     w.resources.insert(map_path.clone());
-    w.keep_extras(&front.proxy_path, &proxy, PROXY_EXTRAS);
+    let (http3, ssl_policy) = if front.https {
+        proxy_options(&mut w, &front.proxy_path, &proxy, &mut names)
+    } else {
+        (None, None)
+    };
     if s(front.rule, "loadBalancingScheme") != "EXTERNAL_MANAGED" {
         w.refuse(&front.path, "loadBalancingScheme", &format!("a {} forwarding rule is a classic Application Load Balancer; the panel manages the global external one (EXTERNAL_MANAGED) only", s(front.rule, "loadBalancingScheme")));
     }
@@ -795,6 +841,9 @@ fn shape(project: &str, found: &Found, front: &Front, redirect: Option<&Front>) 
                 http_redirect: redirect.is_some(),
                 // A proxy serving a certificate map is refused above; classic it is.
                 certificate: Default::default(),
+                ipv6: false,
+                http3,
+                ssl_policy,
             },
             backends,
             routing,

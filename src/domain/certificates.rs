@@ -217,7 +217,7 @@ pub fn domain_status(domain: &str, status: Option<&str>, ip: Option<&str>) -> Ex
 pub struct DnsRecord {
     /// The record's name as a zone file writes it, with the final dot.
     pub name: String,
-    /// Always `A`: the load balancer has one global IPv4 address.
+    /// `A` for the global IPv4 address; `AAAA` for the IPv6 one (`frontend.ipv6`).
     pub kind: &'static str,
     /// The IP, or `None` before the first apply has reserved it.
     pub value: Option<String>,
@@ -343,6 +343,26 @@ pub fn authorization_records(
 /// The A record each domain needs. Domains are written as users gave them; a trailing dot (which
 /// Google accepts) is not doubled, and names are lowercased since DNS is case-insensitive.
 pub fn dns_records(domains: &[String], ip: Option<&str>) -> Vec<DnsRecord> {
+    records_of_kind(domains, "A", ip)
+}
+
+/// The A records and, with `frontend.ipv6`, each domain's AAAA record right after its A record
+/// (`ipv6` is the IPv6 address, `None` before the first apply has one).
+pub fn dns_records_dual(
+    domains: &[String],
+    ip: Option<&str>,
+    ipv6: Option<Option<&str>>,
+) -> Vec<DnsRecord> {
+    let a = dns_records(domains, ip);
+    let Some(ipv6) = ipv6 else { return a };
+    let aaaa = records_of_kind(domains, "AAAA", ipv6);
+    a.into_iter()
+        .zip(aaaa)
+        .flat_map(|(a, aaaa)| [a, aaaa])
+        .collect()
+}
+
+fn records_of_kind(domains: &[String], kind: &'static str, ip: Option<&str>) -> Vec<DnsRecord> {
     let mut out: Vec<DnsRecord> = Vec::new();
     for d in domains {
         let d = d.trim().to_ascii_lowercase();
@@ -355,7 +375,7 @@ pub fn dns_records(domains: &[String], ip: Option<&str>) -> Vec<DnsRecord> {
         }
         out.push(DnsRecord {
             name,
-            kind: "A",
+            kind,
             value: ip.map(str::to_string),
             ttl: 300,
         });

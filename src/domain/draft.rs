@@ -50,6 +50,13 @@ pub struct DraftFrontend {
     pub http_redirect: bool,
     #[serde(default, skip_serializing_if = "CertificateMode::is_managed")]
     pub certificate: CertificateMode,
+    /// The per-frontend options (`domain::frontend_options`), carried as the spec has them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ipv6: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http3: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_policy: Option<crate::domain::frontend_options::SslPolicy>,
 }
 
 fn static_ip() -> IpKind {
@@ -64,6 +71,9 @@ impl Default for DraftFrontend {
             ip: IpKind::Static,
             http_redirect: false,
             certificate: CertificateMode::Managed,
+            ipv6: false,
+            http3: None,
+            ssl_policy: None,
         }
     }
 }
@@ -163,6 +173,9 @@ impl Draft {
                 ip: spec.frontend.ip,
                 http_redirect: spec.frontend.http_redirect,
                 certificate: spec.frontend.certificate,
+                ipv6: spec.frontend.ipv6,
+                http3: spec.frontend.http3,
+                ssl_policy: spec.frontend.ssl_policy.clone(),
             },
             backends: spec.backends.clone(),
             routing: DraftRouting {
@@ -331,6 +344,18 @@ pub fn apply_frontend(d: &mut Draft, f: &FrontendForm) -> Result<()> {
         } else {
             CertificateMode::Managed
         },
+        // The form has no fields for these yet: what the draft had stays, except the
+        // HTTPS-only ones on an http draft.
+        ipv6: d.frontend.ipv6,
+        http3: d
+            .frontend
+            .http3
+            .filter(|_| protocol == Some(Protocol::Https)),
+        ssl_policy: d
+            .frontend
+            .ssl_policy
+            .clone()
+            .filter(|_| protocol == Some(Protocol::Https)),
     };
     Ok(())
 }

@@ -44,6 +44,10 @@ pub fn http_forwarding_rule(spec: &Spec) -> String {
     })
 }
 
+pub fn ssl_policy(spec: &Spec) -> String {
+    or_derived(&spec.names.ssl_policy, || names::ssl_policy(&spec.name))
+}
+
 fn sorted(domains: &[String]) -> Vec<String> {
     let mut d: Vec<String> = domains.iter().map(|d| d.to_ascii_lowercase()).collect();
     d.sort();

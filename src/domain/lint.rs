@@ -92,6 +92,7 @@ pub fn lint_knowing(spec: &Spec, known: &[KnownService]) -> Vec<Warning> {
     run_app_services(&mut out, spec, known);
     services(&mut out, spec);
     routing(&mut out, spec);
+    out.0.extend(super::frontend_options::lints(spec));
     out.0
 }
 

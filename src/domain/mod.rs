@@ -84,6 +84,7 @@ pub mod describe;
 pub mod draft;
 pub mod env_values;
 pub mod explicit_names;
+pub mod frontend_options;
 pub mod gcloud;
 pub mod links;
 pub mod lint;

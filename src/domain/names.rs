@@ -124,6 +124,24 @@ pub fn http_forwarding_rule(deployment: &str) -> String {
     format!("{deployment}-http-fr")
 }
 
+/// The IPv6 address beside `address` (`frontend.ipv6` with a static IP).
+pub fn ipv6_address(deployment: &str) -> String {
+    format!("{deployment}-ipv6")
+}
+
+pub fn https_forwarding_rule_ipv6(deployment: &str) -> String {
+    format!("{deployment}-https-fr-ipv6")
+}
+
+pub fn http_forwarding_rule_ipv6(deployment: &str) -> String {
+    format!("{deployment}-http-fr-ipv6")
+}
+
+/// The SSL policy of the HTTPS proxy (`frontend.ssl_policy`).
+pub fn ssl_policy(deployment: &str) -> String {
+    format!("{deployment}-ssl-policy")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -154,8 +154,24 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
         keys(
             f,
             "frontend.",
-            &["protocol", "domains", "ip", "http_redirect", "certificate"],
+            &[
+                "protocol",
+                "domains",
+                "ip",
+                "http_redirect",
+                "certificate",
+                "ipv6",
+                "http3",
+                "ssl_policy",
+            ],
         )?;
+        if let Some(p) = f.get("ssl_policy").and_then(Value::as_object) {
+            keys(
+                p,
+                "frontend.ssl_policy.",
+                crate::domain::frontend_options::SSL_POLICY_KEYS,
+            )?;
+        }
     }
     if let Some(bs) = top.get("backends").and_then(Value::as_array) {
         for (i, b) in bs.iter().enumerate() {

@@ -54,6 +54,9 @@ pub struct ExplicitNames {
     pub http_forwarding_rule: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertificateName>,
+    /// The HTTPS proxy's SSL policy (`frontend.ssl_policy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_policy: Option<String>,
     /// Per spec backend name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub backends: BTreeMap<String, BackendNames>,
@@ -103,6 +106,7 @@ impl ExplicitNames {
             ("address", &self.address),
             ("https_forwarding_rule", &self.https_forwarding_rule),
             ("http_forwarding_rule", &self.http_forwarding_rule),
+            ("ssl_policy", &self.ssl_policy),
         ]
         .into_iter()
         .filter_map(|(f, v)| Some((format!("names.{f}"), v.as_deref()?)))
@@ -409,6 +413,15 @@ pub struct Frontend {
     /// written before Certificate Manager keep meaning what they meant.
     #[serde(default, skip_serializing_if = "CertificateMode::is_managed")]
     pub certificate: CertificateMode,
+    /// A second, IPv6 address and its forwarding rules beside the IPv4 ones
+    /// (`domain::frontend_options`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ipv6: bool,
+    /// HTTP/3: `quicOverride` ENABLE or DISABLE on the HTTPS proxy; absent leaves it to Google.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http3: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_policy: Option<crate::domain::frontend_options::SslPolicy>,
 }
 
 /// Where the HTTPS frontend's certificates come from (docs/contract.md §2.2).

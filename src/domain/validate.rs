@@ -109,6 +109,9 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<FieldError>> {
     for (field, message) in super::rollout::problems(spec.rollout.as_ref()) {
         e.add(field, message);
     }
+    for (field, message) in super::frontend_options::problems(spec) {
+        e.add(field, message);
+    }
 
     // Belt and braces: the URL map these rules let through must pass the API's own checks.
     // A failure here is a gap in the rules above, reported rather than sent to Google.
@@ -222,6 +225,12 @@ pub fn deployment_names(spec: &Spec) -> Vec<(String, &'static str)> {
             }
             out.push((names::https_proxy(d), "HTTPS proxy"));
             out.push((names::https_forwarding_rule(d), "forwarding rule"));
+            if f.ssl_policy.is_some() {
+                out.push((names::ssl_policy(d), "SSL policy"));
+            }
+            if f.ipv6 {
+                out.push((names::https_forwarding_rule_ipv6(d), "forwarding rule"));
+            }
             if f.http_redirect {
                 out.push((names::redirect_url_map(d), "redirect URL map"));
                 out.push((names::http_proxy(d), "HTTP proxy"));
@@ -231,6 +240,9 @@ pub fn deployment_names(spec: &Spec) -> Vec<(String, &'static str)> {
         Protocol::Http => {
             out.push((names::http_proxy(d), "HTTP proxy"));
             out.push((names::http_forwarding_rule(d), "forwarding rule"));
+            if f.ipv6 {
+                out.push((names::http_forwarding_rule_ipv6(d), "forwarding rule"));
+            }
         }
     }
     for b in &spec.backends {

@@ -451,6 +451,8 @@ pub struct Overview {
     /// a destroy.
     pub destroyed: Option<String>,
     pub ip: Option<String>,
+    /// With `frontend.ipv6`: the IPv6 address (`None` inside before the first apply has one).
+    pub ipv6: Option<Option<String>>,
     /// A job holding until a new certificate is ACTIVE: (job id, certificate, progress).
     pub certificate_change: Option<(i64, String, Option<String>)>,
     pub dns: Vec<DnsRecord>,
@@ -630,6 +632,7 @@ pub async fn load(
             )
         }),
         ip: ip.clone(),
+        ipv6: None,
         certificate_change: crate::db::jobs::waiting_for_certificate(
             &state.db,
             &crate::db::jobs::deployment_key(id),
@@ -711,7 +714,13 @@ pub async fn load(
         .collect();
     o.svg = topology::to_svg(&topo);
     o.https = spec.frontend.protocol == Protocol::Https;
-    o.dns = certificates::dns_records(&spec.frontend.domains, ip.as_deref());
+    let ipv6 = live.as_ref().and_then(|l| l.ipv6.as_deref());
+    o.dns = certificates::dns_records_dual(
+        &spec.frontend.domains,
+        ip.as_deref(),
+        spec.frontend.ipv6.then_some(ipv6),
+    );
+    o.ipv6 = spec.frontend.ipv6.then(|| ipv6.map(str::to_string));
     if o.https && !spec.frontend.certificate.is_managed() {
         o.authorizations = read_authorizations(state, &spec).await;
     }
@@ -827,6 +836,7 @@ mod tests {
         let live = |status: Option<&str>| LiveRow {
             deployment_id: 1,
             ip: Some("203.0.113.7".into()),
+            ipv6: None,
             certificate: Some("hello-lb-cert-1".into()),
             cert_status: status.map(str::to_string),
             domain_status: "{}".into(),

@@ -372,6 +372,7 @@ async fn exercise(c: &Client) {
     .await
     .unwrap();
     certificate_manager(c).await;
+    frontend_options(c).await;
     hps.list().await.unwrap();
     let hp = c.target_http_proxies(P);
     c.wait_operation(
@@ -647,6 +648,174 @@ async fn certificate_manager(c: &Client) {
     }
 }
 
+/// The calls `plan::steps` stores for the frontend options (`frontend.ipv6`, `http3`,
+/// `ssl_policy`), taken from the planner itself: the SSL policy and IPv6 address inserts, an
+/// IPv6 forwarding rule, `setQuicOverride` and `setSslPolicy` on a live proxy, the policy's
+/// patch under its fingerprint, the policy detached by an empty reference, and the deletes.
+/// The planned proxy is the exercise's `https` one.
+async fn frontend_options(c: &Client) {
+    use reqwest::Method;
+    use switchyard::domain::plan::{self, Action, LiveState, ResourceKind};
+    let spec_of = |options: Value| {
+        let mut v = json!({
+            "name": "opts", "project": P,
+            "frontend": { "protocol": "https", "domains": ["shop.example.com"] },
+            "backends": [{ "name": "web", "type": "serverless", "service": "web", "regions": [R] }],
+            "routing": { "default": { "backend": "web" } }
+        });
+        for (k, o) in options.as_object().unwrap() {
+            v["frontend"][k] = o.clone();
+        }
+        switchyard::domain::parse::parse(v.to_string()).unwrap()
+    };
+    // `base`: the exercise's live proxy, whose URL map and certificates the planned one keeps.
+    let planned = |spec: &switchyard::domain::spec::Spec, live: &LiveState, base: &Value| {
+        let mut graph = plan::compile(spec);
+        for r in &mut graph.resources {
+            if r.kind == ResourceKind::TargetHttpsProxy {
+                r.body["urlMap"] = base["urlMap"].clone();
+                r.body["sslCertificates"] = base["sslCertificates"].clone();
+            }
+        }
+        // Only the frontend's own resources: the rest exists in the exercise under other names.
+        graph.resources.retain(|r| {
+            matches!(
+                r.kind,
+                ResourceKind::SslPolicy
+                    | ResourceKind::TargetHttpsProxy
+                    | ResourceKind::GlobalAddress
+                    | ResourceKind::GlobalForwardingRule
+            ) && (r.kind != ResourceKind::GlobalAddress || r.name.ends_with("-ipv6"))
+                && (r.kind != ResourceKind::GlobalForwardingRule
+                    || r.name.ends_with("-https-fr-ipv6"))
+        });
+        plan::steps(&plan::diff(&graph, live)).unwrap()
+    };
+    let proxy = format!("projects/{P}/global/targetHttpsProxies/https");
+    let to_exercise = |s: &str| {
+        s.replace(
+            "targetHttpsProxies/opts-https-proxy",
+            "targetHttpsProxies/https",
+        )
+    };
+    let send = |call: plan::Call| async move {
+        let mut body = call.body.clone();
+        if call.needs_fingerprint {
+            let current: Value = c
+                .get(&ResourceRef::parse(&call.path).unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            body.as_mut().unwrap()["fingerprint"] = current["fingerprint"].clone();
+        }
+        let verb = match call.verb {
+            plan::Verb::Post => Method::POST,
+            plan::Verb::Patch => Method::PATCH,
+            plan::Verb::Delete => Method::DELETE,
+            other => panic!("{other:?}"),
+        };
+        let op = c.mutate_path(verb, &call.path, body, rid()).await.unwrap();
+        c.wait_operation(&op).await.unwrap();
+    };
+    let on = spec_of(json!({ "ipv6": true, "http3": false,
+        "ssl_policy": { "min_tls_version": "1.2", "profile": "MODERN" } }));
+    let owner = json!("switchyard:deployment=opts");
+    // The proxy is live without the options (HTTP/3 on from the patch above): creates for the
+    // policy, address and rule, then the two setters.
+    let mut live = LiveState::new();
+    let mut live_proxy: Value = c
+        .get(&ResourceRef::parse(&proxy).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    live_proxy["description"] = owner.clone();
+    let planned_proxy = format!("projects/{P}/global/targetHttpsProxies/opts-https-proxy");
+    live.insert(planned_proxy.clone(), Some(live_proxy.clone()));
+    let steps = planned(&on, &live, &live_proxy);
+    let mut verbs = Vec::new();
+    for mut s in steps {
+        s.call.path = to_exercise(&s.call.path);
+        if let Some(b) = s.call.body.as_mut()
+            && b.get("target").is_some()
+        {
+            b["target"] = json!(proxy);
+        }
+        verbs.push(s.id.rsplit(':').next().unwrap().to_string());
+        send(s.call).await;
+    }
+    assert!(verbs.contains(&"setQuicOverride".to_string()), "{verbs:?}");
+    assert!(verbs.contains(&"setSslPolicy".to_string()), "{verbs:?}");
+    let policy_path = format!("projects/{P}/global/sslPolicies/opts-ssl-policy");
+    c.get::<Value>(&ResourceRef::parse(&policy_path).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    c.list::<Value>(&switchyard::cloud::CollectionRef::global(P, "sslPolicies"))
+        .await
+        .unwrap();
+
+    // Another profile: the policy's patch.
+    let restricted = spec_of(json!({ "ipv6": true, "http3": false,
+        "ssl_policy": { "min_tls_version": "1.2", "profile": "RESTRICTED" } }));
+    let mut live = LiveState::new();
+    let mut live_policy: Value = c
+        .get(&ResourceRef::parse(&policy_path).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    live_policy["description"] = owner.clone();
+    live.insert(policy_path.clone(), Some(live_policy));
+    let steps = planned(&restricted, &live, &live_proxy);
+    let patch = steps
+        .into_iter()
+        .find(|s| s.resource == policy_path && s.action == plan::StepAction::Update)
+        .unwrap();
+    send(patch.call).await;
+
+    // No policy and no HTTP/3 choice: setSslPolicy with an empty reference, setQuicOverride
+    // NONE, then the deletes.
+    let off = spec_of(json!({}));
+    let mut live_proxy: Value = c
+        .get(&ResourceRef::parse(&proxy).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    live_proxy["description"] = owner.clone();
+    let mut live = LiveState::new();
+    live.insert(planned_proxy.clone(), Some(live_proxy.clone()));
+    let updates = planned(&off, &live, &live_proxy);
+    assert_eq!(updates.len(), 2, "{updates:?}");
+    for mut s in updates {
+        s.call.path = to_exercise(&s.call.path);
+        send(s.call).await;
+    }
+    for (collection, name) in [
+        ("forwardingRules", "opts-https-fr-ipv6"),
+        ("addresses", "opts-ipv6"),
+        ("sslPolicies", "opts-ssl-policy"),
+    ] {
+        let path = format!("projects/{P}/global/{collection}/{name}");
+        let kind = ResourceKind::from_path(&path, "opts").unwrap();
+        let mut live = LiveState::new();
+        let mut v: Value = c
+            .get(&ResourceRef::parse(&path).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        v["description"] = owner.clone();
+        live.insert(path.clone(), Some(v));
+        let p = plan::destroy("opts", P, &live);
+        assert!(
+            p.entries
+                .iter()
+                .all(|e| e.action == Action::Delete && e.kind == kind)
+        );
+        for s in plan::steps(&p).unwrap() {
+            send(s.call).await;
+        }
+    }
+}
+
 /// Compute's merge-patch of a proxy removing `field`, with the fingerprint read just before, as
 /// the job's detaching steps send it.
 async fn clear_proxy_field(c: &Client, proxy: &str, field: &str) {
@@ -813,6 +982,13 @@ async fn every_request_the_client_sends_fits_the_discovery_documents() {
         "compute.targetHttpsProxies.setUrlMap",
         "compute.targetHttpsProxies.setSslCertificates",
         "compute.targetHttpsProxies.setCertificateMap",
+        "compute.targetHttpsProxies.setQuicOverride",
+        "compute.targetHttpsProxies.setSslPolicy",
+        "compute.sslPolicies.insert",
+        "compute.sslPolicies.get",
+        "compute.sslPolicies.list",
+        "compute.sslPolicies.patch",
+        "compute.sslPolicies.delete",
         "compute.targetHttpsProxies.list",
         "compute.targetHttpsProxies.delete",
         "compute.targetHttpProxies.insert",

@@ -143,7 +143,15 @@ pub fn steps(r: &DesiredResource, p: &str) -> Vec<GcloudStep> {
                 .map(last_segment)
                 .collect();
             let step = base(r, "HTTPS proxy".into(), "target-https-proxies", "create", p)
-                .arg(format!("--url-map={}", last_segment(str_at(b, "/urlMap"))));
+                .arg(format!("--url-map={}", last_segment(str_at(b, "/urlMap"))))
+                .args_if(
+                    b.get("quicOverride").is_some(),
+                    format!("--quic-override={}", str_at(b, "/quicOverride")),
+                )
+                .args_if(
+                    b.get("sslPolicy").is_some(),
+                    format!("--ssl-policy={}", last_segment(str_at(b, "/sslPolicy"))),
+                );
             match b["certificateMap"].as_str() {
                 // The map's own name; gcloud looks it up in location global.
                 Some(map) => vec![step.arg(format!("--certificate-map={}", last_segment(map)))],
@@ -158,7 +166,12 @@ pub fn steps(r: &DesiredResource, p: &str) -> Vec<GcloudStep> {
             // A global address without --subnet is EXTERNAL, the only type a global one has here.
             base(
                 r,
-                "Reserved global IPv4 address (point the domains' DNS A records at it)".into(),
+                if str_at(b, "/ipVersion") == "IPV6" {
+                    "Reserved global IPv6 address (point the domains' DNS AAAA records at it)"
+                } else {
+                    "Reserved global IPv4 address (point the domains' DNS A records at it)"
+                }
+                .into(),
                 "addresses",
                 "create",
                 p,
@@ -187,7 +200,20 @@ pub fn steps(r: &DesiredResource, p: &str) -> Vec<GcloudStep> {
             if let Some(a) = b["IPAddress"].as_str() {
                 s = s.arg(format!("--address={}", last_segment(a)));
             }
+            if let Some(v) = b["ipVersion"].as_str() {
+                s = s.arg(format!("--ip-version={v}"));
+            }
             vec![s]
+        }
+        ResourceKind::SslPolicy => {
+            let tls = str_at(b, "/minTlsVersion")
+                .trim_start_matches("TLS_")
+                .replace('_', ".");
+            vec![
+                base(r, "SSL policy of the HTTPS proxy (minimum TLS version and profile)".into(), "ssl-policies", "create", p)
+                    .arg(format!("--profile={}", str_at(b, "/profile")))
+                    .arg(format!("--min-tls-version={tls}")),
+            ]
         }
         ResourceKind::RunService { .. } => Vec::new(),
         // Made by `certificate_manager::steps`.

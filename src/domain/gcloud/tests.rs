@@ -328,3 +328,55 @@ fn a_multi_region_service_with_a_readiness_probe_is_one_alpha_deploy() {
         run[0]
     );
 }
+
+#[test]
+fn frontend_options_have_their_flags() {
+    let mut v = serde_json::to_value(contract()).unwrap();
+    v["frontend"]["ipv6"] = json!(true);
+    v["frontend"]["http3"] = json!(true);
+    v["frontend"]["ssl_policy"] = json!({ "min_tls_version": "1.2", "profile": "MODERN" });
+    let l = lines(&commands(&spec(v)));
+    let has = |start: &str, flags: &[&str]| {
+        let line = l
+            .iter()
+            .find(|c| c.starts_with(start))
+            .unwrap_or_else(|| panic!("no {start}: {l:#?}"));
+        for f in flags {
+            assert!(line.contains(f), "{line} lacks {f}");
+        }
+    };
+    has(
+        "gcloud compute ssl-policies create shop-ssl-policy --global",
+        &["--profile=MODERN", "--min-tls-version=1.2"],
+    );
+    has(
+        "gcloud compute target-https-proxies create shop-https-proxy",
+        &["--quic-override=ENABLE", "--ssl-policy=shop-ssl-policy"],
+    );
+    has(
+        "gcloud compute addresses create shop-ipv6",
+        &["--ip-version=IPV6"],
+    );
+    has(
+        "gcloud compute forwarding-rules create shop-https-fr-ipv6",
+        &["--address=shop-ipv6", "--ip-version=IPV6", "--ports=443"],
+    );
+    has(
+        "gcloud compute forwarding-rules create shop-http-fr-ipv6",
+        &["--target-http-proxy=shop-http-proxy", "--ports=80"],
+    );
+    let policy = l
+        .iter()
+        .position(|c| c.contains("ssl-policies create"))
+        .unwrap();
+    let proxy = l
+        .iter()
+        .position(|c| c.contains("target-https-proxies create"))
+        .unwrap();
+    assert!(policy < proxy);
+    if std::env::var("PRINT_GCLOUD").is_ok() {
+        for c in &l {
+            println!("{c}");
+        }
+    }
+}

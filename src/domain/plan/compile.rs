@@ -6,6 +6,7 @@ use super::{
 };
 use crate::domain::chain::Hop;
 use crate::domain::explicit_names as named;
+use crate::domain::frontend_options;
 use crate::domain::links::certificate_manager_url;
 use crate::domain::names;
 use crate::domain::spec::{
@@ -253,6 +254,82 @@ fn certificate_map(b: &mut Builder) -> (String, Vec<String>) {
     (map, entries)
 }
 
+/// A forwarding rule's body toward `target` on `port`, on `address` when the IP is reserved
+/// (else Google assigns one), with the ids it needs first.
+fn rule_body(target: &str, port: &str, address: Option<&String>) -> (Value, Vec<String>) {
+    let mut body = json!({
+        "IPProtocol": "TCP",
+        "portRange": port,
+        "loadBalancingScheme": "EXTERNAL_MANAGED",
+        "target": target,
+        "networkTier": "PREMIUM",
+    });
+    let mut deps = vec![target.to_string()];
+    if let Some(address) = address {
+        body["IPAddress"] = json!(address);
+        deps.push(address.clone());
+    }
+    (body, deps)
+}
+
+/// Whether the frontend serves IPv6, and on which reserved address (`None` inside: ephemeral).
+type Ipv6 = Option<Option<String>>;
+
+/// `frontend.ipv6`: with a static IP, a second global address of `ipVersion: IPV6` beside the
+/// IPv4 one, so the IPv6 rules survive being re-created as the IPv4 ones do.
+fn ipv6_address(b: &mut Builder) -> Ipv6 {
+    let f = &b.spec.frontend;
+    if !f.ipv6 {
+        return None;
+    }
+    Some(match f.ip {
+        IpKind::Static => Some(b.add(
+            ResourceKind::GlobalAddress,
+            names::ipv6_address(&b.spec.name),
+            json!({ "ipVersion": "IPV6", "addressType": "EXTERNAL" }),
+            Vec::new(),
+            None,
+        )),
+        IpKind::Ephemeral => None,
+    })
+}
+
+/// The IPv6 twin of the IPv4 rule toward `proxy` on `port`: the same proxy, its own rule, so
+/// turning IPv6 on or off never touches the IPv4 rules.
+fn ipv6_rule(b: &mut Builder, ipv6: &Ipv6, proxy: &str, port: &str) {
+    let Some(address) = ipv6 else { return };
+    let (mut body, deps) = rule_body(proxy, port, address.as_ref());
+    body["ipVersion"] = json!("IPV6");
+    let deployment = b.spec.name.as_str();
+    let name = if port == "443" {
+        names::https_forwarding_rule_ipv6(deployment)
+    } else {
+        names::http_forwarding_rule_ipv6(deployment)
+    };
+    b.add(ResourceKind::GlobalForwardingRule, name, body, deps, None);
+}
+
+/// HTTP/3 and the SSL policy on the HTTPS proxy (`domain::frontend_options`): `quicOverride`
+/// only when the spec chooses (absent is Google's `NONE`), and the policy as its own resource
+/// the proxy waits for.
+fn https_proxy_options(b: &mut Builder, body: &mut Value, deps: &mut Vec<String>) {
+    let f = &b.spec.frontend;
+    if f.http3.is_some() {
+        body["quicOverride"] = json!(frontend_options::quic_override(f));
+    }
+    if let Some(policy) = f.ssl_policy.clone() {
+        let id = b.add(
+            ResourceKind::SslPolicy,
+            named::ssl_policy(b.spec),
+            policy.body(),
+            Vec::new(),
+            None,
+        );
+        body["sslPolicy"] = json!(id);
+        deps.push(id);
+    }
+}
+
 /// Every resource the spec keeps under its existing name, whether or not the spec still uses
 /// it: one it replaced (a certificate for other domains) is deleted like any leftover.
 fn kept_paths(spec: &Spec) -> Vec<String> {
@@ -266,6 +343,7 @@ fn kept_paths(spec: &Spec) -> Vec<String> {
         (&n.address, ResourceKind::GlobalAddress),
         (&n.https_forwarding_rule, ResourceKind::GlobalForwardingRule),
         (&n.http_forwarding_rule, ResourceKind::GlobalForwardingRule),
+        (&n.ssl_policy, ResourceKind::SslPolicy),
     ]
     .into_iter()
     .filter_map(|(name, kind)| Some(resource_path(p, &kind, name.as_deref()?)))
@@ -543,22 +621,9 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
         )),
         IpKind::Ephemeral => None,
     };
+    let ipv6 = ipv6_address(&mut b);
 
-    let forwarding_rule = |target: &str, port: &str| {
-        let mut body = json!({
-            "IPProtocol": "TCP",
-            "portRange": port,
-            "loadBalancingScheme": "EXTERNAL_MANAGED",
-            "target": target,
-            "networkTier": "PREMIUM",
-        });
-        let mut deps = vec![target.to_string()];
-        if let Some(address) = &address {
-            body["IPAddress"] = json!(address);
-            deps.push(address.clone());
-        }
-        (body, deps)
-    };
+    let forwarding_rule = |target: &str, port: &str| rule_body(target, port, address.as_ref());
 
     match spec.frontend.protocol {
         Protocol::Https => {
@@ -585,6 +650,8 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                 }
             };
             proxy_deps.insert(0, url_map.clone());
+            let mut proxy_body = proxy_body;
+            https_proxy_options(&mut b, &mut proxy_body, &mut proxy_deps);
             let proxy = b.add(
                 ResourceKind::TargetHttpsProxy,
                 named::https_proxy(spec),
@@ -600,6 +667,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                 deps,
                 None,
             );
+            ipv6_rule(&mut b, &ipv6, &proxy, "443");
             if spec.frontend.http_redirect {
                 let redirect = b.add(
                     ResourceKind::RedirectUrlMap,
@@ -623,6 +691,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                     deps,
                     None,
                 );
+                ipv6_rule(&mut b, &ipv6, &proxy, "80");
             }
         }
         Protocol::Http => {
@@ -641,6 +710,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                 deps,
                 None,
             );
+            ipv6_rule(&mut b, &ipv6, &proxy, "80");
         }
     }
 

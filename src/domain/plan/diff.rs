@@ -5,7 +5,7 @@ use super::{
     ResourceKind, link_path,
 };
 use super::{INVOKER_ROLE, PUBLIC_MEMBER};
-use crate::domain::{names, validate};
+use crate::domain::{frontend_options, names, validate};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -33,7 +33,13 @@ fn managed_optional(kind: &ResourceKind) -> &'static [&'static str] {
     match kind {
         ResourceKind::BackendService => &["outlierDetection", "customRequestHeaders"],
         // Moving between classic certificates and a certificate map changes both fields.
-        ResourceKind::TargetHttpsProxy => &["sslCertificates", "certificateMap"],
+        // Removing an SSL policy or the HTTP/3 choice from the spec changes the proxy too.
+        ResourceKind::TargetHttpsProxy => &[
+            "sslCertificates",
+            "certificateMap",
+            "sslPolicy",
+            "quicOverride",
+        ],
         ResourceKind::UrlMap | ResourceKind::RedirectUrlMap => &[
             "defaultService",
             "defaultRouteAction",
@@ -236,6 +242,15 @@ fn changes(desired: &DesiredResource, live: &Value, state: &LiveState) -> Vec<Fi
             }
             "portRange" => port_range_eq(d.unwrap_or(&Value::Null), l.unwrap_or(&Value::Null)),
             "customRequestHeaders" => headers(d) == headers(l),
+            // Google reports `NONE` for a proxy that never had a choice made.
+            "quicOverride" => {
+                let quic = |v: Option<&Value>| {
+                    v.and_then(Value::as_str)
+                        .unwrap_or(frontend_options::QUIC_DEFAULT)
+                        .to_string()
+                };
+                quic(d) == quic(l)
+            }
             _ => match (d, l) {
                 (Some(d), Some(l)) => subset_eq(d, l),
                 (Some(d), None) => is_empty_default(d),
@@ -424,9 +439,16 @@ fn action_for(kind: &ResourceKind, changes: &[FieldChange]) -> Action {
         // Attaching the endpoint is the only thing an existing NEG can have done to it.
         ResourceKind::InternetNeg => fields.iter().all(|f| f == "networkEndpoints"),
         ResourceKind::GlobalForwardingRule => fields.iter().all(|f| f == "target"),
-        ResourceKind::TargetHttpsProxy => fields
-            .iter()
-            .all(|f| ["urlMap", "sslCertificates", "certificateMap"].contains(&f.as_str())),
+        ResourceKind::TargetHttpsProxy => fields.iter().all(|f| {
+            [
+                "urlMap",
+                "sslCertificates",
+                "certificateMap",
+                "sslPolicy",
+                "quicOverride",
+            ]
+            .contains(&f.as_str())
+        }),
         // Only the certificates of an entry can be patched; its hostname is what it is.
         ResourceKind::CertificateMapEntry { .. } => fields.iter().all(|f| f == "certificates"),
         ResourceKind::TargetHttpProxy => fields.iter().all(|f| f == "urlMap"),

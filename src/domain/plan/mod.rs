@@ -69,6 +69,8 @@ pub enum ResourceKind {
     CertificateMapEntry {
         map: String,
     },
+    /// The HTTPS proxy's SSL policy (`frontend.ssl_policy`): minimum TLS version and profile.
+    SslPolicy,
 }
 
 impl ResourceKind {
@@ -90,6 +92,7 @@ impl ResourceKind {
             ResourceKind::ManagedCertificate => "certificates",
             ResourceKind::CertificateMap => "certificateMaps",
             ResourceKind::CertificateMapEntry { .. } => "certificateMapEntries",
+            ResourceKind::SslPolicy => "sslPolicies",
         }
     }
 
@@ -131,6 +134,7 @@ impl ResourceKind {
             ResourceKind::UrlMap
             | ResourceKind::RedirectUrlMap
             | ResourceKind::SslCertificate
+            | ResourceKind::SslPolicy
             | ResourceKind::CertificateMapEntry { .. } => 2,
             ResourceKind::BackendService | ResourceKind::CertificateMap => 3,
             ResourceKind::ServerlessNeg { .. }
@@ -154,7 +158,7 @@ impl ResourceKind {
                 | (UrlMap | RedirectUrlMap, BackendService)
                 | (
                     TargetHttpsProxy,
-                    UrlMap | RedirectUrlMap | SslCertificate | CertificateMap
+                    UrlMap | RedirectUrlMap | SslCertificate | CertificateMap | SslPolicy
                 )
                 // The proxy serves what its map's entries hold: no entry goes before the map
                 // is detached from it.
@@ -241,6 +245,7 @@ impl ResourceKind {
                 }
                 "urlMaps" => ResourceKind::UrlMap,
                 "sslCertificates" => ResourceKind::SslCertificate,
+                "sslPolicies" => ResourceKind::SslPolicy,
                 "targetHttpsProxies" => ResourceKind::TargetHttpsProxy,
                 "targetHttpProxies" => ResourceKind::TargetHttpProxy,
                 "addresses" => ResourceKind::GlobalAddress,

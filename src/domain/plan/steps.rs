@@ -410,6 +410,7 @@ fn update_steps(
                     out.push(setter(b, "setUrlMap", without_global(&e.resource), body));
                 }
             }
+            out.extend(frontend_option_steps(b, e, d, fields, &after));
             let to_map = fields.iter().any(|f| f == "certificateMap")
                 && d.body.get("certificateMap").is_some();
             if to_map {
@@ -418,6 +419,14 @@ fn update_steps(
                 out.push(certificate_steps(b, e, d, after.clone()));
             }
             out
+        }
+        // sslPolicies have `patch` and no `update`: the changed fields, under the fingerprint.
+        ResourceKind::SslPolicy => {
+            let body: serde_json::Map<String, Value> = fields
+                .iter()
+                .filter_map(|f| d.body.get(f).map(|v| (f.clone(), v.clone())))
+                .collect();
+            vec![compute_patch(b, e, "patch", Value::Object(body), after)]
         }
         ResourceKind::GlobalForwardingRule => {
             let body = json!({ "target": d.body["target"] });
@@ -435,6 +444,49 @@ fn update_steps(
             after,
         )],
     }
+}
+
+/// A live HTTPS proxy's HTTP/3 choice and SSL policy (`domain::frontend_options`), each by
+/// its setter (both paths have `/global/`). A policy the spec dropped is detached by an empty
+/// reference, and its delete waits for that step since the body no longer names it.
+fn frontend_option_steps(
+    b: &mut Builder,
+    e: &PlanEntry,
+    d: &super::DesiredResource,
+    fields: &[String],
+    after: &[String],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut set = |b: &mut Builder, verb: &str, body: Value| {
+        out.push(b.push(
+            format!("update:{}:{verb}", e.resource),
+            StepAction::Update,
+            &e.resource,
+            after.to_vec(),
+            Call {
+                api: Api::Compute,
+                verb: Verb::Post,
+                path: format!("{}/{verb}", e.resource),
+                body: Some(body),
+                scope: scope_of(e),
+                needs_fingerprint: false,
+            },
+        ));
+    };
+    if fields.iter().any(|f| f == "quicOverride") {
+        let quic = d.body["quicOverride"]
+            .as_str()
+            .unwrap_or(crate::domain::frontend_options::QUIC_DEFAULT);
+        set(b, "setQuicOverride", json!({ "quicOverride": quic }));
+    }
+    if fields.iter().any(|f| f == "sslPolicy") {
+        let body = match d.body.get("sslPolicy") {
+            Some(policy) => json!({ "sslPolicy": policy }),
+            None => json!({}),
+        };
+        set(b, "setSslPolicy", body);
+    }
+    out
 }
 
 /// A live HTTPS proxy's certificates change: attach the new ones beside those it has, wait for

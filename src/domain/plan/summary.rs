@@ -24,6 +24,7 @@ pub fn kind_words(kind: &ResourceKind) -> &'static str {
         ResourceKind::ManagedCertificate => "Certificate Manager certificate",
         ResourceKind::CertificateMap => "certificate map",
         ResourceKind::CertificateMapEntry { .. } => "certificate map entry",
+        ResourceKind::SslPolicy => "SSL policy",
     }
 }
 

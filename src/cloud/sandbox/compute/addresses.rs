@@ -104,13 +104,14 @@ pub(super) async fn prepare(
     Ok(())
 }
 
-/// A free address from ranges Google uses for global load balancers.
+/// A free address: IPv4 from ranges Google uses for global load balancers, IPv6 from the
+/// documentation range 2001:db8::/32 (RFC 3849), so a sandbox address never names a real host.
 pub(super) fn allocate_ip(version: &str, taken: &[String]) -> String {
     use rand::Rng;
     let mut rng = rand::rng();
     loop {
         let ip = if version == "IPV6" {
-            format!("2600:1901:0:{:x}::", rng.random_range(0x1000..0xffffu32))
+            format!("2001:db8:0:{:x}::", rng.random_range(0x1000..0xffffu32))
         } else {
             format!(
                 "34.{}.{}.{}",

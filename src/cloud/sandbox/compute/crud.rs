@@ -13,7 +13,7 @@ use super::references::{check_references, normalise};
 use super::users::{Users, resource_path, users_of};
 use super::{
     Coll, Ctx, Fingerprint, addresses, backend_services, forwarding_rules, health_checks, negs,
-    ssl_certificates, target_proxies, url_maps,
+    ssl_certificates, ssl_policies, target_proxies, url_maps,
 };
 use crate::cloud::sandbox::{ApiError, ApiResult, merge_patch, random_hex, random_id, rfc3339};
 use crate::db::sandbox::{self as sql, StoredResource};
@@ -267,6 +267,8 @@ pub(super) async fn mutate_verb(
         "setUrlMap" => target_proxies::set_url_map(&mut body, &req),
         "setSslCertificates" => target_proxies::set_ssl_certificates(&mut body, &req),
         "setCertificateMap" => target_proxies::set_certificate_map(&mut body, &req),
+        "setSslPolicy" => target_proxies::set_ssl_policy(&mut body, &req),
+        "setQuicOverride" => target_proxies::set_quic_override(&mut body, &req),
         _ => {
             return Err(ApiError::not_implemented(
                 crate::cloud::sandbox::Api::Compute,
@@ -315,6 +317,7 @@ pub(super) async fn prepare(
         "backendServices" => backend_services::prepare(ctx, conn, &mut body).await?,
         "urlMaps" => body = url_maps::prepare(ctx, conn, body).await?,
         "sslCertificates" => ssl_certificates::prepare(&mut body)?,
+        "sslPolicies" => ssl_policies::prepare(&mut body)?,
         "targetHttpsProxies" => {
             target_proxies::prepare_https_proxy(&mut body)?;
             target_proxies::check_certificate_map(ctx, conn, &mut body).await?;

@@ -19,6 +19,7 @@ mod negs;
 mod operations;
 mod references;
 mod ssl_certificates;
+mod ssl_policies;
 mod target_proxies;
 mod url_map_hosts;
 mod url_map_schemes;
@@ -139,6 +140,8 @@ const COLLECTIONS: &[Coll] = &[
             "setUrlMap",
             "setSslCertificates",
             "setCertificateMap",
+            "setSslPolicy",
+            "setQuicOverride",
         ],
         fingerprint: Fingerprint::Required,
         kind: "compute#targetHttpsProxy",
@@ -161,6 +164,15 @@ const COLLECTIONS: &[Coll] = &[
         fingerprint: Fingerprint::Optional,
         kind: "compute#forwardingRule",
         singular: "forwarding_rule",
+    },
+    Coll {
+        name: "sslPolicies",
+        global: Some("sslPolicies"),
+        regional: None,
+        verbs: &["insert", "get", "list", "delete", "patch"],
+        fingerprint: Fingerprint::Required,
+        kind: "compute#sslPolicy",
+        singular: "ssl_policy",
     },
     Coll {
         name: "healthChecks",

@@ -91,6 +91,23 @@ pub(super) fn set_certificate_map(body: &mut Value, req: &Value) {
     }
 }
 
+/// `setSslPolicy` (HTTPS proxies): the policy, or none for an empty reference.
+pub(super) fn set_ssl_policy(body: &mut Value, req: &Value) {
+    match req.get("sslPolicy").and_then(Value::as_str) {
+        Some(policy) if !policy.is_empty() => body["sslPolicy"] = json!(policy),
+        _ => {
+            if let Some(o) = body.as_object_mut() {
+                o.remove("sslPolicy");
+            }
+        }
+    }
+}
+
+/// `setQuicOverride` (HTTPS proxies); the value is checked with the rest of the proxy.
+pub(super) fn set_quic_override(body: &mut Value, req: &Value) {
+    body["quicOverride"] = req.get("quicOverride").cloned().unwrap_or(json!("NONE"));
+}
+
 /// A proxy's certificate map must exist in Certificate Manager (location `global`), and is
 /// stored in the `//certificatemanager.googleapis.com/` form Google answers, whichever form
 /// came in. Certificate Manager certificates cannot sit in `sslCertificates` (API-NOTES §14.5).
