@@ -136,20 +136,8 @@ fn is_api_default(field: &str, v: &Value) -> bool {
     field == "quicOverride" && v == "NONE"
 }
 
-const BS_EXTRAS: &[(&str, &str)] = &[
-    (
-        "securityPolicy",
-        "a Cloud Armor policy filters requests to this backend",
-    ),
-    (
-        "edgeSecurityPolicy",
-        "a Cloud Armor edge policy filters cached requests",
-    ),
-    ("iap", "Identity-Aware Proxy settings on this backend"),
-    ("customResponseHeaders", "headers added to every response"),
-    ("cdnPolicy", "Cloud CDN cache settings"),
-    ("logConfig", "request logging settings"),
-];
+/// Cloud Armor, IAP, CDN cache settings and logging are the spec's (`edge_security::adopted`).
+const BS_EXTRAS: &[(&str, &str)] = &[("customResponseHeaders", "headers added to every response")];
 
 const PROXY_EXTRAS: &[(&str, &str)] = &[
     (
@@ -185,6 +173,14 @@ fn backend(w: &mut Walk, bs_path: &str, bs: &Value) -> Option<(Backend, BackendN
         return None;
     }
     w.keep_extras(bs_path, bs, BS_EXTRAS);
+    let project = bs_path.split('/').nth(1).unwrap_or_default();
+    let edge = match crate::domain::edge_security::adopted(bs, project) {
+        Ok(edge) => edge,
+        Err((field, reason)) => {
+            w.refuse(bs_path, field, &reason);
+            return None;
+        }
+    };
     let groups: Vec<String> = bs
         .get("backends")
         .and_then(Value::as_array)
@@ -343,6 +339,7 @@ fn backend(w: &mut Walk, bs_path: &str, bs: &Value) -> Option<(Backend, BackendN
                 .unwrap_or(false),
             outlier_detection: bs.get("outlierDetection").is_some(),
             project: None,
+            edge,
         },
         names,
     ))

@@ -522,6 +522,7 @@ pub fn add_serverless(d: &mut Draft, f: &ServerlessForm) -> Result<()> {
         cdn: f.cdn.is_some(),
         outlier_detection: f.outlier_detection.is_some(),
         project: None,
+        edge: Default::default(),
     });
     Ok(())
 }
@@ -610,6 +611,7 @@ pub fn add_internet(d: &mut Draft, f: &InternetForm) -> Result<()> {
         cdn: f.cdn.is_some(),
         outlier_detection: f.outlier_detection.is_some(),
         project: None,
+        edge: Default::default(),
     });
     Ok(())
 }
@@ -671,8 +673,10 @@ pub fn update_backend(
         .backends
         .pop()
         .expect("the add function pushed the backend");
-    // The form has no field for a serverless backend's project: an edit keeps it.
+    // The form has no field for a serverless backend's project: an edit keeps it, and the
+    // edge options (Cloud Armor, IAP, CDN cache, logging) likewise.
     new.project = old.project.clone();
+    new.edge = old.edge.clone();
     if new.name != old.name {
         rename_references(d, &old.name, &new.name);
     }
@@ -1053,6 +1057,7 @@ fn service_from_form(f: &ServiceForm) -> Result<Service> {
         allow_unauthenticated: f.allow_unauthenticated.is_some(),
         multi_region: f.multi_region.is_some(),
         readiness_probe: readiness_from_form(f)?,
+        default_url: true,
     })
 }
 
@@ -1131,7 +1136,11 @@ pub fn update_service(d: &mut Draft, index: usize, f: &ServiceForm) -> Result<()
             }
         }
     }
-    d.services[index] = svc;
+    // The form has no field for the default URL: an edit keeps it.
+    d.services[index] = Service {
+        default_url: old.default_url,
+        ..svc
+    };
     Ok(())
 }
 
