@@ -927,7 +927,7 @@ mod tests {
         }
         put(
             format!("{P}/global/backendServices/shared-bs"),
-            json!({ "name": "shared-bs", "loadBalancingScheme": "EXTERNAL_MANAGED", "protocol": "HTTPS", "securityPolicy": "x", "backends": [ { "group": format!("{P}/regions/r1/networkEndpointGroups/neg") } ] }),
+            json!({ "name": "shared-bs", "loadBalancingScheme": "EXTERNAL_MANAGED", "protocol": "HTTPS", "securityPolicy": format!("https://www.googleapis.com/compute/v1/{P}/global/securityPolicies/x"), "backends": [ { "group": format!("{P}/regions/r1/networkEndpointGroups/neg") } ] }),
         );
         put(
             format!("{P}/regions/r1/networkEndpointGroups/neg"),
@@ -952,12 +952,8 @@ mod tests {
                 "{:?}",
                 lb.unexpressible
             );
-            // Cloud Armor is outside the spec but never sent: kept.
-            assert!(
-                lb.unexpressible
-                    .iter()
-                    .any(|u| u.what == "securityPolicy" && u.outcome == Outcome::Kept)
-            );
+            // Cloud Armor is the spec's now (`backends[].security_policy`): nothing to keep.
+            assert!(!lb.unexpressible.iter().any(|u| u.what == "securityPolicy"));
         }
     }
 

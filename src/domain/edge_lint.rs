@@ -195,10 +195,15 @@ mod tests {
         .into_iter()
         .find(|w| w.code == "run-app-bypasses-edge-security")
         .unwrap();
-        assert!(w.message.contains("IAP on the load balancer"), "{}", w.message);
+        assert!(
+            w.message.contains("IAP on the load balancer"),
+            "{}",
+            w.message
+        );
         assert!(w.why.contains("bypasses"), "{}", w.why);
         assert!(
-            w.fix.contains("internal-and-cloud-load-balancing") && w.fix.contains("default_url: false"),
+            w.fix.contains("internal-and-cloud-load-balancing")
+                && w.fix.contains("default_url: false"),
             "{}",
             w.fix
         );

@@ -245,13 +245,19 @@ pub fn adopted(bs: &Value, project: &str) -> Result<BackendEdge, (&'static str, 
             }
             _ => Err((
                 field,
-                format!("the Cloud Armor policy {path} is not a global policy of project {project}, and the spec names policies in the backend service's own project"),
+                format!(
+                    "the Cloud Armor policy {path} is not a global policy of project {project}, and the spec names policies in the backend service's own project"
+                ),
             )),
         }
     };
     let iap = &bs["iap"];
     let iap = if iap["enabled"].as_bool().unwrap_or(false) {
-        if !iap["oauth2ClientId"].as_str().unwrap_or_default().is_empty() {
+        if !iap["oauth2ClientId"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+        {
             return Err((
                 "iap",
                 "IAP uses its own OAuth client here; the spec turns IAP on with Google's managed OAuth client only, and an update would drop the client".to_string(),
@@ -363,7 +369,11 @@ pub fn policy_checks(spec: &Spec) -> Vec<PolicyCheck> {
         let project = spec.backend_project(b);
         for (key, name, kind) in [
             ("security_policy", &b.edge.security_policy, BACKEND_POLICY),
-            ("edge_security_policy", &b.edge.edge_security_policy, EDGE_POLICY),
+            (
+                "edge_security_policy",
+                &b.edge.edge_security_policy,
+                EDGE_POLICY,
+            ),
         ] {
             if let Some(name) = name {
                 out.push(PolicyCheck {
@@ -379,6 +389,20 @@ pub fn policy_checks(spec: &Spec) -> Vec<PolicyCheck> {
 }
 
 impl PolicyCheck {
+    /// The conflict that blocks the plan when the policy as read (`None`: missing) is not one
+    /// this field can attach; a plan with conflicts yields no steps, so nothing is applied.
+    pub fn conflict(&self, found: Option<&Value>) -> Option<super::plan::Conflict> {
+        let message = self.problem(found)?;
+        Some(super::plan::Conflict {
+            resource: self.path.clone(),
+            owner: format!(
+                "project {}",
+                self.path.split('/').nth(1).unwrap_or_default()
+            ),
+            message,
+        })
+    }
+
     /// What is wrong with the policy as read (`None`: it does not exist), if anything.
     pub fn problem(&self, found: Option<&Value>) -> Option<String> {
         let project = self.path.split('/').nth(1).unwrap_or_default();
@@ -448,9 +472,7 @@ pub fn shape(b: &serde_json::Map<String, Value>, base: &str) -> Result<(), (Stri
             );
         }
         if let Some(m) = o.get("cache_mode")
-            && !m
-                .as_str()
-                .is_some_and(|m| CacheMode::from_api(m).is_some())
+            && m.as_str().is_none_or(|m| CacheMode::from_api(m).is_none())
         {
             return err(
                 "cdn_policy.cache_mode",
@@ -459,7 +481,7 @@ pub fn shape(b: &serde_json::Map<String, Value>, base: &str) -> Result<(), (Stri
         }
         for k in ["default_ttl", "max_ttl", "client_ttl"] {
             if o.get(k)
-                .is_some_and(|v| !v.as_u64().is_some_and(|n| n <= u64::from(u32::MAX)))
+                .is_some_and(|v| v.as_u64().is_none_or(|n| n > u64::from(u32::MAX)))
             {
                 return err(
                     &format!("cdn_policy.{k}"),
@@ -470,7 +492,10 @@ pub fn shape(b: &serde_json::Map<String, Value>, base: &str) -> Result<(), (Stri
     }
     if let Some(v) = b.get("logging") {
         let Some(o) = v.as_object() else {
-            return err("logging", "must be an object: {\"sample_rate\": 0.0 to 1.0}");
+            return err(
+                "logging",
+                "must be an object: {\"sample_rate\": 0.0 to 1.0}",
+            );
         };
         if let Some(k) = o.keys().find(|k| *k != "sample_rate") {
             return err(
@@ -582,7 +607,9 @@ fn cdn_problems(out: &mut Vec<(String, String)>, base: &str, cdn: bool, p: &CdnP
                 CacheMode::UseOriginHeaders => {
                     "with USE_ORIGIN_HEADERS the origin's Cache-Control headers decide, so Google takes no default, max or client TTL"
                 }
-                _ => "with FORCE_CACHE_ALL every response is cached for the default TTL, so Google takes no max TTL",
+                _ => {
+                    "with FORCE_CACHE_ALL every response is cached for the default TTL, so Google takes no max TTL"
+                }
             };
             out.push((field(t), format!("{why}: leave out `{}`", t.spec_key())));
         } else if s > MAX_TTL_SECONDS {
@@ -678,7 +705,8 @@ mod tests {
         v["backends"][0]["iap"] = json!("cloud-run");
         v["backends"][0]["logging"] = json!({ "sample_rate": 0.25 });
         v["backends"][1]["cdn"] = json!(true);
-        v["backends"][1]["cdn_policy"] = json!({ "cache_mode": "FORCE_CACHE_ALL", "default_ttl": 60, "client_ttl": 30 });
+        v["backends"][1]["cdn_policy"] =
+            json!({ "cache_mode": "FORCE_CACHE_ALL", "default_ttl": 60, "client_ttl": 30 });
         let spec = parse(v.to_string()).unwrap();
         assert_eq!(validate(&spec), Ok(()));
         assert_eq!(spec.backends[0].edge.iap, Some(Iap::CloudRun));
@@ -689,7 +717,8 @@ mod tests {
 
     #[test]
     fn shape_errors_name_the_field() {
-        let cases: Vec<(Box<dyn FnOnce(&mut Value)>, &str)> = vec![
+        type Change = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(Change, &str)> = vec![
             (
                 Box::new(|v| v["backends"][0]["iap"] = json!("both")),
                 "backends[0].iap",
@@ -744,7 +773,11 @@ mod tests {
         });
         assert_eq!(e.len(), 1, "{e:?}");
         assert_eq!(e[0].0, "backends[0].iap");
-        assert!(e[0].1.contains("IAP is incompatible with Cloud CDN"), "{}", e[0].1);
+        assert!(
+            e[0].1.contains("IAP is incompatible with Cloud CDN"),
+            "{}",
+            e[0].1
+        );
         assert_eq!(
             fields(|v| v["backends"][0]["iap"] = json!("load-balancer")),
             ["backends[0].outlier_detection"]
@@ -777,7 +810,11 @@ mod tests {
             v["backends"].as_array_mut().unwrap().push(other);
         });
         assert_eq!(e.len(), 1, "{e:?}");
-        assert!(e[0].1.contains("cannot be configured on both"), "{}", e[0].1);
+        assert!(
+            e[0].1.contains("cannot be configured on both"),
+            "{}",
+            e[0].1
+        );
     }
 
     #[test]
@@ -791,7 +828,10 @@ mod tests {
         assert!(cdn(json!({ "cache_mode": "CACHE_ALL_STATIC", "default_ttl": 60, "max_ttl": 600, "client_ttl": 60 })).is_empty());
         assert_eq!(
             cdn(json!({ "cache_mode": "USE_ORIGIN_HEADERS", "default_ttl": 60, "client_ttl": 1 })),
-            ["backends[1].cdn_policy.default_ttl", "backends[1].cdn_policy.client_ttl"]
+            [
+                "backends[1].cdn_policy.default_ttl",
+                "backends[1].cdn_policy.client_ttl"
+            ]
         );
         assert_eq!(
             cdn(json!({ "cache_mode": "FORCE_CACHE_ALL", "max_ttl": 60 })),
@@ -809,9 +849,14 @@ mod tests {
         );
         assert_eq!(
             cdn(json!({ "max_ttl": 60 })),
-            ["backends[1].cdn_policy.max_ttl", "backends[1].cdn_policy.max_ttl"]
+            [
+                "backends[1].cdn_policy.max_ttl",
+                "backends[1].cdn_policy.max_ttl"
+            ]
         );
-        let e = errors(|v| v["backends"][1]["cdn_policy"] = json!({ "cache_mode": "CACHE_ALL_STATIC" }));
+        let e = errors(|v| {
+            v["backends"][1]["cdn_policy"] = json!({ "cache_mode": "CACHE_ALL_STATIC" })
+        });
         assert_eq!(e[0].0, "backends[1].cdn_policy");
         assert!(e[0].1.contains("set `cdn: true`"));
     }
@@ -840,8 +885,16 @@ mod tests {
             sent,
             json!({ "cacheMode": "CACHE_ALL_STATIC", "defaultTtl": 3600, "maxTtl": 86400, "clientTtl": 3600 })
         );
-        assert!(cdn_policy_eq(None, Some(&json!({ "cacheMode": "CACHE_ALL_STATIC", "defaultTtl": 3600, "negativeCaching": false }))));
-        assert!(!cdn_policy_eq(None, Some(&json!({ "cacheMode": "CACHE_ALL_STATIC", "defaultTtl": 60 }))));
+        assert!(cdn_policy_eq(
+            None,
+            Some(
+                &json!({ "cacheMode": "CACHE_ALL_STATIC", "defaultTtl": 3600, "negativeCaching": false })
+            )
+        ));
+        assert!(!cdn_policy_eq(
+            None,
+            Some(&json!({ "cacheMode": "CACHE_ALL_STATIC", "defaultTtl": 60 }))
+        ));
         // TTLs a mode does not take are not compared (Google may report them anyway).
         assert!(cdn_policy_eq(
             Some(&json!({ "cacheMode": "USE_ORIGIN_HEADERS" })),
@@ -849,7 +902,9 @@ mod tests {
         ));
         assert_eq!(adopted_cdn_policy(Some(&sent)), None);
         assert_eq!(
-            adopted_cdn_policy(Some(&json!({ "cacheMode": "FORCE_CACHE_ALL", "defaultTtl": 60, "maxTtl": 86400 }))),
+            adopted_cdn_policy(Some(
+                &json!({ "cacheMode": "FORCE_CACHE_ALL", "defaultTtl": 60, "maxTtl": 86400 })
+            )),
             Some(CdnPolicy {
                 cache_mode: Some(CacheMode::ForceCacheAll),
                 default_ttl: Some(60),
@@ -866,11 +921,28 @@ mod tests {
         let spec = parse(v.to_string()).unwrap();
         let checks = policy_checks(&spec);
         assert_eq!(checks.len(), 2);
-        assert_eq!(checks[0].path, "projects/acme-edge/global/securityPolicies/armor");
+        assert_eq!(
+            checks[0].path,
+            "projects/acme-edge/global/securityPolicies/armor"
+        );
         let missing = checks[0].problem(None).unwrap();
-        assert!(missing.starts_with("backends[0].security_policy: the Cloud Armor policy `armor` does not exist"), "{missing}");
-        assert_eq!(checks[0].problem(Some(&json!({ "type": "CLOUD_ARMOR" }))), None);
-        let wrong = checks[1].problem(Some(&json!({ "type": "CLOUD_ARMOR" }))).unwrap();
-        assert!(wrong.contains("is of type CLOUD_ARMOR, but this field takes a CLOUD_ARMOR_EDGE policy"), "{wrong}");
+        assert!(
+            missing.starts_with(
+                "backends[0].security_policy: the Cloud Armor policy `armor` does not exist"
+            ),
+            "{missing}"
+        );
+        assert_eq!(
+            checks[0].problem(Some(&json!({ "type": "CLOUD_ARMOR" }))),
+            None
+        );
+        let wrong = checks[1]
+            .problem(Some(&json!({ "type": "CLOUD_ARMOR" })))
+            .unwrap();
+        assert!(
+            wrong
+                .contains("is of type CLOUD_ARMOR, but this field takes a CLOUD_ARMOR_EDGE policy"),
+            "{wrong}"
+        );
     }
 }

@@ -371,7 +371,10 @@ fn run_settings(service: &Value) -> Vec<(&'static str, Value)> {
             json!(r)
         }),
         ("readiness probe", readiness(&c["readinessProbe"])),
-        ("IAP", json!(service["iapEnabled"].as_bool().unwrap_or(false))),
+        (
+            "IAP",
+            json!(service["iapEnabled"].as_bool().unwrap_or(false)),
+        ),
         (
             "default URL",
             json!(!service["defaultUriDisabled"].as_bool().unwrap_or(false)),

@@ -362,13 +362,7 @@ fn attach_step(
     )
 }
 
-fn put_step(
-    b: &mut Builder,
-    e: &PlanEntry,
-    id: String,
-    body: Value,
-    after: Vec<String>,
-) -> String {
+fn put_step(b: &mut Builder, e: &PlanEntry, id: String, body: Value, after: Vec<String>) -> String {
     let mut body = without_verb_fields(&e.kind, body);
     if let (Some(live), Some(fields)) = (&e.live, body.as_object_mut()) {
         for f in e.kind.carried_fields() {
