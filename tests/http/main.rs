@@ -50,6 +50,7 @@ mod deployments_fuzz;
 mod deployments_pickers;
 mod deployments_support;
 mod deployments_wizard;
+mod edge_security;
 mod env_values;
 mod errors;
 mod healthz;
