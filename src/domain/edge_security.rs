@@ -1,4 +1,4 @@
-//! Edge security and delivery options of a backend (docs/contract.md §2.6): Cloud Armor
+//! Edge security and delivery options of a backend (docs/contract.md §2.8): Cloud Armor
 //! policies by name, Identity-Aware Proxy on the load balancer or on Cloud Run, Cloud CDN's
 //! cache mode and TTLs, request logging; and the rules Google applies to them (API-NOTES §20),
 //! checked before a single call. The lints about them are in `edge_lint`.

@@ -469,7 +469,7 @@ pub struct Backend {
     /// equal to the spec's `project`, means the load balancer's project.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
-    /// Cloud Armor, IAP, CDN cache settings and logging (docs/contract.md §2.6).
+    /// Cloud Armor, IAP, CDN cache settings and logging (docs/contract.md §2.8).
     #[serde(flatten)]
     pub edge: BackendEdge,
 }

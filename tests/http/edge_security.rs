@@ -395,3 +395,45 @@ async fn cdn_cache_mode_and_ttls_apply_and_replan_as_noop() {
     let job = run_job(&mut c, id, "destroy").await;
     assert_eq!(job["status"], "succeeded", "{job}");
 }
+
+#[tokio::test]
+async fn every_edge_option_at_once_applies_replans_clean_and_destroys() {
+    let app = crate::common::spawn_app().await;
+    sandbox(
+        &app,
+        json!({ "operationLatencyMs": 10, "runLatencyMs": 10 }),
+    )
+    .await;
+    create_policy(&app, "every-armor", "CLOUD_ARMOR").await;
+    create_policy(&app, "every-edge", "CLOUD_ARMOR_EDGE").await;
+    let mut c = app.token_client("ed", Role::Editor).await;
+    let spec: Value =
+        serde_json::from_str(include_str!("../data/specs/every-option.json")).unwrap();
+    let id = create_deployment(&app, &spec).await;
+    let job = run_job(&mut c, id, "apply").await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let bs = |name: &str| ResourceRef::global(P, "backendServices", &format!("every-bs-{name}"));
+    let cloud = &app.state.cloud;
+    let stat: Value = cloud.get(&bs("static")).await.unwrap().unwrap();
+    assert_eq!(stat["cdnPolicy"]["maxTtl"], 3600, "{stat}");
+    assert!(stat.get("securityPolicy").is_none());
+    let portal: Value = cloud.get(&bs("portal")).await.unwrap().unwrap();
+    assert!(portal.get("iap").is_none(), "IAP is on Cloud Run: {portal}");
+    let run: Value = cloud
+        .run_get("projects/my-project/locations/us-central1/services/portal")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run["iapEnabled"], true, "{run}");
+    let again = plan(&mut c, id).await;
+    assert!(
+        actions(&again).iter().all(|a| a.starts_with("noop ")),
+        "{again}"
+    );
+    let job = run_job(&mut c, id, "destroy").await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(
+        owned_in(&app, P, "every", &["us-central1", "europe-west1"]).await,
+        Vec::<String>::new()
+    );
+}
