@@ -151,6 +151,39 @@ async fn seed_000_behind_armor_and_iap_applies_replans_clean_moves_policies_and_
         "{again}"
     );
 
+    // Detached by hand, the edge policy is drift, and the next apply attaches it again.
+    let op = app
+        .state
+        .cloud
+        .mutate_verb(
+            &ResourceRef::global(P, "backendServices", BS),
+            "setEdgeSecurityPolicy",
+            &json!({}),
+            Uuid::new_v4(),
+        )
+        .await
+        .unwrap();
+    app.state.cloud.wait_operation(&op).await.unwrap();
+    let drift = switchyard::drift::check(
+        &app.state.db,
+        app.state.deployer.reader().as_ref(),
+        id,
+        "ed",
+    )
+    .await
+    .unwrap();
+    assert_eq!(drift.result, "drifted", "{drift:?}");
+    assert!(
+        drift.differences.contains("edgeSecurityPolicy"),
+        "{drift:?}"
+    );
+    let job = run_job(&mut c, id, "apply").await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(
+        backend_service(&app).await["edgeSecurityPolicy"],
+        link("edge")
+    );
+
     // Another policy: one setSecurityPolicy call, nothing else.
     create_policy(&app, "armor2", "CLOUD_ARMOR").await;
     spec["backends"][0]["security_policy"] = json!("armor2");
