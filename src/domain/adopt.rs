@@ -130,20 +130,8 @@ impl Walk<'_> {
     }
 }
 
-const BS_EXTRAS: &[(&str, &str)] = &[
-    (
-        "securityPolicy",
-        "a Cloud Armor policy filters requests to this backend",
-    ),
-    (
-        "edgeSecurityPolicy",
-        "a Cloud Armor edge policy filters cached requests",
-    ),
-    ("iap", "Identity-Aware Proxy settings on this backend"),
-    ("customResponseHeaders", "headers added to every response"),
-    ("cdnPolicy", "Cloud CDN cache settings"),
-    ("logConfig", "request logging settings"),
-];
+/// Cloud Armor, IAP, CDN cache settings and logging are the spec's (`edge_security::adopted`).
+const BS_EXTRAS: &[(&str, &str)] = &[("customResponseHeaders", "headers added to every response")];
 
 /// The HTTPS proxy's HTTP/3 choice and SSL policy, in the spec's terms
 /// (`frontend.http3`, `frontend.ssl_policy`, the policy's name kept in `names.ssl_policy`). A
@@ -227,6 +215,14 @@ fn backend(w: &mut Walk, bs_path: &str, bs: &Value) -> Option<(Backend, BackendN
         return None;
     }
     w.keep_extras(bs_path, bs, BS_EXTRAS);
+    let project = bs_path.split('/').nth(1).unwrap_or_default();
+    let edge = match crate::domain::edge_security::adopted(bs, project) {
+        Ok(edge) => edge,
+        Err((field, reason)) => {
+            w.refuse(bs_path, field, &reason);
+            return None;
+        }
+    };
     let groups: Vec<String> = bs
         .get("backends")
         .and_then(Value::as_array)
@@ -385,6 +381,7 @@ fn backend(w: &mut Walk, bs_path: &str, bs: &Value) -> Option<(Backend, BackendN
                 .unwrap_or(false),
             outlier_detection: bs.get("outlierDetection").is_some(),
             project: None,
+            edge,
         },
         names,
     ))
@@ -990,7 +987,7 @@ mod tests {
         }
         put(
             format!("{P}/global/backendServices/shared-bs"),
-            json!({ "name": "shared-bs", "loadBalancingScheme": "EXTERNAL_MANAGED", "protocol": "HTTPS", "securityPolicy": "x", "backends": [ { "group": format!("{P}/regions/r1/networkEndpointGroups/neg") } ] }),
+            json!({ "name": "shared-bs", "loadBalancingScheme": "EXTERNAL_MANAGED", "protocol": "HTTPS", "securityPolicy": format!("https://www.googleapis.com/compute/v1/{P}/global/securityPolicies/x"), "backends": [ { "group": format!("{P}/regions/r1/networkEndpointGroups/neg") } ] }),
         );
         put(
             format!("{P}/regions/r1/networkEndpointGroups/neg"),
@@ -1015,12 +1012,8 @@ mod tests {
                 "{:?}",
                 lb.unexpressible
             );
-            // Cloud Armor is outside the spec but never sent: kept.
-            assert!(
-                lb.unexpressible
-                    .iter()
-                    .any(|u| u.what == "securityPolicy" && u.outcome == Outcome::Kept)
-            );
+            // Cloud Armor is the spec's now (`backends[].security_policy`): nothing to keep.
+            assert!(!lb.unexpressible.iter().any(|u| u.what == "securityPolicy"));
         }
     }
 

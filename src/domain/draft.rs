@@ -547,6 +547,7 @@ pub fn add_serverless(d: &mut Draft, f: &ServerlessForm) -> Result<()> {
         cdn: f.cdn.is_some(),
         outlier_detection: f.outlier_detection.is_some(),
         project: None,
+        edge: Default::default(),
     });
     Ok(())
 }
@@ -635,6 +636,7 @@ pub fn add_internet(d: &mut Draft, f: &InternetForm) -> Result<()> {
         cdn: f.cdn.is_some(),
         outlier_detection: f.outlier_detection.is_some(),
         project: None,
+        edge: Default::default(),
     });
     Ok(())
 }
@@ -696,8 +698,10 @@ pub fn update_backend(
         .backends
         .pop()
         .expect("the add function pushed the backend");
-    // The form has no field for a serverless backend's project: an edit keeps it.
+    // The form has no field for a serverless backend's project: an edit keeps it, and the
+    // edge options (Cloud Armor, IAP, CDN cache, logging) likewise.
     new.project = old.project.clone();
+    new.edge = old.edge.clone();
     if new.name != old.name {
         rename_references(d, &old.name, &new.name);
     }
@@ -1078,6 +1082,7 @@ fn service_from_form(f: &ServiceForm) -> Result<Service> {
         allow_unauthenticated: f.allow_unauthenticated.is_some(),
         multi_region: f.multi_region.is_some(),
         readiness_probe: readiness_from_form(f)?,
+        default_url: true,
     })
 }
 
@@ -1156,7 +1161,11 @@ pub fn update_service(d: &mut Draft, index: usize, f: &ServiceForm) -> Result<()
             }
         }
     }
-    d.services[index] = svc;
+    // The form has no field for the default URL: an edit keeps it.
+    d.services[index] = Service {
+        default_url: old.default_url,
+        ..svc
+    };
     Ok(())
 }
 

@@ -217,10 +217,16 @@ async fn what_the_spec_cannot_express_is_kept_through_plan_and_apply_or_refuses_
     let app = spawn_app().await;
     sandbox(&app, json!({ "operationLatencyMs": 10 })).await;
     build_seed_000(&app).await;
-    // Request logging set in the console: nothing in the spec says it.
+    // Set in the console: request logging, which the spec says (`logging`), and response
+    // headers, which nothing in the spec says.
     let bs = ResourceRef::global(P, "backendServices", "cloudrun-backend");
     let log = json!({ "enable": true, "sampleRate": 0.25 });
-    hand_built::change_by_hand(&app, &bs, json!({ "logConfig": log })).await;
+    hand_built::change_by_hand(
+        &app,
+        &bs,
+        json!({ "logConfig": log, "customResponseHeaders": ["X-Frame-Options: DENY"] }),
+    )
+    .await;
     let mut editor = app.token_client("ed", Role::Editor).await;
     let body: Value = editor
         .get(&format!("/api/v1/projects/{P}/load-balancers"))
@@ -236,10 +242,16 @@ async fn what_the_spec_cannot_express_is_kept_through_plan_and_apply_or_refuses_
         .filter(|u| u["outcome"] == "kept")
         .collect();
     assert_eq!(kept.len(), 1, "{lb}");
-    assert_eq!(kept[0]["what"], "logConfig");
-    assert_eq!(kept[0]["meaning"], "request logging settings");
+    assert_eq!(kept[0]["what"], "customResponseHeaders");
+    assert_eq!(kept[0]["meaning"], "headers added to every response");
 
     let (_, row) = adopt(&app, P, "https-forwarding-rule").await;
+    let adopted: Value = serde_json::from_str(&row.spec).unwrap();
+    assert_eq!(
+        adopted["backends"][0]["logging"],
+        json!({ "sample_rate": 0.25 }),
+        "{adopted}"
+    );
     // Until an apply records the adoption, destroying the draft claims nothing.
     let destroy_first = app.state.deployer.destroy_plan(&row, false).await.unwrap();
     assert!(
@@ -252,7 +264,8 @@ async fn what_the_spec_cannot_express_is_kept_through_plan_and_apply_or_refuses_
         destroy_first.plan.entries
     );
     apply_adopted(&app, &row, P, &[R]).await;
-    // An edit that replaces the whole backend service leaves the logging as it was.
+    // An edit that replaces the whole backend service leaves the headers as they were, and
+    // the logging as the spec says.
     let mut spec: Value = serde_json::from_str(&row.spec).unwrap();
     spec["backends"][0]["cdn"] = json!(false);
     let row = switchyard::db::deployments::update(
@@ -279,6 +292,11 @@ async fn what_the_spec_cannot_express_is_kept_through_plan_and_apply_or_refuses_
     let live: Value = app.state.cloud.get(&bs).await.unwrap().unwrap();
     assert_eq!(live["enableCDN"], json!(false), "{live}");
     assert_eq!(live["logConfig"]["sampleRate"], json!(0.25), "{live}");
+    assert_eq!(
+        live["customResponseHeaders"],
+        json!(["X-Frame-Options: DENY"]),
+        "{live}"
+    );
     assert!(app.state.deployer.plan(&row).await.unwrap().plan.is_noop());
 
     // The overview lists what it does not manage.
@@ -290,7 +308,7 @@ async fn what_the_spec_cannot_express_is_kept_through_plan_and_apply_or_refuses_
         .await
         .unwrap();
     assert!(page.contains("id=\"not-managed\""), "{page}");
-    assert!(page.contains("request logging settings"));
+    assert!(page.contains("headers added to every response"));
 }
 
 #[tokio::test]

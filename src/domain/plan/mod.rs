@@ -189,18 +189,24 @@ impl ResourceKind {
     }
 
     /// Settings of a live resource that the spec has no word for and plans never compare
-    /// (Cloud Armor, IAP, CDN cache policy, logging, response headers on a backend service):
-    /// an update that replaces the whole resource sends them back as they are, so what was
-    /// set outside the panel, or kept when a load balancer was adopted, survives it.
+    /// (response headers on a backend service): an update that replaces the whole resource
+    /// sends them back as they are, so what was set outside the panel, or kept when a load
+    /// balancer was adopted, survives it.
     pub fn carried_fields(&self) -> &'static [&'static str] {
         match self {
+            ResourceKind::BackendService => &["customResponseHeaders"],
+            _ => &[],
+        }
+    }
+
+    /// Fields of the desired body that are output-only in the API and set by a verb of their
+    /// own (`setSecurityPolicy`, `setEdgeSecurityPolicy`): compared like the others, never
+    /// sent in an insert or update.
+    pub fn set_by_verb(&self) -> &'static [(&'static str, &'static str)] {
+        match self {
             ResourceKind::BackendService => &[
-                "securityPolicy",
-                "edgeSecurityPolicy",
-                "iap",
-                "customResponseHeaders",
-                "cdnPolicy",
-                "logConfig",
+                ("securityPolicy", "setSecurityPolicy"),
+                ("edgeSecurityPolicy", "setEdgeSecurityPolicy"),
             ],
             _ => &[],
         }

@@ -1564,4 +1564,5 @@ fn a_stored_fqdn_endpoint_still_reads() {
 
 mod certificate_manager;
 mod cross_project;
+mod edge_security;
 mod multi_region;
