@@ -377,6 +377,16 @@ pub struct ServerlessForm {
     pub cdn: Option<String>,
     #[serde(default)]
     pub outlier_detection: Option<String>,
+    /// Edge security (docs/contract.md §2.8): policy names, `iap` (`""`, `load-balancer`,
+    /// `cloud-run`) and the CDN cache mode (`""` for Google's default).
+    #[serde(default)]
+    pub security_policy: String,
+    #[serde(default)]
+    pub edge_security_policy: String,
+    #[serde(default)]
+    pub iap: String,
+    #[serde(default)]
+    pub cache_mode: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -402,6 +412,16 @@ pub struct InternetForm {
     pub cdn: Option<String>,
     #[serde(default)]
     pub outlier_detection: Option<String>,
+    /// Edge security (docs/contract.md §2.8): policy names, `iap` (`""`, `load-balancer`,
+    /// `cloud-run`) and the CDN cache mode (`""` for Google's default).
+    #[serde(default)]
+    pub security_policy: String,
+    #[serde(default)]
+    pub edge_security_policy: String,
+    #[serde(default)]
+    pub iap: String,
+    #[serde(default)]
+    pub cache_mode: String,
 }
 
 /// FQDN and port from what the user pasted: a URL (`https://x.a.run.app/path`, whose scheme
@@ -547,9 +567,54 @@ pub fn add_serverless(d: &mut Draft, f: &ServerlessForm) -> Result<()> {
         cdn: f.cdn.is_some(),
         outlier_detection: f.outlier_detection.is_some(),
         project: None,
-        edge: Default::default(),
+        edge: edge_from_form(
+            &f.security_policy,
+            &f.edge_security_policy,
+            &f.iap,
+            &f.cache_mode,
+        )?,
     });
     Ok(())
+}
+
+/// The edge options the backend forms carry; TTLs and logging are the spec's only.
+fn edge_from_form(
+    security_policy: &str,
+    edge_security_policy: &str,
+    iap: &str,
+    cache_mode: &str,
+) -> Result<crate::domain::edge_security::BackendEdge> {
+    use crate::domain::edge_security::{BackendEdge, CacheMode, CdnPolicy, Iap};
+    let name = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let iap = match iap.trim() {
+        "" => None,
+        "load-balancer" => Some(Iap::LoadBalancer),
+        "cloud-run" => Some(Iap::CloudRun),
+        other => {
+            return Err(DraftError::new(
+                "iap",
+                format!(
+                    "`{other}` is not an IAP choice: none, on the load balancer, or on Cloud Run"
+                ),
+            ));
+        }
+    };
+    let cdn_policy = match cache_mode.trim() {
+        "" => None,
+        m => Some(CdnPolicy {
+            cache_mode: Some(CacheMode::from_api(m).ok_or_else(|| {
+                DraftError::new("cache_mode", format!("`{m}` is not a Cloud CDN cache mode"))
+            })?),
+            ..CdnPolicy::default()
+        }),
+    };
+    Ok(BackendEdge {
+        security_policy: name(security_policy),
+        edge_security_policy: name(edge_security_policy),
+        iap,
+        cdn_policy,
+        logging: None,
+    })
 }
 
 /// Adds an internet backend. The FQDN and port come from the pasted URL; the Host header is
@@ -636,7 +701,12 @@ pub fn add_internet(d: &mut Draft, f: &InternetForm) -> Result<()> {
         cdn: f.cdn.is_some(),
         outlier_detection: f.outlier_detection.is_some(),
         project: None,
-        edge: Default::default(),
+        edge: edge_from_form(
+            &f.security_policy,
+            &f.edge_security_policy,
+            &f.iap,
+            &f.cache_mode,
+        )?,
     });
     Ok(())
 }
@@ -698,10 +768,17 @@ pub fn update_backend(
         .backends
         .pop()
         .expect("the add function pushed the backend");
-    // The form has no field for a serverless backend's project: an edit keeps it, and the
-    // edge options (Cloud Armor, IAP, CDN cache, logging) likewise.
+    // The form has no field for a serverless backend's project, the CDN TTLs or logging: an
+    // edit keeps them (the TTLs under the cache mode the form chose).
     new.project = old.project.clone();
-    new.edge = old.edge.clone();
+    new.edge.logging = old.edge.logging.clone();
+    if let Some(kept) = &old.edge.cdn_policy {
+        new.edge.cdn_policy = Some(crate::domain::edge_security::CdnPolicy {
+            cache_mode: new.edge.cdn_policy.as_ref().and_then(|p| p.cache_mode),
+            ..kept.clone()
+        })
+        .filter(|p| *p != crate::domain::edge_security::CdnPolicy::default());
+    }
     if new.name != old.name {
         rename_references(d, &old.name, &new.name);
     }
@@ -1322,6 +1399,57 @@ pub fn step_of_field(field: &str) -> &'static str {
 mod tests {
     use super::*;
     use crate::domain::spec::Limit;
+
+    #[test]
+    fn the_backend_forms_set_edge_security_and_an_edit_keeps_the_ttls_and_logging() {
+        use crate::domain::edge_security::{CacheMode, CdnPolicy, Iap, Logging, SampleRate};
+        let mut d = Draft::default();
+        let form = ServerlessForm {
+            service: "web".into(),
+            regions: "us-central1".into(),
+            cdn: Some("on".into()),
+            security_policy: " armor ".into(),
+            edge_security_policy: "edge".into(),
+            cache_mode: "FORCE_CACHE_ALL".into(),
+            ..Default::default()
+        };
+        add_serverless(&mut d, &form).unwrap();
+        let e = &d.backends[0].edge;
+        assert_eq!(e.security_policy.as_deref(), Some("armor"));
+        assert_eq!(e.edge_security_policy.as_deref(), Some("edge"));
+        assert_eq!(
+            e.cdn_policy.as_ref().unwrap().mode(),
+            CacheMode::ForceCacheAll
+        );
+        d.backends[0].edge.cdn_policy.as_mut().unwrap().default_ttl = Some(60);
+        d.backends[0].edge.logging = Some(Logging {
+            sample_rate: Some(SampleRate(0.5)),
+        });
+        let edited = ServerlessForm {
+            cdn: None,
+            cache_mode: String::new(),
+            iap: "load-balancer".into(),
+            security_policy: String::new(),
+            ..form.clone()
+        };
+        update_backend(&mut d, 0, &edited, &InternetForm::default()).unwrap();
+        let e = &d.backends[0].edge;
+        assert_eq!(e.security_policy, None, "emptied in the form");
+        assert_eq!(e.iap, Some(Iap::LoadBalancer));
+        assert_eq!(
+            e.cdn_policy,
+            Some(CdnPolicy {
+                default_ttl: Some(60),
+                ..CdnPolicy::default()
+            })
+        );
+        assert_eq!(e.logging.as_ref().unwrap().rate(), 0.5);
+        let bad = ServerlessForm {
+            iap: "both".into(),
+            ..form
+        };
+        assert_eq!(add_serverless(&mut d, &bad).unwrap_err().field, "iap");
+    }
 
     #[test]
     fn an_incomplete_draft_with_an_unknown_field_is_refused_naming_it() {

@@ -1119,3 +1119,51 @@ async fn the_services_step_makes_a_multi_region_service_with_a_readiness_probe()
     );
     assert!(html.contains("gcloud alpha run deploy my-app"), "{html}");
 }
+
+/// The backend step's edge security fields: posted with a new serverless backend they land in
+/// the draft, and the edit form shows them back.
+#[tokio::test]
+async fn the_backend_step_sets_cloud_armor_iap_and_the_cache_mode() {
+    let app = spawn_app().await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let id = create_seed_001(&mut ann).await;
+    let base = format!("/deployments/{id}");
+    let (_, html) = ann.text(&format!("{base}/edit/backends")).await;
+    let version = page_version(&html);
+    let r = ann
+        .post_form(
+            &format!("{base}/backends"),
+            &[
+                ("version", version.as_str()),
+                ("type", "serverless"),
+                ("service", "portal"),
+                ("regions", "us-central1"),
+                ("name", "portal"),
+                ("security_policy", "armor"),
+                ("edge_security_policy", "edge"),
+                ("iap", "load-balancer"),
+                ("cache_mode", "USE_ORIGIN_HEADERS"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let got = spec_of(&ann, &id).await;
+    let added = got["spec"]["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "portal")
+        .cloned()
+        .unwrap_or_else(|| panic!("{got}"));
+    assert_eq!(added["security_policy"], "armor", "{added}");
+    assert_eq!(added["edge_security_policy"], "edge");
+    assert_eq!(added["iap"], "load-balancer");
+    assert_eq!(added["cdn_policy"]["cache_mode"], "USE_ORIGIN_HEADERS");
+    let (_, html) = ann.text(&format!("{base}/edit/backends")).await;
+    assert!(html.contains("value=\"armor\""), "{html}");
+    assert!(
+        html.contains("<option value=\"load-balancer\" selected>"),
+        "{html}"
+    );
+    assert!(html.contains("<option value=\"USE_ORIGIN_HEADERS\" selected>"));
+}

@@ -95,6 +95,12 @@ pub(crate) struct BackendView {
     pub host_header: String,
     pub cdn: bool,
     pub outlier_detection: bool,
+    /// Edge security: Cloud Armor policy names, `iap` (`""`, `load-balancer`, `cloud-run`)
+    /// and the CDN cache mode (`""`: Google's default).
+    pub security_policy: String,
+    pub edge_security_policy: String,
+    pub iap: &'static str,
+    pub cache_mode: &'static str,
 }
 
 /// The add-internet-backend form: empty, or what was typed when it was refused.
@@ -552,6 +558,15 @@ pub(crate) fn backend_view(index: usize, b: &crate::domain::spec::Backend) -> Ba
         host_header,
         cdn: b.cdn,
         outlier_detection: b.outlier_detection,
+        security_policy: b.edge.security_policy.clone().unwrap_or_default(),
+        edge_security_policy: b.edge.edge_security_policy.clone().unwrap_or_default(),
+        iap: b.edge.iap.map_or("", |i| i.as_str()),
+        cache_mode: b
+            .edge
+            .cdn_policy
+            .as_ref()
+            .and_then(|p| p.cache_mode)
+            .map_or("", |m| m.api_value()),
     }
 }
 
@@ -740,7 +755,7 @@ pub(crate) fn render_step(
             .map(|(i, b)| backend_view(i, b))
             .collect(),
         add_internet: AddInternetView::of(match typed {
-            Some((Typed::Internet(f), e)) => Some((f, e)),
+            Some((Typed::Internet(f), e)) => Some((&**f, e)),
             _ => None,
         }),
         add_service: AddServiceView::of(match typed {
@@ -965,7 +980,7 @@ struct Edit {
 
 /// What was typed into one of the add forms whose fields are not kept by the page itself.
 pub(crate) enum Typed {
-    Internet(draft::InternetForm),
+    Internet(Box<draft::InternetForm>),
     Service(Box<draft::ServiceForm>),
 }
 
@@ -1289,7 +1304,7 @@ pub(crate) async fn change_item<C: ItemChange>(
         item: at.index(),
         typed: match (at.index(), C::STEP) {
             (None, "backends") if form["type"] == "internet" => {
-                form_as(&form).ok().map(Typed::Internet)
+                form_as(&form).ok().map(|f| Typed::Internet(Box::new(f)))
             }
             (None, "services") => form_as(&form).ok().map(|f| Typed::Service(Box::new(f))),
             _ => None,
