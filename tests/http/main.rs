@@ -51,6 +51,7 @@ mod deployments_pickers;
 mod deployments_support;
 mod deployments_wizard;
 mod edge_frontend;
+mod edge_frontend_wizard;
 mod env_values;
 mod errors;
 mod healthz;
