@@ -12,6 +12,7 @@ mod adopt;
 mod certificate;
 mod chain;
 mod dashboard;
+mod edge_frontend;
 mod jobs;
 mod orphans;
 mod plan;
