@@ -32,6 +32,23 @@ pub async fn read(reader: &dyn LiveReader, project: &str) -> Result<Found, LiveE
     for (path, v) in lists.into_iter().flatten() {
         found.insert(path, Some(v));
     }
+    // Backend services of other projects that the URL maps name (cross-project service
+    // referencing): read one by one, with whatever they name in turn below.
+    let mut foreign = std::collections::BTreeSet::new();
+    for (path, v) in &found {
+        if let (true, Some(map)) = (path.contains("/global/urlMaps/"), v) {
+            adopt::collect_services(map, &mut foreign);
+        }
+    }
+    for bs in foreign
+        .into_iter()
+        .filter(|p| p.contains("/backendServices/") && p.split('/').nth(1) != Some(project))
+    {
+        if let std::collections::btree_map::Entry::Vacant(e) = found.entry(bs) {
+            let v = reader.get(e.key()).await?;
+            e.insert(v);
+        }
+    }
     // Regional serverless NEGs, only known from the backend services that name them.
     let groups: Vec<String> = found
         .iter()

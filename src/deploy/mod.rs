@@ -216,8 +216,10 @@ impl Deployer {
         let live_digest = digest(&live);
         let mut plan = plan::diff(&graph, &live);
         plan.chains = hops;
+        plan.canary = crate::domain::rollout::CanaryGate::of(&spec);
         plan::claim_others(&mut plan, &live, &self.others(row, &spec.project).await?);
         self.check_access(&graph, &live, &mut plan).await?;
+        self.check_policies(&spec, &mut plan).await?;
         // Apply never deletes a Cloud Run service (it may serve on its own URL): say so when
         // the spec stopped deploying one that the last apply deployed.
         if let Some(previous) = &previous {
@@ -416,6 +418,16 @@ impl Deployer {
             }
         }
         plan::access::refuse_denied(plan, &denied);
+        Ok(())
+    }
+
+    /// Before any mutation: every Cloud Armor policy the spec names must exist with the type
+    /// its field takes (the panel attaches policies, it does not create them).
+    async fn check_policies(&self, spec: &Spec, plan: &mut Plan) -> Result<(), DeployError> {
+        for check in crate::domain::edge_security::policy_checks(spec) {
+            let found = self.live.get(&check.path).await?;
+            plan.conflicts.extend(check.conflict(found.as_ref()));
+        }
         Ok(())
     }
 

@@ -41,6 +41,7 @@ pub fn rollout_steps(applied: &Spec, draft: &Spec) -> Result<Vec<StepSpec>, Roll
                 .map(|b| explicit_names::backend_service(draft, b))
                 .collect(),
             backends: backends.clone(),
+            canary_region: None,
         };
         steps.push(StepSpec {
             id: format!("soak:{resource}:{}", stage.percent),

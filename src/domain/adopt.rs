@@ -130,20 +130,8 @@ impl Walk<'_> {
     }
 }
 
-const BS_EXTRAS: &[(&str, &str)] = &[
-    (
-        "securityPolicy",
-        "a Cloud Armor policy filters requests to this backend",
-    ),
-    (
-        "edgeSecurityPolicy",
-        "a Cloud Armor edge policy filters cached requests",
-    ),
-    ("iap", "Identity-Aware Proxy settings on this backend"),
-    ("customResponseHeaders", "headers added to every response"),
-    ("cdnPolicy", "Cloud CDN cache settings"),
-    ("logConfig", "request logging settings"),
-];
+/// Cloud Armor, IAP, CDN cache settings and logging are the spec's (`edge_security::adopted`).
+const BS_EXTRAS: &[(&str, &str)] = &[("customResponseHeaders", "headers added to every response")];
 
 /// The HTTPS proxy's HTTP/3 choice and SSL policy, in the spec's terms
 /// (`frontend.http3`, `frontend.ssl_policy`, the policy's name kept in `names.ssl_policy`). A
@@ -227,6 +215,14 @@ fn backend(w: &mut Walk, bs_path: &str, bs: &Value) -> Option<(Backend, BackendN
         return None;
     }
     w.keep_extras(bs_path, bs, BS_EXTRAS);
+    let project = bs_path.split('/').nth(1).unwrap_or_default();
+    let edge = match crate::domain::edge_security::adopted(bs, project) {
+        Ok(edge) => edge,
+        Err((field, reason)) => {
+            w.refuse(bs_path, field, &reason);
+            return None;
+        }
+    };
     let groups: Vec<String> = bs
         .get("backends")
         .and_then(Value::as_array)
@@ -385,6 +381,7 @@ fn backend(w: &mut Walk, bs_path: &str, bs: &Value) -> Option<(Backend, BackendN
                 .unwrap_or(false),
             outlier_detection: bs.get("outlierDetection").is_some(),
             project: None,
+            edge,
         },
         names,
     ))
@@ -771,10 +768,13 @@ fn shape(project: &str, found: &Found, front: &Front, redirect: Option<&Front>) 
             w.refuse(bs_path, "backendBucket", "a Cloud Storage backend bucket: the panel manages Cloud Run and internet backends only");
             continue;
         }
-        if bs_path.split('/').nth(1) != Some(project) {
-            w.refuse(bs_path, "project", "a backend service in another project (cross-project referencing), which the spec cannot name");
-            continue;
-        }
+        // Cross-project service referencing: a serverless backend whose backend service (and
+        // NEGs, and Cloud Run service) live in the service's project (`backends[].project`).
+        let other = bs_path
+            .split('/')
+            .nth(1)
+            .filter(|p| *p != project)
+            .map(str::to_string);
         let Some(bs) = w.get(bs_path).cloned() else {
             w.refuse(
                 bs_path,
@@ -783,7 +783,14 @@ fn shape(project: &str, found: &Found, front: &Front, redirect: Option<&Front>) 
             );
             continue;
         };
-        if let Some((b, n)) = backend(&mut w, bs_path, &bs) {
+        if let Some((mut b, n)) = backend(&mut w, bs_path, &bs) {
+            if let Some(other) = other {
+                if !matches!(b.kind, BackendKind::Serverless { .. }) {
+                    w.refuse(bs_path, "project", "an internet NEG backend service in another project: the spec's internet backends live in the load balancer's project");
+                    continue;
+                }
+                b.project = Some(other);
+            }
             described.push(match &b.kind {
                 BackendKind::Serverless { service, regions } => {
                     format!("{}: Cloud Run {service} in {}", b.name, regions.join(", "))
@@ -855,7 +862,8 @@ fn deployment_name(map_path: &str) -> String {
     name_of(map_path).to_string()
 }
 
-fn collect_services(v: &Value, out: &mut BTreeSet<String>) {
+/// Every backend service (or bucket) a URL map names, as resource paths.
+pub fn collect_services(v: &Value, out: &mut BTreeSet<String>) {
     match v {
         Value::Object(o) => {
             for (k, x) in o {
@@ -979,7 +987,7 @@ mod tests {
         }
         put(
             format!("{P}/global/backendServices/shared-bs"),
-            json!({ "name": "shared-bs", "loadBalancingScheme": "EXTERNAL_MANAGED", "protocol": "HTTPS", "securityPolicy": "x", "backends": [ { "group": format!("{P}/regions/r1/networkEndpointGroups/neg") } ] }),
+            json!({ "name": "shared-bs", "loadBalancingScheme": "EXTERNAL_MANAGED", "protocol": "HTTPS", "securityPolicy": format!("https://www.googleapis.com/compute/v1/{P}/global/securityPolicies/x"), "backends": [ { "group": format!("{P}/regions/r1/networkEndpointGroups/neg") } ] }),
         );
         put(
             format!("{P}/regions/r1/networkEndpointGroups/neg"),
@@ -1004,12 +1012,8 @@ mod tests {
                 "{:?}",
                 lb.unexpressible
             );
-            // Cloud Armor is outside the spec but never sent: kept.
-            assert!(
-                lb.unexpressible
-                    .iter()
-                    .any(|u| u.what == "securityPolicy" && u.outcome == Outcome::Kept)
-            );
+            // Cloud Armor is the spec's now (`backends[].security_policy`): nothing to keep.
+            assert!(!lb.unexpressible.iter().any(|u| u.what == "securityPolicy"));
         }
     }
 

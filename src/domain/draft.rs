@@ -603,6 +603,7 @@ pub fn add_serverless(d: &mut Draft, f: &ServerlessForm) -> Result<()> {
         cdn: f.cdn.is_some(),
         outlier_detection: f.outlier_detection.is_some(),
         project: None,
+        edge: Default::default(),
     });
     Ok(())
 }
@@ -691,6 +692,7 @@ pub fn add_internet(d: &mut Draft, f: &InternetForm) -> Result<()> {
         cdn: f.cdn.is_some(),
         outlier_detection: f.outlier_detection.is_some(),
         project: None,
+        edge: Default::default(),
     });
     Ok(())
 }
@@ -752,8 +754,10 @@ pub fn update_backend(
         .backends
         .pop()
         .expect("the add function pushed the backend");
-    // The form has no field for a serverless backend's project: an edit keeps it.
+    // The form has no field for a serverless backend's project: an edit keeps it, and the
+    // edge options (Cloud Armor, IAP, CDN cache, logging) likewise.
     new.project = old.project.clone();
+    new.edge = old.edge.clone();
     if new.name != old.name {
         rename_references(d, &old.name, &new.name);
     }
@@ -1134,6 +1138,7 @@ fn service_from_form(f: &ServiceForm) -> Result<Service> {
         allow_unauthenticated: f.allow_unauthenticated.is_some(),
         multi_region: f.multi_region.is_some(),
         readiness_probe: readiness_from_form(f)?,
+        default_url: true,
     })
 }
 
@@ -1212,7 +1217,11 @@ pub fn update_service(d: &mut Draft, index: usize, f: &ServiceForm) -> Result<()
             }
         }
     }
-    d.services[index] = svc;
+    // The form has no field for the default URL: an edit keeps it.
+    d.services[index] = Service {
+        default_url: old.default_url,
+        ..svc
+    };
     Ok(())
 }
 
@@ -1234,15 +1243,45 @@ pub struct RolloutForm {
     /// Blank: every region at once.
     #[serde(default)]
     pub canary_region: String,
+    /// The gate, blank for none: seconds each stage holds, the highest 5xx share in percent
+    /// (people think of 5 %, the spec holds 0.05), the highest p95 in milliseconds.
+    #[serde(default)]
+    pub soak_seconds: String,
+    #[serde(default)]
+    pub max_error_percent: String,
+    #[serde(default)]
+    pub max_p95_ms: String,
+}
+
+fn decimal(field: &str, text: &str) -> Result<Option<f64>> {
+    match text.trim() {
+        "" => Ok(None),
+        t => match t.trim_end_matches('%').trim().parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(Some(v)),
+            _ => Err(DraftError::new(field, format!("`{t}` is not a number"))),
+        },
+    }
 }
 
 pub fn apply_rollout(d: &mut Draft, f: &RolloutForm) -> Result<()> {
-    // The gate's fields are not on this form: they stay as the spec has them.
+    // `steps` is not on this form: it stays as the spec has it.
     let mut r = d.rollout.clone().unwrap_or_default();
     r.canary_region = match f.canary_region.trim() {
         "" => None,
         c => Some(c.to_string()),
     };
+    r.soak_seconds = match f.soak_seconds.trim() {
+        "" => None,
+        t => Some(t.parse().map_err(|_| {
+            DraftError::new(
+                "soak_seconds",
+                format!("`{t}` is not a whole number of seconds"),
+            )
+        })?),
+    };
+    r.max_error_ratio = decimal("max_error_percent", &f.max_error_percent)?
+        .map(|pct| crate::domain::spec::Limit(pct / 100.0));
+    r.max_p95_ms = decimal("max_p95_ms", &f.max_p95_ms)?.map(crate::domain::spec::Limit);
     d.rollout = (r != Rollout::default()).then_some(r);
     Ok(())
 }
@@ -1338,6 +1377,7 @@ pub fn step_of_field(field: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::spec::Limit;
 
     #[test]
     fn an_incomplete_draft_with_an_unknown_field_is_refused_naming_it() {
@@ -1502,12 +1542,30 @@ mod tests {
             &mut d,
             &RolloutForm {
                 canary_region: "asia-east1".into(),
+                ..RolloutForm::default()
             },
         )
         .unwrap();
         assert_eq!(d.to_spec().unwrap().canary_region(), Some("asia-east1"));
         apply_rollout(&mut d, &RolloutForm::default()).unwrap();
         assert_eq!(d.rollout, None);
+        // The gate's limit is typed in percent and kept as a share.
+        let gate = RolloutForm {
+            soak_seconds: "120".into(),
+            max_error_percent: "2.5 %".into(),
+            ..RolloutForm::default()
+        };
+        apply_rollout(&mut d, &gate).unwrap();
+        let r = d.rollout.clone().unwrap();
+        assert_eq!(
+            (r.soak_seconds, r.max_error_ratio),
+            (Some(120), Some(Limit(0.025)))
+        );
+        let bad = RolloutForm {
+            max_p95_ms: "fast".into(),
+            ..gate
+        };
+        assert_eq!(apply_rollout(&mut d, &bad).unwrap_err().field, "max_p95_ms");
 
         remove_service(&mut d, 0).unwrap();
         assert!(d.services.is_empty());

@@ -91,6 +91,7 @@ pub fn lint_knowing(spec: &Spec, known: &[KnownService]) -> Vec<Warning> {
     backends(&mut out, spec);
     run_app_services(&mut out, spec, known);
     services(&mut out, spec);
+    out.0.extend(super::edge_lint::lint(spec));
     routing(&mut out, spec);
     out.0.extend(super::frontend_options::lints(spec));
     out.0
@@ -511,14 +512,18 @@ fn services(out: &mut Out, spec: &Spec) {
             );
         }
         service_health(out, &base, s, &behind_neg);
-        if s.ingress == Ingress::All && !behind_neg.is_empty() {
+        // With Cloud Armor or IAP in front, `edge_lint` says it more strongly.
+        if super::edge_lint::open_on_run_app(s)
+            && !behind_neg.is_empty()
+            && !super::edge_lint::bypassed(spec).contains(&s.name.as_str())
+        {
             out.push(
                 "ingress-all-behind-neg",
                 Level::Warning,
                 format!("{base}.ingress"),
                 format!("Service `{}` accepts traffic from anywhere, although it is reached through the load balancer (backend `{}`).", s.name, behind_neg.join("`, `")),
                 "Its run.app URL stays open to the internet, so clients can bypass the load balancer and everything it adds (HTTPS on your domain, Cloud Armor, CDN, routing rules).",
-                "On the Services step, set Ingress to “Internal and Cloud Load Balancing”: the serverless NEG still reaches the service, the run.app URL does not.",
+                "On the Services step, set Ingress to “Internal and Cloud Load Balancing”: the serverless NEG still reaches the service, the run.app URL does not. `default_url: false` also turns the run.app URL off.",
             );
         }
         for (j, e) in s.env.iter().enumerate() {

@@ -82,6 +82,8 @@ pub mod certificates;
 pub mod chain;
 pub mod describe;
 pub mod draft;
+pub mod edge_lint;
+pub mod edge_security;
 pub mod env_values;
 pub mod explicit_names;
 pub mod frontend_options;

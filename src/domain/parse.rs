@@ -97,6 +97,7 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
                 ("ingress", Kind::Str),
                 ("allow_unauthenticated", Kind::Bool),
                 ("multi_region", Kind::Bool),
+                ("default_url", Kind::Bool),
                 ("min_instances", Kind::Count),
                 ("max_instances", Kind::Count),
                 ("concurrency", Kind::Count),
@@ -232,8 +233,10 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
                 ("outlier_detection", Kind::Bool),
             ];
             let all: Vec<(&str, Kind)> = common.iter().chain(kind_keys).copied().collect();
-            let allowed: Vec<&str> = all.iter().map(|(k, _)| *k).collect();
+            let mut allowed: Vec<&str> = all.iter().map(|(k, _)| *k).collect();
+            allowed.extend(super::edge_security::BACKEND_KEYS);
             keys(b, &base, &allowed)?;
+            super::edge_security::shape(b, &base).map_err(|(f, m)| shape_err(f, m))?;
             for (k, kind) in all {
                 if let Some(v) = b.get(k)
                     && let Some(expected) = kind.mismatch(v)
@@ -349,6 +352,7 @@ const SERVICE_KEYS: &[&str] = &[
     "allow_unauthenticated",
     "multi_region",
     "readiness_probe",
+    "default_url",
 ];
 
 impl Kind {

@@ -7,7 +7,17 @@
 //! Pure: which stages, what each stage's spec is, which backends are judged. The job that
 //! carries them out is `jobs::rollout`.
 
-use super::spec::{Limit, Rollout, Spec, Target, WeightedBackend};
+use super::explicit_names;
+use super::spec::{BackendKind, Limit, Rollout, Spec, Target, WeightedBackend};
+use serde_json::Value;
+
+/// How a stage says it put the applied weights back: after a breach (the step's error) and
+/// after an abort during its hold (the job log). The job page reads them to say where the
+/// rollout left the traffic.
+pub const BREACH_BACK: &str = "rolled back to the applied weights";
+pub const ABORTED_BACK: &str = "the URL map is back at the applied weights";
+/// How an image canary says it put the previous revision back, after a breach or an abort.
+pub const CANARY_BACK: &str = "the previous revision is back in the canary region";
 
 /// The stages when the spec names none.
 pub const DEFAULT_STEPS: [u32; 3] = [10, 50, 100];
@@ -73,6 +83,149 @@ pub struct StageCall {
     pub backend_services: Vec<String>,
     /// Their names in the spec, for the job log.
     pub backends: Vec<String>,
+    /// An image canary instead of a weight stage: the region whose new revision the stage
+    /// judges, alone. The step before it deployed that revision, so `stage` is unused and
+    /// `rollback` is the Cloud Run service as it was (its previous revision template).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_region: Option<String>,
+}
+
+impl StageCall {
+    /// `stage 10%` or `canary asia-east1`: how the job log names the stage.
+    pub fn short(&self) -> String {
+        match &self.canary_region {
+            Some(region) => format!("canary {region}"),
+            None => format!("stage {}%", self.percent),
+        }
+    }
+
+    /// The short name with what the stage puts in place: `stage 10% (canary 10, stable 90)`.
+    pub fn title(&self) -> String {
+        format!("{} ({})", self.short(), self.weights.join("; "))
+    }
+
+    /// How a breach of this stage ends its error: where it put the traffic back.
+    pub fn back(&self) -> &'static str {
+        match self.canary_region {
+            Some(_) => CANARY_BACK,
+            None => BREACH_BACK,
+        }
+    }
+
+    /// What an image canary's plan says it will do, in words.
+    pub fn canary_words(&self) -> String {
+        let region = self.canary_region.as_deref().unwrap_or_default();
+        let mut limits = Vec::new();
+        if let Some(max) = self.gate.max_error_ratio {
+            limits.push(format!("a 5xx ratio above {:.2}%", max * 100.0));
+        }
+        if let Some(max) = self.gate.max_p95_ms {
+            limits.push(format!("a p95 latency above {max:.0} ms"));
+        }
+        format!(
+            "{} goes to {region} first and holds {} s; then {} in {region} is judged on the load \
+             balancer's metrics, and {} puts the previous revision back there and stops before \
+             any other region is deployed",
+            self.weights.join("; "),
+            self.gate.soak_seconds,
+            self.backends.join(", "),
+            limits.join(" or ")
+        )
+    }
+
+    /// How an abort during this stage's hold says where it put the traffic back.
+    pub fn aborted_back(&self) -> &'static str {
+        match self.canary_region {
+            Some(_) => CANARY_BACK,
+            None => ABORTED_BACK,
+        }
+    }
+
+    /// Whether the series of `backend_service` in `region` are this stage's to judge.
+    pub fn judges(&self, backend_service: &str, region: &str) -> bool {
+        self.backend_services.iter().any(|b| b == backend_service)
+            && self.canary_region.as_deref().is_none_or(|r| r == region)
+    }
+}
+
+/// An image canary's gate, from the spec: when the Cloud Run services of the canary region
+/// get a new revision, the other regions wait until that region has held `soak_seconds` within
+/// the limits, on the load balancer's own metrics for that region.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CanaryGate {
+    pub region: String,
+    pub gate: Gate,
+    pub project: String,
+    pub url_map: String,
+    /// Per Cloud Run service: the spec's serverless backends in the canary region that send
+    /// it traffic, as (backend, backend service).
+    pub serving: Vec<(String, Vec<(String, String)>)>,
+}
+
+impl CanaryGate {
+    /// The gate of a spec with a canary region and a gated rollout.
+    pub fn of(spec: &Spec) -> Option<CanaryGate> {
+        let region = spec.canary_region()?.to_string();
+        let gate = Gate::of(spec)?;
+        let serving = spec
+            .services
+            .iter()
+            .filter(|s| !s.multi_region && s.regions.contains(&region))
+            .map(|s| {
+                let backends = spec
+                    .backends
+                    .iter()
+                    .filter(|b| match &b.kind {
+                        BackendKind::Serverless {
+                            service, regions, ..
+                        } => *service == s.name && regions.contains(&region),
+                        _ => false,
+                    })
+                    .map(|b| {
+                        (
+                            b.name.clone(),
+                            explicit_names::backend_service(spec, &b.name),
+                        )
+                    })
+                    .collect();
+                (s.name.clone(), backends)
+            })
+            .collect();
+        Some(CanaryGate {
+            region,
+            gate,
+            project: spec.project.clone(),
+            url_map: explicit_names::url_map(spec),
+            serving,
+        })
+    }
+
+    /// The stage that judges the new revision `desired` of `service` in the canary region, and
+    /// puts `live` (the service as it is now) back on a breach. `None` when no backend of the
+    /// spec sends that service traffic: there would be nothing to judge it by.
+    pub fn stage(&self, service: &str, desired: &Value, live: &Value) -> Option<StageCall> {
+        let (_, serving) = self.serving.iter().find(|(s, _)| s == service)?;
+        if serving.is_empty() {
+            return None;
+        }
+        let mut rollback = desired.clone();
+        rollback["template"] = live["template"].clone();
+        let image = desired["template"]["containers"][0]["image"]
+            .as_str()
+            .unwrap_or_default();
+        Some(StageCall {
+            percent: 0,
+            weights: vec![format!("{service} at {image}")],
+            stage: Value::Null,
+            rollback,
+            gate: self.gate.clone(),
+            project: self.project.clone(),
+            url_map: self.url_map.clone(),
+            backend_services: serving.iter().map(|(_, bs)| bs.clone()).collect(),
+            backends: serving.iter().map(|(b, _)| b.clone()).collect(),
+            canary_region: Some(self.region.clone()),
+        })
+    }
 }
 
 /// One line of a stage's measurements: `backend · region` and its points (UNIX seconds, value;

@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use super::edge_security::BackendEdge;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
@@ -170,6 +172,14 @@ pub struct Service {
     /// minimum instance per region it also tells the load balancer which regions are healthy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readiness_probe: Option<ReadinessProbe>,
+    /// `false` disables the service's run.app URL (`defaultUriDisabled`), so that only the load
+    /// balancer (and domain mappings) reach it.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub default_url: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// A readiness probe by HTTP GET (Cloud Run v2 `Container.readinessProbe.httpGet`). Absent
@@ -472,6 +482,9 @@ pub struct Backend {
     /// equal to the spec's `project`, means the load balancer's project.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// Cloud Armor, IAP, CDN cache settings and logging (docs/contract.md §2.8).
+    #[serde(flatten)]
+    pub edge: BackendEdge,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

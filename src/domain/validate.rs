@@ -112,6 +112,9 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<FieldError>> {
     for (field, message) in super::frontend_options::problems(spec) {
         e.add(field, message);
     }
+    for (field, message) in super::edge_security::problems(spec) {
+        e.add(field, message);
+    }
 
     // Belt and braces: the URL map these rules let through must pass the API's own checks.
     // A failure here is a gap in the rules above, reported rather than sent to Google.

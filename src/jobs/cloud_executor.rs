@@ -253,7 +253,7 @@ impl CloudExecutor {
         }
     }
 
-    async fn run_mutation(
+    pub(super) async fn run_mutation(
         &self,
         step: &StepRecord,
         call: &Call,

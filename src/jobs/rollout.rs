@@ -35,9 +35,10 @@ fn key(s: &Series) -> (String, String) {
     )
 }
 
-/// The newest values of the backend services `judged`: requests summed, the 5xx ratio
-/// weighted by requests, the slowest region's p95. `None` when they had no requests.
-pub fn measure(t: &LbTraffic, judged: &[String]) -> Option<Measured> {
+/// The newest values of the series `judged` picks by (backend service, region): requests
+/// summed, the 5xx ratio weighted by requests, the slowest region's p95. `None` when they had
+/// no requests.
+pub fn measure(t: &LbTraffic, judged: impl Fn(&str, &str) -> bool) -> Option<Measured> {
     let newest = |series: &[Series], k: &(String, String)| {
         series
             .iter()
@@ -46,7 +47,10 @@ pub fn measure(t: &LbTraffic, judged: &[String]) -> Option<Measured> {
             .map(|p| p.value)
     };
     let (mut rps, mut errors, mut p95): (f64, f64, Option<f64>) = (0.0, 0.0, None);
-    for s in t.rps.iter().filter(|s| judged.contains(&key(s).0)) {
+    for s in t.rps.iter().filter(|s| {
+        let (bs, region) = key(s);
+        judged(&bs, &region)
+    }) {
         let Some(r) = s.last().map(|p| p.value) else {
             continue;
         };
@@ -64,11 +68,7 @@ pub fn measure(t: &LbTraffic, judged: &[String]) -> Option<Measured> {
     })
 }
 
-/// How a stage says it put the applied weights back: after a breach (the step's error) and
-/// after an abort during its hold (the job log). The job page reads them to say where the
-/// rollout left the traffic.
-pub const BREACH_BACK: &str = "rolled back to the applied weights";
-pub const ABORTED_BACK: &str = "the URL map is back at the applied weights";
+pub use crate::domain::rollout::{ABORTED_BACK, BREACH_BACK, CANARY_BACK};
 
 impl CloudExecutor {
     /// Carries out one `soak` step.
@@ -85,34 +85,57 @@ impl CloudExecutor {
                     step.step_id
                 ))
             })?;
-        let weights = stage.weights.join("; ");
-        let mut put = call.clone();
-        put.body = Some(stage.stage.clone());
-        // A resumed stage sends its URL map again as a new request: the earlier one is done.
-        let request_id = match ctx.operation() {
-            None => Uuid::parse_str(&step.request_id)
-                .map_err(|e| StepError(format!("step has an invalid requestId: {e}")))?,
-            Some(_) => Uuid::new_v4(),
-        };
-        self.send(step, &put, request_id, ctx)
-            .await
-            .map_err(|e| StepError(format!("stage {}%: {e}", stage.percent)))?;
-        ctx.log(
-            Level::Info,
-            &format!(
-                "stage {}%: the URL map now weighs {weights}; holding {} s",
-                stage.percent, stage.gate.soak_seconds
-            ),
-        )
-        .await;
+        let (short, title) = (stage.short(), stage.title());
+        let back = stage.back();
+        if stage.canary_region.is_some() {
+            // The deploy step before this one put the new revision in place. A recorded
+            // operation is the rollback's: an earlier run was stopped while putting the previous
+            // revision back, so it finishes that and fails as the earlier run would have.
+            if ctx.operation().is_some() {
+                self.roll_back(step, &call, &stage, ctx).await?;
+                return Err(StepError(format!(
+                    "{title} was stopped during its rollback; {back}"
+                )));
+            }
+            ctx.log(
+                Level::Info,
+                &format!(
+                    "{short}: {} is deployed there first; holding {} s",
+                    stage.weights.join("; "),
+                    stage.gate.soak_seconds
+                ),
+            )
+            .await;
+        } else {
+            let mut put = call.clone();
+            put.body = Some(stage.stage.clone());
+            // A resumed stage sends its URL map again as a new request: the earlier one is done.
+            let request_id = match ctx.operation() {
+                None => Uuid::parse_str(&step.request_id)
+                    .map_err(|e| StepError(format!("step has an invalid requestId: {e}")))?,
+                Some(_) => Uuid::new_v4(),
+            };
+            self.send(step, &put, request_id, ctx)
+                .await
+                .map_err(|e| StepError(format!("{short}: {e}")))?;
+            ctx.log(
+                Level::Info,
+                &format!(
+                    "{short}: the URL map now weighs {}; holding {} s",
+                    stage.weights.join("; "),
+                    stage.gate.soak_seconds
+                ),
+            )
+            .await;
+        }
 
         let until = tokio::time::Instant::now() + Duration::from_secs(stage.gate.soak_seconds);
         loop {
             if ctx.cancel_requested().await {
                 self.roll_back(step, &call, &stage, ctx).await?;
                 return Ok(StepOutcome::stopped(format!(
-                    "aborted by hand during stage {}%: {ABORTED_BACK}",
-                    stage.percent
+                    "aborted by hand during {short}: {}",
+                    stage.aborted_back()
                 )));
             }
             if let Ok(Some(by)) =
@@ -120,7 +143,7 @@ impl CloudExecutor {
             {
                 ctx.log(
                     Level::Info,
-                    &format!("stage {}%: promoted by {by}, hold ended", stage.percent),
+                    &format!("{short}: promoted by {by}, hold ended"),
                 )
                 .await;
                 break;
@@ -129,12 +152,8 @@ impl CloudExecutor {
             if left.is_zero() {
                 break;
             }
-            ctx.set_progress(&format!(
-                "stage {}% ({weights}): holding, {} s left",
-                stage.percent,
-                left.as_secs()
-            ))
-            .await;
+            ctx.set_progress(&format!("{title}: holding, {} s left", left.as_secs()))
+                .await;
             tokio::time::sleep(left.min(POLL)).await;
         }
 
@@ -143,8 +162,13 @@ impl CloudExecutor {
         let verdict = match read {
             Err(e) => Err(format!("Cloud Monitoring could not be read: {e}")),
             Ok(None) => Err(format!(
-                "no requests reached {} to judge",
-                stage.backends.join(", ")
+                "no requests reached {}{} to judge",
+                stage.backends.join(", "),
+                stage
+                    .canary_region
+                    .as_deref()
+                    .map(|r| format!(" in {r}"))
+                    .unwrap_or_default()
             )),
             Ok(Some(m)) => match stage.gate.breach(m.error_ratio, m.p95_ms) {
                 Some(why) => Err(format!("{}: {why}", stage.backends.join(", "))),
@@ -154,8 +178,7 @@ impl CloudExecutor {
         match verdict {
             Ok(m) => {
                 let summary = format!(
-                    "stage {}% ({weights}) within the limits: {} 5xx, p95 {}",
-                    stage.percent,
+                    "{title} within the limits: {} 5xx, p95 {}",
                     m.error_ratio
                         .map(|v| format!("{:.2}%", v * 100.0))
                         .unwrap_or_else(|| "no".into()),
@@ -168,10 +191,7 @@ impl CloudExecutor {
             }
             Err(why) => {
                 self.roll_back(step, &call, &stage, ctx).await?;
-                Err(StepError(format!(
-                    "stage {}% ({weights}) failed its gate: {why}; {BREACH_BACK}",
-                    stage.percent
-                )))
+                Err(StepError(format!("{title} failed its gate: {why}; {back}")))
             }
         }
     }
@@ -190,7 +210,10 @@ impl CloudExecutor {
         let lines = |series: &[Series]| -> Vec<SeriesLine> {
             series
                 .iter()
-                .filter(|s| stage.backend_services.contains(&key(s).0))
+                .filter(|s| {
+                    let (bs, region) = key(s);
+                    stage.judges(&bs, &region)
+                })
                 .map(|s| {
                     let (bs, region) = key(s);
                     (
@@ -223,7 +246,7 @@ impl CloudExecutor {
             .client()
             .lb_traffic_over(&stage.project, &stage.url_map, &range, window)
             .await?;
-        Ok(measure(&t, &stage.backend_services))
+        Ok(measure(&t, |bs, region| stage.judges(bs, region)))
     }
 
     async fn roll_back(
@@ -235,17 +258,33 @@ impl CloudExecutor {
     ) -> Result<(), StepError> {
         let mut put = call.clone();
         put.body = Some(stage.rollback.clone());
+        let short = stage.short();
+        if stage.canary_region.is_some() {
+            ctx.log(
+                Level::Warn,
+                &format!("{short}: putting the previous revision back"),
+            )
+            .await;
+            return self
+                .run_mutation(step, &put, ctx)
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    StepError(format!(
+                        "{short}: the rollback to the previous revision failed: {e}"
+                    ))
+                });
+        }
         ctx.log(
             Level::Warn,
-            &format!("stage {}%: putting the applied URL map back", stage.percent),
+            &format!("{short}: putting the applied URL map back"),
         )
         .await;
         self.send(step, &put, Uuid::new_v4(), ctx)
             .await
             .map_err(|e| {
                 StepError(format!(
-                    "stage {}%: the rollback to the applied weights failed: {e}",
-                    stage.percent
+                    "{short}: the rollback to the applied weights failed: {e}"
                 ))
             })
     }
@@ -286,11 +325,14 @@ mod tests {
                 s("canary", "europe-west1", f64::NAN),
             ],
         };
-        let m = measure(&t, &["canary".to_string()]).unwrap();
+        let m = measure(&t, |bs, _| bs == "canary").unwrap();
         assert_eq!(
             (m.rps, m.error_ratio, m.p95_ms),
             (4.0, Some(0.25), Some(90.0))
         );
-        assert_eq!(measure(&t, &["other".to_string()]), None);
+        assert_eq!(measure(&t, |bs, _| bs == "other"), None);
+        // A canary judges its own region only.
+        let m = measure(&t, |bs, r| bs == "canary" && r == "europe-west1").unwrap();
+        assert_eq!((m.rps, m.error_ratio), (3.0, Some(0.0)));
     }
 }

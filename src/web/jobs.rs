@@ -192,6 +192,9 @@ pub struct Progress {
     /// For a gated rollout that stopped: whether the stage it stopped in put the applied
     /// weights back (a breach or an abort during the hold does; a failed call does not).
     pub rolled_back: Option<bool>,
+    /// For an apply whose image canary stopped it: the canary region, where the previous
+    /// revision is back.
+    pub canary_back: Option<String>,
 }
 
 impl Progress {
@@ -295,6 +298,12 @@ pub fn step_words(action: &str, step_id: &str, resource: &str) -> (String, Strin
         (_, "attachNetworkEndpoints") => (
             format!("Attached the endpoint to {what}"),
             format!("Attach the endpoint to {what}"),
+        ),
+        ("soak", "canary") => (
+            format!("Held the new revision of {what} and passed the gate"),
+            format!(
+                "Hold the new revision of {what}, check the limits, then deploy the other regions"
+            ),
         ),
         ("soak", pct) => (
             format!("Moved {pct}% of the way to the draft's weights and passed the gate"),
@@ -409,7 +418,26 @@ async fn progress(state: &AppState, id: i64, can_edit: bool) -> AppResult<Progre
             .map(crate::jobs::wait_words)
     };
     let outcome = matches!(job.status.as_str(), "failed" | "cancelled").then(|| outcome(&steps));
-    let rolled_back = (outcome.is_some() && steps.iter().any(|s| s.action == "soak")).then(|| {
+    // An image canary's soak is on the canary region's Cloud Run service:
+    // `projects/P/locations/REGION/services/S`.
+    let canary = |s: &crate::db::job_summaries::StepSummary| {
+        s.action == "soak" && s.step_id.ends_with(":canary")
+    };
+    let canary_back = steps
+        .iter()
+        .filter(|s| canary(s))
+        .find(|s| {
+            s.error
+                .as_deref()
+                .is_some_and(|e| e.contains(crate::jobs::rollout::CANARY_BACK))
+                || log.iter().any(|l| {
+                    l.step.as_deref() == Some(s.step_id.as_str())
+                        && l.message.contains(crate::jobs::rollout::CANARY_BACK)
+                })
+        })
+        .and_then(|s| s.resource.split('/').nth(3).map(str::to_string));
+    let weights = steps.iter().any(|s| s.action == "soak" && !canary(s));
+    let rolled_back = (outcome.is_some() && weights).then(|| {
         steps.iter().any(|s| {
             s.error
                 .as_deref()
@@ -441,6 +469,7 @@ async fn progress(state: &AppState, id: i64, can_edit: bool) -> AppResult<Progre
         cancel_requested,
         outcome,
         rolled_back,
+        canary_back,
     })
 }
 
@@ -453,10 +482,20 @@ struct JobPage {
     breach: Option<super::rollout::BreachChart>,
 }
 
+/// The live part alone; once the job is over it brings the breach chart along, so a person
+/// watching a rollout fail sees why without reloading.
 #[derive(Template)]
 #[template(path = "job_progress_partial.html")]
 struct JobProgressPartial {
     p: Progress,
+    breach: Option<super::rollout::BreachChart>,
+}
+
+async fn breach_of(state: &AppState, id: i64) -> AppResult<Option<super::rollout::BreachChart>> {
+    let steps = crate::db::jobs::job_steps(&state.db, id)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    super::rollout::breach_chart(state, &steps).await
 }
 
 async fn job_page(
@@ -466,10 +505,7 @@ async fn job_page(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let p = progress(&state, id, user.can_edit()).await?;
-    let steps = crate::db::jobs::job_steps(&state.db, id)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let breach = super::rollout::breach_chart(&state, &steps).await?;
+    let breach = breach_of(&state, id).await?;
     render(StatusCode::OK, &JobPage { shell, p, breach })
 }
 
@@ -481,12 +517,15 @@ async fn job_progress(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let p = progress(&state, id, user.can_edit()).await?;
-    let status = if p.is_over() {
-        StatusCode::from_u16(STOP_POLLING).unwrap_or(StatusCode::OK)
+    let (status, breach) = if p.is_over() {
+        (
+            StatusCode::from_u16(STOP_POLLING).unwrap_or(StatusCode::OK),
+            breach_of(&state, id).await?,
+        )
     } else {
-        StatusCode::OK
+        (StatusCode::OK, None)
     };
-    render(status, &JobProgressPartial { p })
+    render(status, &JobProgressPartial { p, breach })
 }
 
 /// The Cancel button: no new step starts, the steps in flight finish. Back to the job page,

@@ -90,6 +90,8 @@ struct PlanView {
     chains: Vec<String>,
     /// Adopted resources, with where applying records the deployment's claim on each.
     ownership: Vec<OwnershipLine>,
+    /// The image canary's holds: what each does before the other regions are deployed.
+    canary: Vec<String>,
 }
 
 struct OwnershipLine {
@@ -130,6 +132,10 @@ impl PlanView {
                     in_description: o.recorded_in == crate::domain::plan::RecordedIn::Description,
                     detail: o.detail.clone(),
                 })
+                .collect(),
+            canary: crate::domain::plan::canary_held(plan)
+                .into_iter()
+                .map(|(_, stage)| stage.canary_words())
                 .collect(),
         }
     }

@@ -38,6 +38,8 @@ async fn promote(
 /// limit broken) of the backends the failed stage judged, per region, over the hour before it
 /// was judged, as the stage recorded it.
 pub struct BreachChart {
+    /// `5xx ratio of canary (limit 5.00%)`: what the chart shows, of which backends.
+    pub caption: String,
     pub svg: String,
     pub legend: Vec<(&'static str, String)>,
 }
@@ -88,14 +90,21 @@ pub async fn breach_chart(
     if lines.is_empty() || start > end {
         return Ok(None);
     }
+    // The chart is narrow: its own title says what and the limit, the caption whose.
     Ok(Some(BreachChart {
+        caption: format!(
+            "{what} of {}{} (limit {})",
+            stage.backends.join(", "),
+            stage
+                .canary_region
+                .as_deref()
+                .map(|r| format!(" in {r}"))
+                .unwrap_or_default(),
+            unit.format(limit)
+        ),
         svg: charts::line_chart(
             "breach-chart",
-            &format!(
-                "{what} of {} (limit {})",
-                stage.backends.join(", "),
-                unit.format(limit)
-            ),
+            &format!("{what}, limit {}", unit.format(limit)),
             unit,
             &lines,
             start,

@@ -4,7 +4,7 @@
 
 use crate::common::{TestApp, spawn_app};
 use crate::support::sign_in_from;
-use crate::support::{Browser, click, screenshot, wait_for_css_text};
+use crate::support::{Browser, click, screenshot, scroll_to, wait_for_css_text};
 use fantoccini::Locator;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -34,15 +34,6 @@ async fn text(b: &fantoccini::Client, css: &str) -> String {
         .text()
         .await
         .unwrap()
-}
-
-async fn scroll_to(b: &fantoccini::Client, id: &str) {
-    b.execute(
-        "document.getElementById(arguments[0]).scrollIntoView()",
-        vec![json!(id)],
-    )
-    .await
-    .unwrap();
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod sandbox_apply;
 mod support;
 
 mod adopt;
+mod canary;
 mod certificate;
 mod chain;
 mod dashboard;

@@ -261,3 +261,13 @@ pub async fn wait_for_job_page(b: &Client) -> i64 {
         .parse()
         .unwrap()
 }
+
+/// Scrolls the element with `id` into view, for a screenshot of it.
+pub async fn scroll_to(b: &Client, id: &str) {
+    b.execute(
+        "document.getElementById(arguments[0]).scrollIntoView()",
+        vec![serde_json::json!(id)],
+    )
+    .await
+    .unwrap();
+}

@@ -382,3 +382,65 @@ pub fn assert_first_plan_noop(plan: &switchyard::domain::plan::Plan) {
     assert!(plan.conflicts.is_empty(), "{:?}", plan.conflicts);
     assert!(plan.is_noop(), "{:?}", plan.entries);
 }
+
+/// The project of the Cloud Run service in [`build_cross_project`].
+pub const RUN_PROJECT: &str = "my-run-project";
+
+/// Cross-project service referencing built by hand: the Cloud Run service, its serverless NEG
+/// and its backend service in `RUN_PROJECT`; the URL map (naming that backend service by its
+/// full URL), HTTP proxy, address and forwarding rule in `P`.
+pub async fn build_cross_project(app: &TestApp) {
+    let cloud = &app.state.cloud;
+    cloud
+        .run_services(RUN_PROJECT, R)
+        .create(
+            "orders",
+            &RunService::with_image("us-docker.pkg.dev/cloudrun/container/hello"),
+        )
+        .await
+        .unwrap();
+    insert(
+        app,
+        CollectionRef::regional(RUN_PROJECT, R, "networkEndpointGroups"),
+        json!({ "name": "orders-neg", "networkEndpointType": "SERVERLESS",
+                "cloudRun": { "service": "orders" } }),
+    )
+    .await;
+    insert(
+        app,
+        CollectionRef::global(RUN_PROJECT, "backendServices"),
+        json!({ "name": "orders-backend", "loadBalancingScheme": "EXTERNAL_MANAGED",
+                "protocol": "HTTPS" }),
+    )
+    .await;
+    add_backend(
+        app,
+        RUN_PROJECT,
+        "orders-backend",
+        &format!("projects/{RUN_PROJECT}/regions/{R}/networkEndpointGroups/orders-neg"),
+    )
+    .await;
+    insert(
+        app,
+        CollectionRef::global(P, "urlMaps"),
+        json!({ "name": "shop-map",
+                "defaultService": link(&format!("projects/{RUN_PROJECT}/global/backendServices/orders-backend")) }),
+    )
+    .await;
+    insert(
+        app,
+        CollectionRef::global(P, "targetHttpProxies"),
+        json!({ "name": "shop-proxy",
+                "urlMap": link(&format!("projects/{P}/global/urlMaps/shop-map")) }),
+    )
+    .await;
+    let ip = reserve(app, P, "shop-ip").await;
+    insert(
+        app,
+        CollectionRef::global(P, "forwardingRules"),
+        json!({ "name": "shop-rule", "IPAddress": ip, "IPProtocol": "TCP", "portRange": "80",
+                "loadBalancingScheme": "EXTERNAL_MANAGED", "networkTier": "PREMIUM",
+                "target": link(&format!("projects/{P}/global/targetHttpProxies/shop-proxy")) }),
+    )
+    .await;
+}

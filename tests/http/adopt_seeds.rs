@@ -135,6 +135,50 @@ async fn seed_001_three_negs_in_one_backend_service_is_adopted_drifts_and_is_des
 }
 
 #[tokio::test]
+async fn a_backend_service_in_another_project_is_adopted_as_a_cross_project_backend() {
+    let app = spawn_app().await;
+    sandbox(&app, json!({ "operationLatencyMs": 10 })).await;
+    hand_built::build_cross_project(&app).await;
+    let run_project = hand_built::RUN_PROJECT;
+
+    let (found, row) = adopt(&app, P, "shop-rule").await;
+    assert!(
+        found["resources"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(hand_built::link(&format!(
+                "projects/{run_project}/global/backendServices/orders-backend"
+            )))),
+        "{found}"
+    );
+    let spec: Value = serde_json::from_str(&row.spec).unwrap();
+    let b = &spec["backends"][0];
+    assert_eq!(
+        (&b["type"], &b["service"], &b["project"]),
+        (&json!("serverless"), &json!("orders"), &json!(run_project)),
+        "{spec}"
+    );
+    assert_eq!(b["regions"], json!([R]));
+    assert_eq!(
+        spec["names"]["backends"]["orders-backend"]["negs"][R],
+        "orders-neg"
+    );
+
+    // Adopted in place in both projects: nothing recreated in either.
+    let before = everything_with_ids(&app, run_project, &[R]).await;
+    apply_adopted(&app, &row, P, &[R]).await;
+    assert_eq!(everything_with_ids(&app, run_project, &[R]).await, before);
+    assert_eq!(drift(&app, row.id).await.result, "in_sync");
+
+    destroy(&app, row.id).await;
+    assert_eq!(everything(&app, P, &[R]).await, Vec::<String>::new());
+    assert_eq!(
+        everything(&app, run_project, &[R]).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
 async fn seed_002_one_internet_neg_shared_by_two_backend_services_is_adopted() {
     let app = spawn_app().await;
     sandbox(&app, json!({ "operationLatencyMs": 10 })).await;
@@ -173,10 +217,16 @@ async fn what_the_spec_cannot_express_is_kept_through_plan_and_apply_or_refuses_
     let app = spawn_app().await;
     sandbox(&app, json!({ "operationLatencyMs": 10 })).await;
     build_seed_000(&app).await;
-    // Request logging set in the console: nothing in the spec says it.
+    // Set in the console: request logging, which the spec says (`logging`), and response
+    // headers, which nothing in the spec says.
     let bs = ResourceRef::global(P, "backendServices", "cloudrun-backend");
     let log = json!({ "enable": true, "sampleRate": 0.25 });
-    hand_built::change_by_hand(&app, &bs, json!({ "logConfig": log })).await;
+    hand_built::change_by_hand(
+        &app,
+        &bs,
+        json!({ "logConfig": log, "customResponseHeaders": ["X-Frame-Options: DENY"] }),
+    )
+    .await;
     let mut editor = app.token_client("ed", Role::Editor).await;
     let body: Value = editor
         .get(&format!("/api/v1/projects/{P}/load-balancers"))
@@ -192,10 +242,16 @@ async fn what_the_spec_cannot_express_is_kept_through_plan_and_apply_or_refuses_
         .filter(|u| u["outcome"] == "kept")
         .collect();
     assert_eq!(kept.len(), 1, "{lb}");
-    assert_eq!(kept[0]["what"], "logConfig");
-    assert_eq!(kept[0]["meaning"], "request logging settings");
+    assert_eq!(kept[0]["what"], "customResponseHeaders");
+    assert_eq!(kept[0]["meaning"], "headers added to every response");
 
     let (_, row) = adopt(&app, P, "https-forwarding-rule").await;
+    let adopted: Value = serde_json::from_str(&row.spec).unwrap();
+    assert_eq!(
+        adopted["backends"][0]["logging"],
+        json!({ "sample_rate": 0.25 }),
+        "{adopted}"
+    );
     // Until an apply records the adoption, destroying the draft claims nothing.
     let destroy_first = app.state.deployer.destroy_plan(&row, false).await.unwrap();
     assert!(
@@ -208,7 +264,8 @@ async fn what_the_spec_cannot_express_is_kept_through_plan_and_apply_or_refuses_
         destroy_first.plan.entries
     );
     apply_adopted(&app, &row, P, &[R]).await;
-    // An edit that replaces the whole backend service leaves the logging as it was.
+    // An edit that replaces the whole backend service leaves the headers as they were, and
+    // the logging as the spec says.
     let mut spec: Value = serde_json::from_str(&row.spec).unwrap();
     spec["backends"][0]["cdn"] = json!(false);
     let row = switchyard::db::deployments::update(
@@ -235,6 +292,11 @@ async fn what_the_spec_cannot_express_is_kept_through_plan_and_apply_or_refuses_
     let live: Value = app.state.cloud.get(&bs).await.unwrap().unwrap();
     assert_eq!(live["enableCDN"], json!(false), "{live}");
     assert_eq!(live["logConfig"]["sampleRate"], json!(0.25), "{live}");
+    assert_eq!(
+        live["customResponseHeaders"],
+        json!(["X-Frame-Options: DENY"]),
+        "{live}"
+    );
     assert!(app.state.deployer.plan(&row).await.unwrap().plan.is_noop());
 
     // The overview lists what it does not manage.
@@ -246,7 +308,7 @@ async fn what_the_spec_cannot_express_is_kept_through_plan_and_apply_or_refuses_
         .await
         .unwrap();
     assert!(page.contains("id=\"not-managed\""), "{page}");
-    assert!(page.contains("request logging settings"));
+    assert!(page.contains("headers added to every response"));
 }
 
 #[tokio::test]

@@ -744,6 +744,97 @@ async fn the_services_step_deploys_seed_001s_image_with_a_canary_and_review_lint
 }
 
 #[tokio::test]
+async fn the_rollout_form_sets_the_gate_and_names_the_field_it_cannot_read() {
+    let app = spawn_app().await;
+    let mut ann = app.user_client("ann", Role::Editor).await;
+    let id = create_seed_001(&mut ann).await;
+    let base = format!("/deployments/{id}");
+    // The gate is on the Services step even without services: weight rollouts use it too.
+    let (_, html) = ann.text(&format!("{base}/edit/services")).await;
+    assert!(html.contains("id=\"rollout-soak\""), "{html}");
+    assert!(!html.contains("id=\"canary-region\""), "{html}");
+    let r = ann
+        .hx_post(
+            &format!("{base}/edit/services"),
+            &[
+                ("version", "1"),
+                ("canary_region", ""),
+                ("soak_seconds", "300"),
+                ("max_error_percent", "5"),
+                ("max_p95_ms", "800"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Saved · version 2"));
+    let got = spec_of(&ann, &id).await;
+    assert_eq!(
+        got["spec"]["rollout"],
+        serde_json::json!({"soak_seconds": 300, "max_error_ratio": 0.05, "max_p95_ms": 800.0})
+    );
+    let (_, html) = ann.text(&format!("{base}/edit/services")).await;
+    assert!(
+        html.contains("name=\"max_error_percent\" id=\"rollout-max-error\" value=\"5\""),
+        "{html}"
+    );
+
+    // A soak that is not a number is refused under its field; the saved gate stays.
+    let r = ann
+        .hx_post(
+            &format!("{base}/edit/services"),
+            &[
+                ("version", "2"),
+                ("canary_region", ""),
+                ("soak_seconds", "five minutes"),
+                ("max_error_percent", "5"),
+                ("max_p95_ms", "800"),
+            ],
+        )
+        .await;
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("`five minutes` is not a whole number of seconds"),
+        "{body}"
+    );
+    assert_eq!(
+        spec_of(&ann, &id).await["spec"]["rollout"]["soak_seconds"],
+        300
+    );
+
+    // A soak without a limit is a problem shown under the limit, linked from Review.
+    let r = ann
+        .hx_post(
+            &format!("{base}/edit/services"),
+            &[
+                ("version", "2"),
+                ("canary_region", ""),
+                ("soak_seconds", "60"),
+                ("max_error_percent", ""),
+                ("max_p95_ms", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let (_, html) = ann.text(&format!("{base}/edit/services")).await;
+    let slot = html
+        .split("id=\"err-rollout-max-error\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</span>").next())
+        .unwrap_or_default();
+    assert!(
+        slot.contains("a gated rollout needs a limit to judge by"),
+        "{html}"
+    );
+    let (_, html) = ann.text(&format!("{base}/edit/review")).await;
+    assert!(
+        html.contains(&format!(
+            "href=\"/deployments/{id}/edit/services?focus=rollout-max-error#rollout-max-error\""
+        )),
+        "{html}"
+    );
+}
+
+#[tokio::test]
 async fn the_services_step_adds_secret_references_and_review_lints_a_plain_password() {
     let app = spawn_app().await;
     let mut ann = app.user_client("ann", Role::Editor).await;

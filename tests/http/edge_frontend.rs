@@ -394,6 +394,9 @@ async fn every_option_applies_replans_clean_and_is_destroyed_with_a_static_and_a
     .unwrap();
     let app = spawn_app().await;
     sandbox(&app, json!({ "operationLatencyMs": 10 })).await;
+    // The Cloud Armor policies its backends name exist already: the panel attaches, never makes.
+    crate::edge_security::create_policy(&app, "every-armor", "CLOUD_ARMOR").await;
+    crate::edge_security::create_policy(&app, "every-edge", "CLOUD_ARMOR_EDGE").await;
     let mut spec: Value = serde_json::from_str(&text).unwrap();
     for (i, ip) in ["static", "ephemeral"].into_iter().enumerate() {
         spec["name"] = json!(format!("every-option-{i}"));

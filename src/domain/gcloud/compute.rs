@@ -233,6 +233,37 @@ const BACKEND_SERVICE_FLAGS: &[&str] = &[
 ];
 
 fn backend_service(r: &DesiredResource, p: &str) -> Vec<GcloudStep> {
+    // Cloud Armor policies are output-only in the resource: attached by `update` once it
+    // exists, as the plan's setSecurityPolicy calls do.
+    let mut attach = GcloudStep::new(
+        "Attach the Cloud Armor policies (made outside the panel)",
+        &["gcloud", "compute", "backend-services", "update"],
+    )
+    .arg(&r.name)
+    .arg("--global");
+    let mut attached = false;
+    for (field, flag) in [
+        ("securityPolicy", "--security-policy"),
+        ("edgeSecurityPolicy", "--edge-security-policy"),
+    ] {
+        if let Some(link) = r.body.get(field).and_then(Value::as_str) {
+            attach = attach.arg(format!("{flag}={}", last_segment(link)));
+            attached = true;
+        }
+    }
+    let mut r = r.clone();
+    if let Some(o) = r.body.as_object_mut() {
+        o.remove("securityPolicy");
+        o.remove("edgeSecurityPolicy");
+    }
+    let mut v = backend_service_made(&r, p);
+    if attached {
+        v.push(attach.arg(format!("--project={p}")));
+    }
+    v
+}
+
+fn backend_service_made(r: &DesiredResource, p: &str) -> Vec<GcloudStep> {
     let b = &r.body;
     let flags_suffice = b.as_object().is_some_and(|o| {
         o.keys()
@@ -242,7 +273,7 @@ fn backend_service(r: &DesiredResource, p: &str) -> Vec<GcloudStep> {
         return vec![import(
             r,
             format!(
-                "Backend service {} with outlier detection (no gcloud flags for it, so imported; no health check: serverless and internet NEGs reject them)",
+                "Backend service {} with outlier detection, IAP, CDN cache settings or logging (imported as one resource; no health check: serverless and internet NEGs reject them)",
                 r.name
             ),
             "backend-services",

@@ -89,6 +89,12 @@ pub fn deploy(r: &DesiredResource, region: &str, canary: bool, project: &str) ->
             "--no-allow-unauthenticated"
         })
         .arg(format!("--description={}", str_at(b, "/description")));
+    if b["iapEnabled"].as_bool() == Some(true) {
+        step = step.arg("--iap");
+    }
+    if b["defaultUriDisabled"].as_bool() == Some(true) {
+        step = step.arg("--no-default-url");
+    }
     if let Some(labels) = b["labels"].as_object() {
         let l: Vec<String> = labels
             .iter()

@@ -380,3 +380,43 @@ fn frontend_options_have_their_flags() {
         }
     }
 }
+
+#[test]
+fn cloud_armor_is_attached_after_the_import_and_iap_and_the_default_url_are_flags() {
+    let s = commands(&spec(json!({
+        "name": "shop", "project": "p",
+        "frontend": { "protocol": "http", "ip": "ephemeral" },
+        "services": [ { "name": "app", "image": "us-docker.pkg.dev/p/r/app:1",
+                        "regions": ["us-central1"], "default_url": false } ],
+        "backends": [
+            { "name": "web", "type": "serverless", "service": "app", "regions": ["us-central1"],
+              "security_policy": "armor", "edge_security_policy": "edge", "iap": "cloud-run",
+              "logging": { "sample_rate": 0.5 } }
+        ],
+        "routing": { "default": { "backend": "web" } }
+    })));
+    let l = lines(&s);
+    let import = l
+        .iter()
+        .position(|c| c.starts_with("gcloud compute backend-services import shop-bs-web"))
+        .expect("imported for its logConfig");
+    let attach = l
+        .iter()
+        .position(|c| {
+            c == "gcloud compute backend-services update shop-bs-web --global --security-policy=armor --edge-security-policy=edge --project=p"
+        })
+        .unwrap_or_else(|| panic!("{l:#?}"));
+    assert!(attach > import);
+    let file = s
+        .steps
+        .iter()
+        .filter_map(|st| st.file.as_ref())
+        .find(|f| f.content.contains("logConfig"))
+        .unwrap();
+    assert!(!file.content.contains("securityPolicy"), "{}", file.content);
+    let deploy = l.iter().find(|c| c.contains(" run deploy app ")).unwrap();
+    assert!(
+        deploy.contains(" --iap ") && deploy.contains(" --no-default-url "),
+        "{deploy}"
+    );
+}

@@ -425,6 +425,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
             };
             let id = resource_path(spec.service_project(&svc.name), &kind, &svc.name);
             let mut body = run_service_body(deployment, &b.marker, svc, &id);
+            crate::domain::edge_security::run_service_fields(spec, svc, &mut body);
             body["launchStage"] = json!("BETA");
             body["multiRegionSettings"] = json!({ "regions": svc.regions });
             b.resources.push(DesiredResource {
@@ -463,7 +464,11 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
                 scope: kind.scope(),
                 kind,
                 name: svc.name.clone(),
-                body: run_service_body(deployment, &b.marker, svc, &id),
+                body: {
+                    let mut body = run_service_body(deployment, &b.marker, svc, &id);
+                    crate::domain::edge_security::run_service_fields(spec, svc, &mut body);
+                    body
+                },
                 id,
                 depends_on,
                 endpoint: None,
@@ -567,6 +572,7 @@ pub fn compile_chained(spec: &Spec, hops: &[Hop]) -> DesiredGraph {
         if backend.outlier_detection && matches!(backend.kind, BackendKind::Serverless { .. }) {
             body["outlierDetection"] = outlier_detection();
         }
+        crate::domain::edge_security::backend_service_fields(backend_project, backend, &mut body);
         b.add_in(
             backend_project,
             ResourceKind::BackendService,

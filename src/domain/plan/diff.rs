@@ -31,7 +31,15 @@ const OUTPUT_ONLY: &[&str] = &[
 /// desired body would miss it).
 fn managed_optional(kind: &ResourceKind) -> &'static [&'static str] {
     match kind {
-        ResourceKind::BackendService => &["outlierDetection", "customRequestHeaders"],
+        ResourceKind::BackendService => &[
+            "outlierDetection",
+            "customRequestHeaders",
+            "securityPolicy",
+            "edgeSecurityPolicy",
+            "iap",
+            "cdnPolicy",
+            "logConfig",
+        ],
         // Moving between classic certificates and a certificate map changes both fields.
         // Removing an SSL policy or the HTTP/3 choice from the spec changes the proxy too.
         ResourceKind::TargetHttpsProxy => &[
@@ -51,14 +59,21 @@ fn managed_optional(kind: &ResourceKind) -> &'static [&'static str] {
     }
 }
 
-/// A value the API treats the same as an absent field.
+/// A value the API treats the same as an absent field. A settings object switched off
+/// (`iap {enabled: false, ...}`, `logConfig {enable: false}`) is one: what else it holds
+/// then does nothing.
 pub fn is_empty_default(v: &Value) -> bool {
     match v {
         Value::Null => true,
         Value::Bool(b) => !b,
         Value::String(s) => s.is_empty(),
         Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
+        Value::Object(o) => {
+            o.is_empty()
+                || ["enabled", "enable"]
+                    .iter()
+                    .any(|k| o.get(*k) == Some(&Value::Bool(false)))
+        }
         Value::Number(_) => false,
     }
 }
@@ -251,6 +266,15 @@ fn changes(desired: &DesiredResource, live: &Value, state: &LiveState) -> Vec<Fi
                 };
                 quic(d) == quic(l)
             }
+            // Cache settings matter only with Cloud CDN on, and compare with Google's
+            // defaults filled in.
+            "cdnPolicy" if desired.kind == ResourceKind::BackendService => {
+                body.get("enableCDN") != Some(&Value::Bool(true))
+                    || crate::domain::edge_security::cdn_policy_eq(d, l)
+            }
+            "logConfig" if desired.kind == ResourceKind::BackendService => {
+                crate::domain::edge_security::log_config_eq(d, l)
+            }
             _ => match (d, l) {
                 (Some(d), Some(l)) => subset_eq(d, l),
                 (Some(d), None) => is_empty_default(d),
@@ -362,6 +386,14 @@ fn run_settings(service: &Value) -> Vec<(&'static str, Value)> {
             json!(r)
         }),
         ("readiness probe", readiness(&c["readinessProbe"])),
+        (
+            "IAP",
+            json!(service["iapEnabled"].as_bool().unwrap_or(false)),
+        ),
+        (
+            "default URL",
+            json!(!service["defaultUriDisabled"].as_bool().unwrap_or(false)),
+        ),
     ]
 }
 
@@ -615,6 +647,7 @@ pub fn diff(desired: &DesiredGraph, live: &LiveState) -> Plan {
         risks,
         chains: Vec::new(),
         ownership,
+        canary: None,
     }
 }
 

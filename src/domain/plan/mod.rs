@@ -7,6 +7,7 @@
 //! validator and gcloud export read the same maps the planner sends.
 
 pub mod access;
+mod canary;
 mod compile;
 mod diff;
 mod owners;
@@ -17,6 +18,7 @@ pub mod summary;
 mod urlmap_body;
 
 pub use crate::domain::links::{full_url, link_path};
+pub use canary::held as canary_held;
 pub use compile::{compile, compile_chained};
 pub use diff::{destroy, destroy_adopted, diff, is_empty_default};
 pub use owners::{OtherDeployment, Whose, claim_others};
@@ -187,18 +189,24 @@ impl ResourceKind {
     }
 
     /// Settings of a live resource that the spec has no word for and plans never compare
-    /// (Cloud Armor, IAP, CDN cache policy, logging, response headers on a backend service):
-    /// an update that replaces the whole resource sends them back as they are, so what was
-    /// set outside the panel, or kept when a load balancer was adopted, survives it.
+    /// (response headers on a backend service): an update that replaces the whole resource
+    /// sends them back as they are, so what was set outside the panel, or kept when a load
+    /// balancer was adopted, survives it.
     pub fn carried_fields(&self) -> &'static [&'static str] {
         match self {
+            ResourceKind::BackendService => &["customResponseHeaders"],
+            _ => &[],
+        }
+    }
+
+    /// Fields of the desired body that are output-only in the API and set by a verb of their
+    /// own (`setSecurityPolicy`, `setEdgeSecurityPolicy`): compared like the others, never
+    /// sent in an insert or update.
+    pub fn set_by_verb(&self) -> &'static [(&'static str, &'static str)] {
+        match self {
             ResourceKind::BackendService => &[
-                "securityPolicy",
-                "edgeSecurityPolicy",
-                "iap",
-                "customResponseHeaders",
-                "cdnPolicy",
-                "logConfig",
+                ("securityPolicy", "setSecurityPolicy"),
+                ("edgeSecurityPolicy", "setEdgeSecurityPolicy"),
             ],
             _ => &[],
         }
@@ -433,6 +441,10 @@ pub struct Plan {
     /// Adopted resources that stay, with where applying records the deployment's claim.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ownership: Vec<Ownership>,
+    /// The spec's image canary: a new revision in its region holds and is judged before the
+    /// other regions get it (`canary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<crate::domain::rollout::CanaryGate>,
 }
 
 /// How many resources each action touches (the counter at the top of a plan).
@@ -492,6 +504,18 @@ impl Plan {
             "risks": self.risks,
             "chains": self.chains,
             "ownership": self.ownership,
+            "canary": canary::held(self)
+                .into_iter()
+                .map(|(e, stage)| serde_json::json!({
+                    "resource": e.resource,
+                    "region": stage.canary_region,
+                    "revision": stage.weights.join("; "),
+                    "soak_seconds": stage.gate.soak_seconds,
+                    "max_error_ratio": stage.gate.max_error_ratio,
+                    "max_p95_ms": stage.gate.max_p95_ms,
+                    "judged_backends": stage.backends,
+                }))
+                .collect::<Vec<_>>(),
             "conflicts": self.conflicts,
             "warnings": self.warnings,
         })

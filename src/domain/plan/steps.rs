@@ -210,16 +210,70 @@ fn create_steps(b: &mut Builder, e: &PlanEntry, after: Vec<String>) -> Vec<Strin
             api: Api::Compute,
             verb: Verb::Post,
             path: collection_path(&e.resource).to_string(),
-            body: Some(d.body.clone()),
+            body: Some(without_verb_fields(&e.kind, d.body.clone())),
             scope: scope_of(e),
             needs_fingerprint: false,
         },
     );
     let mut ready = vec![create.clone()];
     if let Some(endpoint) = &d.endpoint {
-        ready.push(attach_step(b, e, vec![create], endpoint));
+        ready.push(attach_step(b, e, vec![create.clone()], endpoint));
     }
+    let set: Vec<String> = e
+        .kind
+        .set_by_verb()
+        .iter()
+        .filter(|(f, _)| d.body.get(*f).is_some())
+        .map(|(f, _)| (*f).to_string())
+        .collect();
+    ready.extend(verb_field_steps(b, e, d, &set, vec![create]));
     ready
+}
+
+/// The body without the fields only their own verbs set (output-only in it).
+fn without_verb_fields(kind: &ResourceKind, mut body: Value) -> Value {
+    if let Some(o) = body.as_object_mut() {
+        for (f, _) in kind.set_by_verb() {
+            o.remove(*f);
+        }
+    }
+    body
+}
+
+/// One call per changed field that only its own verb sets (a backend service's Cloud Armor
+/// policies): the policy's link, or no link to detach it (as gcloud does).
+fn verb_field_steps(
+    b: &mut Builder,
+    e: &PlanEntry,
+    d: &super::DesiredResource,
+    fields: &[String],
+    after: Vec<String>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (field, verb) in e.kind.set_by_verb() {
+        if !fields.iter().any(|f| f == field) {
+            continue;
+        }
+        let body = match d.body.get(*field) {
+            Some(link) => json!({ "securityPolicy": link }),
+            None => json!({}),
+        };
+        out.push(b.push(
+            format!("update:{}:{verb}", e.resource),
+            StepAction::Update,
+            &e.resource,
+            after.clone(),
+            Call {
+                api: Api::Compute,
+                verb: Verb::Post,
+                path: format!("{}/{verb}", e.resource),
+                body: Some(body),
+                scope: scope_of(e),
+                needs_fingerprint: false,
+            },
+        ));
+    }
+    out
 }
 
 /// Certificate Manager creates name the new resource in the query (`certificateId=...`) and
@@ -308,13 +362,8 @@ fn attach_step(
     )
 }
 
-fn put_step(
-    b: &mut Builder,
-    e: &PlanEntry,
-    id: String,
-    mut body: Value,
-    after: Vec<String>,
-) -> String {
+fn put_step(b: &mut Builder, e: &PlanEntry, id: String, body: Value, after: Vec<String>) -> String {
+    let mut body = without_verb_fields(&e.kind, body);
     if let (Some(live), Some(fields)) = (&e.live, body.as_object_mut()) {
         for f in e.kind.carried_fields() {
             if let Some(v) = live.get(*f).filter(|_| !fields.contains_key(*f)) {
@@ -436,6 +485,25 @@ fn update_steps(
             Some(endpoint) => vec![attach_step(b, e, after, endpoint)],
             None => Vec::new(),
         },
+        ResourceKind::BackendService => {
+            let by_verb = |f: &String| e.kind.set_by_verb().iter().any(|(v, _)| v == f);
+            let mut out = Vec::new();
+            let mut then = after.clone();
+            if fields.iter().any(|f| !by_verb(f)) {
+                // The setters renew the fingerprint the update carries: they go after it.
+                let put = put_step(
+                    b,
+                    e,
+                    format!("update:{}", e.resource),
+                    d.body.clone(),
+                    after,
+                );
+                then = vec![put.clone()];
+                out.push(put);
+            }
+            out.extend(verb_field_steps(b, e, d, fields, then));
+            out
+        }
         _ => vec![put_step(
             b,
             e,
@@ -820,6 +888,8 @@ pub fn steps(plan: &Plan) -> Result<Vec<StepSpec>, PlanError> {
             step.depends_on = deps;
         }
     }
+
+    super::canary::hold(&mut b.steps, plan);
 
     // Creates and updates read first, deletes after, wherever the dependencies allow it.
     let mut ordered = b.steps;

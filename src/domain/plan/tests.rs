@@ -1157,6 +1157,82 @@ fn a_canary_region_deploys_first_and_the_others_wait_for_it() {
 }
 
 #[test]
+fn a_gated_canary_holds_its_new_revision_before_the_other_regions_and_can_put_it_back() {
+    let gated = |image: &str| {
+        let mut v = serde_json::to_value(seed_with_services(Some("asia-east1"))).unwrap();
+        v["services"][0]["image"] = json!(image);
+        v["rollout"] = json!({"canary_region": "asia-east1", "soak_seconds": 300,
+                              "max_error_ratio": 0.05, "max_p95_ms": 800});
+        spec(v)
+    };
+    let applied = gated("us-docker.pkg.dev/cloudrun/container/hello");
+    let mut live = as_server_returns(&compile(&applied));
+    live_service(&compile(&applied), &mut live, true);
+
+    let draft = gated("us-docker.pkg.dev/cloudrun/container/hello:v2");
+    let mut plan = diff(&compile(&draft), &live);
+    plan.canary = crate::domain::rollout::CanaryGate::of(&draft);
+    let steps = steps(&plan).unwrap();
+    assert_ordered(&steps);
+    let deploy = format!("update:{}", run_id("asia-east1"));
+    let soak = format!("soak:{}:canary", run_id("asia-east1"));
+    let s = &steps[pos(&steps, &soak)];
+    assert_eq!(s.action, StepAction::Soak);
+    assert_eq!(s.depends_on, vec![deploy.clone()]);
+    assert_eq!((s.call.api, s.call.verb), (Api::Run, Verb::Patch));
+    let stage: crate::domain::rollout::StageCall =
+        serde_json::from_value(s.call.body.clone().unwrap()).unwrap();
+    assert_eq!(stage.canary_region.as_deref(), Some("asia-east1"));
+    assert_eq!(stage.backend_services, ["my-app-bs-my-app"]);
+    assert_eq!(stage.gate.soak_seconds, 300);
+    // Its rollback is the service as it is: the previous image, the rest of the new body.
+    assert_eq!(
+        stage.rollback["template"]["containers"][0]["image"],
+        "us-docker.pkg.dev/cloudrun/container/hello"
+    );
+    assert_eq!(stage.rollback["name"], run_id("asia-east1"));
+    // The other regions wait for the soak, not only for the deploy.
+    for r in ["us-central1", "europe-west1"] {
+        let other = &steps[pos(&steps, &format!("update:{}", run_id(r)))];
+        assert!(
+            other.depends_on.contains(&soak),
+            "{r}: {:?}",
+            other.depends_on
+        );
+    }
+    // The plan says so, for the review.
+    let json = plan.api_json();
+    assert_eq!(json["canary"][0]["region"], "asia-east1");
+    assert_eq!(json["canary"][0]["judged_backends"], json!(["my-app"]));
+
+    // No gate, a first deploy, or a change of who may invoke only: nothing is held.
+    let mut ungated = plan.clone();
+    ungated.canary = None;
+    assert!(
+        !ids(&super::steps(&ungated).unwrap())
+            .iter()
+            .any(|i| i.starts_with("soak:"))
+    );
+    let mut first = diff(&compile(&draft), &nothing_live(&compile(&draft)));
+    first.canary = crate::domain::rollout::CanaryGate::of(&draft);
+    assert!(
+        !ids(&super::steps(&first).unwrap())
+            .iter()
+            .any(|i| i.starts_with("soak:"))
+    );
+    let mut private = serde_json::to_value(&applied).unwrap();
+    private["services"][0]["allow_unauthenticated"] = json!(false);
+    let private: Spec = serde_json::from_value(private).unwrap();
+    let mut iam_only = diff(&compile(&private), &live);
+    iam_only.canary = crate::domain::rollout::CanaryGate::of(&private);
+    assert!(
+        !ids(&super::steps(&iam_only).unwrap())
+            .iter()
+            .any(|i| i.starts_with("soak:"))
+    );
+}
+
+#[test]
 fn a_deployed_service_is_a_noop_and_a_new_image_an_update_in_words() {
     let spec = seed_with_services(Some("us-central1"));
     let graph = compile(&spec);
@@ -1488,4 +1564,5 @@ fn a_stored_fqdn_endpoint_still_reads() {
 
 mod certificate_manager;
 mod cross_project;
+mod edge_security;
 mod multi_region;

@@ -403,6 +403,10 @@ struct WizardPage {
     // Services
     services: Vec<ServiceView>,
     canary_region: String,
+    /// The rollout gate as the form shows it: blank when unset, the 5xx limit in percent.
+    soak_seconds: String,
+    max_error_percent: String,
+    max_p95_ms: String,
     // Routing
     backend_names: Vec<String>,
     default_kind: String,
@@ -777,6 +781,25 @@ pub(crate) fn render_step(
             .rollout
             .as_ref()
             .and_then(|r| r.canary_region.clone())
+            .unwrap_or_default(),
+        soak_seconds: d
+            .rollout
+            .as_ref()
+            .and_then(|r| r.soak_seconds)
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        // Rounded so that 0.05 shows as 5, not 5.000000000000001.
+        max_error_percent: d
+            .rollout
+            .as_ref()
+            .and_then(|r| r.max_error_ratio)
+            .map(|l| ((l.0 * 100.0 * 1e6).round() / 1e6).to_string())
+            .unwrap_or_default(),
+        max_p95_ms: d
+            .rollout
+            .as_ref()
+            .and_then(|r| r.max_p95_ms)
+            .map(|l| l.0.to_string())
             .unwrap_or_default(),
         backend_names: d.backend_names(),
         default_kind,

@@ -13,7 +13,7 @@ use super::references::{check_references, normalise};
 use super::users::{Users, resource_path, users_of};
 use super::{
     Coll, Ctx, Fingerprint, addresses, backend_services, forwarding_rules, health_checks, negs,
-    ssl_certificates, ssl_policies, target_proxies, url_maps,
+    security_policies, ssl_certificates, ssl_policies, target_proxies, url_maps,
 };
 use crate::cloud::sandbox::{ApiError, ApiResult, merge_patch, random_hex, random_id, rfc3339};
 use crate::db::sandbox::{self as sql, StoredResource};
@@ -211,6 +211,9 @@ pub(super) async fn modify(
         merge_patch(&mut merged, &body);
     } else {
         merged = body;
+        if spec.name == "backendServices" {
+            security_policies::keep_attached(&r.body, &mut merged);
+        }
     }
     merged["name"] = json!(n);
     let (body, internal) = prepare(ctx, conn, spec, merged, Some(&r)).await?;
@@ -269,6 +272,9 @@ pub(super) async fn mutate_verb(
         "setCertificateMap" => target_proxies::set_certificate_map(&mut body, &req),
         "setSslPolicy" => target_proxies::set_ssl_policy(&mut body, &req),
         "setQuicOverride" => target_proxies::set_quic_override(&mut body, &req),
+        "setSecurityPolicy" | "setEdgeSecurityPolicy" => {
+            security_policies::set(ctx, conn, &mut body, verb, &req).await?;
+        }
         _ => {
             return Err(ApiError::not_implemented(
                 crate::cloud::sandbox::Api::Compute,
@@ -314,7 +320,11 @@ pub(super) async fn prepare(
     normalise(ctx, spec.name, &mut body)?;
     match spec.name {
         "networkEndpointGroups" => negs::prepare(ctx, &mut body, &mut internal)?,
-        "backendServices" => backend_services::prepare(ctx, conn, &mut body).await?,
+        "backendServices" => {
+            backend_services::prepare(ctx, conn, &mut body).await?;
+            security_policies::check_iap(&mut body)?;
+        }
+        "securityPolicies" => security_policies::prepare(&mut body, existing)?,
         "urlMaps" => body = url_maps::prepare(ctx, conn, body).await?,
         "sslCertificates" => ssl_certificates::prepare(&mut body)?,
         "sslPolicies" => ssl_policies::prepare(&mut body)?,

@@ -18,6 +18,7 @@ mod names;
 mod negs;
 mod operations;
 mod references;
+mod security_policies;
 mod ssl_certificates;
 mod ssl_policies;
 mod target_proxies;
@@ -93,6 +94,8 @@ const COLLECTIONS: &[Coll] = &[
             "patch",
             "update",
             "testIamPermissions",
+            "setSecurityPolicy",
+            "setEdgeSecurityPolicy",
         ],
         fingerprint: Fingerprint::Required,
         kind: "compute#backendService",
@@ -182,6 +185,15 @@ const COLLECTIONS: &[Coll] = &[
         fingerprint: Fingerprint::None,
         kind: "compute#healthCheck",
         singular: "health_check",
+    },
+    Coll {
+        name: "securityPolicies",
+        global: Some("securityPolicies"),
+        regional: None,
+        verbs: &["insert", "get", "list", "delete", "patch"],
+        fingerprint: Fingerprint::Optional,
+        kind: "compute#securityPolicy",
+        singular: "security_policy",
     },
 ];
 

@@ -74,6 +74,16 @@ pub(super) const REF_FIELDS: &[RefField] = &[
         holders: &["urlMaps"],
         targets: SERVICES,
     },
+    RefField {
+        key: "securityPolicy",
+        holders: &["backendServices"],
+        targets: &["securityPolicies"],
+    },
+    RefField {
+        key: "edgeSecurityPolicy",
+        holders: &["backendServices"],
+        targets: &["securityPolicies"],
+    },
 ];
 
 /// One reference found in a body.

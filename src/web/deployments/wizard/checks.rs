@@ -155,7 +155,8 @@ pub(crate) fn locate(field: &str, d: &Draft) -> (&'static str, String) {
             };
             ("services", format!("service-{i}-{f}"))
         }
-        ("services", None) | ("rollout", _) => ("services", "canary-region".into()),
+        ("rollout", _) => ("services", rollout_id(sub).into()),
+        ("services", None) => ("services", "canary-region".into()),
         ("routing", _) => ("routing", routing_id(rest)),
         _ => ("basics", "basics-name".into()),
     }
@@ -218,7 +219,14 @@ pub(crate) fn label(field: &str, d: &Draft) -> String {
             let item = d.services.get(i).map(|s| s.name.as_str());
             format!("{}: {field}", named("Service", item, i))
         }
-        ("services", None) | ("rollout", _) => "Canary region".into(),
+        ("rollout", _) => match sub {
+            "soak_seconds" | "steps" => "Soak time",
+            "max_error_ratio" => "Max 5xx ratio",
+            "max_p95_ms" => "Max p95 latency",
+            _ => "Canary region",
+        }
+        .into(),
+        ("services", None) => "Canary region".into(),
         ("routing", _) => {
             let (part, index, within) = head(rest);
             match (part, index) {
@@ -237,6 +245,16 @@ pub(crate) fn label(field: &str, d: &Draft) -> String {
             }
         }
         _ => field.to_string(),
+    }
+}
+
+/// The Rollout form's field of a `rollout.*` spec field.
+fn rollout_id(field: &str) -> &'static str {
+    match field {
+        "soak_seconds" | "steps" => "rollout-soak",
+        "max_error_ratio" => "rollout-max-error",
+        "max_p95_ms" => "rollout-max-p95",
+        _ => "canary-region",
     }
 }
 
@@ -277,7 +295,13 @@ pub(crate) fn form_field_slot(step: &str, item: Option<usize>, field: &str) -> O
             _ => return None,
         },
         ("services", Some(i)) if SERVICE_FIELDS.contains(&field) => format!("service-{i}-{field}"),
-        ("services", None) if field == "canary_region" => "canary-region".to_string(),
+        ("services", None) => match field {
+            "canary_region" => "canary-region".to_string(),
+            "soak_seconds" => "rollout-soak".to_string(),
+            "max_error_percent" => "rollout-max-error".to_string(),
+            "max_p95_ms" => "rollout-max-p95".to_string(),
+            _ => return None,
+        },
         ("backends", Some(i)) => match field {
             "name" | "service" | "regions" | "endpoint" | "host_header" => {
                 format!("backend-{i}-{field}")
@@ -338,6 +362,11 @@ pub(crate) fn slots(step: &str, d: &Draft) -> Vec<String> {
             if !d.services.is_empty() || d.rollout.is_some() {
                 v.push("canary-region".into());
             }
+            v.extend(ids(&[
+                "rollout-soak",
+                "rollout-max-error",
+                "rollout-max-p95",
+            ]));
             v
         }
         "routing" => {
