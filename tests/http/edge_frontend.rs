@@ -419,7 +419,8 @@ async fn every_option_applies_replans_clean_and_is_destroyed_with_a_static_and_a
             .unwrap();
         let again = app.state.deployer.plan(&row).await.unwrap();
         assert!(again.plan.is_noop(), "{ip}: {:?}", changes(&again.plan));
-        let job = app.state.deployer.destroy(&row, "ed", false).await.unwrap();
+        // With its Cloud Run services, so that the next round can deploy them as its own.
+        let job = app.state.deployer.destroy(&row, "ed", true).await.unwrap();
         let done = app.state.deployer.runner().wait(job).await.unwrap();
         assert_eq!(done.status, "succeeded", "{:?}", done.error);
         for c in [
