@@ -235,6 +235,7 @@ pub fn describe(spec: &Spec) -> Vec<String> {
             "Serves plain HTTP on port 80 (no certificate), on {ip}."
         )),
     }
+    out.extend(super::frontend_options::describe(&spec.frontend));
     for rule in &spec.routing.rules {
         let hosts = if rule.hosts.iter().any(|h| h == "*") {
             "any host".to_string()

@@ -291,6 +291,18 @@ pub struct FrontendForm {
     /// `certificate-manager`, `managed`, or empty (keep what the draft has).
     #[serde(default)]
     pub certificate: String,
+    /// A checkbox: present when ticked (`frontend.ipv6`).
+    #[serde(default)]
+    pub ipv6: Option<String>,
+    /// `on`, `off`, or empty: Google decides (`frontend.http3`).
+    #[serde(default)]
+    pub http3: String,
+    /// `COMPATIBLE`, `MODERN`, `RESTRICTED`, or empty: no SSL policy.
+    #[serde(default)]
+    pub ssl_profile: String,
+    /// `1.0`, `1.1`, `1.2` (with a profile), or empty: TLS 1.0.
+    #[serde(default)]
+    pub min_tls_version: String,
 }
 
 pub fn apply_frontend(d: &mut Draft, f: &FrontendForm) -> Result<()> {
@@ -328,6 +340,7 @@ pub fn apply_frontend(d: &mut Draft, f: &FrontendForm) -> Result<()> {
             ));
         }
     };
+    let (http3, ssl_policy) = frontend_option_fields(f)?;
     d.frontend = DraftFrontend {
         protocol,
         domains: split_list(&f.domains)
@@ -344,20 +357,63 @@ pub fn apply_frontend(d: &mut Draft, f: &FrontendForm) -> Result<()> {
         } else {
             CertificateMode::Managed
         },
-        // The form has no fields for these yet: what the draft had stays, except the
-        // HTTPS-only ones on an http draft.
-        ipv6: d.frontend.ipv6,
-        http3: d
-            .frontend
-            .http3
-            .filter(|_| protocol == Some(Protocol::Https)),
-        ssl_policy: d
-            .frontend
-            .ssl_policy
-            .clone()
-            .filter(|_| protocol == Some(Protocol::Https)),
+        ipv6: f.ipv6.is_some(),
+        // HTTPS-only, hidden with http: a stale choice is dropped, as for the redirect.
+        http3: http3.filter(|_| protocol == Some(Protocol::Https)),
+        ssl_policy: ssl_policy.filter(|_| protocol == Some(Protocol::Https)),
     };
     Ok(())
+}
+
+/// The HTTP/3 and SSL policy fields of the form, in the spec's terms.
+fn frontend_option_fields(
+    f: &FrontendForm,
+) -> Result<(
+    Option<bool>,
+    Option<crate::domain::frontend_options::SslPolicy>,
+)> {
+    use crate::domain::frontend_options::{SslPolicy, SslProfile, TlsVersion};
+    let http3 = match f.http3.trim() {
+        "" => None,
+        "on" => Some(true),
+        "off" => Some(false),
+        other => {
+            return Err(DraftError::new(
+                "http3",
+                format!("`{other}` is not an HTTP/3 choice: choose on, off or Google's default"),
+            ));
+        }
+    };
+    let profile = match f.ssl_profile.trim() {
+        "" => return Ok((http3, None)),
+        p => SslProfile::from_api(p).ok_or_else(|| {
+            DraftError::new(
+                "ssl_profile",
+                format!("`{p}` is not a profile: choose COMPATIBLE, MODERN or RESTRICTED"),
+            )
+        })?,
+    };
+    let min_tls_version = match f.min_tls_version.trim() {
+        "" => None,
+        v => Some(
+            [TlsVersion::Tls10, TlsVersion::Tls11, TlsVersion::Tls12]
+                .into_iter()
+                .find(|t| t.as_str() == v)
+                .ok_or_else(|| {
+                    DraftError::new(
+                        "min_tls_version",
+                        format!("`{v}` is not a TLS version: choose 1.0, 1.1 or 1.2"),
+                    )
+                })?,
+        ),
+    };
+    Ok((
+        http3,
+        Some(SslPolicy {
+            min_tls_version,
+            profile: Some(profile),
+        }),
+    ))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1980,6 +2036,43 @@ mod tests {
     }
 
     #[test]
+    fn frontend_options_follow_the_protocol() {
+        let mut d = Draft::new("shop", "acme-edge").unwrap();
+        let form = |protocol: &str| FrontendForm {
+            protocol: protocol.into(),
+            domains: "shop.example.com".into(),
+            ipv6: Some("on".into()),
+            http3: "off".into(),
+            ssl_profile: "MODERN".into(),
+            min_tls_version: "1.2".into(),
+            ..Default::default()
+        };
+        apply_frontend(&mut d, &form("https")).unwrap();
+        assert!(d.frontend.ipv6);
+        assert_eq!(d.frontend.http3, Some(false));
+        assert_eq!(
+            d.frontend
+                .ssl_policy
+                .as_ref()
+                .and_then(|p| p.min_tls_version),
+            Some(crate::domain::frontend_options::TlsVersion::Tls12)
+        );
+        // IPv6 serves plain HTTP too; HTTP/3 and the SSL policy are HTTPS-only.
+        apply_frontend(&mut d, &form("http")).unwrap();
+        assert!(d.frontend.ipv6);
+        assert_eq!(d.frontend.http3, None);
+        assert!(d.frontend.ssl_policy.is_none());
+        let bad = FrontendForm {
+            min_tls_version: "1.3".into(),
+            ..form("https")
+        };
+        assert_eq!(
+            apply_frontend(&mut d, &bad).unwrap_err().field,
+            "min_tls_version"
+        );
+    }
+
+    #[test]
     fn frontend_fields() {
         let mut d = Draft::default();
         apply_frontend(
@@ -1990,6 +2083,7 @@ mod tests {
                 ip: "ephemeral".into(),
                 http_redirect: Some("on".into()),
                 certificate: "certificate-manager".into(),
+                ..Default::default()
             },
         )
         .unwrap();
@@ -2092,6 +2186,7 @@ mod tests {
                 ip: "static".into(),
                 http_redirect: Some("on".into()),
                 certificate: String::new(),
+                ..Default::default()
             },
         )
         .unwrap();

@@ -121,6 +121,36 @@ pub fn quic_override(f: &Frontend) -> &'static str {
 /// The value a live proxy without `quicOverride` has.
 pub const QUIC_DEFAULT: &str = "NONE";
 
+/// The options in one sentence for the deployment's description, or `None` without any.
+pub fn describe(f: &Frontend) -> Option<String> {
+    let mut parts = Vec::new();
+    if f.ipv6 {
+        parts.push("answers on IPv6 too, on a second address".to_string());
+    }
+    if f.protocol == Protocol::Https {
+        match f.http3 {
+            Some(true) => parts.push("offers HTTP/3 (QUIC)".to_string()),
+            Some(false) => parts.push("never offers HTTP/3".to_string()),
+            None => {}
+        }
+        if let Some(p) = &f.ssl_policy {
+            parts.push(format!(
+                "accepts TLS {} or later with the {} SSL profile",
+                p.min_tls().as_str(),
+                p.profile().api_value()
+            ));
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let mut s = parts.join("; ");
+    if let Some(first) = s.get(..1) {
+        s = first.to_ascii_uppercase() + &s[1..];
+    }
+    Some(format!("{s}."))
+}
+
 /// The options' validation problems as (field, message), in document order.
 pub fn problems(spec: &Spec) -> Vec<(String, String)> {
     let f = &spec.frontend;
@@ -224,6 +254,13 @@ mod tests {
             json!({ "min_tls_version": "1.2", "profile": "MODERN" })
         );
         assert_eq!(quic_override(&s.frontend), "DISABLE");
+        assert_eq!(
+            describe(&s.frontend).as_deref(),
+            Some(
+                "Answers on IPv6 too, on a second address; never offers HTTP/3; accepts TLS 1.2 or later with the MODERN SSL profile."
+            )
+        );
+        assert_eq!(describe(&plain.frontend), None);
         assert_eq!(
             s.frontend.ssl_policy.unwrap().body(),
             json!({ "profile": "MODERN", "minTlsVersion": "TLS_1_2" })

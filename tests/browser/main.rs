@@ -13,6 +13,7 @@ mod canary;
 mod certificate;
 mod chain;
 mod dashboard;
+mod edge_frontend;
 mod jobs;
 mod orphans;
 mod plan;

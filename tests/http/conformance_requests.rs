@@ -84,14 +84,14 @@ async fn s11_1_a_real_method_the_sandbox_does_not_model_is_501_naming_it() {
     );
     post(
         &c,
-        &g("targetHttpsProxies/p/setQuicOverride"),
-        json!({"quicOverride": "ENABLE"}),
+        &g("forwardingRules/p/setLabels"),
+        json!({"labels": {"team": "edge"}, "labelFingerprint": "42WmSpB8rSM="}),
     )
     .await
     .is_error(
         501,
         "notImplemented",
-        &unmodelled("compute.targetHttpsProxies.setQuicOverride"),
+        &unmodelled("compute.globalForwardingRules.setLabels"),
     );
     get(&c, &run("jobs")).await.is_error(
         501,

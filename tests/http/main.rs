@@ -52,6 +52,7 @@ mod deployments_pickers;
 mod deployments_support;
 mod deployments_wizard;
 mod edge_frontend;
+mod edge_frontend_wizard;
 mod edge_security;
 mod env_values;
 mod errors;

@@ -392,6 +392,11 @@ struct WizardPage {
     domains: String,
     ip: String,
     http_redirect: bool,
+    /// The per-frontend options (`domain::frontend_options`), as the form's values.
+    ipv6: bool,
+    http3: &'static str,
+    ssl_profile: &'static str,
+    min_tls_version: &'static str,
     /// `certificate-manager` or `managed`: a draft that does not serve HTTPS yet is offered
     /// Certificate Manager, as Google recommends for new load balancers.
     certificate: &'static str,
@@ -744,6 +749,23 @@ pub(crate) fn render_step(
             IpKind::Ephemeral => "ephemeral".into(),
         },
         http_redirect: d.frontend.http_redirect,
+        ipv6: d.frontend.ipv6,
+        http3: match d.frontend.http3 {
+            Some(true) => "on",
+            Some(false) => "off",
+            None => "",
+        },
+        ssl_profile: d
+            .frontend
+            .ssl_policy
+            .as_ref()
+            .map_or("", |p| p.profile().api_value()),
+        min_tls_version: d
+            .frontend
+            .ssl_policy
+            .as_ref()
+            .and_then(|p| p.min_tls_version)
+            .map_or("", |t| t.as_str()),
         certificate: match d.frontend.protocol {
             Some(Protocol::Https) => d.frontend.certificate.as_str(),
             _ => CertificateMode::CertificateManager.as_str(),

@@ -124,6 +124,9 @@ pub(crate) fn locate(field: &str, d: &Draft) -> (&'static str, String) {
                 "http_redirect" => "frontend-redirect",
                 "ip" => "frontend-ip",
                 "certificate" => "frontend-certificate",
+                "ipv6" => "frontend-ipv6",
+                "http3" => "frontend-http3",
+                "ssl_policy" => "frontend-ssl-policy",
                 _ => "frontend-protocol",
             }
             .into(),
@@ -176,6 +179,9 @@ pub(crate) fn label(field: &str, d: &Draft) -> String {
             "http_redirect" => "Redirect HTTP to HTTPS",
             "ip" => "IP address",
             "certificate" => "Certificates",
+            "ipv6" => "IPv6",
+            "http3" => "HTTP/3",
+            "ssl_policy" => "SSL policy",
             _ => "Protocol",
         }
         .into(),
@@ -284,6 +290,8 @@ pub(crate) fn form_field_slot(step: &str, item: Option<usize>, field: &str) -> O
         ("frontend", _) => match field {
             "protocol" => "frontend-protocol".to_string(),
             "ip" => "frontend-ip".to_string(),
+            "http3" => "frontend-http3".to_string(),
+            "ssl_profile" | "min_tls_version" => "frontend-ssl-policy".to_string(),
             _ => return None,
         },
         ("services", Some(i)) if SERVICE_FIELDS.contains(&field) => format!("service-{i}-{field}"),
@@ -326,6 +334,9 @@ pub(crate) fn slots(step: &str, d: &Draft) -> Vec<String> {
             "frontend-domains",
             "frontend-ip",
             "frontend-redirect",
+            "frontend-ipv6",
+            "frontend-http3",
+            "frontend-ssl-policy",
         ]),
         "backends" => {
             let mut v = ids(&["backends"]);
