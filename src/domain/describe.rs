@@ -112,6 +112,10 @@ fn backend(b: &Backend, spec: &Spec) -> String {
     if !extras.is_empty() {
         s.push_str(&format!(", with {}", list(&extras)));
     }
+    let edge = b.edge.describe();
+    if !edge.is_empty() {
+        s.push_str(&format!("; {}", edge.join("; ")));
+    }
     s.push('.');
     s
 }
@@ -373,6 +377,35 @@ mod tests {
             "hello2 is the HTTPS endpoint hello2-3qx7k2dz6a-uc.a.run.app:443, called with the \
              Host header hello2-3qx7k2dz6a-uc.a.run.app."
         );
+    }
+
+    #[test]
+    fn edge_security_in_words() {
+        let spec = parse::parse(include_str!("../../tests/data/specs/every-option.json")).unwrap();
+        let words = describe(&spec);
+        let of = |name: &str| {
+            words
+                .iter()
+                .find(|w| w.starts_with(&format!("{name} is ")))
+                .unwrap_or_else(|| panic!("{name}: {words:#?}"))
+                .clone()
+        };
+        assert!(
+            of("web").ends_with(
+                "; filtered at Google's edge by the Cloud Armor edge policy every-edge; filtered \
+                 by the Cloud Armor policy every-armor; behind Identity-Aware Proxy on the load \
+                 balancer (only its path is guarded); 50% of requests logged."
+            ),
+            "{}",
+            of("web")
+        );
+        assert!(
+            of("static").contains(", with Cloud CDN caching and outlier detection; ")
+                && of("static").contains("cache mode CACHE_ALL_STATIC; 10% of requests logged."),
+            "{}",
+            of("static")
+        );
+        assert!(of("portal").contains("Identity-Aware Proxy on the Cloud Run service"));
     }
 
     #[test]

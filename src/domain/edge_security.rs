@@ -28,6 +28,43 @@ pub struct BackendEdge {
     pub logging: Option<Logging>,
 }
 
+impl BackendEdge {
+    /// The options in words, for the deployment's description: `filtered by the Cloud Armor
+    /// policy armor, …`. Empty when none is set.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(p) = &self.edge_security_policy {
+            out.push(format!(
+                "filtered at Google's edge by the Cloud Armor edge policy {p}"
+            ));
+        }
+        if let Some(p) = &self.security_policy {
+            out.push(format!("filtered by the Cloud Armor policy {p}"));
+        }
+        match self.iap {
+            Some(Iap::LoadBalancer) => out.push(
+                "behind Identity-Aware Proxy on the load balancer (only its path is guarded)"
+                    .to_string(),
+            ),
+            Some(Iap::CloudRun) => out.push(
+                "behind Identity-Aware Proxy on the Cloud Run service (run.app too is guarded)"
+                    .to_string(),
+            ),
+            None => {}
+        }
+        if let Some(c) = &self.cdn_policy {
+            out.push(format!("cache mode {}", c.mode().api_value()));
+        }
+        if let Some(l) = &self.logging {
+            out.push(format!(
+                "{}% of requests logged",
+                (l.rate() * 1000.0).round() / 10.0
+            ));
+        }
+        out
+    }
+}
+
 /// Where Identity-Aware Proxy checks who is asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
