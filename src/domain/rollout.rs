@@ -104,6 +104,14 @@ impl StageCall {
         format!("{} ({})", self.short(), self.weights.join("; "))
     }
 
+    /// ` in asia-east1` for an image canary's judged region, empty for a weight stage.
+    pub fn in_region(&self) -> String {
+        self.canary_region
+            .as_deref()
+            .map(|r| format!(" in {r}"))
+            .unwrap_or_default()
+    }
+
     /// How a breach of this stage ends its error: where it put the traffic back.
     pub fn back(&self) -> &'static str {
         match self.canary_region {

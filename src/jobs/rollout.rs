@@ -164,11 +164,7 @@ impl CloudExecutor {
             Ok(None) => Err(format!(
                 "no requests reached {}{} to judge",
                 stage.backends.join(", "),
-                stage
-                    .canary_region
-                    .as_deref()
-                    .map(|r| format!(" in {r}"))
-                    .unwrap_or_default()
+                stage.in_region()
             )),
             Ok(Some(m)) => match stage.gate.breach(m.error_ratio, m.p95_ms) {
                 Some(why) => Err(format!("{}: {why}", stage.backends.join(", "))),

@@ -95,11 +95,7 @@ pub async fn breach_chart(
         caption: format!(
             "{what} of {}{} (limit {})",
             stage.backends.join(", "),
-            stage
-                .canary_region
-                .as_deref()
-                .map(|r| format!(" in {r}"))
-                .unwrap_or_default(),
+            stage.in_region(),
             unit.format(limit)
         ),
         svg: charts::line_chart(

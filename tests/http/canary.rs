@@ -100,6 +100,19 @@ async fn roll_out_v2_soaking(app: &TestApp, soak: u64) -> (i64, i64, Client) {
     (id, body["job_id"].as_i64().unwrap(), api)
 }
 
+/// The draft version the deployment has in the cloud, as the API says.
+async fn applied_version(api: &mut Client, id: i64) -> i64 {
+    let d: Value = api
+        .get(&format!("/api/v1/deployments/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    d["applied_version"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{d}"))
+}
+
 fn step<'a>(job: &'a Value, id: &str) -> &'a Value {
     job["steps"]
         .as_array()
@@ -123,13 +136,7 @@ async fn a_healthy_canary_region_lets_the_other_regions_follow() {
     assert_eq!(soak["status"], "succeeded", "{j}");
     let v2 = format!("{HELLO}:v2");
     assert_eq!(images(&app).await, [v2.as_str(); 3]);
-    let d: Value = api
-        .get(&format!("/api/v1/deployments/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(d["applied_version"], 2, "{d}");
+    assert_eq!(applied_version(&mut api, id).await, 2);
 }
 
 #[tokio::test]
@@ -165,13 +172,7 @@ async fn a_failing_canary_region_gets_its_previous_image_back_and_the_job_says_w
             "{r}"
         );
     }
-    let d: Value = api
-        .get(&format!("/api/v1/deployments/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(d["applied_version"], 1, "{d}");
+    assert_eq!(applied_version(&mut api, id).await, 1);
 
     // The job page says where the canary left the traffic, with the chart of the breach.
     let mut viewer = app.user_client("vic", Role::Viewer).await;

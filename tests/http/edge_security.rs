@@ -96,17 +96,26 @@ fn step_ids(job: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn seed_000_behind_armor_and_iap_applies_replans_clean_moves_policies_and_destroys() {
+/// A panel on a quick sandbox where the Cloud Armor policies `policies` (name, type) exist, and
+/// an editor's API client.
+async fn with_policies(policies: &[(&str, &str)]) -> (TestApp, crate::common::Client) {
     let app = crate::common::spawn_app().await;
     sandbox(
         &app,
         json!({ "operationLatencyMs": 10, "runLatencyMs": 10 }),
     )
     .await;
-    create_policy(&app, "armor", "CLOUD_ARMOR").await;
-    create_policy(&app, "edge", "CLOUD_ARMOR_EDGE").await;
-    let mut c = app.token_client("ed", Role::Editor).await;
+    for (name, kind) in policies {
+        create_policy(&app, name, kind).await;
+    }
+    let c = app.token_client("ed", Role::Editor).await;
+    (app, c)
+}
+
+#[tokio::test]
+async fn seed_000_behind_armor_and_iap_applies_replans_clean_moves_policies_and_destroys() {
+    let (app, mut c) =
+        with_policies(&[("armor", "CLOUD_ARMOR"), ("edge", "CLOUD_ARMOR_EDGE")]).await;
     let mut spec = guarded();
     let id = create_deployment(&app, &spec).await;
 
@@ -249,14 +258,7 @@ async fn seed_000_behind_armor_and_iap_applies_replans_clean_moves_policies_and_
 
 #[tokio::test]
 async fn a_missing_or_mistyped_policy_blocks_the_plan_naming_the_field() {
-    let app = crate::common::spawn_app().await;
-    sandbox(
-        &app,
-        json!({ "operationLatencyMs": 10, "runLatencyMs": 10 }),
-    )
-    .await;
-    create_policy(&app, "edge", "CLOUD_ARMOR_EDGE").await;
-    let mut c = app.token_client("ed", Role::Editor).await;
+    let (app, mut c) = with_policies(&[("edge", "CLOUD_ARMOR_EDGE")]).await;
     let mut spec = guarded();
     spec["backends"][0]["edge_security_policy"] = json!("armor");
     spec["backends"][0]["security_policy"] = json!("edge");
@@ -431,15 +433,11 @@ async fn cdn_cache_mode_and_ttls_apply_and_replan_as_noop() {
 
 #[tokio::test]
 async fn every_edge_option_at_once_applies_replans_clean_and_destroys() {
-    let app = crate::common::spawn_app().await;
-    sandbox(
-        &app,
-        json!({ "operationLatencyMs": 10, "runLatencyMs": 10 }),
-    )
+    let (app, mut c) = with_policies(&[
+        ("every-armor", "CLOUD_ARMOR"),
+        ("every-edge", "CLOUD_ARMOR_EDGE"),
+    ])
     .await;
-    create_policy(&app, "every-armor", "CLOUD_ARMOR").await;
-    create_policy(&app, "every-edge", "CLOUD_ARMOR_EDGE").await;
-    let mut c = app.token_client("ed", Role::Editor).await;
     let spec: Value =
         serde_json::from_str(include_str!("../data/specs/every-option.json")).unwrap();
     let id = create_deployment(&app, &spec).await;
