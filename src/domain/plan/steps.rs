@@ -258,20 +258,7 @@ fn verb_field_steps(
             Some(link) => json!({ "securityPolicy": link }),
             None => json!({}),
         };
-        out.push(b.push(
-            format!("update:{}:{verb}", e.resource),
-            StepAction::Update,
-            &e.resource,
-            after.clone(),
-            Call {
-                api: Api::Compute,
-                verb: Verb::Post,
-                path: format!("{}/{verb}", e.resource),
-                body: Some(body),
-                scope: scope_of(e),
-                needs_fingerprint: false,
-            },
-        ));
+        out.push(setter_step(b, e, verb, &e.resource, body, after.clone()));
     }
     out
 }
@@ -387,6 +374,32 @@ fn put_step(b: &mut Builder, e: &PlanEntry, id: String, body: Value, after: Vec<
     )
 }
 
+/// `POST {path}/{verb}`: a call that sets one thing of a live resource by its own method
+/// (`setUrlMap`, `setSecurityPolicy`, `setSslPolicy`, …), step id `update:{resource}:{verb}`.
+fn setter_step(
+    b: &mut Builder,
+    e: &PlanEntry,
+    verb: &str,
+    path: &str,
+    body: Value,
+    after: Vec<String>,
+) -> String {
+    b.push(
+        format!("update:{}:{verb}", e.resource),
+        StepAction::Update,
+        &e.resource,
+        after,
+        Call {
+            api: Api::Compute,
+            verb: Verb::Post,
+            path: format!("{path}/{verb}"),
+            body: Some(body),
+            scope: scope_of(e),
+            needs_fingerprint: false,
+        },
+    )
+}
+
 fn update_steps(
     b: &mut Builder,
     e: &PlanEntry,
@@ -397,20 +410,7 @@ fn update_steps(
         return Vec::new();
     };
     let setter = |b: &mut Builder, verb: &str, path: String, body: Value| {
-        b.push(
-            format!("update:{}:{verb}", e.resource),
-            StepAction::Update,
-            &e.resource,
-            after.clone(),
-            Call {
-                api: Api::Compute,
-                verb: Verb::Post,
-                path: format!("{path}/{verb}"),
-                body: Some(body),
-                scope: scope_of(e),
-                needs_fingerprint: false,
-            },
-        )
+        setter_step(b, e, verb, &path, body, after.clone())
     };
     match &e.kind {
         ResourceKind::RunService { .. } => {
@@ -526,20 +526,7 @@ fn frontend_option_steps(
 ) -> Vec<String> {
     let mut out = Vec::new();
     let mut set = |b: &mut Builder, verb: &str, body: Value| {
-        out.push(b.push(
-            format!("update:{}:{verb}", e.resource),
-            StepAction::Update,
-            &e.resource,
-            after.to_vec(),
-            Call {
-                api: Api::Compute,
-                verb: Verb::Post,
-                path: format!("{}/{verb}", e.resource),
-                body: Some(body),
-                scope: scope_of(e),
-                needs_fingerprint: false,
-            },
-        ));
+        out.push(setter_step(b, e, verb, &e.resource, body, after.to_vec()));
     };
     if fields.iter().any(|f| f == "quicOverride") {
         let quic = d.body["quicOverride"]
