@@ -43,6 +43,10 @@ const SPECS: &[(&str, &str)] = &[
         "multi-region",
         include_str!("../tests/data/specs/multi-region.json"),
     ),
+    (
+        "every-option",
+        include_str!("../tests/data/specs/every-option.json"),
+    ),
 ];
 
 fn main() -> std::process::ExitCode {

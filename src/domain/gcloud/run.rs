@@ -26,12 +26,15 @@ pub fn deploy(r: &DesiredResource, region: &str, canary: bool, project: &str) ->
         .filter_map(Value::as_str)
         .collect();
     let probe = c.get("readinessProbe");
-    // gcloud 528 has `--readiness-probe` in alpha only, and `--regions` (a multi-region
-    // service) from beta on.
-    let track: &[&str] = match (probe.is_some(), regions.is_empty()) {
+    // gcloud 528 has `--readiness-probe` in alpha only; `--regions` (a multi-region service),
+    // `--iap` and `--no-default-url` from beta on.
+    let beta = !regions.is_empty()
+        || b["iapEnabled"].as_bool() == Some(true)
+        || b["defaultUriDisabled"].as_bool() == Some(true);
+    let track: &[&str] = match (probe.is_some(), beta) {
         (true, _) => &["gcloud", "alpha", "run", "deploy"],
-        (false, false) => &["gcloud", "beta", "run", "deploy"],
-        (false, true) => &["gcloud", "run", "deploy"],
+        (false, true) => &["gcloud", "beta", "run", "deploy"],
+        (false, false) => &["gcloud", "run", "deploy"],
     };
     let comment = match (canary, regions.is_empty()) {
         (_, false) => format!(

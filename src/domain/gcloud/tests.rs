@@ -415,6 +415,11 @@ fn cloud_armor_is_attached_after_the_import_and_iap_and_the_default_url_are_flag
         .unwrap();
     assert!(!file.content.contains("securityPolicy"), "{}", file.content);
     let deploy = l.iter().find(|c| c.contains(" run deploy app ")).unwrap();
+    // Both flags are beta in gcloud 528 (`cargo run --example gcloud_check` parses it).
+    assert!(
+        deploy.starts_with("gcloud beta run deploy app "),
+        "{deploy}"
+    );
     assert!(
         deploy.contains(" --iap ") && deploy.contains(" --no-default-url "),
         "{deploy}"
