@@ -49,16 +49,8 @@ async fn a_hand_built_load_balancer_is_found_adopted_and_released() {
             .is_ok(),
         "the topology picture"
     );
-    let sideways = b
-        .execute(
-            "return document.documentElement.scrollWidth > document.documentElement.clientWidth",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        sideways,
-        serde_json::json!(false),
+    assert!(
+        !crate::support::scrolls_sideways(b).await,
         "the page scrolls sideways at 1366 px"
     );
     screenshot(b, "adopt-list").await;

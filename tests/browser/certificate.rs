@@ -286,15 +286,7 @@ async fn the_dns_section_lists_the_certificate_manager_cname_and_its_validation(
         b.find(Locator::Id("certificate")).await.is_err(),
         "no classic certificate section"
     );
-    let sideways: bool = b
-        .execute(
-            "return document.documentElement.scrollWidth > document.documentElement.clientWidth",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .as_bool()
-        .unwrap();
+    let sideways = crate::support::scrolls_sideways(b).await;
     b.execute("document.getElementById('dns').scrollIntoView()", vec![])
         .await
         .unwrap();

@@ -57,15 +57,7 @@ async fn the_dns_section_lists_the_aaaa_record_next_to_the_a_record() {
         let ipv6 = cells[2].contains(':');
         assert_eq!(ipv6, kind == "AAAA", "{rows:?}");
     }
-    let sideways: bool = b
-        .execute(
-            "return document.documentElement.scrollWidth > document.documentElement.clientWidth",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .as_bool()
-        .unwrap();
+    let sideways = crate::support::scrolls_sideways(b).await;
     b.execute("document.getElementById('dns').scrollIntoView()", vec![])
         .await
         .unwrap();

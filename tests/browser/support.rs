@@ -271,3 +271,15 @@ pub async fn scroll_to(b: &Client, id: &str) {
     .await
     .unwrap();
 }
+
+/// Whether the page is wider than the window (it scrolls sideways).
+pub async fn scrolls_sideways(b: &Client) -> bool {
+    b.execute(
+        "return document.documentElement.scrollWidth > document.documentElement.clientWidth",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_bool()
+    .unwrap()
+}

@@ -159,25 +159,20 @@ async fn seed_000_with_ipv6_http3_and_an_ssl_policy_applies_replans_clean_and_is
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    let row = switchyard::db::deployments::get(&app.state.db, id)
-        .await
-        .unwrap()
-        .unwrap();
-    let again = app.state.deployer.plan(&row).await.unwrap();
-    assert!(again.plan.is_noop(), "{:?}", changes(&again.plan));
-
-    let job = app.state.deployer.destroy(&row, "ed", false).await.unwrap();
-    let done = app.state.deployer.runner().wait(job).await.unwrap();
-    assert_eq!(done.status, "succeeded", "{:?}", done.error);
-    for c in [
-        "sslPolicies",
-        "addresses",
-        "forwardingRules",
-        "targetHttpsProxies",
-        "targetHttpProxies",
-    ] {
-        assert!(names_in(&app, c).await.is_empty(), "{c} left");
-    }
+    replans_clean_and_destroys(
+        &app,
+        id,
+        false,
+        "",
+        &[
+            "sslPolicies",
+            "addresses",
+            "forwardingRules",
+            "targetHttpsProxies",
+            "targetHttpProxies",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -413,28 +408,52 @@ async fn every_option_applies_replans_clean_and_is_destroyed_with_a_static_and_a
             rule["IPAddress"].as_str().unwrap().starts_with("2001:db8:"),
             "{ip}: {rule}"
         );
-        let row = switchyard::db::deployments::get(&app.state.db, id)
-            .await
-            .unwrap()
-            .unwrap();
-        let again = app.state.deployer.plan(&row).await.unwrap();
-        assert!(again.plan.is_noop(), "{ip}: {:?}", changes(&again.plan));
         // With its Cloud Run services, so that the next round can deploy them as its own.
-        let job = app.state.deployer.destroy(&row, "ed", true).await.unwrap();
-        let done = app.state.deployer.runner().wait(job).await.unwrap();
-        assert_eq!(done.status, "succeeded", "{:?}", done.error);
-        for c in [
-            "sslPolicies",
-            "addresses",
-            "forwardingRules",
-            "targetHttpsProxies",
-            "targetHttpProxies",
-            "urlMaps",
-            "backendServices",
-            "sslCertificates",
-        ] {
-            assert!(names_in(&app, c).await.is_empty(), "{ip}: {c} left");
-        }
+        replans_clean_and_destroys(
+            &app,
+            id,
+            true,
+            ip,
+            &[
+                "sslPolicies",
+                "addresses",
+                "forwardingRules",
+                "targetHttpsProxies",
+                "targetHttpProxies",
+                "urlMaps",
+                "backendServices",
+                "sslCertificates",
+            ],
+        )
+        .await;
+    }
+}
+
+/// Deployment `id` plans as nothing to do, then its destroy (with its Cloud Run services when
+/// `services`) leaves none of `collections` in the project; `what` names the case in messages.
+async fn replans_clean_and_destroys(
+    app: &TestApp,
+    id: i64,
+    services: bool,
+    what: &str,
+    collections: &[&str],
+) {
+    let row = switchyard::db::deployments::get(&app.state.db, id)
+        .await
+        .unwrap()
+        .unwrap();
+    let again = app.state.deployer.plan(&row).await.unwrap();
+    assert!(again.plan.is_noop(), "{what}: {:?}", changes(&again.plan));
+    let job = app
+        .state
+        .deployer
+        .destroy(&row, "ed", services)
+        .await
+        .unwrap();
+    let done = app.state.deployer.runner().wait(job).await.unwrap();
+    assert_eq!(done.status, "succeeded", "{:?}", done.error);
+    for c in collections {
+        assert!(names_in(app, c).await.is_empty(), "{what}: {c} left");
     }
 }
 
